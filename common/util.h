@@ -1,0 +1,74 @@
+/* util.h - small helpers every module uses: cleanup attributes, ownership
+ * transfer, checked allocation and the error record library code fills in.
+ *
+ * Library code never prints and never exits: it returns a negative errno and
+ * describes the failure in a struct kstatus_error the caller owns. */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_ __attribute__((unused))
+#define _warn_unused_result_ __attribute__((warn_unused_result))
+
+/* Read a pointer and leave NULL behind: hands ownership to the caller. */
+#define TAKE_PTR(p)                          \
+        ({                                   \
+                __typeof__(p) _tp_ = (p);    \
+                (p) = NULL;                  \
+                _tp_;                        \
+        })
+
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p) { free(*(void **)p); }
+#define _cleanup_free_ _cleanup_(freep)
+
+/* jansson >= 2.9 provides json_decrefp() for the cleanup attribute. */
+#define _cleanup_json_ _cleanup_(json_decrefp)
+
+void closep(int *fd);
+#define _cleanup_close_ _cleanup_(closep)
+
+/* An error description: where (line and column, 1-based; 0 when unknown) and
+ * what, as one lowercase line without a trailing full stop. */
+struct kstatus_error {
+        int line;
+        int column;
+        char message[1024];
+};
+
+/* Fill err (if not NULL) and return -code, so callers can `return kstatus_error_set(...)`. */
+int kstatus_error_set(struct kstatus_error *err, int code, int line, int column, const char *fmt, ...)
+        _printf_(5, 6);
+int kstatus_error_setv(struct kstatus_error *err, int code, int line, int column, const char *fmt, va_list ap)
+        _printf_(5, 0);
+
+/* Format "file:line:column: message" (or "file: message" without a position) into a new string. */
+char *kstatus_error_format(const struct kstatus_error *err, const char *file);
+
+/* Allocation that aborts on OOM: status files are small, and a pipeline
+ * sidecar that cannot allocate a few KiB has nothing better to do. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+
+bool str_has_prefix(const char *s, const char *prefix);
+bool str_has_suffix(const char *s, const char *suffix);
+
+/* Parse a whole decimal string into [min, max]; 0 or -EINVAL / -ERANGE. */
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
+/* Parse a size with an optional Ki/Mi/Gi suffix (kubectl quantity style, binary only). */
+int parse_size(const char *s, size_t *ret);
+/* Parse a duration such as "30s", "2m", "1h30m", "500ms" (Go's time.ParseDuration subset). */
+int parse_duration_ms(const char *s, int64_t *ret_ms);

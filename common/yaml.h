@@ -1,0 +1,50 @@
+/* yaml.h - YAML text to JSON values, as Kubernetes tools convert it
+ * (sigs.k8s.io/yaml over go-yaml v2: YAML 1.1 scalars), and JSON values back
+ * to YAML and JSON text in kubectl's output style.
+ *
+ * The reference for every conversion is real kubectl:
+ *   KUBECONFIG=/dev/null kubectl patch --local -f obj.yaml --type merge -p '{}' -o json
+ * tests/data/yaml/ holds the golden corpus generated from it. */
+#pragma once
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "util.h"
+
+/* Input limits (CONTRACT §2). Every one is enforced with an error naming it. */
+struct kstatus_limits {
+        size_t max_file_bytes;   /* size of the YAML text */
+        unsigned max_depth;      /* nesting of mappings and sequences */
+        size_t max_nodes;        /* nodes after alias expansion; alias bombs are refused, not expanded */
+        size_t max_result_bytes; /* compact JSON encoding of the result */
+};
+
+#define KSTATUS_LIMITS_DEFAULT                                                                  \
+        ((struct kstatus_limits){ .max_file_bytes = 1u << 20, .max_depth = 64, .max_nodes = 100000, \
+                                  .max_result_bytes = 1u << 20 })
+
+/* Convert one YAML document to JSON.
+ *
+ * On success returns 0 and stores a new reference in *ret: the document's
+ * value, or json_null() for an empty stream (no document, or only comments).
+ * On failure returns a negative errno (-EINVAL bad YAML or a value JSON cannot
+ * hold such as .inf/.nan; -E2BIG a limit was exceeded) and fills err with the
+ * 1-based line and column and a one-line message; *ret is untouched.
+ * A stream with more than one document is an error at the second one.
+ * lim may be NULL for the defaults. */
+int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret,
+                       struct kstatus_error *err);
+
+/* Render a value as YAML the way `kubectl get -o yaml` does (keys sorted,
+ * two-space indent, sequences not indented under their key, strings quoted
+ * only where a YAML 1.1 reader would otherwise see another type).
+ * Returns a new NUL-terminated string the caller frees; ends with "\n". */
+char *kstatus_yaml_dump(const json_t *value);
+
+/* Render a value as JSON the way `kubectl get -o json` does (keys sorted,
+ * four-space indent, floats in Go's shortest form, no escaping of '/').
+ * Returns a new NUL-terminated string the caller frees; ends with "\n".
+ * compact: one line, no spaces (for request bodies and log lines). */
+char *kstatus_json_dump(const json_t *value, bool compact);

@@ -1,0 +1,59 @@
+# common.sh - shared by scripts/test, scripts/demo and scripts/bench: install
+# missing Debian packages (apt-get update once, then only what is missing) and
+# configure + build a meson build directory.
+
+KSTATUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Packages the build and the test suite need on Debian 12.
+KSTATUS_BUILD_PACKAGES=(gcc libc6-dev pkg-config meson ninja-build git
+        libcurl4-openssl-dev libyaml-dev libjansson-dev libcriterion-dev
+        libmicrohttpd-dev libgnutls28-dev)
+KSTATUS_TEST_PACKAGES=(valgrind jq procps)
+
+_as_root() {
+        if [ "$(id -u)" = 0 ]; then "$@"
+        elif command -v sudo >/dev/null; then sudo "$@"
+        else die "need root to run: $*"
+        fi
+}
+
+_apt_updated=
+ensure_packages() {
+        local missing=() p
+        for p in "$@"; do
+                dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+        done
+        [ ${#missing[@]} = 0 ] && return 0
+        command -v apt-get >/dev/null || die "missing packages and no apt-get: ${missing[*]}"
+        if [ -z "$_apt_updated" ]; then
+                say "apt-get update"
+                _as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || die "apt-get update failed"
+                _apt_updated=1
+        fi
+        say "installing ${missing[*]}"
+        _as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+                >/dev/null || die "apt-get install failed: ${missing[*]}"
+}
+
+# kubectl: the machine's own if it has one, else Debian's kubernetes-client.
+ensure_kubectl() {
+        command -v kubectl >/dev/null && return 0
+        ensure_packages kubernetes-client
+        command -v kubectl >/dev/null || die "kubectl not found after installing kubernetes-client"
+}
+
+# build_dir DIR [meson options...]: configure (once) and build.
+build_dir() {
+        local dir=$1; shift
+        if [ ! -f "$dir/build.ninja" ]; then
+                say "configuring $dir"
+                meson setup "$dir" "$KSTATUS_ROOT" "$@" >"$dir.setup.log" 2>&1 ||
+                        { cat "$dir.setup.log" >&2; die "meson setup $dir failed"; }
+                rm -f "$dir.setup.log"
+        fi
+        say "building $dir"
+        ninja -C "$dir" >/dev/null || { ninja -C "$dir"; die "build in $dir failed"; }
+}
