@@ -1,1 +1,189 @@
-/* in progress */
+#include "merge.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "conditions.h"
+
+int kstatus_merge_mode_from_string(const char *s, enum kstatus_merge_mode *ret) {
+        if (strcmp(s, "deep") == 0)
+                *ret = KSTATUS_MERGE_DEEP;
+        else if (strcmp(s, "shallow") == 0)
+                *ret = KSTATUS_MERGE_SHALLOW;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+const char *kstatus_merge_mode_to_string(enum kstatus_merge_mode mode) {
+        return mode == KSTATUS_MERGE_SHALLOW ? "shallow" : "deep";
+}
+
+json_t *kstatus_merge_strip_nulls(const json_t *value) {
+        if (!json_is_object(value))
+                return json_deep_copy(value);
+        json_t *out = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)value, k, v) {
+                if (!json_is_null(v))
+                        json_object_set_new(out, k, kstatus_merge_strip_nulls(v));
+        }
+        return out;
+}
+
+json_t *kstatus_merge_patch(const json_t *target, const json_t *patch) {
+        if (!json_is_object(patch))
+                return json_is_null(patch) ? NULL : json_deep_copy(patch);
+
+        json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)patch, k, v) {
+                if (json_is_null(v)) {
+                        json_object_del(out, k);
+                        continue;
+                }
+                json_t *merged = kstatus_merge_patch(json_object_get(out, k), v);
+                json_object_set_new(out, k, merged);
+        }
+        return out;
+}
+
+json_t *kstatus_merge_diff(const json_t *from, const json_t *to) {
+        if (!to)
+                return from ? json_null() : NULL;
+        if (from && json_equal(from, to))
+                return NULL;
+        if (!json_is_object(from) || !json_is_object(to))
+                return json_deep_copy(to);
+
+        json_t *out = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)from, k, v) {
+                if (!json_object_get(to, k))
+                        json_object_set_new(out, k, json_null());
+        }
+        json_object_foreach((json_t *)to, k, v) {
+                json_t *d = kstatus_merge_diff(json_object_get(from, k), v);
+                if (d)
+                        json_object_set_new(out, k, d);
+        }
+        return out;
+}
+
+/* What status.yaml asks key K to become, given its value at pipeline start.
+ * Returns a new reference, or NULL for "absent". */
+static json_t *desired_value(const json_t *start_value, const json_t *file_value, enum kstatus_merge_mode mode) {
+        if (mode == KSTATUS_MERGE_SHALLOW)
+                return json_is_null(file_value) ? NULL : kstatus_merge_strip_nulls(file_value);
+        return kstatus_merge_patch(start_value, file_value);
+}
+
+/* The conditions the server should hold: what it has, with every type the
+ * file names upserted, and every type an earlier push owned that the file
+ * dropped put back as it was at pipeline start (or removed). Sets *ret_owned
+ * to the file's conditions (what we now own). Returns a new reference. */
+static json_t *desired_conditions(const json_t *start, const json_t *pushed_conds, const json_t *server,
+                                  const json_t *file_conds, const char *now) {
+        json_t *server_conds = json_object_get(server, "conditions");
+        json_t *out = json_is_array(server_conds) ? json_deep_copy(server_conds) : json_array();
+        json_t *start_conds = json_object_get(start, "conditions");
+        size_t i;
+        json_t *c;
+
+        json_array_foreach(pushed_conds, i, c) {
+                const char *type = json_string_value(json_object_get(c, "type"));
+                if (!type || kstatus_conditions_find(file_conds, type))
+                        continue;
+                json_t *orig = kstatus_conditions_find(start_conds, type);
+                if (orig)
+                        kstatus_conditions_set(out, orig, now);
+                else
+                        kstatus_conditions_remove(out, type);
+        }
+        json_array_foreach(file_conds, i, c) {
+                json_t *clean = kstatus_merge_strip_nulls(c);
+                kstatus_conditions_set(out, clean, now);
+                json_decref(clean);
+        }
+        return out;
+}
+
+int kstatus_plan_patch(const struct kstatus_plan *plan, json_t **ret_patch, json_t **ret_owned,
+                       struct kstatus_error *err) {
+        json_t *empty = json_object();
+        const json_t *start = json_is_object(plan->start) ? plan->start : empty;
+        const json_t *pushed = json_is_object(plan->pushed) ? plan->pushed : empty;
+        const json_t *server = json_is_object(plan->server) ? plan->server : empty;
+        const json_t *file = plan->file ? plan->file : empty;
+
+        if (!json_is_object(file)) {
+                json_decref(empty);
+                return kstatus_error_set(err, EINVAL, 0, 0, "status must be a mapping");
+        }
+
+        json_t *patch = json_object();
+        json_t *owned = json_object();
+        const char *k;
+        json_t *v;
+
+        /* Keys an earlier push owned that the file no longer names go back. */
+        json_object_foreach((json_t *)pushed, k, v) {
+                if (json_object_get(file, k) || strcmp(k, "conditions") == 0)
+                        continue;
+                json_t *want = json_object_get(start, k);
+                json_t *d = kstatus_merge_diff(json_object_get(server, k), want);
+                if (d)
+                        json_object_set_new(patch, k, d);
+        }
+
+        json_t *file_conds = json_object_get(file, "conditions");
+        json_t *pushed_conds = json_object_get(pushed, "conditions");
+        if (file_conds || pushed_conds) {
+                json_t *fc = json_is_array(file_conds) ? file_conds : NULL;
+                json_t *want = desired_conditions(start, pushed_conds, server, fc, plan->now);
+                json_t *have = json_object_get(server, "conditions");
+                if (!have ? json_array_size(want) > 0 : !json_equal(have, want))
+                        json_object_set(patch, "conditions", want);
+                if (fc)
+                        json_object_set_new(owned, "conditions", kstatus_merge_strip_nulls(fc));
+                json_decref(want);
+        }
+
+        json_object_foreach((json_t *)file, k, v) {
+                if (strcmp(k, "conditions") == 0)
+                        continue;
+                json_t *want = desired_value(json_object_get(start, k), v, plan->mode);
+                json_t *d = kstatus_merge_diff(json_object_get(server, k), want);
+                if (d)
+                        json_object_set_new(patch, k, d);
+                json_object_set_new(owned, k, want ? want : json_null());
+        }
+
+        json_decref(empty);
+        if (json_object_size(patch) == 0) {
+                json_decref(patch);
+                patch = NULL;
+        }
+        *ret_patch = patch;
+        *ret_owned = owned;
+        return 0;
+}
+
+json_t *kstatus_merge_status(const json_t *status, const json_t *file, enum kstatus_merge_mode mode,
+                             const char *now) {
+        struct kstatus_plan plan = {
+                .start = status, .server = status, .file = file, .mode = mode, .now = now,
+        };
+        json_t *patch = NULL, *owned = NULL;
+        if (kstatus_plan_patch(&plan, &patch, &owned, NULL) < 0)
+                return json_deep_copy(status);
+        json_decref(owned);
+        json_t *out = patch ? kstatus_merge_patch(status, patch) : NULL;
+        if (!out)
+                out = json_is_object(status) ? json_deep_copy(status) : json_object();
+        json_decref(patch);
+        return out;
+}

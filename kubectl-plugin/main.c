@@ -1,1 +1,154 @@
-int main(void) { return 0; }
+/* kubectl-kstatus: the kubectl plugin. main() dispatches through a command
+ * table (git's builtin table, systemd's verbs); each command lives in
+ * cmd-<name>.c and parses its own flags. */
+#include <errno.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "plugin.h"
+#include "status.h"
+
+static const struct plugin_command commands[] = {
+        { "lint", "Check a status.yaml as the sidecar will, and print what it would send", cmd_lint, lint_usage },
+        { "merge", "Preview the status after pipelines wrote these status files in order", cmd_merge, merge_usage },
+        { "version", "Print the version and the commit it was built from", cmd_version, version_usage },
+};
+
+static void print_help(FILE *f) {
+        fputs("kstatus shows and manages the status Kratix pipelines report on resources.\n"
+              "\n"
+              "Usage:\n"
+              "  kubectl kstatus COMMAND [options]\n"
+              "\n"
+              "Commands:\n",
+              f);
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fputs("\nUse \"kubectl kstatus COMMAND --help\" for more information about a command.\n", f);
+}
+
+int usage_error(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        fputs("error: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+        return EXIT_USAGE;
+}
+
+int fail(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        fputs("error: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+        va_end(ap);
+        return EXIT_FAILED;
+}
+
+int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret) {
+        if (strcmp(s, "json") == 0)
+                *ret = OUTPUT_JSON;
+        else if (allow_yaml && strcmp(s, "yaml") == 0)
+                *ret = OUTPUT_YAML;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim) {
+        size_t size;
+        int64_t n;
+        switch (opt) {
+        case 1001:
+        case 1004:
+                if (parse_size(arg, &size) < 0 || size == 0) {
+                        usage_error("invalid argument \"%s\" for \"--%s\": want a size such as 1Mi", arg,
+                                    opt == 1001 ? "max-file-size" : "max-status-size");
+                        return -1;
+                }
+                if (opt == 1001)
+                        lim->max_file_bytes = size;
+                else
+                        lim->max_result_bytes = size;
+                return 1;
+        case 1002:
+        case 1003:
+                if (parse_int64(arg, 1, opt == 1002 ? 10000 : 100000000, &n) < 0) {
+                        usage_error("invalid argument \"%s\" for \"--%s\": want a positive number", arg,
+                                    opt == 1002 ? "max-depth" : "max-nodes");
+                        return -1;
+                }
+                if (opt == 1002)
+                        lim->max_depth = (unsigned)n;
+                else
+                        lim->max_nodes = (size_t)n;
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+void print_json_value(const json_t *value, enum output_format format) {
+        _cleanup_free_ char *text = format == OUTPUT_YAML ? kstatus_yaml_dump(value) : kstatus_json_dump(value, false);
+        fputs(text, stdout);
+}
+
+int load_document(const char *path, const struct kstatus_limits *lim, bool validate_status, json_t **ret) {
+        struct kstatus_error err = { 0 };
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+
+        int r = kstatus_read_file(path, false, lim->max_file_bytes, &buf, &len, &err);
+        if (r < 0) {
+                _cleanup_free_ char *msg = kstatus_error_format(&err, name);
+                fprintf(stderr, "error: %s\n", msg);
+                return r;
+        }
+        r = validate_status ? kstatus_status_parse(buf, len, lim, ret, &err)
+                            : kstatus_document_parse(buf, len, lim, ret, &err);
+        if (r < 0) {
+                _cleanup_free_ char *msg = kstatus_error_format(&err, name);
+                _cleanup_free_ char *safe = escape_for_terminal(msg);
+                fprintf(stderr, "error: %s\n", safe);
+        }
+        return r;
+}
+
+int main(int argc, char **argv) {
+        setlocale(LC_CTYPE, "");
+        if (argc < 2)
+                return print_help(stderr), EXIT_USAGE;
+
+        const char *name = argv[1];
+        if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+                if (argc > 2 && strcmp(name, "help") == 0)
+                        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                                if (strcmp(commands[i].name, argv[2]) == 0)
+                                        return fputs(commands[i].usage, stdout), 0;
+                print_help(stdout);
+                return 0;
+        }
+        if (strcmp(name, "--version") == 0)
+                return cmd_version(1, (char *[]){ "version", NULL });
+
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                if (strcmp(commands[i].name, name) != 0)
+                        continue;
+                for (int a = 2; a < argc; a++) {
+                        if (strcmp(argv[a], "--") == 0)
+                                break;
+                        if (strcmp(argv[a], "-h") == 0 || strcmp(argv[a], "--help") == 0) {
+                                fputs(commands[i].usage, stdout);
+                                return 0;
+                        }
+                }
+                return commands[i].run(argc - 1, argv + 1);
+        }
+        _cleanup_free_ char *safe = escape_for_terminal(name);
+        return usage_error("unknown command \"%s\" for \"kubectl kstatus\"; see 'kubectl kstatus --help'", safe);
+}

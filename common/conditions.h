@@ -1,0 +1,59 @@
+/* conditions.h - Kubernetes-style status conditions (CONTRACT §4).
+ *
+ * Semantics are meta.SetStatusCondition's: an existing condition of the same
+ * type is updated in place (keeping its position), lastTransitionTime changes
+ * only when `status` changes, and a new type is appended. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "util.h"
+
+#define KSTATUS_COND_CONFIGURE "ConfigureWorkflowCompleted"
+#define KSTATUS_COND_DELETE "DeleteWorkflowCompleted"
+
+#define KSTATUS_REASON_IN_PROGRESS "PipelinesInProgress"
+#define KSTATUS_MESSAGE_IN_PROGRESS "Pipelines are still in progress"
+#define KSTATUS_REASON_SUCCEEDED "PipelinesExecutedSuccessfully"
+#define KSTATUS_MESSAGE_SUCCEEDED "Pipelines completed"
+#define KSTATUS_REASON_CONFIGURE_FAILED "ConfigureWorkflowFailed"
+#define KSTATUS_MESSAGE_CONFIGURE_FAILED_PREFIX "A Configure Pipeline has failed: "
+#define KSTATUS_REASON_DELETE_IN_PROGRESS "DeleteWorkflowInProgress"
+#define KSTATUS_MESSAGE_DELETE_IN_PROGRESS "The Delete Pipeline is in progress"
+#define KSTATUS_REASON_DELETE_FAILED "DeleteWorkflowFailed"
+#define KSTATUS_MESSAGE_DELETE_FAILED "The Delete Pipeline has failed"
+
+/* RFC 3339 UTC time with whole seconds ("2024-08-21T10:27:45Z"). */
+#define KSTATUS_TIME_LEN 21
+void kstatus_time_format(int64_t unix_seconds, char buf[static KSTATUS_TIME_LEN]);
+void kstatus_time_now(char buf[static KSTATUS_TIME_LEN]);
+/* Parse RFC 3339 (any offset, optional fraction) to Unix seconds; 0 or -EINVAL. */
+int kstatus_time_parse(const char *s, int64_t *ret);
+
+/* True for condition types status.yaml may not set (kstatus owns them). */
+bool kstatus_condition_type_is_owned(const char *type);
+
+/* A new condition object (new reference). observed_generation < 0: omitted. */
+json_t *kstatus_condition_new(const char *type, const char *status, const char *reason, const char *message,
+                              int64_t observed_generation);
+
+/* The condition of `type` in `conditions` (an array, may be NULL); borrowed or NULL. */
+json_t *kstatus_conditions_find(const json_t *conditions, const char *type);
+
+/* Upsert `cond` (borrowed; must have a string type) into `conditions` (an
+ * array, modified in place) with meta.SetStatusCondition semantics; `now`
+ * stamps lastTransitionTime when the status changes and `cond` carries none.
+ * Returns true when the array changed. */
+bool kstatus_conditions_set(json_t *conditions, const json_t *cond, const char *now);
+
+/* Remove the condition of `type`; true when one was removed. */
+bool kstatus_conditions_remove(json_t *conditions, const char *type);
+
+/* Check one condition as status.yaml may write it: an object with a non-empty
+ * string `type`, `status` True/False/Unknown, a CamelCase `reason` when
+ * present, string `message`, RFC 3339 `lastTransitionTime`, integer
+ * `observedGeneration`. On failure fills err (message names the field). */
+int kstatus_condition_validate(const json_t *cond, struct kstatus_error *err);

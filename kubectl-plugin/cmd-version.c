@@ -1,0 +1,44 @@
+#include <getopt.h>
+#include <string.h>
+
+#include "plugin.h"
+#include "version.h"
+
+const char version_usage[] =
+        "Print the version of kubectl-kstatus and the commit it was built from.\n"
+        "\n"
+        "Usage:\n"
+        "  kubectl kstatus version [-o json|yaml]\n";
+
+int cmd_version(int argc, char **argv) {
+        static const struct option options[] = {
+                { "output", required_argument, NULL, 'o' },
+                {},
+        };
+        enum output_format format = OUTPUT_DEFAULT;
+        int c;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+o:", options, NULL)) >= 0) {
+                switch (c) {
+                case 'o':
+                        if (parse_output_format(optarg, true, &format) < 0)
+                                return usage_error("unable to match a printer suitable for the output format \"%s\", "
+                                                   "allowed formats are: json,yaml",
+                                                   optarg);
+                        break;
+                default:
+                        return usage_error("unknown flag: %s", argv[optind - 1]);
+                }
+        }
+        if (optind < argc)
+                return usage_error("unexpected argument \"%s\"", argv[optind]);
+
+        if (format == OUTPUT_DEFAULT) {
+                printf("kubectl-kstatus version v%s (commit %s)\n", KSTATUS_VERSION, KSTATUS_COMMIT);
+                return 0;
+        }
+        json_t *v = json_pack("{s:s, s:s}", "version", "v" KSTATUS_VERSION, "commit", KSTATUS_COMMIT);
+        print_json_value(v, format);
+        json_decref(v);
+        return 0;
+}

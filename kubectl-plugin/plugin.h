@@ -1,0 +1,68 @@
+/* plugin.h - what the kubectl-kstatus commands share: the command table entry,
+ * exit codes, error reporting and the status-file limits flags. */
+#pragma once
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util.h"
+#include "yaml.h"
+
+/* Exit codes (CONTRACT §8): kubectl lumps these into 1, we tell them apart. */
+enum {
+        EXIT_MET = 0,
+        EXIT_FAILED = 1, /* invalid input, timed out */
+        EXIT_USAGE = 2,
+        EXIT_WORKFLOW_FAILED = 3,
+        EXIT_API = 4,
+};
+
+struct plugin_command {
+        const char *name;
+        const char *summary;
+        int (*run)(int argc, char **argv); /* argv[0] is the command name */
+        const char *usage;                 /* full --help text */
+};
+
+
+/* "error: <message>" on stderr, one line; returns EXIT_USAGE. */
+int usage_error(const char *fmt, ...) _printf_(1, 2);
+/* "error: <message>" on stderr, one line; returns EXIT_FAILED. */
+int fail(const char *fmt, ...) _printf_(1, 2);
+
+/* Output formats a command accepts. */
+enum output_format { OUTPUT_DEFAULT, OUTPUT_JSON, OUTPUT_YAML };
+int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret);
+
+/* The status-file limit flags lint and merge share (CONTRACT §2). */
+#define LIMIT_OPTIONS                                                   \
+        { "max-file-size", required_argument, NULL, 1001 },            \
+        { "max-depth", required_argument, NULL, 1002 },                \
+        { "max-nodes", required_argument, NULL, 1003 },                \
+        { "max-status-size", required_argument, NULL, 1004 }
+#define LIMIT_USAGE                                                                      \
+        "      --max-file-size=SIZE     refuse files larger than SIZE (default 1Mi)\n"    \
+        "      --max-depth=N            refuse nesting deeper than N (default 64)\n"      \
+        "      --max-nodes=N            refuse more than N nodes after alias expansion (default 100000)\n" \
+        "      --max-status-size=SIZE   refuse a status larger than SIZE as JSON (default 1Mi)\n"
+/* Handle one of the LIMIT_OPTIONS; returns 1 if it was one, 0 if not, -1 (after printing) if invalid. */
+int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim);
+
+/* Print a JSON value in the chosen format to stdout. */
+void print_json_value(const json_t *value, enum output_format format);
+
+/* Read and parse FILE ("-" for stdin) as a mapping; prints the error and returns <0 on failure. */
+int load_document(const char *path, const struct kstatus_limits *lim, bool validate_status, json_t **ret);
+
+/* Copy s into a new string with control characters escaped (\n, \t, \x1b, ...)
+ * and invalid UTF-8 replaced, so text from a status cannot drive the terminal. */
+char *escape_for_terminal(const char *s);
+
+int cmd_lint(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+extern const char lint_usage[];
+extern const char merge_usage[];
+extern const char version_usage[];
