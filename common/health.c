@@ -1,0 +1,119 @@
+#include "health.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const states[] = { "unhealthy", "degraded", "unknown", "healthy", "ready" };
+
+int kstatus_health_rank(const char *state) {
+        if (!state)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(states); i++)
+                if (strcmp(state, states[i]) == 0)
+                        return (int)i + 1;
+        return 0;
+}
+
+int kstatus_health_record_check(const json_t *record, struct kstatus_error *err) {
+        json_t *data = json_object_get(record, "data");
+        if (!json_is_object(data))
+                return kstatus_error_set(err, EINVAL, 0, 0, "record has no \"data\"");
+        json_t *ref = json_object_get(data, "resourceRef");
+        if (!json_is_object(ref))
+                return kstatus_error_set(err, EINVAL, 0, 0, "record has no \"data.resourceRef\"");
+        if (!json_is_string(json_object_get(ref, "name")) || !json_string_length(json_object_get(ref, "name")))
+                return kstatus_error_set(err, EINVAL, 0, 0, "record has no \"data.resourceRef.name\"");
+        json_t *ns = json_object_get(ref, "namespace");
+        if (ns && !json_is_string(ns))
+                return kstatus_error_set(err, EINVAL, 0, 0, "\"data.resourceRef.namespace\" is not a string");
+        const char *state = json_string_value(json_object_get(data, "state"));
+        if (!state)
+                return kstatus_error_set(err, EINVAL, 0, 0, "record has no \"data.state\"");
+        if (!kstatus_health_rank(state))
+                return kstatus_error_set(err, EINVAL, 0, 0,
+                                         "unknown state \"%s\": want unhealthy, degraded, unknown, healthy or ready",
+                                         state);
+        json_t *last = json_object_get(data, "lastRun");
+        if (last && !json_is_null(last) && !json_is_integer(last))
+                return kstatus_error_set(err, EINVAL, 0, 0, "\"data.lastRun\" must be a Unix time in seconds");
+        json_t *details = json_object_get(data, "details");
+        if (details && !json_is_null(details) && !json_is_object(details))
+                return kstatus_error_set(err, EINVAL, 0, 0, "\"data.details\" must be a mapping");
+        return 0;
+}
+
+bool kstatus_health_record_matches(const json_t *record, const char *namespace, const char *name) {
+        if (kstatus_health_record_check(record, NULL) < 0)
+                return false;
+        json_t *ref = json_object_get(json_object_get(record, "data"), "resourceRef");
+        const char *n = json_string_value(json_object_get(ref, "name"));
+        /* A record without a namespace refers to its own namespace, as Kratix reads it. */
+        const char *ns = json_string_value(json_object_get(ref, "namespace"));
+        if (!ns || !*ns)
+                ns = json_string_value(json_object_get(json_object_get(record, "metadata"), "namespace"));
+        return n && strcmp(n, name) == 0 && strcmp(ns ? ns : "", namespace ? namespace : "") == 0;
+}
+
+static const char *meta_str(const json_t *record, const char *key) {
+        const char *v = json_string_value(json_object_get(json_object_get(record, "metadata"), key));
+        return v ? v : "";
+}
+
+static int by_source(const void *a, const void *b) {
+        const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+        int c = strcmp(meta_str(x, "namespace"), meta_str(y, "namespace"));
+        return c ? c : strcmp(meta_str(x, "name"), meta_str(y, "name"));
+}
+
+json_t *kstatus_health_project(const json_t *records, const char *namespace, const char *name) {
+        size_t n = 0, i;
+        json_t *r;
+        const json_t **matched = xcalloc(json_array_size(records) + 1, sizeof(*matched));
+        json_array_foreach(records, i, r) {
+                if (kstatus_health_record_matches(r, namespace, name))
+                        matched[n++] = r;
+        }
+        qsort(matched, n, sizeof(*matched), by_source);
+
+        const char *state = "ready";
+        const json_t *newest = NULL;
+        json_int_t newest_run = 0;
+        json_t *list = json_array();
+        for (i = 0; i < n; i++) {
+                json_t *data = json_object_get(matched[i], "data");
+                const char *s = json_string_value(json_object_get(data, "state"));
+                if (kstatus_health_rank(s) < kstatus_health_rank(state))
+                        state = s;
+                json_t *entry = json_pack("{s:s, s:{s:s, s:s}}", "state", s, "source", "name",
+                                          meta_str(matched[i], "name"), "namespace",
+                                          meta_str(matched[i], "namespace"));
+                json_t *last = json_object_get(data, "lastRun");
+                if (json_is_integer(last))
+                        json_object_set(entry, "lastRun", last);
+                json_t *details = json_object_get(data, "details");
+                if (json_is_object(details))
+                        json_object_set_new(entry, "details", json_deep_copy(details));
+                json_array_append_new(list, entry);
+                json_int_t run = json_integer_value(last);
+                if (!newest || run > newest_run) {
+                        newest = matched[i];
+                        newest_run = run;
+                }
+        }
+        free(matched);
+
+        json_t *out = json_object();
+        json_object_set_new(out, "healthStatus", json_pack("{s:s, s:o}", "state", state, "healthRecords", list));
+        if (newest) {
+                json_t *data = json_object_get(newest, "data");
+                json_t *legacy = json_pack("{s:s}", "state", json_string_value(json_object_get(data, "state")));
+                if (json_is_integer(json_object_get(data, "lastRun")))
+                        json_object_set(legacy, "lastRun", json_object_get(data, "lastRun"));
+                if (json_is_object(json_object_get(data, "details")))
+                        json_object_set_new(legacy, "details", json_deep_copy(json_object_get(data, "details")));
+                json_object_set_new(out, "healthRecord", legacy);
+        } else
+                json_object_set_new(out, "healthRecord", json_null());
+        return out;
+}

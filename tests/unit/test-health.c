@@ -1,0 +1,94 @@
+#include <criterion/criterion.h>
+#include <errno.h>
+
+#include "health.h"
+#include "helpers.h"
+
+#define REC(name, ns, rname, rns, state, run) \
+        "{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"" ns "\"},\"data\":{\"promiseRef\":{\"name\":\"psql\"}," \
+        "\"resourceRef\":{\"name\":\"" rname "\",\"namespace\":\"" rns "\"},\"state\":\"" state "\",\"lastRun\":" #run "}}"
+
+Test(health, ranks) {
+        cr_assert_lt(kstatus_health_rank("unhealthy"), kstatus_health_rank("degraded"));
+        cr_assert_lt(kstatus_health_rank("degraded"), kstatus_health_rank("unknown"));
+        cr_assert_lt(kstatus_health_rank("unknown"), kstatus_health_rank("healthy"));
+        cr_assert_lt(kstatus_health_rank("healthy"), kstatus_health_rank("ready"));
+        cr_assert_eq(kstatus_health_rank("Ready"), 0);
+        cr_assert_eq(kstatus_health_rank(NULL), 0);
+}
+
+Test(health, no_records_is_ready) {
+        json_t *recs = J("[]");
+        json_t *p = kstatus_health_project(recs, "default", "dev-psql");
+        assert_json_eq(p, "{\"healthStatus\":{\"state\":\"ready\",\"healthRecords\":[]},\"healthRecord\":null}");
+        json_decref(p);
+        json_decref(recs);
+}
+
+Test(health, seed_record) {
+        json_t *recs = J("[{\"metadata\":{\"name\":\"dev-psql-health\",\"namespace\":\"default\"},\"data\":{"
+                         "\"promiseRef\":{\"name\":\"psql\"},\"resourceRef\":{\"name\":\"dev-psql\",\"namespace\":"
+                         "\"default\"},\"state\":\"ready\",\"lastRun\":1531958400,\"details\":{\"acceptingConnection\""
+                         ":true}}}]");
+        json_t *p = kstatus_health_project(recs, "default", "dev-psql");
+        assert_json_eq(p, "{\"healthStatus\":{\"state\":\"ready\",\"healthRecords\":[{\"state\":\"ready\",\"lastRun\":"
+                          "1531958400,\"details\":{\"acceptingConnection\":true},\"source\":{\"name\":"
+                          "\"dev-psql-health\",\"namespace\":\"default\"}}]},\"healthRecord\":{\"state\":\"ready\","
+                          "\"lastRun\":1531958400,\"details\":{\"acceptingConnection\":true}}}");
+        json_decref(p);
+        json_decref(recs);
+}
+
+Test(health, least_desirable_wins_and_only_own_records_count) {
+        static const char *states[] = { "unhealthy", "degraded", "unknown", "healthy", "ready" };
+        for (size_t a = 0; a < 5; a++)
+                for (size_t b = 0; b < 5; b++) {
+                        char *text = xasprintf("[" REC("r1", "default", "db", "default", "%s", 10) ","
+                                               REC("r2", "default", "db", "default", "%s", 20) ","
+                                               REC("other", "default", "db2", "default", "unhealthy", 30) ","
+                                               REC("otherns", "default", "db", "prod", "unhealthy", 40) "]",
+                                               states[a], states[b]);
+                        json_t *recs = J(text);
+                        json_t *p = kstatus_health_project(recs, "default", "db");
+                        const char *want = states[a < b ? a : b];
+                        cr_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "healthStatus"), "state")),
+                                         want, "%s + %s", states[a], states[b]);
+                        cr_assert_eq(json_array_size(json_object_get(json_object_get(p, "healthStatus"), "healthRecords")), 2);
+                        /* The legacy field is the newest record (r2). */
+                        cr_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "healthRecord"), "state")),
+                                         states[b]);
+                        json_decref(p);
+                        json_decref(recs);
+                        free(text);
+                }
+}
+
+Test(health, invalid_records_are_skipped) {
+        struct { const char *rec, *err; } bad[] = {
+                { "{\"data\":{\"state\":\"ready\"}}", "record has no \"data.resourceRef\"" },
+                { "{\"data\":{\"resourceRef\":{\"namespace\":\"default\"},\"state\":\"ready\"}}",
+                  "record has no \"data.resourceRef.name\"" },
+                { "{\"data\":{\"resourceRef\":{\"name\":\"db\"},\"state\":\"great\"}}",
+                  "unknown state \"great\": want unhealthy, degraded, unknown, healthy or ready" },
+                { "{\"data\":{\"resourceRef\":{\"name\":\"db\"},\"state\":\"ready\",\"lastRun\":\"yesterday\"}}",
+                  "\"data.lastRun\" must be a Unix time in seconds" },
+                { "{\"data\":{\"resourceRef\":{\"name\":\"db\"}}}", "record has no \"data.state\"" },
+                { "{}", "record has no \"data\"" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                json_t *r = J(bad[i].rec);
+                struct kstatus_error err = { 0 };
+                cr_assert_eq(kstatus_health_record_check(r, &err), -EINVAL);
+                cr_assert_str_eq(err.message, bad[i].err);
+                cr_assert_not(kstatus_health_record_matches(r, "default", "db"));
+                json_decref(r);
+        }
+}
+
+Test(health, namespace_defaults_to_the_records_own) {
+        json_t *r = J("{\"metadata\":{\"name\":\"h\",\"namespace\":\"team-a\"},\"data\":{\"resourceRef\":{\"name\":\"db\"},"
+                      "\"state\":\"healthy\"}}");
+        cr_assert(kstatus_health_record_matches(r, "team-a", "db"));
+        cr_assert_not(kstatus_health_record_matches(r, "default", "db"));
+        json_decref(r);
+}
