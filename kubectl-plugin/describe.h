@@ -1,0 +1,44 @@
+/* describe.h - `kubectl kstatus describe`: one model of what is known about
+ * a resource (built from API objects, no I/O), rendered as text or printed as
+ * JSON/YAML for scripts. The model is the stable, documented structure:
+ *
+ *   {kind, apiVersion, name, namespace, created, age, generation, observedGeneration, stale,
+ *    message, workflow: {action, state: Completed|InProgress|Failed|Unknown, since, pipeline, text},
+ *    conditions: [{type, status, reason, message, lastTransitionTime, age}],
+ *    health: {state, source: status|records|none, records: [{source, state, lastRun, details}]},
+ *    pipelines: [{name, phase, lastTransitionTime, age, message, attempts}],
+ *    status: {the rest of .status},
+ *    related: [{kind, name, state, age, failed, reason}],
+ *    events: [{type, reason, age, count, from, message}]}
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+struct describe_input {
+        const json_t *object;  /* the resource (borrowed) */
+        const json_t *records; /* live HealthRecords (array or NULL) */
+        const json_t *related; /* Jobs and Pods found by kratix.io labels (array or NULL) */
+        const json_t *events;  /* core/v1 Events about the object (array or NULL) */
+        int64_t now;           /* Unix seconds */
+};
+
+struct render_options {
+        bool color;
+        bool absolute_time;
+        bool wide;  /* never cut */
+        int width;  /* terminal width, 0 when not a terminal */
+};
+
+/* kubectl's duration.HumanDuration ("5m", "2d3h", …). */
+void human_duration(int64_t seconds, char buf[static 32]);
+
+/* The model (new reference). */
+json_t *describe_model(const struct describe_input *in);
+
+/* Render the model as text. */
+void describe_render(FILE *out, const json_t *model, const struct render_options *opts);
