@@ -1,0 +1,190 @@
+/* inject.c - add kstatus-sidecar to a Pod template as a native sidecar
+ * (CONTRACT §5). Pure JSON in, JSON out; running it twice changes nothing. */
+#include "inject.h"
+
+#include <string.h>
+
+#include "util.h"
+
+#define SIDECAR_NAME "kstatus-sidecar"
+#define METADATA_VOLUME "shared-metadata"
+#define INPUT_VOLUME "shared-input"
+
+static const char *str(const json_t *o, const char *key) {
+        return json_string_value(json_object_get(o, key));
+}
+
+/* The Pod spec inside a workload object (borrowed), or NULL. */
+json_t *inject_pod_spec(json_t *obj) {
+        const char *kind = str(obj, "kind");
+        json_t *spec = json_object_get(obj, "spec");
+        if (!kind || !json_is_object(spec))
+                return NULL;
+        if (strcmp(kind, "Pod") == 0)
+                return spec;
+        if (strcmp(kind, "CronJob") == 0)
+                spec = json_object_get(json_object_get(spec, "jobTemplate"), "spec");
+        if (strcmp(kind, "Job") == 0 || strcmp(kind, "CronJob") == 0 || strcmp(kind, "Deployment") == 0 ||
+            strcmp(kind, "StatefulSet") == 0 || strcmp(kind, "DaemonSet") == 0 || strcmp(kind, "ReplicaSet") == 0)
+                return json_object_get(json_object_get(spec, "template"), "spec");
+        return NULL;
+}
+
+static json_t *get_array(json_t *o, const char *key) {
+        json_t *a = json_object_get(o, key);
+        if (!json_is_array(a)) {
+                a = json_array();
+                json_object_set_new(o, key, a);
+        }
+        return a;
+}
+
+static json_t *find_named(json_t *list, const char *name, size_t *ret_index) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(list, i, x) {
+                const char *n = str(x, "name");
+                if (n && strcmp(n, name) == 0) {
+                        if (ret_index)
+                                *ret_index = i;
+                        return x;
+                }
+        }
+        return NULL;
+}
+
+static bool mounts_path(json_t *container, const char *path) {
+        size_t i;
+        json_t *m;
+        json_array_foreach(json_object_get(container, "volumeMounts"), i, m) {
+                const char *p = str(m, "mountPath");
+                if (p && strcmp(p, path) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* The KRATIX_* variables Kratix gives pipeline containers, copied from the
+ * first container that has them: the sidecar needs the same facts. */
+static void copy_kratix_env(json_t *spec, json_t *env) {
+        const char *lists[] = { "initContainers", "containers" };
+        for (size_t l = 0; l < ELEMENTSOF(lists); l++) {
+                size_t i;
+                json_t *c;
+                json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+                        if (strcmp(str(c, "name") ?: "", SIDECAR_NAME) == 0)
+                                continue;
+                        json_t *cenv = json_object_get(c, "env");
+                        if (!find_named(cenv, "KRATIX_OBJECT_NAME", NULL))
+                                continue;
+                        size_t j;
+                        json_t *e;
+                        json_array_foreach(cenv, j, e) {
+                                const char *n = str(e, "name");
+                                if (n && str_has_prefix(n, "KRATIX_"))
+                                        json_array_append_new(env, json_deep_copy(e));
+                        }
+                        return;
+                }
+        }
+}
+
+static json_t *sidecar_container(json_t *spec, const struct inject_options *opts) {
+        json_t *env = json_array();
+        copy_kratix_env(spec, env);
+        json_array_append_new(env, json_pack("{s:s, s:{s:{s:s}}}", "name", "POD_NAME", "valueFrom", "fieldRef",
+                                             "fieldPath", "metadata.name"));
+        json_array_append_new(env, json_pack("{s:s, s:{s:{s:s}}}", "name", "POD_NAMESPACE", "valueFrom", "fieldRef",
+                                             "fieldPath", "metadata.namespace"));
+        json_array_append_new(env, json_pack("{s:s, s:s}", "name", "KSTATUS_CONTAINER_NAME", "value", SIDECAR_NAME));
+        if (opts->merge)
+                json_array_append_new(env, json_pack("{s:s, s:s}", "name", "KSTATUS_MERGE", "value", opts->merge));
+
+        json_t *mounts = json_array();
+        json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "name", METADATA_VOLUME, "mountPath",
+                                                "/kratix/metadata", "readOnly", 1));
+        if (find_named(json_object_get(spec, "volumes"), INPUT_VOLUME, NULL))
+                json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "name", INPUT_VOLUME, "mountPath",
+                                                        "/kratix/input", "readOnly", 1));
+
+        return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:{s:{s:s, s:s}, s:{s:s, s:s}}, "
+                         "s:{s:b, s:b, s:b, s:{s:[s]}, s:{s:s}}}",
+                         "name", SIDECAR_NAME, "image", opts->image, "imagePullPolicy", "IfNotPresent",
+                         "restartPolicy", "Always", "env", env, "volumeMounts", mounts,
+                         "resources", "requests", "cpu", "10m", "memory", "16Mi", "limits", "cpu", "100m", "memory",
+                         "32Mi",
+                         "securityContext", "runAsNonRoot", 1, "readOnlyRootFilesystem", 1,
+                         "allowPrivilegeEscalation", 0, "capabilities", "drop", "ALL", "seccompProfile", "type",
+                         "RuntimeDefault");
+}
+
+int inject_pod_spec_sidecar(json_t *spec, const struct inject_options *opts) {
+        json_t *volumes = get_array(spec, "volumes");
+        if (!find_named(volumes, METADATA_VOLUME, NULL))
+                json_array_append_new(volumes, json_pack("{s:s, s:{}}", "name", METADATA_VOLUME, "emptyDir"));
+
+        /* Every pipeline container shares the metadata directory. */
+        const char *lists[] = { "initContainers", "containers" };
+        for (size_t l = 0; l < ELEMENTSOF(lists); l++) {
+                size_t i;
+                json_t *c;
+                json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+                        const char *n = str(c, "name") ?: "";
+                        if (strcmp(n, SIDECAR_NAME) == 0 || strcmp(n, "reader") == 0 || strcmp(n, "status-writer") == 0)
+                                continue;
+                        if (!mounts_path(c, "/kratix/metadata"))
+                                json_array_append_new(get_array(c, "volumeMounts"),
+                                                      json_pack("{s:s, s:s}", "name", METADATA_VOLUME, "mountPath",
+                                                                "/kratix/metadata"));
+                }
+        }
+
+        json_t *inits = get_array(spec, "initContainers");
+        json_t *sidecar = sidecar_container(spec, opts);
+        size_t at;
+        if (find_named(inits, SIDECAR_NAME, &at)) {
+                json_array_set_new(inits, at, sidecar);
+                return 0;
+        }
+        /* Right after Kratix's reader (so object.yaml exists when it starts),
+         * before the pipeline's own containers. */
+        size_t reader;
+        at = find_named(inits, "reader", &reader) ? reader + 1 : 0;
+        json_array_insert_new(inits, at, sidecar);
+        return 1;
+}
+
+json_t *inject_rbac(const char *namespace, const char *service_account, const char *group, const char *plural) {
+        json_t *out = json_array();
+        const char *name = "kstatus-sidecar";
+        _cleanup_free_ char *status_resource = xasprintf("%s/status", plural);
+        json_array_append_new(out, json_pack(
+                "{s:s, s:s, s:{s:s, s:s}, s:[{s:[s], s:[s], s:[s, s]}, {s:[s], s:[s], s:[s]}, {s:[s], s:[s], s:[s]},"
+                " {s:[s], s:[s], s:[s]}]}",
+                "apiVersion", "rbac.authorization.k8s.io/v1", "kind", "Role", "metadata", "name", name, "namespace",
+                namespace,
+                "rules",
+                "apiGroups", group, "resources", status_resource, "verbs", "get", "patch",
+                "apiGroups", group, "resources", plural, "verbs", "get",
+                "apiGroups", "", "resources", "pods", "verbs", "get",
+                "apiGroups", "", "resources", "events", "verbs", "create"));
+        json_array_append_new(out, json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}",
+                                             "apiVersion", "rbac.authorization.k8s.io/v1", "kind", "RoleBinding",
+                                             "metadata", "name", name, "namespace", namespace, "roleRef", "apiGroup",
+                                             "rbac.authorization.k8s.io", "kind", "Role", "name", name, "subjects",
+                                             "kind", "ServiceAccount", "name", service_account, "namespace",
+                                             namespace));
+        /* Promises are cluster-scoped: reading one needs a ClusterRole. */
+        json_array_append_new(out, json_pack("{s:s, s:s, s:{s:s}, s:[{s:[s], s:[s], s:[s]}]}", "apiVersion",
+                                             "rbac.authorization.k8s.io/v1", "kind", "ClusterRole", "metadata", "name",
+                                             "kstatus-sidecar-promise-reader", "rules", "apiGroups",
+                                             "platform.kratix.io", "resources", "promises", "verbs", "get"));
+        _cleanup_free_ char *crb = xasprintf("kstatus-sidecar-%s-%s", namespace, service_account);
+        json_array_append_new(out, json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}",
+                                             "apiVersion", "rbac.authorization.k8s.io/v1", "kind",
+                                             "ClusterRoleBinding", "metadata", "name", crb, "roleRef", "apiGroup",
+                                             "rbac.authorization.k8s.io", "kind", "ClusterRole", "name",
+                                             "kstatus-sidecar-promise-reader", "subjects", "kind", "ServiceAccount",
+                                             "name", service_account, "namespace", namespace));
+        return out;
+}

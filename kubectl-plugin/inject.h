@@ -1,0 +1,25 @@
+/* inject.h - adding kstatus-sidecar to Pod templates (pure JSON transforms). */
+#pragma once
+
+#include <jansson.h>
+
+struct inject_options {
+        const char *image; /* the sidecar image */
+        const char *merge; /* KSTATUS_MERGE for the sidecar, or NULL */
+};
+
+/* The Pod spec of a Pod, Job, CronJob, Deployment, StatefulSet, DaemonSet or
+ * ReplicaSet object (borrowed), or NULL for other kinds. */
+json_t *inject_pod_spec(json_t *obj);
+
+/* Add (or refresh) the sidecar in a Pod spec, in place: a native sidecar
+ * (init container with restartPolicy Always) after Kratix's reader, with the
+ * pipeline's KRATIX_* variables, POD_NAME/POD_NAMESPACE from the downward API,
+ * shared-metadata mounted read-only at /kratix/metadata (and mounted into the
+ * pipeline containers), resource limits and a locked-down securityContext.
+ * Returns 1 when added, 0 when an existing one was refreshed. */
+int inject_pod_spec_sidecar(json_t *spec, const struct inject_options *opts);
+
+/* Role, RoleBinding, ClusterRole and ClusterRoleBinding the sidecar needs
+ * (new reference: an array of objects). */
+json_t *inject_rbac(const char *namespace, const char *service_account, const char *group, const char *plural);

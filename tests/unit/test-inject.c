@@ -1,0 +1,97 @@
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "inject.h"
+#include "util.h"
+
+/* The shape of the Pod spec Kratix's pipeline factory generates. */
+static const char *kratix_job =
+        "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"kratix-iam-example-create-user\"},"
+        "\"spec\":{\"template\":{\"spec\":{\"serviceAccountName\":\"iam-resource-configure-create-user\","
+        "\"initContainers\":["
+        "{\"name\":\"reader\",\"image\":\"pipeline-adapter\",\"volumeMounts\":[{\"name\":\"shared-input\","
+        "\"mountPath\":\"/kratix/input\"}]},"
+        "{\"name\":\"create-db\",\"image\":\"create-db:v0.1.0\",\"env\":[{\"name\":\"KRATIX_OBJECT_NAME\",\"value\":"
+        "\"example\"},{\"name\":\"KRATIX_CRD_PLURAL\",\"value\":\"iams\"},{\"name\":\"OTHER\",\"value\":\"x\"}],"
+        "\"volumeMounts\":[{\"name\":\"shared-metadata\",\"mountPath\":\"/kratix/metadata\"}]},"
+        "{\"name\":\"work-writer\",\"image\":\"pipeline-adapter\"}],"
+        "\"containers\":[{\"name\":\"status-writer\",\"image\":\"pipeline-adapter\"}],"
+        "\"volumes\":[{\"name\":\"shared-input\",\"emptyDir\":{}},{\"name\":\"shared-metadata\",\"emptyDir\":{}}]}}}}";
+
+static const struct inject_options opts = { .image = "kstatus-sidecar:test" };
+
+Test(inject, native_sidecar_after_reader) {
+        json_t *job = J(kratix_job);
+        json_t *spec = inject_pod_spec(job);
+        cr_assert_not_null(spec);
+        cr_assert_eq(inject_pod_spec_sidecar(spec, &opts), 1);
+        json_t *inits = json_object_get(spec, "initContainers");
+        cr_assert_eq(json_array_size(inits), 4);
+        json_t *sc = json_array_get(inits, 1);
+        cr_assert_str_eq(json_string_value(json_object_get(sc, "name")), "kstatus-sidecar");
+        cr_assert_str_eq(json_string_value(json_object_get(sc, "restartPolicy")), "Always");
+        cr_assert_str_eq(json_string_value(json_object_get(json_array_get(inits, 2), "name")), "create-db");
+        /* KRATIX_* copied, others not; downward API for the Pod. */
+        char *env = json_dumps(json_object_get(sc, "env"), JSON_COMPACT);
+        cr_assert(strstr(env, "{\"name\":\"KRATIX_OBJECT_NAME\",\"value\":\"example\"}"), "%s", env);
+        cr_assert(strstr(env, "KRATIX_CRD_PLURAL"));
+        cr_assert_null(strstr(env, "OTHER"));
+        cr_assert(strstr(env, "{\"name\":\"POD_NAME\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}}"),
+                  "%s", env);
+        free(env);
+        char *mounts = json_dumps(json_object_get(sc, "volumeMounts"), JSON_COMPACT);
+        cr_assert(strstr(mounts, "{\"name\":\"shared-metadata\",\"mountPath\":\"/kratix/metadata\",\"readOnly\":true}"),
+                  "%s", mounts);
+        free(mounts);
+        /* The work-writer gets the metadata mount; reader and status-writer are Kratix's own. */
+        cr_assert_not_null(json_object_get(json_array_get(inits, 3), "volumeMounts"));
+        cr_assert_null(json_object_get(json_array_get(json_object_get(spec, "containers"), 0), "volumeMounts"));
+        json_decref(job);
+}
+
+Test(inject, idempotent) {
+        json_t *job = J(kratix_job);
+        json_t *spec = inject_pod_spec(job);
+        inject_pod_spec_sidecar(spec, &opts);
+        json_t *once = json_deep_copy(job);
+        cr_assert_eq(inject_pod_spec_sidecar(spec, &opts), 0);
+        cr_assert(json_equal(once, job), "running inject twice changed the object");
+        json_decref(once);
+        json_decref(job);
+}
+
+Test(inject, kinds) {
+        const char *kinds[] = { "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job" };
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+                char *t = xasprintf("{\"kind\":\"%s\",\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}}}",
+                                    kinds[i]);
+                json_t *o = J(t);
+                cr_assert_not_null(inject_pod_spec(o), "%s", kinds[i]);
+                json_decref(o);
+                free(t);
+        }
+        json_t *pod = J("{\"kind\":\"Pod\",\"spec\":{\"containers\":[{\"name\":\"a\"}]}}");
+        json_t *spec = inject_pod_spec(pod);
+        cr_assert_not_null(spec);
+        inject_pod_spec_sidecar(spec, &opts);
+        /* No metadata volume yet: one is added and mounted into the container. */
+        cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(spec, "volumes"), 0), "name")),
+                         "shared-metadata");
+        cr_assert_not_null(json_object_get(json_array_get(json_object_get(spec, "containers"), 0), "volumeMounts"));
+        json_decref(pod);
+        json_t *cm = J("{\"kind\":\"ConfigMap\",\"data\":{}}");
+        cr_assert_null(inject_pod_spec(cm));
+        json_decref(cm);
+}
+
+Test(inject, rbac) {
+        json_t *r = inject_rbac("default", "sa", "example.promise.syntasso.io", "iams");
+        cr_assert_eq(json_array_size(r), 4);
+        char *s = json_dumps(r, JSON_COMPACT);
+        cr_assert(strstr(s, "\"resources\":[\"iams/status\"],\"verbs\":[\"get\",\"patch\"]"), "%s", s);
+        cr_assert(strstr(s, "\"resources\":[\"events\"],\"verbs\":[\"create\"]"));
+        cr_assert(strstr(s, "\"resources\":[\"promises\"],\"verbs\":[\"get\"]"));
+        free(s);
+        json_decref(r);
+}
