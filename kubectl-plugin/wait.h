@@ -1,0 +1,28 @@
+/* wait.h - `kubectl kstatus wait` predicates, as pure functions on objects. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+enum wait_kind { WAIT_CONDITION, WAIT_HEALTH, WAIT_MESSAGE, WAIT_DELETE };
+
+struct wait_for {
+        enum wait_kind kind;
+        char *name;  /* condition type */
+        char *value; /* condition status (default "True"), health state or message text */
+};
+
+/* Parse one --for value: condition=X[=value], health=STATE, message=TEXT, delete.
+ * Returns 0 or -EINVAL with a kubectl-style message in err (err_size bytes). */
+int wait_for_parse(const char *spec, struct wait_for *ret, char *err, size_t err_size);
+void wait_for_clear(struct wait_for *w);
+
+/* Is `w` met by `obj` (NULL: the object does not exist)? A condition counts
+ * only when its observedGeneration, if set, equals metadata.generation. */
+bool wait_for_met(const struct wait_for *w, const json_t *obj);
+
+/* Did the workflow fail (ConfigureWorkflowCompleted False/ConfigureWorkflowFailed,
+ * or DeleteWorkflowCompleted False/DeleteWorkflowFailed)? Sets *pipeline (borrowed) when known. */
+bool wait_workflow_failed(const json_t *obj, const char **ret_message);
