@@ -9,7 +9,7 @@
 #include <jansson.h>
 
 #include "util.h"
-#include "yaml.h"
+#include "yaml-json.h"
 
 /* Read a whole file into a new NUL-terminated buffer (*ret, *ret_len).
  * no_follow: refuse symlinks in any path component (openat2

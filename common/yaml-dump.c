@@ -1,1 +1,409 @@
-/* in progress */
+/* yaml-dump.c - JSON values to text as kubectl prints them: YAML through
+ * libyaml's emitter with go-yaml v2's style choices (go-yaml's emitter is a
+ * port of libyaml's, so the same choices give the same bytes), and JSON with
+ * Go's encoding/json formatting. */
+#include "yaml-json.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <yaml.h>
+
+/* ---- Go float formatting ---- */
+
+/* Shortest decimal digits that round-trip: digits (no dot) and the decimal
+ * exponent of the first digit (d.ddd × 10^exp10). */
+static void shortest_digits(double v, char *digits, size_t size, int *exp10) {
+        char buf[64];
+        for (int prec = 0; prec < 17; prec++) {
+                snprintf(buf, sizeof(buf), "%.*e", prec, v);
+                if (strtod(buf, NULL) == v)
+                        break;
+        }
+        /* buf: [-]d.ddde[+-]xx */
+        const char *p = buf;
+        if (*p == '-')
+                p++;
+        size_t n = 0;
+        for (; *p && *p != 'e'; p++)
+                if (isdigit((unsigned char)*p) && n + 1 < size)
+                        digits[n++] = *p;
+        while (n > 1 && digits[n - 1] == '0')
+                n--;
+        digits[n] = '\0';
+        *exp10 = *p == 'e' ? atoi(p + 1) : 0;
+}
+
+/* strconv.FormatFloat(v, fmt, -1, 64) for fmt 'e' or 'f'. */
+static void go_format_float(double v, char fmt, char *out, size_t size) {
+        if (v == 0) {
+                snprintf(out, size, "%s0", signbit(v) ? "-" : "");
+                return;
+        }
+        char digits[32];
+        int exp10;
+        shortest_digits(v, digits, sizeof(digits), &exp10);
+        int nd = (int)strlen(digits);
+        char *o = out, *end = out + size - 1;
+#define PUT(c)                    \
+        do {                      \
+                if (o < end)      \
+                        *o++ = (c); \
+        } while (0)
+        if (v < 0)
+                PUT('-');
+        if (fmt == 'e') {
+                PUT(digits[0]);
+                if (nd > 1) {
+                        PUT('.');
+                        for (int i = 1; i < nd; i++)
+                                PUT(digits[i]);
+                }
+                PUT('e');
+                PUT(exp10 < 0 ? '-' : '+');
+                char eb[16];
+                snprintf(eb, sizeof(eb), "%02d", abs(exp10));
+                for (char *q = eb; *q; q++)
+                        PUT(*q);
+        } else {
+                if (exp10 < 0) {
+                        PUT('0');
+                        PUT('.');
+                        for (int i = 0; i < -exp10 - 1; i++)
+                                PUT('0');
+                        for (int i = 0; i < nd; i++)
+                                PUT(digits[i]);
+                } else {
+                        for (int i = 0; i <= exp10; i++)
+                                PUT(i < nd ? digits[i] : '0');
+                        if (nd > exp10 + 1) {
+                                PUT('.');
+                                for (int i = exp10 + 1; i < nd; i++)
+                                        PUT(digits[i]);
+                        }
+                }
+        }
+        *o = '\0';
+#undef PUT
+}
+
+/* go-yaml v2's float: strconv.FormatFloat(f, 'g', -1, 64), which in its
+ * shortest mode switches to an exponent when exp < -4 || exp >= 6. */
+static void yaml_float(double v, char *out, size_t size) {
+        char digits[32];
+        int exp10;
+        if (v == 0) {
+                snprintf(out, size, "0");
+                return;
+        }
+        shortest_digits(v, digits, sizeof(digits), &exp10);
+        go_format_float(v, (exp10 < -4 || exp10 >= 6) ? 'e' : 'f', out, size);
+}
+
+/* ---- JSON (encoding/json, MarshalIndent with four spaces) ---- */
+
+struct buf {
+        char *data;
+        size_t len, cap;
+};
+
+static void put(struct buf *b, const char *s, size_t n) {
+        if (b->len + n + 1 > b->cap) {
+                b->cap = (b->len + n + 1) * 2;
+                b->data = xrealloc(b->data, b->cap);
+        }
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+}
+
+static void puts_(struct buf *b, const char *s) {
+        put(b, s, strlen(s));
+}
+
+static void json_string_out(struct buf *b, const char *s, size_t n) {
+        static const char hex[] = "0123456789abcdef";
+        puts_(b, "\"");
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                char esc[8];
+                if (c == '"' || c == '\\') {
+                        esc[0] = '\\', esc[1] = (char)c;
+                        put(b, esc, 2);
+                } else if (c == '\n')
+                        puts_(b, "\\n");
+                else if (c == '\r')
+                        puts_(b, "\\r");
+                else if (c == '\t')
+                        puts_(b, "\\t");
+                else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+                        snprintf(esc, sizeof(esc), "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+                        puts_(b, esc);
+                } else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+                           ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
+                        puts_(b, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
+                        i += 2;
+                } else
+                        put(b, (const char *)&s[i], 1);
+        }
+        puts_(b, "\"");
+}
+
+static int cmp_keys(const void *a, const void *b) {
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char **sorted_keys(const json_t *obj, size_t *ret_n) {
+        size_t n = json_object_size(obj), i = 0;
+        const char **keys = xcalloc(n + 1, sizeof(char *));
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)obj, k, v) keys[i++] = k;
+        qsort(keys, n, sizeof(char *), cmp_keys);
+        *ret_n = n;
+        return keys;
+}
+
+static void indent(struct buf *b, int level) {
+        for (int i = 0; i < level; i++)
+                puts_(b, "    ");
+}
+
+static void json_out(struct buf *b, const json_t *v, bool compact, int level) {
+        char num[64];
+        switch (json_typeof(v)) {
+        case JSON_OBJECT: {
+                size_t n;
+                const char **keys = sorted_keys(v, &n);
+                if (n == 0) {
+                        puts_(b, "{}");
+                        free(keys);
+                        return;
+                }
+                puts_(b, "{");
+                for (size_t i = 0; i < n; i++) {
+                        if (i)
+                                puts_(b, ",");
+                        if (!compact) {
+                                puts_(b, "\n");
+                                indent(b, level + 1);
+                        }
+                        json_string_out(b, keys[i], strlen(keys[i]));
+                        puts_(b, compact ? ":" : ": ");
+                        json_out(b, json_object_get(v, keys[i]), compact, level + 1);
+                }
+                if (!compact) {
+                        puts_(b, "\n");
+                        indent(b, level);
+                }
+                puts_(b, "}");
+                free(keys);
+                return;
+        }
+        case JSON_ARRAY: {
+                size_t n = json_array_size(v);
+                if (n == 0) {
+                        puts_(b, "[]");
+                        return;
+                }
+                puts_(b, "[");
+                for (size_t i = 0; i < n; i++) {
+                        if (i)
+                                puts_(b, ",");
+                        if (!compact) {
+                                puts_(b, "\n");
+                                indent(b, level + 1);
+                        }
+                        json_out(b, json_array_get(v, i), compact, level + 1);
+                }
+                if (!compact) {
+                        puts_(b, "\n");
+                        indent(b, level);
+                }
+                puts_(b, "]");
+                return;
+        }
+        case JSON_STRING:
+                json_string_out(b, json_string_value(v), json_string_length(v));
+                return;
+        case JSON_INTEGER:
+                snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+                puts_(b, num);
+                return;
+        case JSON_REAL: {
+                double d = json_real_value(v), a = fabs(d);
+                go_format_float(d, (a != 0 && (a < 1e-6 || a >= 1e21)) ? 'e' : 'f', num, sizeof(num));
+                /* encoding/json writes e-07 as e-7 */
+                char *e = strchr(num, 'e');
+                if (e && e[1] == '-' && e[2] == '0' && e[3])
+                        memmove(e + 2, e + 3, strlen(e + 3) + 1);
+                puts_(b, num);
+                return;
+        }
+        case JSON_TRUE:
+                puts_(b, "true");
+                return;
+        case JSON_FALSE:
+                puts_(b, "false");
+                return;
+        default:
+                puts_(b, "null");
+                return;
+        }
+}
+
+char *kstatus_json_dump(const json_t *value, bool compact) {
+        struct buf b = { 0 };
+        json_out(&b, value, compact, 0);
+        puts_(&b, "\n");
+        return b.data;
+}
+
+/* ---- YAML ---- */
+
+/* Would a YAML 1.1 reader take this plain text as something other than
+ * this string? Then go-yaml double-quotes it. Text that plain style cannot
+ * hold at all (": ", leading "- ", "#") is the emitter's to quote. */
+static bool needs_quotes(const char *s, size_t len) {
+        if (len != strlen(s))
+                return true;
+        if (!kstatus_yaml_plain_is_string(s))
+                return true;
+        /* isBase60Float: [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)? */
+        const char *p = s;
+        if (*p == '+' || *p == '-')
+                p++;
+        if (!isdigit((unsigned char)*p))
+                return false;
+        while (isdigit((unsigned char)*p) || *p == '_')
+                p++;
+        if (*p != ':')
+                return false;
+        while (*p == ':') {
+                p++;
+                if (!isdigit((unsigned char)*p))
+                        return false;
+                if (isdigit((unsigned char)p[1])) {
+                        if (*p > '5')
+                                return false;
+                        p += 2;
+                } else
+                        p++;
+        }
+        if (*p == '.') {
+                p++;
+                while (isdigit((unsigned char)*p) || *p == '_')
+                        p++;
+        }
+        return *p == '\0';
+}
+
+static int emit(yaml_emitter_t *e, yaml_event_t *ev) {
+        return yaml_emitter_emit(e, ev) ? 0 : -1;
+}
+
+static int emit_scalar(yaml_emitter_t *e, const char *text, size_t len, yaml_scalar_style_t style) {
+        yaml_event_t ev;
+        yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)"tag:yaml.org,2002:str", (yaml_char_t *)text, (int)len,
+                                     1, 1, style);
+        return emit(e, &ev);
+}
+
+static int emit_string(yaml_emitter_t *e, const char *s, size_t len) {
+        yaml_scalar_style_t style = YAML_PLAIN_SCALAR_STYLE;
+        if (memchr(s, '\n', len))
+                style = YAML_LITERAL_SCALAR_STYLE;
+        else if (needs_quotes(s, len))
+                style = YAML_DOUBLE_QUOTED_SCALAR_STYLE;
+        return emit_scalar(e, s, len, style);
+}
+
+static int emit_value(yaml_emitter_t *e, const json_t *v) {
+        yaml_event_t ev;
+        char num[64];
+        switch (json_typeof(v)) {
+        case JSON_OBJECT: {
+                yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_MAPPING_STYLE);
+                if (emit(e, &ev) < 0)
+                        return -1;
+                size_t n;
+                const char **keys = sorted_keys(v, &n);
+                int r = 0;
+                for (size_t i = 0; i < n && r == 0; i++) {
+                        r = emit_string(e, keys[i], strlen(keys[i]));
+                        if (r == 0)
+                                r = emit_value(e, json_object_get(v, keys[i]));
+                }
+                free(keys);
+                if (r < 0)
+                        return r;
+                yaml_mapping_end_event_initialize(&ev);
+                return emit(e, &ev);
+        }
+        case JSON_ARRAY: {
+                yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, YAML_BLOCK_SEQUENCE_STYLE);
+                if (emit(e, &ev) < 0)
+                        return -1;
+                size_t i;
+                json_t *x;
+                json_array_foreach(v, i, x) {
+                        if (emit_value(e, x) < 0)
+                                return -1;
+                }
+                yaml_sequence_end_event_initialize(&ev);
+                return emit(e, &ev);
+        }
+        case JSON_STRING:
+                return emit_string(e, json_string_value(v), json_string_length(v));
+        case JSON_INTEGER:
+                snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+                return emit_scalar(e, num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
+        case JSON_REAL:
+                yaml_float(json_real_value(v), num, sizeof(num));
+                return emit_scalar(e, num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
+        case JSON_TRUE:
+                return emit_scalar(e, "true", 4, YAML_PLAIN_SCALAR_STYLE);
+        case JSON_FALSE:
+                return emit_scalar(e, "false", 5, YAML_PLAIN_SCALAR_STYLE);
+        default:
+                return emit_scalar(e, "null", 4, YAML_PLAIN_SCALAR_STYLE);
+        }
+}
+
+static int write_handler(void *data, unsigned char *buffer, size_t size) {
+        put(data, (const char *)buffer, size);
+        return 1;
+}
+
+char *kstatus_yaml_dump(const json_t *value) {
+        /* Empty collections at the top are written in flow style, as kubectl does. */
+        if (json_is_object(value) && json_object_size(value) == 0)
+                return xstrdup("{}\n");
+        if (json_is_array(value) && json_array_size(value) == 0)
+                return xstrdup("[]\n");
+
+        struct buf b = { 0 };
+        yaml_emitter_t e;
+        yaml_event_t ev;
+        if (!yaml_emitter_initialize(&e))
+                return xstrdup("");
+        yaml_emitter_set_output(&e, write_handler, &b);
+        yaml_emitter_set_unicode(&e, 1);
+        yaml_emitter_set_indent(&e, 2);
+        int r = 0;
+        yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+        r |= emit(&e, &ev);
+        yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+        r |= emit(&e, &ev);
+        r |= emit_value(&e, value);
+        yaml_document_end_event_initialize(&ev, 1);
+        r |= emit(&e, &ev);
+        yaml_stream_end_event_initialize(&ev);
+        r |= emit(&e, &ev);
+        yaml_emitter_delete(&e);
+        if (!b.data)
+                return xstrdup("");
+        return b.data;
+}

@@ -1,1 +1,629 @@
-/* in progress */
+/* yaml.c - YAML text to jansson values with the semantics of sigs.k8s.io/yaml
+ * (go-yaml v2 resolution: YAML 1.1 scalars), driven by libyaml's event
+ * parser so that limits are enforced while parsing and aliases are counted,
+ * not expanded. */
+#include "yaml-json.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <yaml.h>
+
+struct anchor {
+        char *name;
+        json_t *value;
+        size_t nodes; /* nodes the anchored value expands to */
+        size_t bytes; /* its approximate JSON size */
+};
+
+struct builder {
+        yaml_parser_t parser;
+        const struct kstatus_limits *lim;
+        struct kstatus_error *err;
+        struct anchor *anchors;
+        size_t n_anchors;
+        size_t nodes;
+        size_t bytes;
+};
+
+static int fail_at(struct builder *b, yaml_mark_t mark, int code, const char *fmt, ...) _printf_(4, 5);
+static int fail_at(struct builder *b, yaml_mark_t mark, int code, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        kstatus_error_setv(b->err, code, (int)mark.line + 1, (int)mark.column + 1, fmt, ap);
+        va_end(ap);
+        return -code;
+}
+
+static int parser_error(struct builder *b) {
+        yaml_parser_t *p = &b->parser;
+        yaml_mark_t mark = p->problem_mark;
+        /* The problem alone, as go-yaml reports it ("found character that
+         * cannot start any token"); libyaml's context adds only noise. */
+        return fail_at(b, mark, EINVAL, "%s", p->problem ? p->problem : "invalid YAML");
+}
+
+static int next_event(struct builder *b, yaml_event_t *ev) {
+        if (!yaml_parser_parse(&b->parser, ev))
+                return parser_error(b);
+        return 0;
+}
+
+/* Count nodes and bytes as they are created (aliases count their expansion). */
+static int account(struct builder *b, yaml_mark_t mark, size_t nodes, size_t bytes) {
+        b->nodes += nodes;
+        b->bytes += bytes;
+        if (b->nodes > b->lim->max_nodes)
+                return fail_at(b, mark, E2BIG,
+                               "document expands to more than %zu nodes (limit max-nodes); aliases are not expanded "
+                               "past it",
+                               b->lim->max_nodes);
+        if (b->bytes > b->lim->max_result_bytes)
+                return fail_at(b, mark, E2BIG, "status is larger than %zu bytes as JSON (limit max-status-size)",
+                               b->lim->max_result_bytes);
+        return 0;
+}
+
+/* ---- scalar resolution (go-yaml v2 resolve.go) ---- */
+
+static bool in_list(const char *s, const char *const *list) {
+        for (; *list; list++)
+                if (strcmp(s, *list) == 0)
+                        return true;
+        return false;
+}
+
+static const char *const null_words[] = { "", "~", "null", "Null", "NULL", NULL };
+static const char *const true_words[] = { "y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON", NULL };
+static const char *const false_words[] = { "n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF", NULL };
+static const char *const inf_words[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", NULL };
+static const char *const nan_words[] = { ".nan", ".NaN", ".NAN", NULL };
+
+/* Go's strconv.ParseInt/ParseUint with base 0 on text without underscores.
+ * Returns 1 for an int64, 2 for a uint64 beyond int64, 0 when not an integer. */
+static int parse_go_int(const char *s, int64_t *ret_i, uint64_t *ret_u) {
+        const char *p = s;
+        bool neg = false;
+        if (*p == '+' || *p == '-') {
+                neg = *p == '-';
+                p++;
+        }
+        int base = 10;
+        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+                base = 16, p += 2;
+        else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
+                base = 8, p += 2;
+        else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B'))
+                base = 2, p += 2;
+        else if (p[0] == '0' && p[1])
+                base = 8, p += 1;
+        if (!*p)
+                return 0;
+        uint64_t v = 0;
+        for (; *p; p++) {
+                int d;
+                if (isdigit((unsigned char)*p))
+                        d = *p - '0';
+                else if (isalpha((unsigned char)*p))
+                        d = tolower((unsigned char)*p) - 'a' + 10;
+                else
+                        return 0;
+                if (d >= base)
+                        return 0;
+                if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+                        return 0;
+                v = v * (uint64_t)base + (uint64_t)d;
+        }
+        if (neg) {
+                if (v > (uint64_t)INT64_MAX + 1)
+                        return 0;
+                *ret_i = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+                return 1;
+        }
+        if (v <= INT64_MAX) {
+                *ret_i = (int64_t)v;
+                return 1;
+        }
+        *ret_u = v;
+        return 2;
+}
+
+/* ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$ */
+static bool is_yaml_float(const char *s) {
+        const char *p = s;
+        if (*p == '+' || *p == '-')
+                p++;
+        if (*p == '.') {
+                p++;
+                if (!isdigit((unsigned char)*p))
+                        return false;
+                while (isdigit((unsigned char)*p))
+                        p++;
+        } else {
+                if (!isdigit((unsigned char)*p))
+                        return false;
+                while (isdigit((unsigned char)*p))
+                        p++;
+                if (*p == '.') {
+                        p++;
+                        while (isdigit((unsigned char)*p))
+                                p++;
+                }
+        }
+        if (*p == 'e' || *p == 'E') {
+                p++;
+                if (*p == '+' || *p == '-')
+                        p++;
+                if (!isdigit((unsigned char)*p))
+                        return false;
+                while (isdigit((unsigned char)*p))
+                        p++;
+        }
+        return *p == '\0';
+}
+
+/* A float as Go's encoding/json would write it, read back as kubectl does:
+ * integral values below 1e21 come back as integers. */
+static json_t *number_from_double(double d) {
+        if (d == floor(d) && fabs(d) < 1e21 && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+                return json_integer((json_int_t)d);
+        return json_real(d);
+}
+
+static json_t *uint_value(uint64_t u) {
+        /* Beyond int64, kubectl's unstructured reading makes it a float64. */
+        return json_real((double)u);
+}
+
+enum resolved { R_VALUE, R_MERGE, R_INF, R_NAN };
+
+/* Resolve a plain scalar. Returns a new reference in *ret or R_INF/R_NAN. */
+static enum resolved resolve_plain(const char *s, json_t **ret) {
+        if (in_list(s, null_words)) {
+                *ret = json_null();
+                return R_VALUE;
+        }
+        if (in_list(s, true_words)) {
+                *ret = json_true();
+                return R_VALUE;
+        }
+        if (in_list(s, false_words)) {
+                *ret = json_false();
+                return R_VALUE;
+        }
+        if (strcmp(s, "<<") == 0)
+                return R_MERGE;
+        if (in_list(s, inf_words))
+                return R_INF;
+        if (in_list(s, nan_words))
+                return R_NAN;
+        char c = s[0];
+        if (c == '+' || c == '-' || c == '.' || isdigit((unsigned char)c)) {
+                _cleanup_free_ char *plain = xmalloc(strlen(s) + 1);
+                char *o = plain;
+                for (const char *p = s; *p; p++)
+                        if (*p != '_')
+                                *o++ = *p;
+                *o = '\0';
+                int64_t i;
+                uint64_t u;
+                int k = parse_go_int(plain, &i, &u);
+                if (k == 1) {
+                        *ret = json_integer(i);
+                        return R_VALUE;
+                }
+                if (k == 2) {
+                        *ret = uint_value(u);
+                        return R_VALUE;
+                }
+                if (is_yaml_float(plain)) {
+                        double d = strtod(plain, NULL);
+                        if (isinf(d))
+                                return R_INF;
+                        *ret = number_from_double(d);
+                        return R_VALUE;
+                }
+        }
+        *ret = json_stringn(s, strlen(s));
+        return R_VALUE;
+}
+
+bool kstatus_yaml_plain_is_string(const char *s) {
+        json_t *v = NULL;
+        enum resolved r = resolve_plain(s, &v);
+        bool is = r == R_VALUE && json_is_string(v);
+        json_decref(v);
+        return is;
+}
+
+static bool tag_is(const yaml_char_t *tag, const char *suffix) {
+        if (!tag)
+                return false;
+        const char *t = (const char *)tag;
+        if (str_has_prefix(t, "tag:yaml.org,2002:"))
+                return strcmp(t + strlen("tag:yaml.org,2002:"), suffix) == 0;
+        return false;
+}
+
+static int scalar_value(struct builder *b, yaml_event_t *ev, json_t **ret, bool *ret_merge) {
+        const char *text = (const char *)ev->data.scalar.value;
+        size_t len = ev->data.scalar.length;
+        const yaml_char_t *tag = ev->data.scalar.tag;
+        bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        *ret_merge = false;
+
+        if (tag && !tag_is(tag, "str") && strcmp((const char *)tag, "!") != 0) {
+                /* An explicit tag forces the type. */
+                if (tag_is(tag, "binary")) {
+                        *ret = json_stringn(text, len);
+                        return 0;
+                }
+                json_t *v = NULL;
+                enum resolved r = resolve_plain(text, &v);
+                if (r == R_INF || r == R_NAN)
+                        return fail_at(b, ev->start_mark, EINVAL,
+                                       "\"%s\" is not a number JSON can hold (infinity or NaN)", text);
+                bool ok = r == R_VALUE && ((tag_is(tag, "int") && json_is_integer(v)) ||
+                                           (tag_is(tag, "float") && json_is_number(v)) ||
+                                           (tag_is(tag, "bool") && json_is_boolean(v)) ||
+                                           (tag_is(tag, "null") && json_is_null(v)));
+                if (r == R_MERGE && tag_is(tag, "merge")) {
+                        *ret_merge = true;
+                        return 0;
+                }
+                if (!ok && (tag_is(tag, "int") || tag_is(tag, "float") || tag_is(tag, "bool") || tag_is(tag, "null"))) {
+                        json_decref(v);
+                        return fail_at(b, ev->start_mark, EINVAL, "cannot decode %s %s as %s",
+                                       plain ? "plain" : "quoted", text, (const char *)tag);
+                }
+                if (!ok) {
+                        /* Unknown local tags (!foo): go-yaml resolves the scalar as it would untagged. */
+                        if (!plain) {
+                                json_decref(v);
+                                v = json_stringn(text, len);
+                        }
+                }
+                *ret = v;
+                return 0;
+        }
+        if (!plain || tag) {
+                *ret = json_stringn(text, len);
+                return 0;
+        }
+        enum resolved r = resolve_plain(text, ret);
+        if (r == R_MERGE) {
+                *ret_merge = true;
+                return 0;
+        }
+        if (r == R_INF || r == R_NAN)
+                return fail_at(b, ev->start_mark, EINVAL, "%s is not a number JSON can hold (%s)", text,
+                               r == R_INF ? "infinity" : "NaN");
+        return 0;
+}
+
+static int add_anchor(struct builder *b, const yaml_char_t *name, json_t *value, size_t nodes, size_t bytes) {
+        for (size_t i = 0; i < b->n_anchors; i++)
+                if (strcmp(b->anchors[i].name, (const char *)name) == 0) {
+                        json_decref(b->anchors[i].value);
+                        b->anchors[i].value = json_incref(value);
+                        b->anchors[i].nodes = nodes;
+                        b->anchors[i].bytes = bytes;
+                        return 0;
+                }
+        b->anchors = xrealloc(b->anchors, (b->n_anchors + 1) * sizeof(*b->anchors));
+        b->anchors[b->n_anchors++] = (struct anchor){ xstrdup((const char *)name), json_incref(value), nodes, bytes };
+        return 0;
+}
+
+static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_t **ret, bool *ret_merge);
+
+/* A mapping key as sigs.k8s.io/yaml turns it into a JSON object key. */
+static int key_string(struct builder *b, yaml_mark_t mark, json_t *key, char **ret) {
+        if (json_is_string(key))
+                *ret = xstrndup(json_string_value(key), json_string_length(key));
+        else if (json_is_integer(key))
+                *ret = xasprintf("%" JSON_INTEGER_FORMAT, json_integer_value(key));
+        else if (json_is_true(key))
+                *ret = xstrdup("true");
+        else if (json_is_false(key))
+                *ret = xstrdup("false");
+        else if (json_is_real(key)) {
+                /* strconv.FormatFloat(f, 'g', -1, 32): the shortest float32 form. */
+                float f = (float)json_real_value(key);
+                for (int prec = 1; prec <= 9; prec++) {
+                        *ret = xasprintf("%.*g", prec, (double)f);
+                        if (strtof(*ret, NULL) == f)
+                                break;
+                        free(*ret);
+                        *ret = NULL;
+                }
+                if (!*ret)
+                        *ret = xasprintf("%.9g", (double)f);
+        }
+        else if (json_is_null(key))
+                return fail_at(b, mark, EINVAL, "a mapping key cannot be null");
+        else
+                return fail_at(b, mark, EINVAL, "a mapping key must be a scalar, not a %s",
+                               json_is_array(key) ? "sequence" : "mapping");
+        return 0;
+}
+
+/* Merge `src` (a mapping, or a sequence of mappings) under `<<`: keys already
+ * present win, and earlier mappings in a sequence win over later ones. */
+static int apply_merge(struct builder *b, yaml_mark_t mark, json_t *obj, json_t *merged_keys, json_t *src) {
+        if (json_is_object(src)) {
+                const char *k;
+                json_t *v;
+                json_object_foreach(src, k, v) {
+                        if (!json_object_get(obj, k)) {
+                                json_object_set(obj, k, v);
+                                json_object_set_new(merged_keys, k, json_true());
+                        }
+                }
+                return 0;
+        }
+        if (json_is_array(src)) {
+                size_t i;
+                json_t *m;
+                json_array_foreach(src, i, m) {
+                        if (!json_is_object(m))
+                                return fail_at(b, mark, EINVAL, "map merge requires map or sequence of maps as the value");
+                        int r = apply_merge(b, mark, obj, merged_keys, m);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
+        return fail_at(b, mark, EINVAL, "map merge requires map or sequence of maps as the value");
+}
+
+static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth, json_t **ret) {
+        json_t *obj = json_object();
+        /* Keys that came from a merge may be overridden by explicit keys later. */
+        json_t *merged_keys = json_object();
+        int r = 0;
+        for (;;) {
+                yaml_event_t kev;
+                if ((r = next_event(b, &kev)) < 0)
+                        break;
+                if (kev.type == YAML_MAPPING_END_EVENT) {
+                        yaml_event_delete(&kev);
+                        break;
+                }
+                yaml_mark_t kmark = kev.start_mark;
+                json_t *key = NULL;
+                bool merge = false;
+                r = parse_node(b, &kev, depth + 1, &key, &merge);
+                yaml_event_delete(&kev);
+                if (r < 0)
+                        break;
+                yaml_event_t vev;
+                if ((r = next_event(b, &vev)) < 0) {
+                        json_decref(key);
+                        break;
+                }
+                json_t *value = NULL;
+                bool vmerge = false;
+                r = parse_node(b, &vev, depth + 1, &value, &vmerge);
+                yaml_event_delete(&vev);
+                if (r < 0) {
+                        json_decref(key);
+                        break;
+                }
+                if (merge) {
+                        r = apply_merge(b, kmark, obj, merged_keys, value);
+                        json_decref(value);
+                        if (r < 0)
+                                break;
+                        continue;
+                }
+                char *k = NULL;
+                r = key_string(b, kmark, key, &k);
+                json_decref(key);
+                if (r < 0) {
+                        json_decref(value);
+                        break;
+                }
+                /* A repeated key: the last one wins, as with kubectl. */
+                json_object_del(merged_keys, k);
+                r = account(b, kmark, 0, strlen(k) + 4);
+                if (r >= 0)
+                        json_object_set_new(obj, k, value);
+                else
+                        json_decref(value);
+                free(k);
+                if (r < 0)
+                        break;
+        }
+        json_decref(merged_keys);
+        if (r < 0) {
+                json_decref(obj);
+                return r;
+        }
+        (void)start;
+        *ret = obj;
+        return 0;
+}
+
+static int parse_sequence(struct builder *b, unsigned depth, json_t **ret) {
+        json_t *arr = json_array();
+        for (;;) {
+                yaml_event_t ev;
+                int r = next_event(b, &ev);
+                if (r < 0) {
+                        json_decref(arr);
+                        return r;
+                }
+                if (ev.type == YAML_SEQUENCE_END_EVENT) {
+                        yaml_event_delete(&ev);
+                        break;
+                }
+                json_t *v = NULL;
+                bool merge = false;
+                r = parse_node(b, &ev, depth + 1, &v, &merge);
+                yaml_mark_t mark = ev.start_mark;
+                yaml_event_delete(&ev);
+                if (r >= 0 && merge) {
+                        v = json_string("<<");
+                        (void)mark;
+                }
+                if (r < 0) {
+                        json_decref(arr);
+                        return r;
+                }
+                json_array_append_new(arr, v);
+                b->bytes += 1;
+        }
+        *ret = arr;
+        return 0;
+}
+
+static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_t **ret, bool *ret_merge) {
+        *ret_merge = false;
+        if (depth > b->lim->max_depth)
+                return fail_at(b, ev->start_mark, E2BIG, "document nests deeper than %u levels (limit max-depth)",
+                               b->lim->max_depth);
+        size_t nodes0 = b->nodes, bytes0 = b->bytes;
+        const yaml_char_t *anchor = NULL;
+        json_t *v = NULL;
+        int r;
+        switch (ev->type) {
+        case YAML_ALIAS_EVENT: {
+                const char *name = (const char *)ev->data.alias.anchor;
+                for (size_t i = b->n_anchors; i > 0; i--) {
+                        struct anchor *a = &b->anchors[i - 1];
+                        if (strcmp(a->name, name) == 0) {
+                                r = account(b, ev->start_mark, a->nodes, a->bytes);
+                                if (r < 0)
+                                        return r;
+                                /* Shared, not copied: treat results as immutable (merge.c copies). */
+                                *ret = json_incref(a->value);
+                                return 0;
+                        }
+                }
+                return fail_at(b, ev->start_mark, EINVAL, "unknown anchor '%s' referenced", name);
+        }
+        case YAML_SCALAR_EVENT:
+                anchor = ev->data.scalar.anchor;
+                r = account(b, ev->start_mark, 1, ev->data.scalar.length + 2);
+                if (r < 0)
+                        return r;
+                r = scalar_value(b, ev, &v, ret_merge);
+                if (r < 0)
+                        return r;
+                if (*ret_merge)
+                        return 0;
+                break;
+        case YAML_SEQUENCE_START_EVENT:
+                anchor = ev->data.sequence_start.anchor;
+                r = account(b, ev->start_mark, 1, 2);
+                if (r < 0)
+                        return r;
+                r = parse_sequence(b, depth, &v);
+                if (r < 0)
+                        return r;
+                break;
+        case YAML_MAPPING_START_EVENT:
+                anchor = ev->data.mapping_start.anchor;
+                r = account(b, ev->start_mark, 1, 2);
+                if (r < 0)
+                        return r;
+                r = parse_mapping(b, ev, depth, &v);
+                if (r < 0)
+                        return r;
+                break;
+        default:
+                return fail_at(b, ev->start_mark, EINVAL, "unexpected YAML event");
+        }
+        if (anchor)
+                add_anchor(b, anchor, v, b->nodes - nodes0, b->bytes - bytes0);
+        *ret = v;
+        return 0;
+}
+
+static void builder_done(struct builder *b) {
+        for (size_t i = 0; i < b->n_anchors; i++) {
+                free(b->anchors[i].name);
+                json_decref(b->anchors[i].value);
+        }
+        free(b->anchors);
+        b->anchors = NULL;
+        b->n_anchors = 0;
+}
+
+int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret,
+                       struct kstatus_error *err) {
+        struct kstatus_limits defaults = KSTATUS_LIMITS_DEFAULT;
+        if (!lim)
+                lim = &defaults;
+        if (len > lim->max_file_bytes)
+                return kstatus_error_set(err, E2BIG, 0, 0, "file is %zu bytes, over the limit of %zu bytes (max-file-size)",
+                                         len, lim->max_file_bytes);
+        if (memchr(buf, '\0', len)) {
+                /* libyaml stops at a NUL; say where it is instead. */
+                size_t at = (size_t)((const char *)memchr(buf, '\0', len) - buf);
+                int line = 1, col = 1;
+                for (size_t i = 0; i < at; i++) {
+                        if (buf[i] == '\n')
+                                line++, col = 1;
+                        else
+                                col++;
+                }
+                return kstatus_error_set(err, EINVAL, line, col, "control characters are not allowed (NUL byte)");
+        }
+
+        struct builder b = { .lim = lim, .err = err };
+        if (!yaml_parser_initialize(&b.parser))
+                return kstatus_error_set(err, ENOMEM, 0, 0, "cannot initialise the YAML parser");
+        yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
+
+        json_t *doc = NULL;
+        int r = 0, docs = 0;
+        for (;;) {
+                yaml_event_t ev;
+                if ((r = next_event(&b, &ev)) < 0)
+                        break;
+                yaml_event_type_t type = ev.type;
+                if (type == YAML_STREAM_END_EVENT) {
+                        yaml_event_delete(&ev);
+                        break;
+                }
+                if (type == YAML_DOCUMENT_START_EVENT) {
+                        if (++docs > 1) {
+                                r = fail_at(&b, ev.start_mark, EINVAL,
+                                            "more than one YAML document (a status file holds one)");
+                                yaml_event_delete(&ev);
+                                break;
+                        }
+                } else if (type != YAML_STREAM_START_EVENT && type != YAML_DOCUMENT_END_EVENT) {
+                        bool merge = false;
+                        r = parse_node(&b, &ev, 1, &doc, &merge);
+                        if (r >= 0 && merge)
+                                doc = json_string("<<");
+                }
+                yaml_event_delete(&ev);
+                if (r < 0)
+                        break;
+        }
+        builder_done(&b);
+        yaml_parser_delete(&b.parser);
+        if (r < 0) {
+                json_decref(doc);
+                return r;
+        }
+        if (!doc)
+                doc = json_null();
+        /* The running estimate is close; the encoder has the last word. */
+        size_t exact = json_dumpb(doc, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (exact > lim->max_result_bytes) {
+                json_decref(doc);
+                return kstatus_error_set(err, E2BIG, 0, 0, "status is %zu bytes as JSON, over the limit of %zu (limit max-status-size)",
+                                         exact, lim->max_result_bytes);
+        }
+        *ret = doc;
+        return 0;
+}

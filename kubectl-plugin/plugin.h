@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "util.h"
-#include "yaml.h"
+#include "yaml-json.h"
 
 /* Exit codes (CONTRACT §8): kubectl lumps these into 1, we tell them apart. */
 enum {

@@ -7,6 +7,7 @@
  * tests/data/yaml/ holds the golden corpus generated from it. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <jansson.h>
@@ -36,6 +37,10 @@ struct kstatus_limits {
  * lim may be NULL for the defaults. */
 int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret,
                        struct kstatus_error *err);
+
+/* True when `text`, written as a plain scalar, reads back as that string
+ * (not a bool, number, null, merge key, .inf or .nan). */
+bool kstatus_yaml_plain_is_string(const char *text);
 
 /* Render a value as YAML the way `kubectl get -o yaml` does (keys sorted,
  * two-space indent, sequences not indented under their key, strings quoted
