@@ -392,6 +392,10 @@ char *kstatus_yaml_dump(const json_t *value) {
         yaml_emitter_set_output(&e, write_handler, &b);
         yaml_emitter_set_unicode(&e, 1);
         yaml_emitter_set_indent(&e, 2);
+        /* No folding of long lines: go-yaml v2 folds at 80 columns, but
+         * libyaml 0.2's continuation indent differs from its port's, and an
+         * unfolded line is the same value, easier to grep and to copy. */
+        yaml_emitter_set_width(&e, -1);
         int r = 0;
         yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
         r |= emit(&e, &ev);

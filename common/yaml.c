@@ -21,6 +21,7 @@ struct anchor {
 };
 
 struct builder {
+        bool in_key; /* resolving a mapping key: .inf and .nan are allowed there */
         yaml_parser_t parser;
         const struct kstatus_limits *lim;
         struct kstatus_error *err;
@@ -169,8 +170,37 @@ static bool is_yaml_float(const char *s) {
 /* A float as Go's encoding/json would write it, read back as kubectl does:
  * integral values below 1e21 come back as integers. */
 static json_t *number_from_double(double d) {
-        if (d == floor(d) && fabs(d) < 1e21 && d >= -9223372036854775808.0 && d < 9223372036854775808.0)
-                return json_integer((json_int_t)d);
+        /* Go writes integral floats below 1e21 without an exponent, in their
+         * shortest digits; kubectl reads such text back as an int64 when it
+         * fits. Do the same round trip. */
+        if (d == floor(d) && fabs(d) < 1e21) {
+                char shortest[64];
+                for (int prec = 1; prec <= 17; prec++) {
+                        snprintf(shortest, sizeof(shortest), "%.*e", prec - 1, d);
+                        if (strtod(shortest, NULL) == d)
+                                break;
+                }
+                char text[64];
+                snprintf(text, sizeof(text), "%.0f", strtod(shortest, NULL));
+                /* %.0f prints the exact binary value; rebuild Go's digits instead. */
+                int exp10 = atoi(strchr(shortest, 'e') + 1);
+                char digits[32];
+                size_t nd = 0;
+                for (const char *p = shortest; *p && *p != 'e'; p++)
+                        if (isdigit((unsigned char)*p))
+                                digits[nd++] = *p;
+                size_t o = 0;
+                if (d < 0)
+                        text[o++] = '-';
+                for (int i = 0; i <= exp10 && o + 1 < sizeof(text); i++)
+                        text[o++] = (size_t)i < nd ? digits[i] : '0';
+                text[o] = '\0';
+                errno = 0;
+                char *end;
+                long long v = strtoll(text, &end, 10);
+                if (errno == 0 && *end == '\0')
+                        return json_integer((json_int_t)v);
+        }
         return json_real(d);
 }
 
@@ -222,10 +252,11 @@ static enum resolved resolve_plain(const char *s, json_t **ret) {
                 }
                 if (is_yaml_float(plain)) {
                         double d = strtod(plain, NULL);
-                        if (isinf(d))
-                                return R_INF;
-                        *ret = number_from_double(d);
-                        return R_VALUE;
+                        /* ParseFloat's range error leaves go-yaml with a string. */
+                        if (!isinf(d)) {
+                                *ret = number_from_double(d);
+                                return R_VALUE;
+                        }
                 }
         }
         *ret = json_stringn(s, strlen(s));
@@ -249,59 +280,76 @@ static bool tag_is(const yaml_char_t *tag, const char *suffix) {
         return false;
 }
 
+/* Base64 as go-yaml's !!binary: decoded, and kept when the bytes are text. */
+static json_t *decode_binary(const char *text, size_t len) {
+        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        _cleanup_free_ char *out = xmalloc(len + 1);
+        size_t o = 0;
+        unsigned acc = 0, bits = 0;
+        for (size_t i = 0; i < len; i++) {
+                char c = text[i];
+                if (c == '=' || c == '\n' || c == ' ' || c == '\r')
+                        continue;
+                const char *p = strchr(alphabet, c);
+                if (!p || !c)
+                        return NULL;
+                acc = (acc << 6) | (unsigned)(p - alphabet);
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        out[o++] = (char)((acc >> bits) & 0xff);
+                }
+        }
+        return json_stringn(out, o); /* NULL when not valid UTF-8 */
+}
+
 static int scalar_value(struct builder *b, yaml_event_t *ev, json_t **ret, bool *ret_merge) {
         const char *text = (const char *)ev->data.scalar.value;
         size_t len = ev->data.scalar.length;
-        const yaml_char_t *tag = ev->data.scalar.tag;
+        const char *tag = (const char *)ev->data.scalar.tag;
         bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         *ret_merge = false;
 
-        if (tag && !tag_is(tag, "str") && strcmp((const char *)tag, "!") != 0) {
-                /* An explicit tag forces the type. */
-                if (tag_is(tag, "binary")) {
-                        *ret = json_stringn(text, len);
-                        return 0;
-                }
-                json_t *v = NULL;
-                enum resolved r = resolve_plain(text, &v);
-                if (r == R_INF || r == R_NAN)
-                        return fail_at(b, ev->start_mark, EINVAL,
-                                       "\"%s\" is not a number JSON can hold (infinity or NaN)", text);
-                bool ok = r == R_VALUE && ((tag_is(tag, "int") && json_is_integer(v)) ||
-                                           (tag_is(tag, "float") && json_is_number(v)) ||
-                                           (tag_is(tag, "bool") && json_is_boolean(v)) ||
-                                           (tag_is(tag, "null") && json_is_null(v)));
-                if (r == R_MERGE && tag_is(tag, "merge")) {
-                        *ret_merge = true;
-                        return 0;
-                }
-                if (!ok && (tag_is(tag, "int") || tag_is(tag, "float") || tag_is(tag, "bool") || tag_is(tag, "null"))) {
-                        json_decref(v);
-                        return fail_at(b, ev->start_mark, EINVAL, "cannot decode %s %s as %s",
-                                       plain ? "plain" : "quoted", text, (const char *)tag);
-                }
-                if (!ok) {
-                        /* Unknown local tags (!foo): go-yaml resolves the scalar as it would untagged. */
-                        if (!plain) {
-                                json_decref(v);
-                                v = json_stringn(text, len);
-                        }
-                }
-                *ret = v;
+        /* Quoted, explicitly !!str, or an unknown or local tag (!foo): a string. */
+        bool core = tag && str_has_prefix(tag, "tag:yaml.org,2002:");
+        if (tag && core && tag_is(ev->data.scalar.tag, "binary")) {
+                *ret = decode_binary(text, len);
+                if (!*ret)
+                        return fail_at(b, ev->start_mark, EINVAL, "!!binary value is not base64 text");
                 return 0;
         }
-        if (!plain || tag) {
+        if ((!plain && !(core && !tag_is(ev->data.scalar.tag, "str"))) || (tag && !core) ||
+            (core && tag_is(ev->data.scalar.tag, "str"))) {
                 *ret = json_stringn(text, len);
                 return 0;
         }
-        enum resolved r = resolve_plain(text, ret);
+        json_t *v = NULL;
+        enum resolved r = resolve_plain(text, &v);
         if (r == R_MERGE) {
                 *ret_merge = true;
+                return 0;
+        }
+        if ((r == R_INF || r == R_NAN) && b->in_key) {
+                /* sigs.k8s.io/yaml names float keys .inf, -.inf and .nan. */
+                *ret = json_string(r == R_NAN ? ".nan" : text[0] == '-' ? "-.inf" : ".inf");
                 return 0;
         }
         if (r == R_INF || r == R_NAN)
                 return fail_at(b, ev->start_mark, EINVAL, "%s is not a number JSON can hold (%s)", text,
                                r == R_INF ? "infinity" : "NaN");
+        if (core) {
+                /* An explicit core tag must agree with what the text resolves to. */
+                const yaml_char_t *t = ev->data.scalar.tag;
+                bool ok = (tag_is(t, "int") && json_is_integer(v)) || (tag_is(t, "float") && json_is_number(v)) ||
+                          (tag_is(t, "bool") && json_is_boolean(v)) || (tag_is(t, "null") && json_is_null(v)) ||
+                          tag_is(t, "timestamp") ||
+                          !(tag_is(t, "int") || tag_is(t, "float") || tag_is(t, "bool") || tag_is(t, "null"));
+                if (!ok) {
+                        json_decref(v);
+                        return fail_at(b, ev->start_mark, EINVAL, "cannot decode %s as %s", text, tag);
+                }
+        }
+        *ret = v;
         return 0;
 }
 
@@ -352,29 +400,23 @@ static int key_string(struct builder *b, yaml_mark_t mark, json_t *key, char **r
         return 0;
 }
 
-/* Merge `src` (a mapping, or a sequence of mappings) under `<<`: keys already
- * present win, and earlier mappings in a sequence win over later ones. */
-static int apply_merge(struct builder *b, yaml_mark_t mark, json_t *obj, json_t *merged_keys, json_t *src) {
+/* Merge `src` (a mapping, or a sequence of mappings) under `<<` as go-yaml v2
+ * does, which kubectl follows: the merged keys are set when `<<` is met (so
+ * they override keys written before it, and keys after it override them),
+ * and in a sequence the earlier mappings win over the later ones. */
+static int apply_merge(struct builder *b, yaml_mark_t mark, json_t *obj, json_t *src) {
         if (json_is_object(src)) {
                 const char *k;
                 json_t *v;
-                json_object_foreach(src, k, v) {
-                        if (!json_object_get(obj, k)) {
-                                json_object_set(obj, k, v);
-                                json_object_set_new(merged_keys, k, json_true());
-                        }
-                }
+                json_object_foreach(src, k, v) json_object_set(obj, k, v);
                 return 0;
         }
         if (json_is_array(src)) {
-                size_t i;
-                json_t *m;
-                json_array_foreach(src, i, m) {
+                for (size_t i = json_array_size(src); i > 0; i--) {
+                        json_t *m = json_array_get(src, i - 1);
                         if (!json_is_object(m))
                                 return fail_at(b, mark, EINVAL, "map merge requires map or sequence of maps as the value");
-                        int r = apply_merge(b, mark, obj, merged_keys, m);
-                        if (r < 0)
-                                return r;
+                        apply_merge(b, mark, obj, m);
                 }
                 return 0;
         }
@@ -383,8 +425,6 @@ static int apply_merge(struct builder *b, yaml_mark_t mark, json_t *obj, json_t 
 
 static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth, json_t **ret) {
         json_t *obj = json_object();
-        /* Keys that came from a merge may be overridden by explicit keys later. */
-        json_t *merged_keys = json_object();
         int r = 0;
         for (;;) {
                 yaml_event_t kev;
@@ -397,7 +437,9 @@ static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth,
                 yaml_mark_t kmark = kev.start_mark;
                 json_t *key = NULL;
                 bool merge = false;
-                r = parse_node(b, &kev, depth + 1, &key, &merge);
+                b->in_key = kev.type == YAML_SCALAR_EVENT;
+                r = parse_node(b, &kev, depth, &key, &merge);
+                b->in_key = false;
                 yaml_event_delete(&kev);
                 if (r < 0)
                         break;
@@ -408,14 +450,14 @@ static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth,
                 }
                 json_t *value = NULL;
                 bool vmerge = false;
-                r = parse_node(b, &vev, depth + 1, &value, &vmerge);
+                r = parse_node(b, &vev, depth, &value, &vmerge);
                 yaml_event_delete(&vev);
                 if (r < 0) {
                         json_decref(key);
                         break;
                 }
                 if (merge) {
-                        r = apply_merge(b, kmark, obj, merged_keys, value);
+                        r = apply_merge(b, kmark, obj, value);
                         json_decref(value);
                         if (r < 0)
                                 break;
@@ -429,7 +471,6 @@ static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth,
                         break;
                 }
                 /* A repeated key: the last one wins, as with kubectl. */
-                json_object_del(merged_keys, k);
                 r = account(b, kmark, 0, strlen(k) + 4);
                 if (r >= 0)
                         json_object_set_new(obj, k, value);
@@ -439,7 +480,6 @@ static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth,
                 if (r < 0)
                         break;
         }
-        json_decref(merged_keys);
         if (r < 0) {
                 json_decref(obj);
                 return r;
@@ -464,7 +504,7 @@ static int parse_sequence(struct builder *b, unsigned depth, json_t **ret) {
                 }
                 json_t *v = NULL;
                 bool merge = false;
-                r = parse_node(b, &ev, depth + 1, &v, &merge);
+                r = parse_node(b, &ev, depth, &v, &merge);
                 yaml_mark_t mark = ev.start_mark;
                 yaml_event_delete(&ev);
                 if (r >= 0 && merge) {
@@ -482,9 +522,11 @@ static int parse_sequence(struct builder *b, unsigned depth, json_t **ret) {
         return 0;
 }
 
+/* depth: how many collections enclose this node. */
 static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_t **ret, bool *ret_merge) {
         *ret_merge = false;
-        if (depth > b->lim->max_depth)
+        if ((ev->type == YAML_SEQUENCE_START_EVENT || ev->type == YAML_MAPPING_START_EVENT) &&
+            depth + 1 > b->lim->max_depth)
                 return fail_at(b, ev->start_mark, E2BIG, "document nests deeper than %u levels (limit max-depth)",
                                b->lim->max_depth);
         size_t nodes0 = b->nodes, bytes0 = b->bytes;
@@ -523,7 +565,7 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
                 r = account(b, ev->start_mark, 1, 2);
                 if (r < 0)
                         return r;
-                r = parse_sequence(b, depth, &v);
+                r = parse_sequence(b, depth + 1, &v);
                 if (r < 0)
                         return r;
                 break;
@@ -532,7 +574,7 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
                 r = account(b, ev->start_mark, 1, 2);
                 if (r < 0)
                         return r;
-                r = parse_mapping(b, ev, depth, &v);
+                r = parse_mapping(b, ev, depth + 1, &v);
                 if (r < 0)
                         return r;
                 break;
@@ -601,7 +643,7 @@ int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits 
                         }
                 } else if (type != YAML_STREAM_START_EVENT && type != YAML_DOCUMENT_END_EVENT) {
                         bool merge = false;
-                        r = parse_node(&b, &ev, 1, &doc, &merge);
+                        r = parse_node(&b, &ev, 0, &doc, &merge);
                         if (r >= 0 && merge)
                                 doc = json_string("<<");
                 }

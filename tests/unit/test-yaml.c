@@ -1,0 +1,315 @@
+/* The YAML converter against the golden corpus made by real kubectl
+ * (scripts/gen-yaml-corpus), plus errors, limits and the printers. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "status.h"
+#include "util.h"
+#include "yaml-json.h"
+
+static char *data_path(const char *rel) {
+        const char *dir = getenv("KSTATUS_TEST_DATA");
+        cr_assert_not_null(dir, "KSTATUS_TEST_DATA is not set");
+        return xasprintf("%s/%s", dir, rel);
+}
+
+static char *slurp(const char *path, size_t *len) {
+        char *buf = NULL;
+        struct kstatus_error err = { 0 };
+        if (kstatus_read_file(path, false, 64u << 20, &buf, len, &err) < 0)
+                return NULL;
+        return buf;
+}
+
+/* Turn every integer into a real, in place. */
+static void reals_only(json_t *v) {
+        const char *k;
+        json_t *x;
+        size_t i;
+        if (json_is_object(v)) {
+                json_object_foreach(v, k, x) {
+                        if (json_is_integer(x))
+                                json_object_set_new(v, k, json_real((double)json_integer_value(x)));
+                        else
+                                reals_only(x);
+                }
+        } else if (json_is_array(v)) {
+                json_array_foreach(v, i, x) {
+                        if (json_is_integer(x))
+                                json_array_set_new(v, i, json_real((double)json_integer_value(x)));
+                        else
+                                reals_only(x);
+                }
+        }
+}
+
+/* Cases where we deliberately differ from kubectl: "NNNN-name reason" lines. */
+static bool is_difference(const char *base) {
+        char *path = data_path("yaml/differences.txt");
+        size_t len;
+        char *text = slurp(path, &len);
+        free(path);
+        bool found = false;
+        if (text) {
+                size_t n = strlen(base);
+                for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+                        if (strncmp(line, base, n) == 0 && (line[n] == ' ' || line[n] == '\n'))
+                                found = true;
+        }
+        free(text);
+        return found;
+}
+
+Test(yaml, golden_corpus_matches_kubectl) {
+        char *dir = data_path("yaml");
+        DIR *d = opendir(dir);
+        cr_assert_not_null(d, "%s: %s", dir, strerror(errno));
+        struct dirent *de;
+        int cases = 0, failures = 0;
+        while ((de = readdir(d))) {
+                if (!str_has_suffix(de->d_name, ".yaml"))
+                        continue;
+                char *base = xstrndup(de->d_name, strlen(de->d_name) - 5);
+                char *yaml_path = xasprintf("%s/%s.yaml", dir, base);
+                char *json_path = xasprintf("%s/%s.json", dir, base);
+                size_t len;
+                char *text = slurp(yaml_path, &len);
+                cr_assert_not_null(text);
+                json_t *got = NULL;
+                struct kstatus_error err = { 0 };
+                int r = kstatus_yaml_parse(text, len, NULL, &got, &err);
+                json_error_t jerr;
+                json_t *want = json_load_file(json_path, JSON_DECODE_ANY, &jerr);
+                /* kubectl writes floats beyond int64 in full ("9223372036854776000"),
+                 * which jansson cannot load as an integer: read those as reals. */
+                bool as_reals = false;
+                if (!want && access(json_path, F_OK) == 0) {
+                        want = json_load_file(json_path, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
+                        as_reals = true;
+                }
+                if (as_reals && got)
+                        reals_only(got);
+                bool ok;
+                if (want) {
+                        json_object_del(want, "apiVersion");
+                        json_object_del(want, "kind");
+                        json_object_del(want, "metadata");
+                        if (r == 0 && json_is_null(got)) {
+                                json_decref(got);
+                                got = json_object();
+                        }
+                        ok = r == 0 && json_equal(got, want);
+                } else
+                        ok = r < 0; /* kubectl refused it: so must we */
+                if (!ok && !is_difference(base)) {
+                        char *g = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+                        char *w = want ? json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+                        cr_log_error("%s: got %s (%s), want %s", base, g ? g : "error", r < 0 ? err.message : "ok",
+                                     w ? w : "an error");
+                        free(g);
+                        free(w);
+                        failures++;
+                }
+                cases++;
+                json_decref(got);
+                json_decref(want);
+                free(text);
+                free(yaml_path);
+                free(json_path);
+                free(base);
+        }
+        closedir(d);
+        free(dir);
+        cr_assert_gt(cases, 250, "the corpus has %d cases", cases);
+        cr_assert_eq(failures, 0, "%d of %d corpus cases differ from kubectl", failures, cases);
+}
+
+static int parse(const char *text, json_t **ret, struct kstatus_error *err) {
+        return kstatus_yaml_parse(text, strlen(text), NULL, ret, err);
+}
+
+Test(yaml, errors_carry_line_and_column) {
+        struct kstatus_error err = { 0 };
+        json_t *v = NULL;
+        cr_assert_eq(parse("a: 1\nb:\n  c: @x\n", &v, &err), -EINVAL);
+        cr_assert_eq(err.line, 3);
+        cr_assert_eq(err.column, 6);
+        cr_assert_str_eq(err.message, "found character that cannot start any token");
+        cr_assert_eq(parse("a: .inf\n", &v, &err), -EINVAL);
+        cr_assert_eq(err.line, 1);
+        cr_assert_eq(err.column, 4);
+        cr_assert_eq(parse("a: 1\n---\nb: 2\n", &v, &err), -EINVAL);
+        cr_assert_eq(err.line, 2);
+        cr_assert(strstr(err.message, "more than one YAML document"));
+        cr_assert_eq(kstatus_yaml_parse("a: 1\nb\0: 2", 10, NULL, &v, &err), -EINVAL);
+        cr_assert_eq(err.line, 2);
+        cr_assert_eq(err.column, 2);
+}
+
+Test(yaml, empty_inputs_are_null) {
+        const char *empties[] = { "", "\n", "# only a comment\n", "---\n", "---\n...\n" };
+        for (size_t i = 0; i < ELEMENTSOF(empties); i++) {
+                json_t *v = NULL;
+                cr_assert_eq(parse(empties[i], &v, NULL), 0, "%zu", i);
+                cr_assert(json_is_null(v), "%zu", i);
+                json_decref(v);
+        }
+}
+
+Test(yaml, limits) {
+        struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
+        struct kstatus_error err = { 0 };
+        json_t *v = NULL;
+        lim.max_depth = 3;
+        cr_assert_eq(kstatus_yaml_parse("a: {b: {c: 1}}", 14, &lim, &v, &err), 0);
+        json_decref(v);
+        cr_assert_eq(kstatus_yaml_parse("a: {b: {c: {d: 1}}}", 19, &lim, &v, &err), -E2BIG);
+        cr_assert(strstr(err.message, "(limit max-depth)"), "%s", err.message);
+        lim = KSTATUS_LIMITS_DEFAULT;
+        lim.max_nodes = 5;
+        cr_assert_eq(parse("[1, 2, 3]", &v, &err), 0);
+        json_decref(v);
+        cr_assert_eq(kstatus_yaml_parse("[1, 2, 3, 4, 5, 6]", 18, &lim, &v, &err), -E2BIG);
+        cr_assert(strstr(err.message, "(limit max-nodes)"), "%s", err.message);
+        lim = KSTATUS_LIMITS_DEFAULT;
+        lim.max_file_bytes = 4;
+        cr_assert_eq(kstatus_yaml_parse("a: 12", 5, &lim, &v, &err), -E2BIG);
+        cr_assert(strstr(err.message, "(max-file-size)"), "%s", err.message);
+        lim = KSTATUS_LIMITS_DEFAULT;
+        lim.max_result_bytes = 10;
+        cr_assert_eq(kstatus_yaml_parse("a: 123456789", 12, &lim, &v, &err), -E2BIG);
+        cr_assert(strstr(err.message, "(limit max-status-size)"), "%s", err.message);
+}
+
+Test(yaml, alias_bomb_is_refused_without_expanding) {
+        const char *bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+                           "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                           "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+                           "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+                           "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+                           "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+                           "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+                           "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+                           "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        json_t *v = NULL;
+        struct kstatus_error err = { 0 };
+        cr_assert_eq(parse(bomb, &v, &err), -E2BIG);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        cr_assert_lt(ms, 100.0, "took %.1f ms", ms);
+        cr_assert(strstr(err.message, "max-nodes"), "%s", err.message);
+}
+
+Test(yaml, one_mebibyte_parses_quickly) {
+        size_t n = 1000000;
+        char *buf = xmalloc(n + 64);
+        size_t len = 0;
+        for (int i = 0; len < n - 40; i++)
+                len += (size_t)sprintf(buf + len, "k%07d: value number %d\n", i, i);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        json_t *v = NULL;
+        struct kstatus_error err = { 0 };
+        struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
+        lim.max_result_bytes = 4u << 20;
+        cr_assert_eq(kstatus_yaml_parse(buf, len, &lim, &v, &err), 0, "%s", err.message);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        cr_log_info("1 MB of YAML parsed in %.1f ms", ms);
+        cr_assert_gt(json_object_size(v), 30000);
+        json_decref(v);
+        free(buf);
+}
+
+Test(yaml, invalid_utf8_and_garbage) {
+        json_t *v = NULL;
+        struct kstatus_error err = { 0 };
+        cr_assert_lt(kstatus_yaml_parse("a: \xff\xfe", 5, NULL, &v, &err), 0);
+        cr_assert_gt(err.line, 0);
+        unsigned char garbage[512];
+        for (size_t i = 0; i < sizeof(garbage); i++)
+                garbage[i] = (unsigned char)(i * 131 + 7);
+        cr_assert_lt(kstatus_yaml_parse((const char *)garbage, sizeof(garbage), NULL, &v, &err), 0);
+}
+
+struct dump_case {
+        const char *json, *yaml;
+};
+
+Test(yaml, dump_like_kubectl) {
+        /* Outputs recorded from `kubectl patch --local -o yaml`. */
+        static const struct dump_case cases[] = {
+                { "{\"a\":\"123\"}", "a: \"123\"\n" },
+                { "{\"a\":\"true\"}", "a: \"true\"\n" },
+                { "{\"a\":\"x: y\"}", "a: 'x: y'\n" },
+                { "{\"a\":\"- x\"}", "a: '- x'\n" },
+                { "{\"a\":\"\"}", "a: \"\"\n" },
+                { "{\"a\":\"1:20\"}", "a: \"1:20\"\n" },
+                { "{\"a\":\"line1\\nline2\"}", "a: |-\n  line1\n  line2\n" },
+                { "{\"a\":\"line1\\nline2\\n\"}", "a: |\n  line1\n  line2\n" },
+                { "{\"a\":\"#c\"}", "a: '#c'\n" },
+                { "{\"a\":\" lead\"}", "a: ' lead'\n" },
+                { "{\"a\":\"<b>&\"}", "a: <b>&\n" },
+                { "{\"a\":1.5}", "a: 1.5\n" },
+                { "{\"a\":0.000001}", "a: 1e-06\n" },
+                { "{\"a\":1e21}", "a: 1e+21\n" },
+                { "{\"a\":1234567.5}", "a: 1.2345675e+06\n" },
+                { "{\"a\":\"\\u00e9\"}", "a: \xc3\xa9\n" },
+                { "{\"a\":\"tab\\there\"}", "a: \"tab\\there\"\n" },
+                { "{\"a\":[1,{\"b\":2}]}", "a:\n- 1\n- b: 2\n" },
+                { "{\"a\":{},\"b\":[],\"c\":null}", "a: {}\nb: []\nc: null\n" },
+                { "{\"a\":\"null\",\"b\":\"~\",\"c\":\"yes\",\"d\":\"y\",\"e\":\"0x1F\",\"f\":\"08\"}",
+                  "a: \"null\"\nb: \"~\"\nc: \"yes\"\nd: \"y\"\ne: \"0x1F\"\nf: \"08\"\n" },
+                { "{\"z\":1,\"a\":{\"y\":2,\"b\":3}}", "a:\n  b: 3\n  \"y\": 2\nz: 1\n" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                json_t *v = J(cases[i].json);
+                char *y = kstatus_yaml_dump(v);
+                cr_assert_str_eq(y, cases[i].yaml, "case %zu (%s)", i, cases[i].json);
+                /* Round trip: the YAML reads back as the same value. */
+                json_t *back = NULL;
+                cr_assert_eq(kstatus_yaml_parse(y, strlen(y), NULL, &back, NULL), 0);
+                cr_assert(json_equal(back, v), "round trip of %s", cases[i].json);
+                json_decref(back);
+                free(y);
+                json_decref(v);
+        }
+}
+
+/* A deliberate difference (tests/data/yaml/DIFFERENCES.md): kubectl folds
+ * plain strings at 80 columns; we never fold. */
+Test(yaml, long_strings_are_not_folded) {
+        char long_text[301];
+        memset(long_text, 'x', 300);
+        long_text[300] = '\0';
+        memcpy(long_text + 100, " and ", 5);
+        json_t *v = json_pack("{s:s}", "a", long_text);
+        char *y = kstatus_yaml_dump(v);
+        char *want = xasprintf("a: %s\n", long_text);
+        cr_assert_str_eq(y, want);
+        free(want);
+        free(y);
+        json_decref(v);
+}
+
+Test(yaml, json_dump_like_kubectl) {
+        json_t *v = J("{\"b\":[1,2],\"a\":{\"x\":0.1,\"y\":1e21,\"z\":1e-7,\"w\":\"<&>\"},\"c\":{},\"d\":[],\"e\":1.5}");
+        char *s = kstatus_json_dump(v, false);
+        cr_assert_str_eq(s, "{\n    \"a\": {\n        \"w\": \"\\u003c\\u0026\\u003e\",\n        \"x\": 0.1,\n"
+                            "        \"y\": 1e+21,\n        \"z\": 1e-7\n    },\n    \"b\": [\n        1,\n        2\n"
+                            "    ],\n    \"c\": {},\n    \"d\": [],\n    \"e\": 1.5\n}\n");
+        free(s);
+        s = kstatus_json_dump(v, true);
+        cr_assert_str_eq(s, "{\"a\":{\"w\":\"\\u003c\\u0026\\u003e\",\"x\":0.1,\"y\":1e+21,\"z\":1e-7},\"b\":[1,2],"
+                            "\"c\":{},\"d\":[],\"e\":1.5}\n");
+        free(s);
+        json_decref(v);
+}
