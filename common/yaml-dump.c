@@ -263,13 +263,62 @@ char *kstatus_json_dump(const json_t *value, bool compact) {
 
 /* ---- YAML ---- */
 
+static bool num(const char **p, int min_digits, int max_digits, int *ret) {
+        int n = 0, v = 0;
+        while (isdigit((unsigned char)**p) && n < max_digits) {
+                v = v * 10 + (**p - '0');
+                (*p)++;
+                n++;
+        }
+        *ret = v;
+        return n >= min_digits;
+}
+
+/* go-yaml v2 resolves these as timestamps (Go layouts 2006-1-2T15:4:5.999999999Z07:00,
+ * 2006-1-2t15:4:5.999999999Z07:00, 2006-1-2 15:4:5.999999999 and 2006-1-2),
+ * so it quotes strings that look like them. */
+static bool is_timestamp(const char *s) {
+        static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+        const char *p = s;
+        int y, m, d, h, mi, sec;
+        if (!num(&p, 4, 4, &y) || *p++ != '-' || !num(&p, 1, 2, &m) || *p++ != '-' || !num(&p, 1, 2, &d))
+                return false;
+        if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] ||
+            (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+                return false;
+        if (!*p)
+                return true;
+        char sep = *p++;
+        if (sep != 'T' && sep != 't' && sep != ' ')
+                return false;
+        if (!num(&p, 1, 2, &h) || *p++ != ':' || !num(&p, 1, 2, &mi) || *p++ != ':' || !num(&p, 1, 2, &sec) ||
+            h > 23 || mi > 59 || sec > 59)
+                return false;
+        if (*p == '.') {
+                p++;
+                if (!isdigit((unsigned char)*p))
+                        return false;
+                while (isdigit((unsigned char)*p))
+                        p++;
+        }
+        if (sep == ' ')
+                return *p == '\0';
+        if (*p == 'Z')
+                return p[1] == '\0';
+        int zh, zm;
+        if (*p != '+' && *p != '-')
+                return false;
+        p++;
+        return num(&p, 2, 2, &zh) && *p++ == ':' && num(&p, 2, 2, &zm) && *p == '\0';
+}
+
 /* Would a YAML 1.1 reader take this plain text as something other than
  * this string? Then go-yaml double-quotes it. Text that plain style cannot
  * hold at all (": ", leading "- ", "#") is the emitter's to quote. */
 static bool needs_quotes(const char *s, size_t len) {
         if (len != strlen(s))
                 return true;
-        if (!kstatus_yaml_plain_is_string(s))
+        if (!kstatus_yaml_plain_is_string(s) || is_timestamp(s))
                 return true;
         /* isBase60Float: [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)? */
         const char *p = s;
