@@ -38,6 +38,12 @@ struct kstatus_limits {
 int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret,
                        struct kstatus_error *err);
 
+/* Every document of a multi-document stream (--- separated), as an array
+ * (new reference); empty documents are skipped. The limits apply to the
+ * whole stream. */
+int kstatus_yaml_parse_stream(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret,
+                              struct kstatus_error *err);
+
 /* True when `text`, written as a plain scalar, reads back as that string
  * (not a bool, number, null, merge key, .inf or .nan). */
 bool kstatus_yaml_plain_is_string(const char *text);

@@ -597,8 +597,9 @@ static void builder_done(struct builder *b) {
         b->n_anchors = 0;
 }
 
-int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret,
-                       struct kstatus_error *err) {
+/* One document (stream == NULL) or every document appended to `stream`. */
+static int parse_text(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret, json_t *stream,
+                      struct kstatus_error *err) {
         struct kstatus_limits defaults = KSTATUS_LIMITS_DEFAULT;
         if (!lim)
                 lim = &defaults;
@@ -635,13 +636,20 @@ int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits 
                         break;
                 }
                 if (type == YAML_DOCUMENT_START_EVENT) {
-                        if (++docs > 1) {
+                        if (++docs > 1 && !stream) {
                                 r = fail_at(&b, ev.start_mark, EINVAL,
                                             "more than one YAML document (a status file holds one)");
                                 yaml_event_delete(&ev);
                                 break;
                         }
-                } else if (type != YAML_STREAM_START_EVENT && type != YAML_DOCUMENT_END_EVENT) {
+                } else if (type == YAML_DOCUMENT_END_EVENT) {
+                        if (stream) {
+                                /* Empty documents (a stray ---) are skipped, as kubectl does. */
+                                if (doc)
+                                        json_array_append_new(stream, doc);
+                                doc = NULL;
+                        }
+                } else if (type != YAML_STREAM_START_EVENT) {
                         bool merge = false;
                         r = parse_node(&b, &ev, 0, &doc, &merge);
                         if (r >= 0 && merge)
@@ -657,6 +665,10 @@ int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits 
                 json_decref(doc);
                 return r;
         }
+        if (stream) {
+                *ret = NULL;
+                return 0;
+        }
         if (!doc)
                 doc = json_null();
         /* The running estimate is close; the encoder has the last word. */
@@ -667,5 +679,23 @@ int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits 
                                          exact, lim->max_result_bytes);
         }
         *ret = doc;
+        return 0;
+}
+
+int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret,
+                       struct kstatus_error *err) {
+        return parse_text(buf, len, lim, ret, NULL, err);
+}
+
+int kstatus_yaml_parse_stream(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret,
+                              struct kstatus_error *err) {
+        json_t *docs = json_array();
+        json_t *unused = NULL;
+        int r = parse_text(buf, len, lim, &unused, docs, err);
+        if (r < 0) {
+                json_decref(docs);
+                return r;
+        }
+        *ret = docs;
         return 0;
 }
