@@ -78,7 +78,12 @@ json_t *kstatus_merge_diff(const json_t *from, const json_t *to) {
 static json_t *desired_value(const json_t *start_value, const json_t *file_value, enum kstatus_merge_mode mode) {
         if (mode == KSTATUS_MERGE_SHALLOW)
                 return json_is_null(file_value) ? NULL : kstatus_merge_strip_nulls(file_value);
-        return kstatus_merge_patch(start_value, file_value);
+        /* A null inside the start value cannot be written by a merge patch
+         * (it means "delete"): what can be stored is the value without it. */
+        json_t *merged = kstatus_merge_patch(start_value, file_value);
+        json_t *out = merged ? kstatus_merge_strip_nulls(merged) : NULL;
+        json_decref(merged);
+        return out;
 }
 
 /* The conditions the server should hold: what it has, with every type the
@@ -133,10 +138,12 @@ int kstatus_plan_patch(const struct kstatus_plan *plan, json_t **ret_patch, json
         json_object_foreach((json_t *)pushed, k, v) {
                 if (json_object_get(file, k) || strcmp(k, "conditions") == 0)
                         continue;
-                json_t *want = json_object_get(start, k);
+                json_t *orig = json_object_get(start, k);
+                json_t *want = orig && !json_is_null(orig) ? kstatus_merge_strip_nulls(orig) : NULL;
                 json_t *d = kstatus_merge_diff(json_object_get(server, k), want);
                 if (d)
                         json_object_set_new(patch, k, d);
+                json_decref(want);
         }
 
         json_t *file_conds = json_object_get(file, "conditions");
