@@ -1,0 +1,29 @@
+/* api.h - the few API calls the sidecar makes, over the common/kube client.
+ * Each returns 0 or a negative errno with a kubectl-style message in err
+ * (never a credential). http_code is set when the server answered. */
+#pragma once
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "sidecar.h"
+
+struct api_error {
+        int http_code;       /* 0: no answer (connection error, timeout) */
+        int64_t retry_after_ms; /* from Retry-After, -1 when absent */
+        char message[1024];  /* "Error from server (NotFound): …" or the connection error */
+};
+
+int api_new(const struct sidecar_config *cfg, struct api **ret, struct kstatus_error *err);
+void api_free(struct api *api);
+
+/* GET path; *ret a new reference. */
+int api_get(struct api *api, const char *path, json_t **ret, struct api_error *err);
+/* PATCH path with a JSON merge patch; *ret (may be NULL) gets the new object (new reference). */
+int api_merge_patch(struct api *api, const char *path, const json_t *patch, json_t **ret, struct api_error *err);
+/* POST a core/v1 Event about the object; failures are returned, never fatal. */
+int api_create_event(struct api *api, const struct kstatus_object_ref *obj, const char *uid, const char *type,
+                     const char *reason, const char *message, struct api_error *err);
+/* Transient: worth retrying (no answer, 409, 429, 5xx). */
+bool api_error_is_transient(const struct api_error *err);

@@ -1,0 +1,249 @@
+/* loop.c - the sidecar's one event loop: signals, inotify and timers are all
+ * file descriptors in one epoll set. Idle, it blocks in epoll_wait with no
+ * timeout: no polling, no wakeups. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sidecar.h"
+
+enum { SRC_SIGNAL = 1, SRC_INOTIFY, SRC_DEBOUNCE, SRC_RETRY };
+
+struct loop {
+        int epoll_fd, signal_fd, inotify_fd, debounce_fd, retry_fd;
+        int dir_wd;    /* watch on the metadata directory, -1 until it exists */
+        int parent_wd; /* watch on its parent while it does not */
+        int64_t first_change_ms; /* first change since the last push, 0 none */
+        unsigned retries;
+};
+
+static int64_t mono_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int arm(int fd, int64_t ms) {
+        struct itimerspec its = { .it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 } };
+        if (ms <= 0)
+                its.it_value.tv_nsec = 1; /* 0 would disarm */
+        return timerfd_settime(fd, 0, &its, NULL);
+}
+
+static void disarm(int fd) {
+        struct itimerspec its = { 0 };
+        (void)timerfd_settime(fd, 0, &its, NULL);
+}
+
+static int add(int epoll_fd, int fd, int tag) {
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)tag };
+        return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Watch the metadata directory, or its parent until the directory appears. */
+static int watch_dir(struct loop *l, const struct sidecar_config *cfg) {
+        l->dir_wd = inotify_add_watch(l->inotify_fd, cfg->metadata_dir,
+                                      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF |
+                                              IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW);
+        if (l->dir_wd >= 0) {
+                if (l->parent_wd >= 0) {
+                        inotify_rm_watch(l->inotify_fd, l->parent_wd);
+                        l->parent_wd = -1;
+                }
+                return 1;
+        }
+        if (errno != ENOENT)
+                return -errno;
+        if (l->parent_wd < 0) {
+                _cleanup_free_ char *parent = xstrdup(cfg->metadata_dir);
+                char *slash = strrchr(parent, '/');
+                if (slash == parent)
+                        slash[1] = '\0';
+                else if (slash)
+                        *slash = '\0';
+                else
+                        strcpy(parent, ".");
+                l->parent_wd = inotify_add_watch(l->inotify_fd, parent, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+                if (l->parent_wd < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+static void schedule_push(struct loop *l, const struct sidecar_config *cfg) {
+        if (!cfg->live)
+                return;
+        int64_t now = mono_ms();
+        if (!l->first_change_ms)
+                l->first_change_ms = now;
+        /* Debounce: wait for quiet, but never longer than max-debounce after the first change. */
+        int64_t due = now + cfg->debounce_ms;
+        if (due > l->first_change_ms + cfg->max_debounce_ms)
+                due = l->first_change_ms + cfg->max_debounce_ms;
+        arm(l->debounce_fd, due - now);
+}
+
+static bool is_status_file(const struct inotify_event *ev) {
+        return ev->len > 0 && strcmp(ev->name, "status.yaml") == 0;
+}
+
+static void drain_inotify(struct sidecar *s, struct loop *l) {
+        char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+        for (;;) {
+                ssize_t n = read(l->inotify_fd, buf, sizeof(buf));
+                if (n <= 0)
+                        return;
+                for (char *p = buf; p < buf + n;) {
+                        struct inotify_event *ev = (struct inotify_event *)p;
+                        p += sizeof(*ev) + ev->len;
+                        if (ev->mask & IN_Q_OVERFLOW) {
+                                schedule_push(l, &s->cfg);
+                                continue;
+                        }
+                        if (ev->wd == l->parent_wd) {
+                                if (watch_dir(l, &s->cfg) > 0) {
+                                        log_info("watch", "%s appeared", s->cfg.metadata_dir);
+                                        schedule_push(l, &s->cfg);
+                                }
+                                continue;
+                        }
+                        if (ev->wd != l->dir_wd)
+                                continue;
+                        if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+                                log_warning("watch", "%s went away; waiting for it to come back", s->cfg.metadata_dir);
+                                l->dir_wd = -1;
+                                (void)watch_dir(l, &s->cfg);
+                                continue;
+                        }
+                        /* Only complete writes count: close after writing, or a rename into place. */
+                        if (is_status_file(ev) && (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)))
+                                schedule_push(l, &s->cfg);
+                }
+        }
+}
+
+static void do_push(struct sidecar *s, struct loop *l) {
+        l->first_change_ms = 0;
+        int r = sidecar_push_live(s);
+        if (r == -EAGAIN) {
+                /* Transient API failure: try again later; nothing is lost, the next
+                 * push is computed against what the server acknowledged. */
+                int64_t delay = 200LL << (l->retries < 5 ? l->retries : 5);
+                l->retries++;
+                arm(l->retry_fd, delay);
+        } else
+                l->retries = 0;
+}
+
+static int setup(struct loop *l, const struct sidecar_config *cfg) {
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGUSR1);
+        sigaddset(&mask, SIGPIPE);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        sigdelset(&mask, SIGPIPE);
+        l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        l->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        l->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        l->debounce_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        l->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        if (l->epoll_fd < 0 || l->signal_fd < 0 || l->inotify_fd < 0 || l->debounce_fd < 0 || l->retry_fd < 0)
+                return -errno;
+        if (add(l->epoll_fd, l->signal_fd, SRC_SIGNAL) < 0 || add(l->epoll_fd, l->inotify_fd, SRC_INOTIFY) < 0 ||
+            add(l->epoll_fd, l->debounce_fd, SRC_DEBOUNCE) < 0 || add(l->epoll_fd, l->retry_fd, SRC_RETRY) < 0)
+                return -errno;
+        int r = watch_dir(l, cfg);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+static void teardown(struct loop *l) {
+        int fds[] = { l->epoll_fd, l->signal_fd, l->inotify_fd, l->debounce_fd, l->retry_fd };
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+}
+
+int sidecar_run(struct sidecar *s) {
+        struct loop l = { .epoll_fd = -1, .signal_fd = -1, .inotify_fd = -1, .debounce_fd = -1, .retry_fd = -1,
+                          .dir_wd = -1, .parent_wd = -1 };
+        int r = setup(&l, &s->cfg);
+        if (r < 0) {
+                teardown(&l);
+                return log_error_errno(r, "start", "cannot watch %s: %s", s->cfg.metadata_dir, strerror(-r));
+        }
+        if (l.dir_wd < 0)
+                log_info("watch", "%s does not exist yet; waiting for it", s->cfg.metadata_dir);
+        else
+                log_info("watch", "watching %s", s->cfg.status_file);
+
+        /* A file written before we started (or before a restart) is pushed at once. */
+        if (s->cfg.live && access(s->cfg.status_file, F_OK) == 0)
+                do_push(s, &l);
+
+        bool failed = false;
+        const char *why = NULL;
+        for (;;) {
+                struct epoll_event evs[8];
+                int n = epoll_wait(l.epoll_fd, evs, ELEMENTSOF(evs), -1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        break;
+                }
+                bool stop = false;
+                for (int i = 0; i < n; i++) {
+                        uint64_t ticks;
+                        switch (evs[i].data.u32) {
+                        case SRC_SIGNAL: {
+                                struct signalfd_siginfo si;
+                                while (read(l.signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                                        if (si.ssi_signo == SIGUSR1) {
+                                                failed = true;
+                                                why = "SIGUSR1";
+                                        }
+                                        log_info("signal", "received %s; writing the final status",
+                                                 si.ssi_signo == SIGUSR1 ? "SIGUSR1 (pipeline failed)"
+                                                 : si.ssi_signo == SIGINT ? "SIGINT"
+                                                                          : "SIGTERM");
+                                        stop = true;
+                                }
+                                break;
+                        }
+                        case SRC_INOTIFY:
+                                drain_inotify(s, &l);
+                                break;
+                        case SRC_DEBOUNCE:
+                                if (read(l.debounce_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+                                        do_push(s, &l);
+                                break;
+                        case SRC_RETRY:
+                                if (read(l.retry_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+                                        do_push(s, &l);
+                                break;
+                        }
+                }
+                if (stop) {
+                        r = 0;
+                        break;
+                }
+        }
+        disarm(l.debounce_fd);
+        teardown(&l);
+        if (r < 0)
+                return r;
+        return sidecar_final(s, failed, why);
+}

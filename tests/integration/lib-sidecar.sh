@@ -1,0 +1,57 @@
+# lib-sidecar.sh - run kstatus-sidecar beside a "pipeline" as a Pod would:
+# the KRATIX_* environment, /kratix/input/object.yaml and a metadata directory.
+# Source after lib.sh and lib-apiserver.sh.
+
+SIDECAR=$KSTATUS_BUILD_DIR/sidecar/kstatus-sidecar
+
+# The seed's Promise (two configure pipelines) and an IAM resource "example".
+create_seed_objects() {
+        kubectl apply -f "$KSTATUS_TEST_DATA/seed/promise.yaml" >/dev/null
+        kubectl apply -f "$KSTATUS_TEST_DATA/seed/iam.yaml" >/dev/null
+}
+
+# wait_for DESCRIPTION CMD...: retry CMD for up to 10 s, then record the result.
+wait_for() {
+        local d=$1; shift
+        local i
+        for i in $(seq 1 100); do
+                if "$@" >/dev/null 2>&1; then _tap_result 0 "$d"; return 0; fi
+                sleep 0.1
+        done
+        _tap_result 1 "$d" "timed out: $*"
+}
+
+# start_sidecar PIPELINE INDEX COUNT [extra sidecar args...]: sets PIPE_DIR, SIDECAR_PID.
+start_sidecar() {
+        local name=$1 index=$2 count=$3; shift 3
+        PIPE_DIR=$TEST_TMP/pipelines/$name
+        rm -rf "$PIPE_DIR"
+        mkdir -p "$PIPE_DIR/input" "$PIPE_DIR/metadata"
+        kubectl get "${OBJ_RESOURCE:-iams}" "${OBJ_NAME:-example}" -o yaml >"$PIPE_DIR/input/object.yaml"
+        env KRATIX_WORKFLOW_ACTION="${ACTION:-configure}" KRATIX_WORKFLOW_TYPE=resource \
+                KRATIX_PROMISE_NAME=iam KRATIX_PIPELINE_NAME="$name" \
+                KRATIX_OBJECT_KIND=IAM KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 \
+                KRATIX_OBJECT_NAME="${OBJ_NAME:-example}" KRATIX_OBJECT_NAMESPACE=default \
+                KRATIX_CRD_PLURAL="${OBJ_RESOURCE:-iams}" KRATIX_CLUSTER_SCOPED=false \
+                KSTATUS_PIPELINE_INDEX="$index" KSTATUS_PIPELINE_COUNT="$count" \
+                KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" KSTATUS_INPUT_DIR="$PIPE_DIR/input" \
+                ${SIDECAR_WRAPPER:-} "$SIDECAR" --debounce=50ms "$@" >"$PIPE_DIR/sidecar.log" 2>&1 &
+        SIDECAR_PID=$!
+        at_exit "kill -9 $SIDECAR_PID 2>/dev/null"
+        local i
+        for i in $(seq 1 100); do
+                grep -q 'watch: ' "$PIPE_DIR/sidecar.log" 2>/dev/null && return 0
+                kill -0 "$SIDECAR_PID" 2>/dev/null || break
+                sleep 0.05
+        done
+        echo "# sidecar did not start:"; sed 's/^/#   /' "$PIPE_DIR/sidecar.log"
+        return 1
+}
+
+# stop_sidecar SIGNAL: signal it and wait; sets SIDECAR_RC.
+stop_sidecar() {
+        kill -"$1" "$SIDECAR_PID"
+        wait "$SIDECAR_PID"
+        SIDECAR_RC=$?
+        [ "$SIDECAR_RC" = 0 ] || { echo "# sidecar log:"; sed 's/^/#   /' "$PIPE_DIR/sidecar.log"; }
+}
