@@ -11,6 +11,7 @@
 #include "status.h"
 
 static const struct plugin_command commands[] = {
+        { "completion", "Print a shell completion script (bash, zsh or fish)", cmd_completion, completion_usage },
         { "inject", "Add kstatus-sidecar to Pods, Jobs or manifests on stdin", cmd_inject, inject_usage },
         { "lint", "Check a status.yaml as the sidecar will, and print what it would send", cmd_lint, lint_usage },
         { "merge", "Preview the status after pipelines wrote these status files in order", cmd_merge, merge_usage },
@@ -133,6 +134,13 @@ int main(int argc, char **argv) {
                                         return fputs(commands[i].usage, stdout), 0;
                 print_help(stdout);
                 return 0;
+        }
+        if (strcmp(name, "__complete") == 0) {
+                const char *names[ELEMENTSOF(commands) + 1];
+                for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                        names[i] = commands[i].name;
+                names[ELEMENTSOF(commands)] = NULL;
+                return cmd_complete(argc - 1, argv + 1, names);
         }
         if (strcmp(name, "--version") == 0)
                 return cmd_version(1, (char *[]){ "version", NULL });

@@ -59,11 +59,14 @@ int load_document(const char *path, const struct kstatus_limits *lim, bool valid
  * and invalid UTF-8 replaced, so text from a status cannot drive the terminal. */
 char *escape_for_terminal(const char *s);
 
+int cmd_complete(int argc, char **argv, const char *const *commands);
+int cmd_completion(int argc, char **argv);
 int cmd_inject(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
+extern const char completion_usage[];
 extern const char inject_usage[];
 extern const char lint_usage[];
 extern const char merge_usage[];
