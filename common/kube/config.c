@@ -1,0 +1,346 @@
+#include "kube/config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "status.h"
+#include "yaml-json.h"
+
+#define DEFAULT_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+static const char *env(const struct kube_config_options *o, const char *name) {
+        const char *v = o->getenv ? o->getenv(name) : getenv(name);
+        return v && *v ? v : NULL;
+}
+
+void kube_config_free(struct kube_config *c) {
+        if (!c)
+                return;
+        free(c->server);
+        free(c->ca_file);
+        free(c->ca_data);
+        free(c->tls_server_name);
+        free(c->proxy_url);
+        if (c->token) {
+                explicit_bzero(c->token, strlen(c->token));
+                free(c->token);
+        }
+        free(c->token_file);
+        free(c->username);
+        if (c->password) {
+                explicit_bzero(c->password, strlen(c->password));
+                free(c->password);
+        }
+        free(c->client_cert_file);
+        free(c->client_cert_data);
+        free(c->client_key_file);
+        if (c->client_key_data) {
+                explicit_bzero(c->client_key_data, strlen(c->client_key_data));
+                free(c->client_key_data);
+        }
+        if (c->exec) {
+                free(c->exec->api_version);
+                free(c->exec->command);
+                for (char **p = c->exec->args; p && *p; p++)
+                        free(*p);
+                free(c->exec->args);
+                for (char **p = c->exec->env; p && *p; p++)
+                        free(*p);
+                free(c->exec->env);
+                free(c->exec->interactive_mode);
+                free(c->exec);
+        }
+        free(c->namespace);
+        free(c->context);
+        free(c);
+}
+
+/* The merged kubeconfig: for each of clusters, contexts and users, the first
+ * file that names an entry wins; current-context comes from the first file
+ * that sets it (kubectl's loading rules). Paths are made absolute against the
+ * file they come from. */
+struct merged {
+        json_t *clusters, *contexts, *users; /* name → entry (with "_dir") */
+        char *current_context;
+};
+
+static void merged_done(struct merged *m) {
+        json_decref(m->clusters);
+        json_decref(m->contexts);
+        json_decref(m->users);
+        free(m->current_context);
+}
+
+static int merge_file(struct merged *m, const char *path, bool must_exist, struct kstatus_error *err) {
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        struct kstatus_error e = { 0 };
+        int r = kstatus_read_file(path, false, 16u << 20, &buf, &len, &e);
+        if (r == -ENOENT && !must_exist)
+                return 0;
+        if (r < 0)
+                return kstatus_error_set(err, -r, 0, 0, "cannot read kubeconfig \"%s\": %s", path, e.message);
+        struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
+        lim.max_file_bytes = lim.max_result_bytes = 16u << 20;
+        _cleanup_json_ json_t *doc = NULL;
+        if (kstatus_document_parse(buf, len, &lim, &doc, &e) < 0) {
+                _cleanup_free_ char *msg = kstatus_error_format(&e, path);
+                return kstatus_error_set(err, EINVAL, 0, 0, "invalid kubeconfig: %s", msg);
+        }
+        _cleanup_free_ char *dir = xstrdup(path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+                *slash = '\0';
+        else
+                strcpy(dir, ".");
+
+        const char *cc = json_string_value(json_object_get(doc, "current-context"));
+        if (cc && *cc && !m->current_context)
+                m->current_context = xstrdup(cc);
+
+        struct {
+                const char *list, *item;
+                json_t *into;
+        } kinds[] = {
+                { "clusters", "cluster", m->clusters },
+                { "contexts", "context", m->contexts },
+                { "users", "user", m->users },
+        };
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                size_t i;
+                json_t *entry;
+                json_array_foreach(json_object_get(doc, kinds[k].list), i, entry) {
+                        const char *name = json_string_value(json_object_get(entry, "name"));
+                        json_t *body = json_object_get(entry, kinds[k].item);
+                        if (!name || json_object_get(kinds[k].into, name))
+                                continue;
+                        json_t *copy = json_is_object(body) ? json_deep_copy(body) : json_object();
+                        json_object_set_new(copy, "_dir", json_string(dir));
+                        json_object_set_new(kinds[k].into, name, copy);
+                }
+        }
+        return 0;
+}
+
+static char *abs_path(const json_t *entry, const char *key) {
+        const char *p = json_string_value(json_object_get(entry, key));
+        if (!p || !*p)
+                return NULL;
+        if (p[0] == '/')
+                return xstrdup(p);
+        return xasprintf("%s/%s", json_string_value(json_object_get(entry, "_dir")), p);
+}
+
+static int decode_data(const json_t *entry, const char *key, char **ret, struct kstatus_error *err) {
+        const char *b64 = json_string_value(json_object_get(entry, key));
+        *ret = NULL;
+        if (!b64 || !*b64)
+                return 0;
+        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        size_t n = strlen(b64);
+        char *out = xmalloc(n + 1);
+        size_t o = 0;
+        unsigned acc = 0, bits = 0;
+        for (size_t i = 0; i < n; i++) {
+                char c = b64[i];
+                if (c == '=' || c == '\n' || c == '\r' || c == ' ')
+                        continue;
+                const char *p = strchr(alphabet, c);
+                if (!p) {
+                        free(out);
+                        return kstatus_error_set(err, EINVAL, 0, 0, "%s is not valid base64", key);
+                }
+                acc = (acc << 6) | (unsigned)(p - alphabet);
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        out[o++] = (char)((acc >> bits) & 0xff);
+                }
+        }
+        out[o] = '\0';
+        *ret = out;
+        return 0;
+}
+
+static char *dup_str(const json_t *o, const char *key) {
+        const char *v = json_string_value(json_object_get(o, key));
+        return v && *v ? xstrdup(v) : NULL;
+}
+
+static int load_exec(const json_t *e, struct kube_exec_config **ret, struct kstatus_error *err) {
+        const char *command = json_string_value(json_object_get(e, "command"));
+        if (!command || !*command)
+                return kstatus_error_set(err, EINVAL, 0, 0, "exec plugin: command must be specified");
+        struct kube_exec_config *x = xcalloc(1, sizeof(*x));
+        x->api_version = dup_str(e, "apiVersion");
+        x->command = xstrdup(command);
+        x->interactive_mode = dup_str(e, "interactiveMode");
+        json_t *args = json_object_get(e, "args");
+        x->args = xcalloc(json_array_size(args) + 1, sizeof(char *));
+        size_t i, n = 0;
+        json_t *a;
+        json_array_foreach(args, i, a) {
+                if (json_is_string(a))
+                        x->args[n++] = xstrdup(json_string_value(a));
+        }
+        json_t *envs = json_object_get(e, "env");
+        x->env = xcalloc(json_array_size(envs) + 1, sizeof(char *));
+        n = 0;
+        json_array_foreach(envs, i, a) {
+                const char *name = json_string_value(json_object_get(a, "name"));
+                const char *value = json_string_value(json_object_get(a, "value"));
+                if (name)
+                        x->env[n++] = xasprintf("%s=%s", name, value ? value : "");
+        }
+        *ret = x;
+        return 0;
+}
+
+static int load_in_cluster(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err) {
+        const char *host = env(o, "KUBERNETES_SERVICE_HOST"), *port = env(o, "KUBERNETES_SERVICE_PORT");
+        const char *dir = o->service_account_dir ? o->service_account_dir : DEFAULT_SA_DIR;
+        if (!host || !port)
+                return kstatus_error_set(err, ENOENT, 0, 0,
+                                         "no kubeconfig and not in a cluster: set KUBECONFIG or use --kubeconfig");
+        struct kube_config *c = xcalloc(1, sizeof(*c));
+        c->in_cluster = true;
+        /* An IPv6 service address needs brackets. */
+        c->server = strchr(host, ':') ? xasprintf("https://[%s]:%s", host, port) : xasprintf("https://%s:%s", host, port);
+        c->token_file = xasprintf("%s/token", dir);
+        c->ca_file = xasprintf("%s/ca.crt", dir);
+        if (access(c->token_file, R_OK) < 0) {
+                int e = errno;
+                kube_config_free(c);
+                return kstatus_error_set(err, e, 0, 0, "in-cluster: cannot read the service account token in %s: %s",
+                                         dir, strerror(e));
+        }
+        _cleanup_free_ char *ns_file = xasprintf("%s/namespace", dir);
+        _cleanup_free_ char *ns = NULL;
+        size_t len;
+        if (o->namespace)
+                c->namespace = xstrdup(o->namespace);
+        else if (kstatus_read_file(ns_file, false, 256, &ns, &len, NULL) == 0) {
+                ns[strcspn(ns, "\r\n")] = '\0';
+                c->namespace = xstrdup(*ns ? ns : "default");
+        } else
+                c->namespace = xstrdup("default");
+        *ret = c;
+        return 0;
+}
+
+int kube_config_load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err) {
+        struct merged m = { .clusters = json_object(), .contexts = json_object(), .users = json_object() };
+        int r = 0;
+        bool any = false;
+        if (o->kubeconfig) {
+                r = merge_file(&m, o->kubeconfig, true, err);
+                any = true;
+        } else if (env(o, "KUBECONFIG")) {
+                /* A list; files that do not exist are skipped, as kubectl does. */
+                _cleanup_free_ char *list = xstrdup(env(o, "KUBECONFIG"));
+                char *save = NULL;
+                for (char *p = strtok_r(list, ":", &save); p && r == 0; p = strtok_r(NULL, ":", &save)) {
+                        if (access(p, F_OK) == 0)
+                                any = true;
+                        r = merge_file(&m, p, false, err);
+                }
+        } else if (env(o, "HOME")) {
+                _cleanup_free_ char *home = xasprintf("%s/.kube/config", env(o, "HOME"));
+                if (access(home, F_OK) == 0) {
+                        any = true;
+                        r = merge_file(&m, home, true, err);
+                }
+        }
+        if (r < 0)
+                goto out;
+        if (!any || (json_object_size(m.contexts) == 0 && json_object_size(m.clusters) == 0 && !o->cluster)) {
+                r = load_in_cluster(o, ret, err);
+                goto out;
+        }
+
+        const char *ctx_name = o->context ? o->context : m.current_context;
+        json_t *ctx = ctx_name ? json_object_get(m.contexts, ctx_name) : NULL;
+        if (ctx_name && !ctx) {
+                r = o->context ? kstatus_error_set(err, ENOENT, 0, 0, "context was not found for specified context: %s",
+                                                   ctx_name)
+                               : kstatus_error_set(err, ENOENT, 0, 0, "current-context \"%s\" does not exist", ctx_name);
+                goto out;
+        }
+        const char *cluster_name = o->cluster ? o->cluster : json_string_value(json_object_get(ctx, "cluster"));
+        const char *user_name = o->user ? o->user : json_string_value(json_object_get(ctx, "user"));
+        if (!cluster_name) {
+                r = kstatus_error_set(err, ENOENT, 0, 0,
+                                      "no context chosen: set current-context in the kubeconfig or use --context");
+                goto out;
+        }
+        json_t *cluster = json_object_get(m.clusters, cluster_name);
+        if (!cluster) {
+                r = kstatus_error_set(err, ENOENT, 0, 0, "cluster has no server defined: no cluster \"%s\"",
+                                      cluster_name);
+                goto out;
+        }
+        json_t *user = user_name ? json_object_get(m.users, user_name) : NULL;
+        if (o->user && !user) {
+                r = kstatus_error_set(err, ENOENT, 0, 0, "auth info \"%s\" does not exist", o->user);
+                goto out;
+        }
+
+        struct kube_config *c = xcalloc(1, sizeof(*c));
+        c->context = ctx_name ? xstrdup(ctx_name) : NULL;
+        c->server = dup_str(cluster, "server");
+        if (!c->server) {
+                kube_config_free(c);
+                r = kstatus_error_set(err, EINVAL, 0, 0, "cluster \"%s\" has no server defined", cluster_name);
+                goto out;
+        }
+        c->insecure = json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"));
+        c->tls_server_name = dup_str(cluster, "tls-server-name");
+        c->proxy_url = dup_str(cluster, "proxy-url");
+        c->ca_file = abs_path(cluster, "certificate-authority");
+        if ((r = decode_data(cluster, "certificate-authority-data", &c->ca_data, err)) < 0) {
+                kube_config_free(c);
+                goto out;
+        }
+        if (c->ca_file && access(c->ca_file, R_OK) < 0) {
+                int e = errno;
+                r = kstatus_error_set(err, e, 0, 0, "unable to read certificate-authority %s for %s: %s", c->ca_file,
+                                      cluster_name, strerror(e));
+                kube_config_free(c);
+                goto out;
+        }
+        if (user) {
+                c->token = dup_str(user, "token");
+                c->token_file = abs_path(user, "tokenFile");
+                c->username = dup_str(user, "username");
+                c->password = dup_str(user, "password");
+                c->client_cert_file = abs_path(user, "client-certificate");
+                c->client_key_file = abs_path(user, "client-key");
+                if ((r = decode_data(user, "client-certificate-data", &c->client_cert_data, err)) < 0 ||
+                    (r = decode_data(user, "client-key-data", &c->client_key_data, err)) < 0) {
+                        kube_config_free(c);
+                        goto out;
+                }
+                json_t *exec = json_object_get(user, "exec");
+                if (json_is_object(exec) && (r = load_exec(exec, &c->exec, err)) < 0) {
+                        kube_config_free(c);
+                        goto out;
+                }
+                const char *files[] = { c->client_cert_file, c->client_key_file, c->token_file };
+                for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                        if (files[i] && access(files[i], R_OK) < 0) {
+                                int e = errno;
+                                r = kstatus_error_set(err, e, 0, 0, "unable to read %s for user %s: %s", files[i],
+                                                      user_name, strerror(e));
+                                kube_config_free(c);
+                                goto out;
+                        }
+        }
+        const char *ns = o->namespace ? o->namespace : json_string_value(json_object_get(ctx, "namespace"));
+        c->namespace = xstrdup(ns && *ns ? ns : "default");
+        *ret = c;
+        r = 0;
+out:
+        merged_done(&m);
+        return r;
+}

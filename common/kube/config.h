@@ -1,0 +1,58 @@
+/* config.h - where the API server is and how to authenticate, read exactly
+ * as kubectl reads it (CONTRACT §6): a KUBECONFIG list merged with kubectl's
+ * precedence, or --kubeconfig, contexts, clusters and users chosen by flags,
+ * or the in-cluster service account.
+ *
+ * Credentials live only in struct kube_config; nothing here logs. */
+#pragma once
+
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "util.h"
+
+struct kube_config_options {
+        const char *kubeconfig; /* --kubeconfig: only this file */
+        const char *context;    /* --context */
+        const char *cluster;    /* --cluster */
+        const char *user;       /* --user */
+        const char *namespace;  /* -n */
+        /* For tests: where the service account is mounted, and the
+         * environment (NULL: getenv). */
+        const char *service_account_dir;
+        const char *(*getenv)(const char *name);
+};
+
+struct kube_exec_config {
+        char *api_version;
+        char *command;
+        char **args;  /* NULL-terminated */
+        char **env;   /* "NAME=value", NULL-terminated */
+        char *interactive_mode; /* Never, IfAvailable, Always */
+};
+
+struct kube_config {
+        char *server;            /* https://host:port */
+        char *ca_file;           /* certificate-authority (absolute) */
+        char *ca_data;           /* certificate-authority-data, decoded PEM */
+        bool insecure;           /* insecure-skip-tls-verify */
+        char *tls_server_name;
+        char *proxy_url;
+        char *token;             /* a bearer token */
+        char *token_file;        /* re-read when it changes (projected tokens rotate) */
+        char *username, *password;
+        char *client_cert_file, *client_cert_data;
+        char *client_key_file, *client_key_data;
+        struct kube_exec_config *exec;
+        char *namespace;         /* -n, else the context's, else "default" */
+        char *context;           /* the context used, NULL in-cluster */
+        bool in_cluster;
+};
+
+/* Load the configuration. Returns 0 and a new config in *ret, or a negative
+ * errno with a kubectl-style message in err ("context was not found for
+ * specified context: x"). */
+int kube_config_load(const struct kube_config_options *opts, struct kube_config **ret, struct kstatus_error *err);
+
+void kube_config_free(struct kube_config *config);

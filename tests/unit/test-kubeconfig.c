@@ -1,0 +1,188 @@
+/* kubeconfig loading against golden files in tests/data/kubeconfig. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "kube/config.h"
+#include "util.h"
+
+static const char *fake_env[16][2];
+
+static const char *fake_getenv(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(fake_env) && fake_env[i][0]; i++)
+                if (strcmp(fake_env[i][0], name) == 0)
+                        return fake_env[i][1];
+        return NULL;
+}
+
+static char *data(const char *rel) {
+        return xasprintf("%s/kubeconfig/%s", getenv("KSTATUS_TEST_DATA"), rel);
+}
+
+static struct kube_config *load_ok(const char *kubeconfig_env, struct kube_config_options o) {
+        memset(fake_env, 0, sizeof(fake_env));
+        fake_env[0][0] = "KUBECONFIG";
+        fake_env[0][1] = kubeconfig_env;
+        o.getenv = fake_getenv;
+        struct kube_config *c = NULL;
+        struct kstatus_error err = { 0 };
+        int r = kube_config_load(&o, &c, &err);
+        cr_assert_eq(r, 0, "load failed: %s", err.message);
+        return c;
+}
+
+static void load_fails(const char *kubeconfig_env, struct kube_config_options o, const char *message) {
+        memset(fake_env, 0, sizeof(fake_env));
+        fake_env[0][0] = "KUBECONFIG";
+        fake_env[0][1] = kubeconfig_env;
+        o.getenv = fake_getenv;
+        struct kube_config *c = NULL;
+        struct kstatus_error err = { 0 };
+        cr_assert_lt(kube_config_load(&o, &c, &err), 0, "loaded, wanted: %s", message);
+        cr_assert(strstr(err.message, message), "got \"%s\", want \"%s\"", err.message, message);
+        /* Credentials never appear in errors. */
+        cr_assert_null(strstr(err.message, "secret-token"));
+        cr_assert_null(strstr(err.message, "hunter2"));
+}
+
+Test(kubeconfig, current_context_token_ca_file_relative) {
+        char *a = data("a.yaml"), *ca = data("ca.crt");
+        struct kube_config *c = load_ok(a, (struct kube_config_options){ 0 });
+        cr_assert_str_eq(c->server, "https://a.example:6443");
+        cr_assert_str_eq(c->token, "secret-token-a");
+        cr_assert_str_eq(c->namespace, "team");
+        cr_assert_str_eq(c->context, "a");
+        cr_assert_str_eq(c->ca_file, ca, "a relative certificate-authority is relative to its kubeconfig");
+        cr_assert_str_eq(c->tls_server_name, "api.a.example");
+        cr_assert_not(c->insecure);
+        kube_config_free(c);
+        free(a);
+        free(ca);
+}
+
+Test(kubeconfig, list_merge_first_file_wins) {
+        char *a = data("a.yaml"), *b = data("b.yaml");
+        char *ab = xasprintf("%s:%s", a, b), *ba = xasprintf("%s:%s", b, a);
+        struct kube_config *c = load_ok(ab, (struct kube_config_options){ 0 });
+        cr_assert_str_eq(c->context, "a", "current-context from the first file that sets it");
+        cr_assert_str_eq(c->server, "https://a.example:6443", "cluster c1 from the first file");
+        cr_assert_str_eq(c->token, "secret-token-a");
+        kube_config_free(c);
+        c = load_ok(ba, (struct kube_config_options){ 0 });
+        cr_assert_str_eq(c->context, "b");
+        cr_assert_str_eq(c->server, "https://b.example");
+        cr_assert_str_eq(c->ca_data, "-----BEGIN CERTIFICATE-----\n", "certificate-authority-data is decoded");
+        cr_assert_str_eq(c->token, "secret-token-b");
+        kube_config_free(c);
+        /* b:a — context "a" is b's (first wins), pointing at c2 */
+        c = load_ok(ba, (struct kube_config_options){ .context = "basic" });
+        cr_assert_str_eq(c->server, "https://10.0.0.1:6443");
+        kube_config_free(c);
+        free(a);
+        free(b);
+        free(ab);
+        free(ba);
+}
+
+Test(kubeconfig, missing_files_in_the_list_are_skipped) {
+        char *a = data("a.yaml");
+        char *list = xasprintf("/nonexistent/one.yaml:%s:/nonexistent/two.yaml", a);
+        struct kube_config *c = load_ok(list, (struct kube_config_options){ 0 });
+        cr_assert_str_eq(c->context, "a");
+        kube_config_free(c);
+        free(list);
+        free(a);
+}
+
+Test(kubeconfig, every_auth_kind) {
+        char *a = data("a.yaml"), *tok = data("token");
+        struct kube_config *c = load_ok(a, (struct kube_config_options){ .context = "basic" });
+        cr_assert_str_eq(c->username, "admin");
+        cr_assert_str_eq(c->password, "hunter2");
+        cr_assert(c->insecure);
+        cr_assert_str_eq(c->proxy_url, "http://proxy.example:3128");
+        cr_assert_str_eq(c->namespace, "default");
+        kube_config_free(c);
+        c = load_ok(a, (struct kube_config_options){ .context = "tokenfile" });
+        cr_assert_str_eq(c->token_file, tok);
+        cr_assert_null(c->token);
+        kube_config_free(c);
+        c = load_ok(a, (struct kube_config_options){ .context = "certs" });
+        cr_assert_str_eq(c->client_cert_data, "cert-pem");
+        cr_assert_str_eq(c->client_key_data, "key-pem");
+        kube_config_free(c);
+        c = load_ok(a, (struct kube_config_options){ .context = "exec" });
+        cr_assert_not_null(c->exec);
+        cr_assert_str_eq(c->exec->command, "get-token");
+        cr_assert_str_eq(c->exec->api_version, "client.authentication.k8s.io/v1");
+        cr_assert_str_eq(c->exec->args[0], "--cluster");
+        cr_assert_str_eq(c->exec->args[1], "c1");
+        cr_assert_null(c->exec->args[2]);
+        cr_assert_str_eq(c->exec->env[0], "REGION=eu");
+        cr_assert_str_eq(c->exec->interactive_mode, "Never");
+        kube_config_free(c);
+        c = load_ok(a, (struct kube_config_options){ .context = "nouser" });
+        cr_assert_null(c->token);
+        kube_config_free(c);
+        free(a);
+        free(tok);
+}
+
+Test(kubeconfig, flags_override_the_context) {
+        char *a = data("a.yaml"), *b = data("b.yaml");
+        char *ab = xasprintf("%s:%s", a, b);
+        struct kube_config *c = load_ok(ab, (struct kube_config_options){ .cluster = "c2", .user = "basic-user",
+                                                                          .namespace = "override" });
+        cr_assert_str_eq(c->server, "https://b.example");
+        cr_assert_str_eq(c->username, "admin");
+        cr_assert_str_eq(c->namespace, "override");
+        kube_config_free(c);
+        free(ab);
+        free(a);
+        free(b);
+}
+
+Test(kubeconfig, bad_ones) {
+        char *a = data("a.yaml"), *b = data("b.yaml"), *broken = data("broken.yaml");
+        char *ab = xasprintf("%s:%s", a, b);
+        load_fails(a, (struct kube_config_options){ .context = "nope" },
+                   "context was not found for specified context: nope");
+        load_fails(ab, (struct kube_config_options){ .context = "badca" }, "unable to read certificate-authority /nonexistent/ca.crt");
+        load_fails(a, (struct kube_config_options){ .user = "ghost" }, "auth info \"ghost\" does not exist");
+        load_fails(NULL, (struct kube_config_options){ .kubeconfig = "/nonexistent/kubeconfig" },
+                   "cannot read kubeconfig \"/nonexistent/kubeconfig\": no such file or directory");
+        load_fails(broken, (struct kube_config_options){ 0 }, "invalid kubeconfig: ");
+        load_fails(a, (struct kube_config_options){ .cluster = "nowhere" }, "no cluster \"nowhere\"");
+        free(ab);
+        free(a);
+        free(b);
+        free(broken);
+}
+
+Test(kubeconfig, in_cluster) {
+        char *sa = data("sa");
+        memset(fake_env, 0, sizeof(fake_env));
+        fake_env[0][0] = "KUBERNETES_SERVICE_HOST";
+        fake_env[0][1] = "10.96.0.1";
+        fake_env[1][0] = "KUBERNETES_SERVICE_PORT";
+        fake_env[1][1] = "443";
+        struct kube_config_options o = { .getenv = fake_getenv, .service_account_dir = sa };
+        struct kube_config *c = NULL;
+        struct kstatus_error err = { 0 };
+        cr_assert_eq(kube_config_load(&o, &c, &err), 0, "%s", err.message);
+        cr_assert(c->in_cluster);
+        cr_assert_str_eq(c->server, "https://10.96.0.1:443");
+        cr_assert_str_eq(c->namespace, "team-a");
+        cr_assert(str_has_suffix(c->token_file, "/sa/token"));
+        cr_assert(str_has_suffix(c->ca_file, "/sa/ca.crt"));
+        kube_config_free(c);
+        fake_env[0][1] = "fd00::1";
+        cr_assert_eq(kube_config_load(&o, &c, &err), 0);
+        cr_assert_str_eq(c->server, "https://[fd00::1]:443");
+        kube_config_free(c);
+        /* Neither a kubeconfig nor a cluster. */
+        memset(fake_env, 0, sizeof(fake_env));
+        cr_assert_eq(kube_config_load(&o, &c, &err), -ENOENT);
+        cr_assert_str_eq(err.message, "no kubeconfig and not in a cluster: set KUBECONFIG or use --kubeconfig");
+        free(sa);
+}
