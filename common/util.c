@@ -191,3 +191,28 @@ int parse_duration_ms(const char *s, int64_t *ret_ms) {
         *ret_ms = total;
         return 0;
 }
+
+int kstatus_base64_decode(const char *text, size_t len, char **ret, size_t *ret_len) {
+        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        _cleanup_free_ char *out = xmalloc(len + 1);
+        size_t o = 0;
+        unsigned acc = 0, bits = 0;
+        for (size_t i = 0; i < len; i++) {
+                char c = text[i];
+                if (c == '=' || c == '\n' || c == '\r' || c == ' ')
+                        continue;
+                const char *p = c ? strchr(alphabet, c) : NULL;
+                if (!p)
+                        return -EINVAL;
+                acc = (acc << 6) | (unsigned)(p - alphabet);
+                bits += 6;
+                if (bits >= 8) {
+                        bits -= 8;
+                        out[o++] = (char)((acc >> bits) & 0xff);
+                }
+        }
+        out[o] = '\0';
+        *ret = TAKE_PTR(out);
+        *ret_len = o;
+        return 0;
+}

@@ -72,3 +72,8 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 int parse_size(const char *s, size_t *ret);
 /* Parse a duration such as "30s", "2m", "1h30m", "500ms" (Go's time.ParseDuration subset). */
 int parse_duration_ms(const char *s, int64_t *ret_ms);
+
+/* Decode base64 (padding and line breaks ignored) into a new buffer with a
+ * NUL after *ret_len bytes. Returns 0, or -EINVAL on a character outside the
+ * alphabet. */
+int kstatus_base64_decode(const char *text, size_t len, char **ret, size_t *ret_len);

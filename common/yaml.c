@@ -282,25 +282,11 @@ static bool tag_is(const yaml_char_t *tag, const char *suffix) {
 
 /* Base64 as go-yaml's !!binary: decoded, and kept when the bytes are text. */
 static json_t *decode_binary(const char *text, size_t len) {
-        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        _cleanup_free_ char *out = xmalloc(len + 1);
-        size_t o = 0;
-        unsigned acc = 0, bits = 0;
-        for (size_t i = 0; i < len; i++) {
-                char c = text[i];
-                if (c == '=' || c == '\n' || c == ' ' || c == '\r')
-                        continue;
-                const char *p = strchr(alphabet, c);
-                if (!p || !c)
-                        return NULL;
-                acc = (acc << 6) | (unsigned)(p - alphabet);
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[o++] = (char)((acc >> bits) & 0xff);
-                }
-        }
-        return json_stringn(out, o); /* NULL when not valid UTF-8 */
+        _cleanup_free_ char *out = NULL;
+        size_t n;
+        if (kstatus_base64_decode(text, len, &out, &n) < 0)
+                return NULL;
+        return json_stringn(out, n); /* NULL when not valid UTF-8 */
 }
 
 static int scalar_value(struct builder *b, yaml_event_t *ev, json_t **ret, bool *ret_merge) {

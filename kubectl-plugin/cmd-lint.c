@@ -49,9 +49,7 @@ int cmd_lint(int argc, char **argv) {
                 switch (c) {
                 case 'o':
                         if (parse_output_format(optarg, true, &format) < 0)
-                                return usage_error("unable to match a printer suitable for the output format \"%s\", "
-                                                   "allowed formats are: json,yaml",
-                                                   optarg);
+                                return output_format_error(optarg);
                         break;
                 case 'q':
                         quiet = true;

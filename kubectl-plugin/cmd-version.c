@@ -22,9 +22,7 @@ int cmd_version(int argc, char **argv) {
                 switch (c) {
                 case 'o':
                         if (parse_output_format(optarg, true, &format) < 0)
-                                return usage_error("unable to match a printer suitable for the output format \"%s\", "
-                                                   "allowed formats are: json,yaml",
-                                                   optarg);
+                                return output_format_error(optarg);
                         break;
                 default:
                         return usage_error("unknown flag: %s", argv[optind - 1]);

@@ -61,6 +61,13 @@ int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret)
         return 0;
 }
 
+int output_format_error(const char *s) {
+        _cleanup_free_ char *safe = escape_for_terminal(s);
+        return usage_error("unable to match a printer suitable for the output format \"%s\", allowed formats are: "
+                           "json,yaml",
+                           safe);
+}
+
 int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim) {
         size_t size;
         int64_t n;

@@ -137,28 +137,10 @@ static int decode_data(const json_t *entry, const char *key, char **ret, struct 
         *ret = NULL;
         if (!b64 || !*b64)
                 return 0;
-        static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        size_t n = strlen(b64);
-        char *out = xmalloc(n + 1);
-        size_t o = 0;
-        unsigned acc = 0, bits = 0;
-        for (size_t i = 0; i < n; i++) {
-                char c = b64[i];
-                if (c == '=' || c == '\n' || c == '\r' || c == ' ')
-                        continue;
-                const char *p = strchr(alphabet, c);
-                if (!p) {
-                        free(out);
-                        return kstatus_error_set(err, EINVAL, 0, 0, "%s is not valid base64", key);
-                }
-                acc = (acc << 6) | (unsigned)(p - alphabet);
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        out[o++] = (char)((acc >> bits) & 0xff);
-                }
-        }
-        out[o] = '\0';
+        char *out;
+        size_t len;
+        if (kstatus_base64_decode(b64, strlen(b64), &out, &len) < 0)
+                return kstatus_error_set(err, EINVAL, 0, 0, "%s is not valid base64", key);
         *ret = out;
         return 0;
 }

@@ -52,3 +52,16 @@ Test(util, error_format) {
         cr_assert_str_eq(s, "f: found it");
         free(s);
 }
+
+Test(util, base64) {
+        char *out;
+        size_t n;
+        cr_assert_eq(kstatus_base64_decode("aGVs\nbG8=", 9, &out, &n), 0);
+        cr_assert_eq(n, 5);
+        cr_assert_str_eq(out, "hello");
+        free(out);
+        cr_assert_eq(kstatus_base64_decode("", 0, &out, &n), 0);
+        cr_assert_eq(n, 0);
+        free(out);
+        cr_assert_eq(kstatus_base64_decode("a*b", 3, &out, &n), -EINVAL);
+}
