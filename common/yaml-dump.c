@@ -5,9 +5,14 @@
 #include "yaml-json.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
+#include <wctype.h>
 
 #include <yaml.h>
 
@@ -102,6 +107,35 @@ static void yaml_float(double v, char *out, size_t size) {
         go_format_float(v, (exp10 < -4 || exp10 >= 6) ? 'e' : 'f', out, size);
 }
 
+/* encoding/json's float64: 'f' between 1e-6 and 1e21, else 'e' with at
+ * least one exponent digit (1e-7, 1e+21). */
+static void json_float(double d, char *out, size_t size) {
+        double a = fabs(d);
+        go_format_float(d, (a != 0 && (a < 1e-6 || a >= 1e21)) ? 'e' : 'f', out, size);
+        char *e = strchr(out, 'e');
+        if (e && e[1] == '-' && e[2] == '0' && e[3])
+                memmove(e + 2, e + 3, strlen(e + 3) + 1);
+}
+
+/* A float as kubectl -o yaml prints it. kubectl writes JSON first and
+ * go-yaml reads that text back, so a float whose JSON text is all digits
+ * (9223372036854775808.0 is "9223372036854775808") comes out as that
+ * integer when it fits in a uint64, and in go-yaml's 'g' form otherwise. */
+static void yaml_number_from_real(double d, char *out, size_t size) {
+        json_float(d, out, size);
+        const char *p = out + (*out == '-');
+        if (*p && strspn(p, "0123456789") == strlen(p)) {
+                errno = 0;
+                if (*out == '-')
+                        (void)strtoll(out, NULL, 10);
+                else
+                        (void)strtoull(out, NULL, 10);
+                if (errno == 0)
+                        return;
+        }
+        yaml_float(d, out, size);
+}
+
 /* ---- JSON (encoding/json, MarshalIndent with four spaces) ---- */
 
 struct buf {
@@ -155,6 +189,7 @@ static int cmp_keys(const void *a, const void *b) {
         return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Keys in byte order, as encoding/json sorts them. */
 static const char **sorted_keys(const json_t *obj, size_t *ret_n) {
         size_t n = json_object_size(obj), i = 0;
         const char **keys = xcalloc(n + 1, sizeof(char *));
@@ -162,6 +197,112 @@ static const char **sorted_keys(const json_t *obj, size_t *ret_n) {
         json_t *v;
         json_object_foreach((json_t *)obj, k, v) keys[i++] = k;
         qsort(keys, n, sizeof(char *), cmp_keys);
+        *ret_n = n;
+        return keys;
+}
+
+/* One code point of valid UTF-8 (jansson keeps strings valid). */
+static uint32_t next_rune(const unsigned char **p) {
+        const unsigned char *s = *p;
+        uint32_t c = s[0];
+        int n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+        if (n)
+                c &= 0x3fu >> n;
+        for (int i = 1; i <= n && s[i]; i++)
+                c = (c << 6) | (s[i] & 0x3fu);
+        for (*p = s + 1; n > 0 && **p; n--)
+                (*p)++;
+        return c;
+}
+
+static bool rune_is_digit(uint32_t c) {
+        return c >= '0' && c <= '9';
+}
+
+static locale_t utf8_locale = (locale_t)0;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_init(void) {
+        utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* unicode.IsLetter, through the C library's tables for code points past
+ * ASCII (the C.UTF-8 locale, whatever locale the program runs in). */
+static bool rune_is_letter(uint32_t c) {
+        if (c < 0x80)
+                return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        pthread_once(&utf8_once, utf8_init);
+        return utf8_locale != (locale_t)0 && iswalpha_l((wint_t)c, utf8_locale);
+}
+
+/* go-yaml v2's keyList.Less for two string keys: compared rune by rune from
+ * the first difference, letters after everything else, and digit runs from
+ * there by value. It is not a total order (a10 < a1b < a01 < a10), and for
+ * such keys kubectl's own order changes from run to run. */
+static bool goyaml_less(const char *a, const char *b) {
+        size_t la = 0, lb = 0;
+        for (const unsigned char *p = (const unsigned char *)a; *p; next_rune(&p))
+                la++;
+        for (const unsigned char *p = (const unsigned char *)b; *p; next_rune(&p))
+                lb++;
+        _cleanup_free_ uint32_t *ar = xcalloc(la + 1, sizeof(uint32_t));
+        _cleanup_free_ uint32_t *br = xcalloc(lb + 1, sizeof(uint32_t));
+        const unsigned char *p = (const unsigned char *)a;
+        for (size_t i = 0; i < la; i++)
+                ar[i] = next_rune(&p);
+        p = (const unsigned char *)b;
+        for (size_t i = 0; i < lb; i++)
+                br[i] = next_rune(&p);
+        for (size_t i = 0; i < la && i < lb; i++) {
+                if (ar[i] == br[i])
+                        continue;
+                bool al = rune_is_letter(ar[i]), bl = rune_is_letter(br[i]);
+                if (al && bl)
+                        return ar[i] < br[i];
+                if (al || bl)
+                        return bl;
+                /* Go's int64 arithmetic wraps; uint64 does the same here without UB. */
+                uint64_t an = 0, bn = 0;
+                size_t ai, bi;
+                if (ar[i] == '0' || br[i] == '0')
+                        for (size_t j = i; j > 0 && rune_is_digit(ar[j - 1]); j--)
+                                if (ar[j - 1] != '0') {
+                                        an = bn = 1;
+                                        break;
+                                }
+                for (ai = i; ai < la && rune_is_digit(ar[ai]); ai++)
+                        an = an * 10 + (ar[ai] - '0');
+                for (bi = i; bi < lb && rune_is_digit(br[bi]); bi++)
+                        bn = bn * 10 + (br[bi] - '0');
+                if (an != bn)
+                        return (int64_t)an < (int64_t)bn;
+                if (ai != bi)
+                        return ai < bi;
+                return ar[i] < br[i];
+        }
+        return la < lb;
+}
+
+/* Keys in go-yaml's order. A merge sort, which stays well-defined where
+ * that order is not transitive, over keys first put in byte order so that
+ * the result does not depend on jansson's hash order. */
+static const char **yaml_sorted_keys(const json_t *obj, size_t *ret_n) {
+        size_t n;
+        const char **keys = sorted_keys(obj, &n);
+        _cleanup_free_ const char **tmp = xcalloc(n + 1, sizeof(char *));
+        for (size_t width = 1; width < n; width *= 2) {
+                for (size_t lo = 0; lo < n; lo += 2 * width) {
+                        size_t mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+                        size_t l = lo, r = mid, o = lo;
+                        while (l < mid && r < hi)
+                                tmp[o++] = goyaml_less(keys[r], keys[l]) ? keys[r++] : keys[l++];
+                        while (l < mid)
+                                tmp[o++] = keys[l++];
+                        while (r < hi)
+                                tmp[o++] = keys[r++];
+                }
+                memcpy(keys, tmp, n * sizeof(char *));
+        }
         *ret_n = n;
         return keys;
 }
@@ -232,16 +373,10 @@ static void json_out(struct buf *b, const json_t *v, bool compact, int level) {
                 snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
                 puts_(b, num);
                 return;
-        case JSON_REAL: {
-                double d = json_real_value(v), a = fabs(d);
-                go_format_float(d, (a != 0 && (a < 1e-6 || a >= 1e21)) ? 'e' : 'f', num, sizeof(num));
-                /* encoding/json writes e-07 as e-7 */
-                char *e = strchr(num, 'e');
-                if (e && e[1] == '-' && e[2] == '0' && e[3])
-                        memmove(e + 2, e + 3, strlen(e + 3) + 1);
+        case JSON_REAL:
+                json_float(json_real_value(v), num, sizeof(num));
                 puts_(b, num);
                 return;
-        }
         case JSON_TRUE:
                 puts_(b, "true");
                 return;
@@ -378,7 +513,7 @@ static int emit_value(yaml_emitter_t *e, const json_t *v) {
                 if (emit(e, &ev) < 0)
                         return -1;
                 size_t n;
-                const char **keys = sorted_keys(v, &n);
+                const char **keys = yaml_sorted_keys(v, &n);
                 int r = 0;
                 for (size_t i = 0; i < n && r == 0; i++) {
                         r = emit_string(e, keys[i], strlen(keys[i]));
@@ -410,7 +545,7 @@ static int emit_value(yaml_emitter_t *e, const json_t *v) {
                 snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
                 return emit_scalar(e, num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
         case JSON_REAL:
-                yaml_float(json_real_value(v), num, sizeof(num));
+                yaml_number_from_real(json_real_value(v), num, sizeof(num));
                 return emit_scalar(e, num, strlen(num), YAML_PLAIN_SCALAR_STYLE);
         case JSON_TRUE:
                 return emit_scalar(e, "true", 4, YAML_PLAIN_SCALAR_STYLE);
@@ -441,10 +576,9 @@ char *kstatus_yaml_dump(const json_t *value) {
         yaml_emitter_set_output(&e, write_handler, &b);
         yaml_emitter_set_unicode(&e, 1);
         yaml_emitter_set_indent(&e, 2);
-        /* No folding of long lines: go-yaml v2 folds at 80 columns, but
-         * libyaml 0.2's continuation indent differs from its port's, and an
-         * unfolded line is the same value, easier to grep and to copy. */
-        yaml_emitter_set_width(&e, -1);
+        /* go-yaml v2 folds long scalars at 80 columns; libyaml, of which it is
+         * a port, folds them the same way (the corpus's print-long cases). */
+        yaml_emitter_set_width(&e, 80);
         int r = 0;
         yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
         r |= emit(&e, &ev);
@@ -458,5 +592,10 @@ char *kstatus_yaml_dump(const json_t *value) {
         yaml_emitter_delete(&e);
         if (!b.data)
                 return xstrdup("");
+        /* libyaml ends a document whose last scalar keeps trailing newlines
+         * (|+) with "...", go-yaml does not. In block context nothing else
+         * can put "..." at the start of the last line. */
+        if (b.len > 4 && str_has_suffix(b.data, "\n...\n"))
+                b.data[b.len -= 4] = '\0';
         return b.data;
 }

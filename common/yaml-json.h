@@ -1,10 +1,11 @@
-/* yaml.h - YAML text to JSON values, as Kubernetes tools convert it
+/* yaml-json.h - YAML text to JSON values, as Kubernetes tools convert it
  * (sigs.k8s.io/yaml over go-yaml v2: YAML 1.1 scalars), and JSON values back
  * to YAML and JSON text in kubectl's output style.
  *
  * The reference for every conversion is real kubectl:
  *   KUBECONFIG=/dev/null kubectl patch --local -f obj.yaml --type merge -p '{}' -o json
- * tests/data/yaml/ holds the golden corpus generated from it. */
+ * tests/data/yaml/ holds the golden corpus generated from it. (Not yaml.h:
+ * that name is libyaml's header.) */
 #pragma once
 
 #include <stdbool.h>
@@ -30,9 +31,15 @@ struct kstatus_limits {
  *
  * On success returns 0 and stores a new reference in *ret: the document's
  * value, or json_null() for an empty stream (no document, or only comments).
+ * The result shares no structure with anything: an alias is a deep copy of
+ * its anchor (the node limit bounds the copying), so callers may modify it.
  * On failure returns a negative errno (-EINVAL bad YAML or a value JSON cannot
- * hold such as .inf/.nan; -E2BIG a limit was exceeded) and fills err with the
- * 1-based line and column and a one-line message; *ret is untouched.
+ * hold such as .inf/.nan; -E2BIG a limit was exceeded; -ENOMEM) and fills err
+ * (may be NULL) with the 1-based line and column (0 when the error is about
+ * the whole text: file size, result size) and a one-line message naming the
+ * limit where one was hit; *ret is untouched.
+ * Where the converter deliberately differs from kubectl is listed in
+ * tests/data/yaml/DIFFERENCES.md.
  * A stream with more than one document is an error at the second one.
  * lim may be NULL for the defaults. */
 int kstatus_yaml_parse(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret,
@@ -48,14 +55,19 @@ int kstatus_yaml_parse_stream(const char *buf, size_t len, const struct kstatus_
  * (not a bool, number, null, merge key, .inf or .nan). */
 bool kstatus_yaml_plain_is_string(const char *text);
 
-/* Render a value as YAML the way `kubectl get -o yaml` does (keys sorted,
- * two-space indent, sequences not indented under their key, strings quoted
- * only where a YAML 1.1 reader would otherwise see another type).
+/* Render a value as YAML the way `kubectl get -o yaml` does, byte for byte
+ * (keys in go-yaml's "natural" order, a9 before a10; two-space indent;
+ * sequences not indented under their key; strings quoted only where a YAML
+ * 1.1 reader would otherwise see another type, double quotes for those and
+ * for control characters, single quotes where plain style cannot hold the
+ * text; multi-line strings as | or |- blocks; long scalars folded at 80
+ * columns; floats as Go prints them). value is borrowed.
  * Returns a new NUL-terminated string the caller frees; ends with "\n". */
 char *kstatus_yaml_dump(const json_t *value);
 
-/* Render a value as JSON the way `kubectl get -o json` does (keys sorted,
- * four-space indent, floats in Go's shortest form, no escaping of '/').
+/* Render a value as JSON the way `kubectl get -o json` does, byte for byte
+ * (keys in byte order, four-space indent, floats in Go's shortest form,
+ * <, > and & escaped as \u003c..., no escaping of '/'). value is borrowed.
  * Returns a new NUL-terminated string the caller frees; ends with "\n".
  * compact: one line, no spaces (for request bodies and log lines). */
 char *kstatus_json_dump(const json_t *value, bool compact);

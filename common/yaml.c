@@ -14,10 +14,10 @@
 #include <yaml.h>
 
 struct anchor {
-        char *name;
         json_t *value;
-        size_t nodes; /* nodes the anchored value expands to */
-        size_t bytes; /* its approximate JSON size */
+        size_t nodes;    /* nodes the anchored value expands to */
+        size_t bytes;    /* its approximate JSON size */
+        unsigned height; /* collections nested in it, itself included: 0 for a scalar */
 };
 
 struct builder {
@@ -27,6 +27,8 @@ struct builder {
         struct kstatus_error *err;
         struct anchor *anchors;
         size_t n_anchors;
+        json_t *anchor_index; /* name → index in anchors: no linear search per alias */
+        unsigned height;      /* of the node parse_node() built last */
         size_t nodes;
         size_t bytes;
 };
@@ -331,26 +333,43 @@ static int scalar_value(struct builder *b, yaml_event_t *ev, json_t **ret, bool 
                           tag_is(t, "timestamp") ||
                           !(tag_is(t, "int") || tag_is(t, "float") || tag_is(t, "bool") || tag_is(t, "null"));
                 if (!ok) {
+                        /* go-yaml's words: cannot decode !!float `3.5` as a !!int */
+                        const char *kind = json_is_integer(v) ? "int"
+                                           : json_is_real(v)  ? "float"
+                                           : json_is_boolean(v) ? "bool"
+                                           : json_is_null(v)  ? "null"
+                                                              : "str";
                         json_decref(v);
-                        return fail_at(b, ev->start_mark, EINVAL, "cannot decode %s as %s", text, tag);
+                        return fail_at(b, ev->start_mark, EINVAL, "cannot decode !!%s `%s` as a !!%s", kind, text,
+                                       tag + strlen("tag:yaml.org,2002:"));
                 }
         }
         *ret = v;
         return 0;
 }
 
-static int add_anchor(struct builder *b, const yaml_char_t *name, json_t *value, size_t nodes, size_t bytes) {
-        for (size_t i = 0; i < b->n_anchors; i++)
-                if (strcmp(b->anchors[i].name, (const char *)name) == 0) {
-                        json_decref(b->anchors[i].value);
-                        b->anchors[i].value = json_incref(value);
-                        b->anchors[i].nodes = nodes;
-                        b->anchors[i].bytes = bytes;
-                        return 0;
-                }
-        b->anchors = xrealloc(b->anchors, (b->n_anchors + 1) * sizeof(*b->anchors));
-        b->anchors[b->n_anchors++] = (struct anchor){ xstrdup((const char *)name), json_incref(value), nodes, bytes };
-        return 0;
+static struct anchor *find_anchor(struct builder *b, const yaml_char_t *name) {
+        json_t *i = b->anchor_index ? json_object_get(b->anchor_index, (const char *)name) : NULL;
+        return i ? &b->anchors[json_integer_value(i)] : NULL;
+}
+
+/* Remember an anchored node; a later anchor of the same name replaces it. */
+static void add_anchor(struct builder *b, const yaml_char_t *name, json_t *value, size_t nodes, size_t bytes,
+                       unsigned height) {
+        struct anchor *a = find_anchor(b, name);
+        if (!a) {
+                if (!b->anchor_index)
+                        b->anchor_index = json_object();
+                /* Doubling keeps a document of many anchors linear. */
+                if ((b->n_anchors & (b->n_anchors - 1)) == 0)
+                        b->anchors = xrealloc(b->anchors, (b->n_anchors ? b->n_anchors * 2 : 1) * sizeof(*b->anchors));
+                a = &b->anchors[b->n_anchors];
+                *a = (struct anchor){ 0 };
+                /* Anchor names are ASCII (libyaml's scanner), so valid keys. */
+                json_object_set_new(b->anchor_index, (const char *)name, json_integer((json_int_t)b->n_anchors++));
+        }
+        json_decref(a->value);
+        *a = (struct anchor){ json_incref(value), nodes, bytes, height };
 }
 
 static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_t **ret, bool *ret_merge);
@@ -411,6 +430,7 @@ static int apply_merge(struct builder *b, yaml_mark_t mark, json_t *obj, json_t 
 
 static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth, json_t **ret) {
         json_t *obj = json_object();
+        unsigned height = 0;
         int r = 0;
         for (;;) {
                 yaml_event_t kev;
@@ -437,6 +457,8 @@ static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth,
                 json_t *value = NULL;
                 bool vmerge = false;
                 r = parse_node(b, &vev, depth, &value, &vmerge);
+                if (b->height > height)
+                        height = b->height;
                 yaml_event_delete(&vev);
                 if (r < 0) {
                         json_decref(key);
@@ -471,12 +493,14 @@ static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth,
                 return r;
         }
         (void)start;
+        b->height = height + 1;
         *ret = obj;
         return 0;
 }
 
 static int parse_sequence(struct builder *b, unsigned depth, json_t **ret) {
         json_t *arr = json_array();
+        unsigned height = 0;
         for (;;) {
                 yaml_event_t ev;
                 int r = next_event(b, &ev);
@@ -491,6 +515,8 @@ static int parse_sequence(struct builder *b, unsigned depth, json_t **ret) {
                 json_t *v = NULL;
                 bool merge = false;
                 r = parse_node(b, &ev, depth, &v, &merge);
+                if (b->height > height)
+                        height = b->height;
                 yaml_mark_t mark = ev.start_mark;
                 yaml_event_delete(&ev);
                 if (r >= 0 && merge) {
@@ -504,6 +530,7 @@ static int parse_sequence(struct builder *b, unsigned depth, json_t **ret) {
                 json_array_append_new(arr, v);
                 b->bytes += 1;
         }
+        b->height = height + 1;
         *ret = arr;
         return 0;
 }
@@ -521,19 +548,27 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
         int r;
         switch (ev->type) {
         case YAML_ALIAS_EVENT: {
-                const char *name = (const char *)ev->data.alias.anchor;
-                for (size_t i = b->n_anchors; i > 0; i--) {
-                        struct anchor *a = &b->anchors[i - 1];
-                        if (strcmp(a->name, name) == 0) {
-                                r = account(b, ev->start_mark, a->nodes, a->bytes);
-                                if (r < 0)
-                                        return r;
-                                /* Shared, not copied: treat results as immutable (merge.c copies). */
-                                *ret = json_incref(a->value);
-                                return 0;
-                        }
-                }
-                return fail_at(b, ev->start_mark, EINVAL, "unknown anchor '%s' referenced", name);
+                struct anchor *a = find_anchor(b, ev->data.alias.anchor);
+                if (!a)
+                        return fail_at(b, ev->start_mark, EINVAL, "unknown anchor '%s' referenced",
+                                       (const char *)ev->data.alias.anchor);
+                /* An alias nests its anchor's value here: the depth limit holds for the expansion too. */
+                if (depth + a->height > b->lim->max_depth)
+                        return fail_at(b, ev->start_mark, E2BIG,
+                                       "document nests deeper than %u levels (limit max-depth)", b->lim->max_depth);
+                /* Counted before it is copied: an alias bomb stops here, in
+                 * time linear in the text, without expanding anything. */
+                r = account(b, ev->start_mark, a->nodes, a->bytes);
+                if (r < 0)
+                        return r;
+                /* A copy, not a shared reference, so callers may modify the
+                 * result freely; the node limit bounds what copying costs. */
+                *ret = json_deep_copy(a->value);
+                if (!*ret)
+                        return fail_at(b, ev->start_mark, ENOMEM, "out of memory copying alias '%s'",
+                                       (const char *)ev->data.alias.anchor);
+                b->height = a->height;
+                return 0;
         }
         case YAML_SCALAR_EVENT:
                 anchor = ev->data.scalar.anchor;
@@ -543,6 +578,7 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
                 r = scalar_value(b, ev, &v, ret_merge);
                 if (r < 0)
                         return r;
+                b->height = 0;
                 if (*ret_merge)
                         return 0;
                 break;
@@ -568,18 +604,18 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
                 return fail_at(b, ev->start_mark, EINVAL, "unexpected YAML event");
         }
         if (anchor)
-                add_anchor(b, anchor, v, b->nodes - nodes0, b->bytes - bytes0);
+                add_anchor(b, anchor, v, b->nodes - nodes0, b->bytes - bytes0, b->height);
         *ret = v;
         return 0;
 }
 
 static void builder_done(struct builder *b) {
-        for (size_t i = 0; i < b->n_anchors; i++) {
-                free(b->anchors[i].name);
+        for (size_t i = 0; i < b->n_anchors; i++)
                 json_decref(b->anchors[i].value);
-        }
         free(b->anchors);
+        json_decref(b->anchor_index);
         b->anchors = NULL;
+        b->anchor_index = NULL;
         b->n_anchors = 0;
 }
 

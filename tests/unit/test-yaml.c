@@ -49,21 +49,166 @@ static void reals_only(json_t *v) {
         }
 }
 
-/* Cases where we deliberately differ from kubectl: "NNNN-name reason" lines. */
+/* Cases where we deliberately differ from kubectl: "NNNN-name reason" lines
+ * (NNNN-name.yaml.out for the YAML printer). What we do instead is in
+ * tests/data/yaml/ours/, and is checked as strictly as kubectl's output. */
 static bool is_difference(const char *base) {
         char *path = data_path("yaml/differences.txt");
         size_t len;
         char *text = slurp(path, &len);
         free(path);
+        cr_assert_not_null(text, "tests/data/yaml/differences.txt is missing");
         bool found = false;
-        if (text) {
-                size_t n = strlen(base);
-                for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
-                        if (strncmp(line, base, n) == 0 && (line[n] == ' ' || line[n] == '\n'))
-                                found = true;
-        }
+        size_t n = strlen(base);
+        for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+                if (strncmp(line, base, n) == 0 && (line[n] == ' ' || line[n] == '\n'))
+                        found = true;
         free(text);
         return found;
+}
+
+static char *dumps_sorted(const json_t *v) {
+        return v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+}
+
+/* kubectl's JSON for a case: the whole object, header included. kubectl
+ * writes floats beyond int64 in full ("9223372036854776000"), which jansson
+ * cannot load as an integer: then every number is read as a real. */
+static json_t *load_kubectl_json(const char *path, bool *ret_as_reals) {
+        json_error_t jerr;
+        *ret_as_reals = false;
+        json_t *v = json_load_file(path, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+        if (!v && access(path, F_OK) == 0) {
+                v = json_load_file(path, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &jerr);
+                *ret_as_reals = true;
+        }
+        return v;
+}
+
+/* The parser: each case's YAML must convert to kubectl's JSON, or fail
+ * where kubectl failed. */
+static bool check_parse(const char *dir, const char *base) {
+        char *yaml_path = xasprintf("%s/%s.yaml", dir, base);
+        char *json_path = xasprintf("%s/%s.json", dir, base);
+        bool difference = is_difference(base);
+        if (difference) {
+                /* Our own expectation instead: ours/NNNN.json, or ours/NNNN.err
+                 * holding a part of our error message. */
+                free(json_path);
+                json_path = xasprintf("%s/ours/%s.json", dir, base);
+        }
+        size_t len;
+        char *text = slurp(yaml_path, &len);
+        cr_assert_not_null(text, "%s", yaml_path);
+        json_t *got = NULL;
+        struct kstatus_error err = { 0 };
+        int r = kstatus_yaml_parse(text, len, NULL, &got, &err);
+        bool as_reals;
+        json_t *want = load_kubectl_json(json_path, &as_reals);
+        if (as_reals && got)
+                reals_only(got);
+        bool ok;
+        char *want_err = NULL;
+        if (want) {
+                if (!difference) {
+                        json_object_del(want, "apiVersion");
+                        json_object_del(want, "kind");
+                        json_object_del(want, "metadata");
+                }
+                /* kubectl's object of an empty case has no other keys. */
+                if (r == 0 && json_is_null(got)) {
+                        json_decref(got);
+                        got = json_object();
+                }
+                ok = r == 0 && json_equal(got, want);
+        } else if (difference) {
+                char *err_path = xasprintf("%s/ours/%s.err", dir, base);
+                size_t n;
+                want_err = slurp(err_path, &n);
+                free(err_path);
+                cr_assert_not_null(want_err, "%s is in differences.txt but has no ours/%s.json or .err", base, base);
+                want_err[strcspn(want_err, "\n")] = '\0';
+                ok = r < 0 && strstr(err.message, want_err);
+        } else {
+                char *err_path = xasprintf("%s/%s.err", dir, base);
+                cr_assert_eq(access(err_path, F_OK), 0, "%s has neither .json nor .err", base);
+                free(err_path);
+                ok = r < 0; /* kubectl refused it: so must we */
+        }
+        if (!ok) {
+                char *g = dumps_sorted(got), *w = dumps_sorted(want);
+                cr_log_error("%s: got %s (%s), want %s", base, g ? g : "an error", r < 0 ? err.message : "ok",
+                             w ? w : want_err ? want_err : "an error");
+                free(g);
+                free(w);
+        }
+        free(want_err);
+        json_decref(got);
+        json_decref(want);
+        free(text);
+        free(yaml_path);
+        free(json_path);
+        return ok;
+}
+
+static bool same_text(const char *base, const char *what, const char *got, const char *want) {
+        if (strcmp(got, want) == 0)
+                return true;
+        size_t i = 0;
+        while (got[i] && got[i] == want[i])
+                i++;
+        cr_log_error("%s: %s differs at byte %zu:\n--- got\n%s--- want\n%s", base, what, i, got, want);
+        return false;
+}
+
+/* The printers: kubectl's object, printed by us, must be kubectl's bytes
+ * (-o json and -o yaml), and the YAML must read back as the same value. */
+static bool check_print(const char *dir, const char *base, int *ret_yaml_cases) {
+        char *json_path = xasprintf("%s/%s.json", dir, base);
+        bool as_reals, ok = true;
+        json_t *v = load_kubectl_json(json_path, &as_reals);
+        if (!v) {
+                free(json_path);
+                return true; /* an error case: nothing to print */
+        }
+        size_t len;
+        char *want = slurp(json_path, &len);
+        char *got = kstatus_json_dump(v, false);
+        ok &= same_text(base, "-o json", got, want);
+        free(got);
+        free(want);
+
+        char *yaml_base = xasprintf("%s.yaml.out", base);
+        char *yaml_path = is_difference(yaml_base) ? xasprintf("%s/ours/%s", dir, yaml_base)
+                                                   : xasprintf("%s/%s", dir, yaml_base);
+        want = slurp(yaml_path, &len);
+        if (want) {
+                (*ret_yaml_cases)++;
+                got = kstatus_yaml_dump(v);
+                ok &= same_text(base, "-o yaml", got, want);
+                json_t *back = NULL;
+                struct kstatus_error err = { 0 };
+                int r = kstatus_yaml_parse(got, strlen(got), NULL, &back, &err);
+                if (as_reals && back)
+                        reals_only(back);
+                if (r < 0 || !json_equal(back, v)) {
+                        cr_log_error("%s: the YAML printed does not read back (%s)", base, r < 0 ? err.message : "differs");
+                        ok = false;
+                }
+                json_decref(back);
+                free(got);
+                free(want);
+        } else {
+                /* Only where kubectl -o yaml itself failed (NNNN.yaml.out.err). */
+                char *err_path = xasprintf("%s/%s.yaml.out.err", dir, base);
+                cr_assert_eq(access(err_path, F_OK), 0, "%s: no %s", base, yaml_path);
+                free(err_path);
+        }
+        free(yaml_base);
+        free(yaml_path);
+        free(json_path);
+        json_decref(v);
+        return ok;
 }
 
 Test(yaml, golden_corpus_matches_kubectl) {
@@ -71,63 +216,24 @@ Test(yaml, golden_corpus_matches_kubectl) {
         DIR *d = opendir(dir);
         cr_assert_not_null(d, "%s: %s", dir, strerror(errno));
         struct dirent *de;
-        int cases = 0, failures = 0;
+        int cases = 0, parse_failures = 0, print_failures = 0, yaml_cases = 0;
         while ((de = readdir(d))) {
                 if (!str_has_suffix(de->d_name, ".yaml"))
                         continue;
                 char *base = xstrndup(de->d_name, strlen(de->d_name) - 5);
-                char *yaml_path = xasprintf("%s/%s.yaml", dir, base);
-                char *json_path = xasprintf("%s/%s.json", dir, base);
-                size_t len;
-                char *text = slurp(yaml_path, &len);
-                cr_assert_not_null(text);
-                json_t *got = NULL;
-                struct kstatus_error err = { 0 };
-                int r = kstatus_yaml_parse(text, len, NULL, &got, &err);
-                json_error_t jerr;
-                json_t *want = json_load_file(json_path, JSON_DECODE_ANY, &jerr);
-                /* kubectl writes floats beyond int64 in full ("9223372036854776000"),
-                 * which jansson cannot load as an integer: read those as reals. */
-                bool as_reals = false;
-                if (!want && access(json_path, F_OK) == 0) {
-                        want = json_load_file(json_path, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
-                        as_reals = true;
-                }
-                if (as_reals && got)
-                        reals_only(got);
-                bool ok;
-                if (want) {
-                        json_object_del(want, "apiVersion");
-                        json_object_del(want, "kind");
-                        json_object_del(want, "metadata");
-                        if (r == 0 && json_is_null(got)) {
-                                json_decref(got);
-                                got = json_object();
-                        }
-                        ok = r == 0 && json_equal(got, want);
-                } else
-                        ok = r < 0; /* kubectl refused it: so must we */
-                if (!ok && !is_difference(base)) {
-                        char *g = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-                        char *w = want ? json_dumps(want, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-                        cr_log_error("%s: got %s (%s), want %s", base, g ? g : "error", r < 0 ? err.message : "ok",
-                                     w ? w : "an error");
-                        free(g);
-                        free(w);
-                        failures++;
-                }
+                parse_failures += !check_parse(dir, base);
+                print_failures += !check_print(dir, base, &yaml_cases);
                 cases++;
-                json_decref(got);
-                json_decref(want);
-                free(text);
-                free(yaml_path);
-                free(json_path);
                 free(base);
         }
         closedir(d);
         free(dir);
-        cr_assert_gt(cases, 250, "the corpus has %d cases", cases);
-        cr_assert_eq(failures, 0, "%d of %d corpus cases differ from kubectl", failures, cases);
+        cr_log_info("%d corpus cases, %d printed as YAML", cases, yaml_cases);
+        cr_assert_gt(cases, 400, "the corpus has %d cases", cases);
+        cr_assert_gt(yaml_cases, 300, "the corpus has %d -o yaml outputs", yaml_cases);
+        cr_assert_eq(parse_failures, 0, "%d of %d corpus cases differ from kubectl", parse_failures, cases);
+        cr_assert_eq(print_failures, 0, "%d of %d corpus cases print differently from kubectl", print_failures,
+                     cases);
 }
 
 static int parse(const char *text, json_t **ret, struct kstatus_error *err) {
@@ -288,18 +394,74 @@ Test(yaml, dump_like_kubectl) {
         }
 }
 
-/* A deliberate difference (tests/data/yaml/DIFFERENCES.md): kubectl folds
- * plain strings at 80 columns; we never fold. */
-Test(yaml, long_strings_are_not_folded) {
+/* Long scalars fold at 80 columns as in kubectl (the corpus's print-long
+ * cases hold kubectl's bytes); folded text reads back unchanged. */
+Test(yaml, long_strings_fold_and_read_back) {
         char long_text[301];
         memset(long_text, 'x', 300);
         long_text[300] = '\0';
         memcpy(long_text + 100, " and ", 5);
         json_t *v = json_pack("{s:s}", "a", long_text);
         char *y = kstatus_yaml_dump(v);
-        char *want = xasprintf("a: %s\n", long_text);
+        char *want = xasprintf("a: %.*s\n  and %s\n", 100, long_text, long_text + 105);
         cr_assert_str_eq(y, want);
+        json_t *back = NULL;
+        cr_assert_eq(kstatus_yaml_parse(y, strlen(y), NULL, &back, NULL), 0);
+        cr_assert(json_equal(back, v));
+        json_decref(back);
         free(want);
+        free(y);
+        json_decref(v);
+}
+
+/* go-yaml's key order: digit runs by value, other characters before
+ * letters; and the same output whatever order the keys were added in, even
+ * for keys where that order is not transitive (kubectl's varies there). */
+Test(yaml, dump_key_order) {
+        json_t *v = J("{\"a10\":1,\"a9\":2,\"a\":3,\"_x\":4,\"B\":5,\"item-2\":6,\"item-10\":7,\"\\u00e9\":8,\"~\":9}");
+        char *y = kstatus_yaml_dump(v);
+        cr_assert_str_eq(y, "_x: 4\n\"~\": 9\nB: 5\na: 3\na9: 2\na10: 1\nitem-2: 6\nitem-10: 7\n\xc3\xa9: 8\n");
+        free(y);
+        json_decref(v);
+
+        static const char *const keys[] = { "a10", "a1b", "a01", "a9", "a001", "a2x" };
+        char *first = NULL;
+        for (size_t rot = 0; rot < ELEMENTSOF(keys); rot++) {
+                v = json_object();
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        json_object_set_new(v, keys[(i + rot) % ELEMENTSOF(keys)], json_integer((json_int_t)i));
+                json_t *rev = json_object();
+                for (size_t i = ELEMENTSOF(keys); i > 0; i--)
+                        json_object_set(rev, keys[(i - 1 + rot) % ELEMENTSOF(keys)],
+                                        json_object_get(v, keys[(i - 1 + rot) % ELEMENTSOF(keys)]));
+                char *a = kstatus_yaml_dump(v), *b = kstatus_yaml_dump(rev);
+                cr_assert_str_eq(a, b);
+                if (!first)
+                        first = xstrdup(a);
+                /* The values differ per rotation; compare the key order only. */
+                char *ka = a, *kf = first;
+                for (; *ka && *kf; ka = strchr(ka, '\n') + 1, kf = strchr(kf, '\n') + 1)
+                        cr_assert_eq(strcspn(ka, ":"), strcspn(kf, ":"));
+                free(a);
+                free(b);
+                json_decref(rev);
+                json_decref(v);
+        }
+        free(first);
+}
+
+/* Floats print as kubectl prints them (as corpus case 0091): through its
+ * JSON text, so a float with integer digits stays an integer, and in
+ * go-yaml's %g form otherwise. */
+Test(yaml, dump_floats_like_kubectl) {
+        json_t *v = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "a", 9223372036854775808.0, "b", 3.0, "c", 1e20, "d",
+                              1e21, "e", 0.1, "f", -2.5e-7);
+        char *y = kstatus_yaml_dump(v);
+        cr_assert_str_eq(y, "a: 9223372036854776000\nb: 3\nc: 1e+20\nd: 1e+21\ne: 0.1\nf: -2.5e-07\n");
+        free(y);
+        y = kstatus_json_dump(v, true);
+        cr_assert_str_eq(y, "{\"a\":9223372036854776000,\"b\":3,\"c\":100000000000000000000,\"d\":1e+21,\"e\":0.1,"
+                            "\"f\":-2.5e-7}\n");
         free(y);
         json_decref(v);
 }
