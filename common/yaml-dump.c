@@ -240,47 +240,39 @@ static bool rune_is_letter(uint32_t c) {
  * there by value. It is not a total order (a10 < a1b < a01 < a10), and for
  * such keys kubectl's own order changes from run to run. */
 static bool goyaml_less(const char *a, const char *b) {
-        size_t la = 0, lb = 0;
-        for (const unsigned char *p = (const unsigned char *)a; *p; next_rune(&p))
-                la++;
-        for (const unsigned char *p = (const unsigned char *)b; *p; next_rune(&p))
-                lb++;
-        _cleanup_free_ uint32_t *ar = xcalloc(la + 1, sizeof(uint32_t));
-        _cleanup_free_ uint32_t *br = xcalloc(lb + 1, sizeof(uint32_t));
-        const unsigned char *p = (const unsigned char *)a;
-        for (size_t i = 0; i < la; i++)
-                ar[i] = next_rune(&p);
-        p = (const unsigned char *)b;
-        for (size_t i = 0; i < lb; i++)
-                br[i] = next_rune(&p);
-        for (size_t i = 0; i < la && i < lb; i++) {
-                if (ar[i] == br[i])
+        const unsigned char *pa = (const unsigned char *)a, *pb = (const unsigned char *)b;
+        /* Whether the digits just before the first difference hold a non-zero
+         * one: go-yaml looks back over them when a '0' differs. */
+        bool nonzero_before = false;
+        while (*pa && *pb) {
+                const unsigned char *qa = pa, *qb = pb;
+                uint32_t ra = next_rune(&pa), rb = next_rune(&pb);
+                if (ra == rb) {
+                        nonzero_before = rune_is_digit(ra) ? nonzero_before || ra != '0' : false;
                         continue;
-                bool al = rune_is_letter(ar[i]), bl = rune_is_letter(br[i]);
+                }
+                bool al = rune_is_letter(ra), bl = rune_is_letter(rb);
                 if (al && bl)
-                        return ar[i] < br[i];
+                        return ra < rb;
                 if (al || bl)
                         return bl;
                 /* Go's int64 arithmetic wraps; uint64 does the same here without UB. */
                 uint64_t an = 0, bn = 0;
-                size_t ai, bi;
-                if (ar[i] == '0' || br[i] == '0')
-                        for (size_t j = i; j > 0 && rune_is_digit(ar[j - 1]); j--)
-                                if (ar[j - 1] != '0') {
-                                        an = bn = 1;
-                                        break;
-                                }
-                for (ai = i; ai < la && rune_is_digit(ar[ai]); ai++)
-                        an = an * 10 + (ar[ai] - '0');
-                for (bi = i; bi < lb && rune_is_digit(br[bi]); bi++)
-                        bn = bn * 10 + (br[bi] - '0');
+                if ((ra == '0' || rb == '0') && nonzero_before)
+                        an = bn = 1;
+                size_t ai = 0, bi = 0; /* digits are ASCII: bytes are runes */
+                for (; rune_is_digit(qa[ai]); ai++)
+                        an = an * 10 + (qa[ai] - '0');
+                for (; rune_is_digit(qb[bi]); bi++)
+                        bn = bn * 10 + (qb[bi] - '0');
                 if (an != bn)
                         return (int64_t)an < (int64_t)bn;
                 if (ai != bi)
                         return ai < bi;
-                return ar[i] < br[i];
+                return ra < rb;
         }
-        return la < lb;
+        /* One is a prefix of the other: the shorter first. */
+        return !*pa && *pb;
 }
 
 /* Keys in go-yaml's order. A merge sort, which stays well-defined where

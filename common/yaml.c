@@ -215,6 +215,10 @@ enum resolved { R_VALUE, R_MERGE, R_INF, R_NAN };
 
 /* Resolve a plain scalar. Returns a new reference in *ret or R_INF/R_NAN. */
 static enum resolved resolve_plain(const char *s, json_t **ret) {
+        /* Most scalars are plain words: only these first characters can
+         * start a null, bool, merge key, infinity or NaN. */
+        if (!strchr("~nNyYtTfFoO<.+-", s[0]))
+                goto number;
         if (in_list(s, null_words)) {
                 *ret = json_null();
                 return R_VALUE;
@@ -233,6 +237,7 @@ static enum resolved resolve_plain(const char *s, json_t **ret) {
                 return R_INF;
         if (in_list(s, nan_words))
                 return R_NAN;
+number:;
         char c = s[0];
         if (c == '+' || c == '-' || c == '.' || isdigit((unsigned char)c)) {
                 _cleanup_free_ char *plain = xmalloc(strlen(s) + 1);
@@ -693,8 +698,12 @@ static int parse_text(const char *buf, size_t len, const struct kstatus_limits *
         }
         if (!doc)
                 doc = json_null();
-        /* The running estimate is close; the encoder has the last word. */
-        size_t exact = json_dumpb(doc, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+        /* The running estimate is close; the encoder has the last word. It
+         * is only needed near the limit: no value's JSON is over six times
+         * its estimate (a control character becomes \u00XX). */
+        size_t exact = b.bytes <= lim->max_result_bytes / 6
+                               ? 0
+                               : json_dumpb(doc, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
         if (exact > lim->max_result_bytes) {
                 json_decref(doc);
                 return kstatus_error_set(err, E2BIG, 0, 0, "status is %zu bytes as JSON, over the limit of %zu (limit max-status-size)",

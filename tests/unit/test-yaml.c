@@ -479,3 +479,102 @@ Test(yaml, json_dump_like_kubectl) {
         free(s);
         json_decref(v);
 }
+
+/* An alias nests its anchor's whole value where it stands: the depth limit
+ * counts that too, or a shallow text could build a value too deep for the
+ * recursive code after the parser. */
+Test(yaml, depth_limit_holds_through_aliases) {
+        struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
+        lim.max_depth = 4;
+        struct kstatus_error err = { 0 };
+        json_t *v = NULL;
+        const char *ok = "a: &a {b: {c: 1}}\nx: {y: *a}\n"; /* x.y.b.c: 4 levels */
+        cr_assert_eq(kstatus_yaml_parse(ok, strlen(ok), &lim, &v, &err), 0, "%s", err.message);
+        json_decref(v);
+        const char *deep = "a: &a {b: {c: 1}}\nx: {y: {z: *a}}\n";
+        cr_assert_eq(kstatus_yaml_parse(deep, strlen(deep), &lim, &v, &err), -E2BIG);
+        cr_assert(strstr(err.message, "(limit max-depth)"), "%s", err.message);
+        cr_assert_eq(err.line, 2);
+        cr_assert_eq(err.column, 12);
+}
+
+/* Aliases are copies: changing one place of the result changes no other. */
+Test(yaml, aliases_do_not_share_values) {
+        json_t *v = NULL;
+        cr_assert_eq(parse("a: &a {k: [1, 2]}\nb: *a\nc:\n  <<: *a\n", &v, NULL), 0);
+        json_t *a = json_object_get(v, "a"), *b = json_object_get(v, "b"), *c = json_object_get(v, "c");
+        cr_assert(json_equal(a, b));
+        cr_assert_neq(a, b);
+        cr_assert_neq(json_object_get(a, "k"), json_object_get(c, "k"));
+        json_array_append_new(json_object_get(b, "k"), json_integer(3));
+        json_object_set_new(c, "new", json_true());
+        assert_json_eq(v, "{\"a\":{\"k\":[1,2]},\"b\":{\"k\":[1,2,3]},\"c\":{\"k\":[1,2],\"new\":true}}");
+        json_decref(v);
+}
+
+static double ms_since(const struct timespec *t0) {
+        struct timespec t1;
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* Many anchors and aliases: looked up by hash, not by a scan per alias. */
+Test(yaml, many_anchors_parse_in_linear_time) {
+        size_t n = 20000, len = 0;
+        char *buf = xmalloc(n * 48 + 64);
+        for (size_t i = 0; i < n; i++)
+                len += (size_t)sprintf(buf + len, "a%zu: &x%zu v%zu\n", i, i, i);
+        for (size_t i = 0; i < n; i++)
+                len += (size_t)sprintf(buf + len, "b%zu: *x%zu\n", i, n - 1 - i);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        json_t *v = NULL;
+        struct kstatus_error err = { 0 };
+        cr_assert_eq(kstatus_yaml_parse(buf, len, NULL, &v, &err), 0, "%s", err.message);
+        double ms = ms_since(&t0);
+        cr_log_info("%zu anchors and %zu aliases (%zu bytes) parsed in %.1f ms", n, n, len, ms);
+        cr_assert_str_eq(json_string_value(json_object_get(v, "b0")), "v19999");
+        cr_assert_lt(ms, getenv("KSTATUS_VALGRIND") ? 20000.0 : 1000.0, "took %.1f ms", ms);
+        json_decref(v);
+        free(buf);
+}
+
+Test(yaml, explicit_tags_must_agree) {
+        struct kstatus_error err = { 0 };
+        json_t *v = NULL;
+        cr_assert_eq(parse("a: !!int 3.5\n", &v, &err), -EINVAL);
+        cr_assert_str_eq(err.message, "cannot decode !!float `3.5` as a !!int");
+        cr_assert_eq(err.line, 1);
+        cr_assert_eq(err.column, 4);
+        cr_assert_eq(parse("a: !!int \"3\"\nb: !!str 3\nc: !foo 4\n", &v, &err), 0, "%s", err.message);
+        assert_json_eq(v, "{\"a\":3,\"b\":\"3\",\"c\":\"4\"}");
+        json_decref(v);
+}
+
+/* A status file of exactly the size limit is accepted with the default
+ * limits, quickly; one byte more is refused, naming the limit. */
+Test(yaml, one_mebibyte_at_the_default_limits) {
+        size_t size = 1u << 20;
+        char *buf = xmalloc(size + 2);
+        size_t len = (size_t)sprintf(buf, "message: |\n");
+        while (len < size) {
+                size_t line = size - len < 80 ? size - len : 80;
+                memcpy(buf + len, "  ", 2);
+                memset(buf + len + 2, 'a' + (char)(len % 26), line - 3 < 80 ? line - 3 : 0);
+                buf[len + line - 1] = '\n';
+                len += line;
+        }
+        cr_assert_eq(len, size);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        json_t *v = NULL;
+        struct kstatus_error err = { 0 };
+        cr_assert_eq(kstatus_yaml_parse(buf, len, NULL, &v, &err), 0, "%s", err.message);
+        cr_log_info("a 1 MiB status.yaml parsed in %.1f ms", ms_since(&t0));
+        cr_assert_gt(json_string_length(json_object_get(v, "message")), size * 9 / 10);
+        json_decref(v);
+        buf[len++] = '\n';
+        cr_assert_eq(kstatus_yaml_parse(buf, len, NULL, &v, &err), -E2BIG);
+        cr_assert(strstr(err.message, "max-file-size"), "%s", err.message);
+        free(buf);
+}
