@@ -31,8 +31,10 @@ struct kstatus_limits {
  *
  * On success returns 0 and stores a new reference in *ret: the document's
  * value, or json_null() for an empty stream (no document, or only comments).
- * The result shares no structure with anything: an alias is a deep copy of
- * its anchor (the node limit bounds the copying), so callers may modify it.
+ * The result shares no structure, so callers may modify it: aliases share
+ * their anchor's value while parsing, and a document that used any is
+ * copied once it has passed every limit (so the node limit bounds the copy,
+ * and an alias bomb is refused before anything is expanded).
  * On failure returns a negative errno (-EINVAL bad YAML or a value JSON cannot
  * hold such as .inf/.nan; -E2BIG a limit was exceeded; -ENOMEM) and fills err
  * (may be NULL) with the 1-based line and column (0 when the error is about

@@ -29,6 +29,7 @@ struct builder {
         size_t n_anchors;
         json_t *anchor_index; /* name → index in anchors: no linear search per alias */
         unsigned height;      /* of the node parse_node() built last */
+        bool aliased;         /* the document shares values through aliases */
         size_t nodes;
         size_t bytes;
 };
@@ -566,12 +567,10 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
                 r = account(b, ev->start_mark, a->nodes, a->bytes);
                 if (r < 0)
                         return r;
-                /* A copy, not a shared reference, so callers may modify the
-                 * result freely; the node limit bounds what copying costs. */
-                *ret = json_deep_copy(a->value);
-                if (!*ret)
-                        return fail_at(b, ev->start_mark, ENOMEM, "out of memory copying alias '%s'",
-                                       (const char *)ev->data.alias.anchor);
+                /* Shared while parsing (nothing here modifies a finished
+                 * node); unshare() copies once the whole document is in. */
+                *ret = json_incref(a->value);
+                b->aliased = true;
                 b->height = a->height;
                 return 0;
         }
@@ -624,6 +623,22 @@ static void builder_done(struct builder *b) {
         b->n_anchors = 0;
 }
 
+/* Replace a document that shares values through aliases by a copy that
+ * shares nothing, so that callers may modify it. The copy is made only
+ * after the document passed the node limit, which bounds its cost; an
+ * alias bomb is refused before anything is copied. */
+static int unshare(struct builder *b, json_t **doc) {
+        if (!b->aliased || !*doc)
+                return 0;
+        b->aliased = false;
+        json_t *copy = json_deep_copy(*doc);
+        if (!copy)
+                return kstatus_error_set(b->err, ENOMEM, 0, 0, "out of memory copying aliased values");
+        json_decref(*doc);
+        *doc = copy;
+        return 0;
+}
+
 /* One document (stream == NULL) or every document appended to `stream`. */
 static int parse_text(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret, json_t *stream,
                       struct kstatus_error *err) {
@@ -671,9 +686,12 @@ static int parse_text(const char *buf, size_t len, const struct kstatus_limits *
                         }
                 } else if (type == YAML_DOCUMENT_END_EVENT) {
                         if (stream) {
+                                r = unshare(&b, &doc);
                                 /* Empty documents (a stray ---) are skipped, as kubectl does. */
-                                if (doc)
+                                if (r >= 0 && doc)
                                         json_array_append_new(stream, doc);
+                                else
+                                        json_decref(doc);
                                 doc = NULL;
                         }
                 } else if (type != YAML_STREAM_START_EVENT) {
@@ -708,6 +726,11 @@ static int parse_text(const char *buf, size_t len, const struct kstatus_limits *
                 json_decref(doc);
                 return kstatus_error_set(err, E2BIG, 0, 0, "status is %zu bytes as JSON, over the limit of %zu (limit max-status-size)",
                                          exact, lim->max_result_bytes);
+        }
+        r = unshare(&b, &doc);
+        if (r < 0) {
+                json_decref(doc);
+                return r;
         }
         *ret = doc;
         return 0;
