@@ -724,7 +724,8 @@ static int parse_text(const char *buf, size_t len, const struct kstatus_limits *
                                : json_dumpb(doc, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
         if (exact > lim->max_result_bytes) {
                 json_decref(doc);
-                return kstatus_error_set(err, E2BIG, 0, 0, "status is %zu bytes as JSON, over the limit of %zu (limit max-status-size)",
+                return kstatus_error_set(err, E2BIG, 0, 0,
+                                         "status is %zu bytes as JSON, over the limit of %zu (limit max-status-size)",
                                          exact, lim->max_result_bytes);
         }
         r = unshare(&b, &doc);

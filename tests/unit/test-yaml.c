@@ -192,7 +192,8 @@ static bool check_print(const char *dir, const char *base, int *ret_yaml_cases) 
                 if (as_reals && back)
                         reals_only(back);
                 if (r < 0 || !json_equal(back, v)) {
-                        cr_log_error("%s: the YAML printed does not read back (%s)", base, r < 0 ? err.message : "differs");
+                        cr_log_error("%s: the YAML printed does not read back (%s)", base,
+                                     r < 0 ? err.message : "differs");
                         ok = false;
                 }
                 json_decref(back);
