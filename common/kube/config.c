@@ -49,6 +49,7 @@ void kube_config_free(struct kube_config *c) {
                         free(*p);
                 free(c->exec->env);
                 free(c->exec->interactive_mode);
+                free(c->exec->install_hint);
                 free(c->exec);
         }
         free(c->namespace);
@@ -150,14 +151,28 @@ static char *dup_str(const json_t *o, const char *key) {
         return v && *v ? xstrdup(v) : NULL;
 }
 
-static int load_exec(const json_t *e, struct kube_exec_config **ret, struct kstatus_error *err) {
+static int load_exec(const json_t *e, const char *user, struct kube_exec_config **ret, struct kstatus_error *err) {
         const char *command = json_string_value(json_object_get(e, "command"));
+        const char *api = json_string_value(json_object_get(e, "apiVersion"));
+        const char *mode = json_string_value(json_object_get(e, "interactiveMode"));
         if (!command || !*command)
                 return kstatus_error_set(err, EINVAL, 0, 0, "exec plugin: command must be specified");
+        /* client-go's checks, in its words. */
+        if (!api || (strcmp(api, "client.authentication.k8s.io/v1") != 0 &&
+                     strcmp(api, "client.authentication.k8s.io/v1beta1") != 0))
+                return kstatus_error_set(err, EINVAL, 0, 0, "exec plugin: invalid apiVersion \"%s\"", api ? api : "");
+        if (strcmp(api, "client.authentication.k8s.io/v1") == 0 && (!mode || !*mode))
+                return kstatus_error_set(err, EINVAL, 0, 0,
+                                         "interactiveMode must be specified for %s to use exec authentication plugin",
+                                         user);
+        if (mode && *mode && strcmp(mode, "Never") != 0 && strcmp(mode, "IfAvailable") != 0 &&
+            strcmp(mode, "Always") != 0)
+                return kstatus_error_set(err, EINVAL, 0, 0, "exec plugin: invalid interactive mode: %s", mode);
         struct kube_exec_config *x = xcalloc(1, sizeof(*x));
         x->api_version = dup_str(e, "apiVersion");
         x->command = xstrdup(command);
         x->interactive_mode = dup_str(e, "interactiveMode");
+        x->install_hint = dup_str(e, "installHint");
         json_t *args = json_object_get(e, "args");
         x->args = xcalloc(json_array_size(args) + 1, sizeof(char *));
         size_t i, n = 0;
@@ -304,7 +319,7 @@ int kube_config_load(const struct kube_config_options *o, struct kube_config **r
                         goto out;
                 }
                 json_t *exec = json_object_get(user, "exec");
-                if (json_is_object(exec) && (r = load_exec(exec, &c->exec, err)) < 0) {
+                if (json_is_object(exec) && (r = load_exec(exec, user_name, &c->exec, err)) < 0) {
                         kube_config_free(c);
                         goto out;
                 }

@@ -30,6 +30,7 @@ struct kube_exec_config {
         char **args;  /* NULL-terminated */
         char **env;   /* "NAME=value", NULL-terminated */
         char *interactive_mode; /* Never, IfAvailable, Always */
+        char *install_hint;     /* shown when the command is missing */
 };
 
 struct kube_config {

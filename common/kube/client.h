@@ -1,0 +1,149 @@
+/* client.h - talking to the Kubernetes API (CONTRACT §6).
+ *
+ * A struct kube_client carries everything (no global state): one curl easy
+ * handle reused for every request (keep-alive, HTTP/2 where the server offers
+ * it over TLS), the credentials of a struct kube_config, the exec plugin's
+ * cached credential and an injectable clock for the retry loop.
+ *
+ * Failures are described in a struct kube_status_error: the HTTP code when
+ * the server answered and a message formatted as kubectl formats it:
+ *   Error from server (NotFound): databases.example.promise.syntasso.io "x" not found
+ *   error: You must be logged in to the server (Unauthorized)
+ *   The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?
+ *   Unable to connect to the server: <why>
+ * Credentials never appear in them. Library code: nothing here prints. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "kube/config.h"
+#include "util.h"
+
+struct kube_client;
+
+struct kube_status_error {
+        int http_code;          /* 0: the server did not answer (connection error, timeout, credentials) */
+        int64_t retry_after_ms; /* from Retry-After, -1 when absent */
+        int attempts;           /* requests made (kube_client_write) */
+        char *reason;           /* the Status reason ("NotFound", "Conflict"), NULL when none */
+        char *message;          /* one kubectl-style text; set on every failure */
+};
+
+/* Free the strings and reset to empty; safe on a zeroed or already-reset struct. */
+void kube_status_error_done(struct kube_status_error *err);
+
+/* The clock the retry loop uses; tests inject one to run fast and see every
+ * sleep. Any member NULL: the real one (CLOCK_MONOTONIC, nanosleep, random()). */
+struct kube_clock {
+        int64_t (*now_ms)(void *userdata);
+        void (*sleep_ms)(void *userdata, int64_t ms);
+        uint32_t (*random)(void *userdata);
+        void *userdata;
+};
+
+struct kube_client_options {
+        int64_t request_timeout_ms; /* --request-timeout per request; 0: none (connect still times out at 30 s) */
+        const char *user_agent;     /* NULL: "kstatus/<version>" */
+};
+
+/* Create a client for config (borrowed: it must outlive the client).
+ * opts may be NULL. Returns 0 or a negative errno with err filled. */
+int kube_client_new(const struct kube_config *config, const struct kube_client_options *opts,
+                    struct kube_client **ret, struct kstatus_error *err);
+void kube_client_free(struct kube_client *c);
+
+void kube_client_set_clock(struct kube_client *c, const struct kube_clock *clock);
+
+/* "host:port" of the server, for messages (borrowed). */
+const char *kube_client_host(const struct kube_client *c);
+
+/* Number of HTTP requests made so far and of TCP/TLS connections opened (to
+ * check "one request per push" and connection reuse). */
+void kube_client_counters(const struct kube_client *c, unsigned *requests, unsigned *connections);
+
+/* One request, no retries. path starts with "/" and may carry a query.
+ * body may be NULL; content_type NULL means application/json.
+ * Returns 0 for a 2xx answer with the parsed body in *ret (new reference;
+ * json_null() for an empty body; ret may be NULL), else a negative errno:
+ * -ENOENT 404, -EEXIST 409 AlreadyExists, -ESTALE 409 Conflict, -EACCES 401/403,
+ * -EAGAIN 429/503, -EIO other HTTP errors, -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET
+ * or -EHOSTUNREACH when there was no answer, -EPERM when no credential could be
+ * obtained; err (may be NULL) describes it. */
+int kube_client_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
+                        const json_t *body, json_t **ret, struct kube_status_error *err);
+
+/* GET path; *ret a new reference. */
+int kube_client_get(struct kube_client *c, const char *path, json_t **ret, struct kube_status_error *err);
+
+/* Called per page of a LIST (page borrowed); return 0 to go on, non-zero to
+ * stop (returned by kube_client_list). */
+typedef int (*kube_page_fn)(const json_t *page, void *userdata);
+
+/* LIST path (a collection, may carry a query such as "?labelSelector=a%3Db"),
+ * limit items per request (0: no limit), following metadata.continue.
+ * With page_fn each page is handed over as it comes and *ret is untouched (ret
+ * may be NULL); without, the pages are joined into one List object in *ret
+ * (new reference): items of every page, metadata.resourceVersion of the last
+ * (what a watch resumes from). A 410 Gone while paging (the continue token
+ * expired) restarts the list from the beginning once, as kubectl does. */
+int kube_client_list(struct kube_client *c, const char *path, unsigned limit, kube_page_fn page_fn, void *userdata,
+                     json_t **ret, struct kube_status_error *err);
+
+enum kube_patch_type {
+        KUBE_PATCH_MERGE,      /* application/merge-patch+json */
+        KUBE_PATCH_JSON,       /* application/json-patch+json */
+        KUBE_PATCH_STRATEGIC,  /* application/strategic-merge-patch+json (built-in types only) */
+};
+
+const char *kube_patch_content_type(enum kube_patch_type type);
+
+/* Retry policy for writes (CONTRACT §6):
+ *   409 Conflict     → recompute() re-reads and returns a new body, or says there is nothing to do
+ *   429, 503         → wait Retry-After seconds (else backoff)
+ *   other 5xx, no answer (refused, reset, timeout) → exponential backoff with full jitter
+ *   anything else    → returned at once with the server's message
+ * all bounded by deadline_ms from the first attempt; a wait that would pass
+ * the deadline is not started. */
+struct kube_retry_policy {
+        int64_t deadline_ms;        /* 0: one attempt, no retries */
+        int64_t initial_backoff_ms; /* 0: 100 */
+        int64_t max_backoff_ms;     /* 0: 5000 */
+        /* Returns 1 with a new body (new reference) in *body, 0 when nothing is
+         * left to write, or a negative errno (and fills err) to give up. NULL: a
+         * 409 is returned like any other error. */
+        int (*recompute)(struct kube_client *c, void *userdata, json_t **body, struct kube_status_error *err);
+        void *userdata;
+};
+
+#define KUBE_NOTHING_TO_DO 1
+
+/* Send a write (method PATCH, POST, PUT or DELETE) under policy (NULL: one
+ * attempt). Returns 0 with the server's answer in *ret (new reference; ret
+ * may be NULL), KUBE_NOTHING_TO_DO when recompute() said so, or a negative
+ * errno with err describing the last failure; err->attempts counts requests.
+ * When the deadline ends the retries the message says so. */
+int kube_client_write(struct kube_client *c, const char *method, const char *path, const char *content_type,
+                      const json_t *body, const struct kube_retry_policy *policy, json_t **ret,
+                      struct kube_status_error *err);
+
+/* PATCH path (the object's path) or path + "/" + subresource (subresource may
+ * be NULL), body borrowed. As kube_client_write. */
+int kube_client_patch(struct kube_client *c, const char *path, const char *subresource, enum kube_patch_type type,
+                      const json_t *body, const struct kube_retry_policy *policy, json_t **ret,
+                      struct kube_status_error *err);
+
+/* POST body to the collection path (e.g. /api/v1/namespaces/ns/events). */
+int kube_client_create(struct kube_client *c, const char *path, const json_t *body,
+                       const struct kube_retry_policy *policy, json_t **ret, struct kube_status_error *err);
+
+/* Format a server answer as kubectl does, into a new string: code is the HTTP
+ * status, body the response text (may be NULL or not JSON). *reason (may be
+ * NULL) gets a new string or NULL. Exposed for tests and for callers that
+ * build their own requests. */
+char *kube_format_server_error(int code, const char *body, size_t len, char **reason);
+
+/* Percent-encode s for a query value or path segment (new string). */
+char *kube_escape(const char *s);

@@ -1,0 +1,67 @@
+/* internal.h - what client.c, exec.c, watch.c and discovery.c share. Not for
+ * use outside common/kube/. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+
+#include "kube/client.h"
+
+/* One response being received. With sink set the body is streamed to it
+ * (watch) instead of collected. */
+struct kube_response {
+        char *data;
+        size_t len, cap;
+        bool too_big;
+        int64_t retry_after_ms;
+        size_t (*sink)(const char *data, size_t len, void *userdata);
+        void *sink_userdata;
+};
+
+void kube_response_reset(struct kube_response *resp);
+
+/* A credential from an exec plugin (client.authentication.k8s.io). */
+struct kube_exec_cred {
+        bool valid;
+        char *token;
+        char *cert, *key; /* PEM */
+        int64_t expires_s; /* wall clock seconds; 0: no expiry given */
+};
+
+struct kube_client {
+        const struct kube_config *config;
+        struct kube_client_options opts;
+        char *user_agent;
+        char *base; /* scheme://host:port[/prefix] requests go to */
+        char *host; /* host:port, for messages */
+        struct curl_slist *connect_to;
+        CURL *curl;
+        char errbuf[CURL_ERROR_SIZE];
+        struct kube_response resp;
+        int64_t attempt_timeout_ms;
+        struct kube_clock clock;
+        char *file_token;
+        struct stat token_stat;
+        struct kube_exec_cred exec_cred;
+        unsigned exec_runs; /* how often the plugin ran (tests) */
+        unsigned requests, connections;
+};
+
+int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_response *resp,
+                      struct kstatus_error *err);
+int kube_handle_setup_tls(struct kube_client *c, CURL *h, struct kstatus_error *err);
+int kube_apply_auth(struct kube_client *c, CURL *h, struct kstatus_error *err);
+int kube_transport_error(struct kube_client *c, CURLcode cc, const char *errbuf, bool too_big,
+                         struct kube_status_error *err);
+int kube_http_errno(int code, const char *reason);
+void kube_secret_free(char *s);
+
+/* Make sure c->exec_cred holds a credential that has not expired, running
+ * the plugin when needed. Returns 0 when the cached one is still good, 1 when
+ * the plugin ran (client certificates may have changed), or a negative errno
+ * with err holding client-go's words ("getting credentials: exec: ..."). */
+int kube_exec_credential(struct kube_client *c, struct kstatus_error *err);
+void kube_exec_cred_clear(struct kube_exec_cred *cred);
