@@ -1,0 +1,582 @@
+/* kstatus-test-apiserver - an in-memory Kubernetes-compatible API server for
+ * tests, benchmarks and the demo. Real kubectl works against it.
+ *
+ * main.c: options, the self-signed CA and serving certificate, the
+ * kubeconfig, libmicrohttpd (one thread per connection, TLS via GnuTLS),
+ * authentication, fault injection at the HTTP layer, and shutdown. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <microhttpd.h>
+
+#include "api.h"
+#include "server.h"
+
+static const char *arg_address = "127.0.0.1";
+static int64_t arg_port = 0;
+static bool arg_insecure;
+static char *arg_token;
+static const char *arg_kubeconfig;
+static const char *arg_ca_file;
+static const char *arg_crds;
+static int64_t arg_history = 10000;
+static bool arg_quiet;
+
+static char *tls_key_pem, *tls_cert_pem, *tls_ca_pem;
+
+/* ---- TLS material ---- */
+
+static int check_gnutls(int r, const char *what) {
+        if (r < 0)
+                fprintf(stderr, "error: %s: %s\n", what, gnutls_strerror(r));
+        return r;
+}
+
+static int crt_common(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key, const char *cn) {
+        uint8_t serial[16];
+        time_t now = time(NULL);
+        int r;
+        if ((r = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) < 0)
+                return r;
+        serial[0] &= 0x7f; /* a positive serial number */
+        if ((r = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
+            (r = gnutls_x509_crt_set_serial(crt, serial, sizeof(serial))) < 0 ||
+            (r = gnutls_x509_crt_set_activation_time(crt, now - 3600)) < 0 ||
+            (r = gnutls_x509_crt_set_expiration_time(crt, now + 365 * 24 * 3600)) < 0 ||
+            (r = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn))) < 0 ||
+            (r = gnutls_x509_crt_set_key(crt, key)) < 0)
+                return r;
+        return 0;
+}
+
+static int export_pem(gnutls_datum_t *d, char **ret) {
+        char *s = xmalloc(d->size + 1);
+        memcpy(s, d->data, d->size);
+        s[d->size] = '\0';
+        gnutls_free(d->data);
+        *ret = s;
+        return 0;
+}
+
+/* A throwaway CA and a serving certificate for 127.0.0.1, ::1 and localhost. */
+static int make_certificates(void) {
+        gnutls_x509_privkey_t ca_key = NULL, key = NULL;
+        gnutls_x509_crt_t ca = NULL, crt = NULL;
+        gnutls_datum_t d;
+        int r;
+        unsigned bits = GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1);
+        uint8_t ip4[4] = { 127, 0, 0, 1 }, ip6[16] = { [15] = 1 };
+
+        if ((r = gnutls_x509_privkey_init(&ca_key)) < 0 || (r = gnutls_x509_privkey_init(&key)) < 0 ||
+            (r = gnutls_x509_crt_init(&ca)) < 0 || (r = gnutls_x509_crt_init(&crt)) < 0)
+                goto out;
+        if ((r = gnutls_x509_privkey_generate(ca_key, GNUTLS_PK_ECDSA, bits, 0)) < 0 ||
+            (r = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA, bits, 0)) < 0)
+                goto out;
+
+        if ((r = crt_common(ca, ca_key, "kstatus-test-ca")) < 0 ||
+            (r = gnutls_x509_crt_set_basic_constraints(ca, 1, -1)) < 0 ||
+            (r = gnutls_x509_crt_set_key_usage(ca, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
+                                                           GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0)
+                goto out;
+        uint8_t id[64];
+        size_t id_len = sizeof(id);
+        if ((r = gnutls_x509_crt_get_key_id(ca, 0, id, &id_len)) < 0 ||
+            (r = gnutls_x509_crt_set_subject_key_id(ca, id, id_len)) < 0 ||
+            (r = gnutls_x509_crt_sign2(ca, ca, ca_key, GNUTLS_DIG_SHA256, 0)) < 0)
+                goto out;
+
+        if ((r = crt_common(crt, key, "kstatus-test-apiserver")) < 0 ||
+            (r = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
+            (r = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT)) <
+                    0 ||
+            (r = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
+            (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip4, sizeof(ip4),
+                                                      GNUTLS_FSAN_APPEND)) < 0 ||
+            (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip6, sizeof(ip6),
+                                                      GNUTLS_FSAN_APPEND)) < 0 ||
+            (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9,
+                                                      GNUTLS_FSAN_APPEND)) < 0 ||
+            (r = gnutls_x509_crt_set_authority_key_id(crt, id, id_len)) < 0 ||
+            (r = gnutls_x509_crt_sign2(crt, ca, ca_key, GNUTLS_DIG_SHA256, 0)) < 0)
+                goto out;
+
+        if ((r = gnutls_x509_crt_export2(ca, GNUTLS_X509_FMT_PEM, &d)) < 0 || (r = export_pem(&d, &tls_ca_pem)) < 0 ||
+            (r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d)) < 0 ||
+            (r = export_pem(&d, &tls_cert_pem)) < 0 ||
+            (r = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d)) < 0 ||
+            (r = export_pem(&d, &tls_key_pem)) < 0)
+                goto out;
+out:
+        check_gnutls(r, "cannot make the TLS certificates");
+        gnutls_x509_crt_deinit(crt);
+        gnutls_x509_crt_deinit(ca);
+        gnutls_x509_privkey_deinit(key);
+        gnutls_x509_privkey_deinit(ca_key);
+        return r < 0 ? -EIO : 0;
+}
+
+static char *base64(const char *s) {
+        gnutls_datum_t in = { .data = (unsigned char *)s, .size = (unsigned)strlen(s) }, out;
+        if (gnutls_base64_encode2(&in, &out) < 0)
+                abort();
+        char *r = xstrndup((const char *)out.data, out.size);
+        gnutls_free(out.data);
+        return r;
+}
+
+/* Write atomically (temp file + rename) so a reader never sees half a file. */
+static int write_file(const char *path, const char *text) {
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
+        FILE *f = fopen(tmp, "we");
+        if (!f) {
+                fprintf(stderr, "error: cannot write \"%s\": %m\n", tmp);
+                return -errno;
+        }
+        fputs(text, f);
+        if (fclose(f) != 0 || rename(tmp, path) < 0) {
+                fprintf(stderr, "error: cannot write \"%s\": %m\n", path);
+                unlink(tmp);
+                return -EIO;
+        }
+        return 0;
+}
+
+static int write_kubeconfig(const char *path, const char *url) {
+        _cleanup_free_ char *cluster = NULL;
+        if (arg_insecure)
+                cluster = xasprintf("    server: %s\n", url);
+        else {
+                _cleanup_free_ char *ca = base64(tls_ca_pem);
+                cluster = xasprintf("    server: %s\n    certificate-authority-data: %s\n", url, ca);
+        }
+        _cleanup_free_ char *text = xasprintf("apiVersion: v1\n"
+                                              "kind: Config\n"
+                                              "clusters:\n"
+                                              "- name: kstatus-test\n"
+                                              "  cluster:\n"
+                                              "%s"
+                                              "contexts:\n"
+                                              "- name: kstatus-test\n"
+                                              "  context:\n"
+                                              "    cluster: kstatus-test\n"
+                                              "    namespace: default\n"
+                                              "    user: kstatus-test\n"
+                                              "current-context: kstatus-test\n"
+                                              "preferences: {}\n"
+                                              "users:\n"
+                                              "- name: kstatus-test\n"
+                                              "  user:\n"
+                                              "    token: %s\n",
+                                              cluster, arg_token);
+        return write_file(path, text);
+}
+
+/* ---- HTTP ---- */
+
+struct request {
+        char *body;
+        size_t len, cap;
+        bool too_big;
+        bool counted;
+};
+
+static void request_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                              enum MHD_RequestTerminationCode toe) {
+        struct request *r = *con_cls;
+        if (r) {
+                free(r->body);
+                free(r);
+        }
+        *con_cls = NULL;
+}
+
+/* A response that stops half-way: the connection drops mid-body. */
+struct dropper {
+        char *body;
+        size_t len;
+};
+
+static ssize_t drop_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        struct dropper *d = cls;
+        size_t half = d->len / 2;
+        if (pos >= half)
+                return MHD_CONTENT_READER_END_WITH_ERROR;
+        size_t n = half - pos < max ? half - pos : max;
+        memcpy(buf, d->body + pos, n);
+        return (ssize_t)n;
+}
+
+static void drop_free(void *cls) {
+        struct dropper *d = cls;
+        free(d->body);
+        free(d);
+}
+
+static enum MHD_Result queue(struct MHD_Connection *c, struct reply *rep, bool drop) {
+        struct MHD_Response *resp;
+        if (rep->watch)
+                resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, watch_read, rep->watch,
+                                                         watch_free);
+        else if (drop) {
+                struct dropper *d = xcalloc(1, sizeof(*d));
+                d->body = rep->body;
+                d->len = rep->len;
+                rep->body = NULL;
+                resp = MHD_create_response_from_callback(d->len ? d->len : 2, 4096, drop_read, d, drop_free);
+        } else {
+                resp = MHD_create_response_from_buffer(rep->len, rep->body, MHD_RESPMEM_MUST_FREE);
+                rep->body = NULL;
+        }
+        if (!resp) {
+                free(rep->body);
+                return MHD_NO;
+        }
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                rep->content_type ? rep->content_type : "application/json");
+        MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
+        if (rep->retry_after > 0) {
+                char ra[32];
+                snprintf(ra, sizeof(ra), "%d", rep->retry_after);
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+        }
+        enum MHD_Result r = MHD_queue_response(c, (unsigned)rep->code, resp);
+        MHD_destroy_response(resp);
+        return r;
+}
+
+static bool authorized(struct MHD_Connection *c) {
+        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!auth || !str_has_prefix(auth, "Bearer "))
+                return false;
+        const char *tok = auth + 7;
+        size_t a = strlen(tok), b = strlen(arg_token);
+        /* Constant time: the length leaks, the content does not. */
+        unsigned diff = a != b;
+        for (size_t i = 0; i < a && i < b; i++)
+                diff |= (unsigned)(tok[i] ^ arg_token[i]);
+        return diff == 0;
+}
+
+static const char *fault_reason(int code) {
+        switch (code) {
+        case 409: return "Conflict";
+        case 429: return "TooManyRequests";
+        case 500: return "InternalError";
+        case 503: return "ServiceUnavailable";
+        case 504: return "Timeout";
+        default: return "";
+        }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+        struct request *req = *con_cls;
+        if (!req) {
+                req = xcalloc(1, sizeof(*req));
+                *con_cls = req;
+                return MHD_YES;
+        }
+        if (*upload_data_size) {
+                if (req->len + *upload_data_size > API_MAX_BODY)
+                        req->too_big = true; /* read and discard the rest */
+                else {
+                        if (req->len + *upload_data_size + 1 > req->cap) {
+                                req->cap = (req->len + *upload_data_size + 1) * 2;
+                                req->body = xrealloc(req->body, req->cap);
+                        }
+                        memcpy(req->body + req->len, upload_data, *upload_data_size);
+                        req->len += *upload_data_size;
+                }
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+
+        /* An outage resets connections that were already open, too. */
+        if (outage_active())
+                return MHD_NO;
+
+        struct reply rep = { 0 };
+        if (!authorized(c)) {
+                rep.code = 401;
+                rep.body = xstrdup("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+                                   "\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}");
+                rep.len = strlen(rep.body);
+                return queue(c, &rep, false);
+        }
+
+        bool control = str_has_prefix(url, "/_kstatus/");
+        struct fault_action fa = { 0 };
+        if (!control) {
+                counters_count(method, url);
+                faults_check(method, url, &fa);
+        }
+        if (fa.latency_ms > 0)
+                usleep((useconds_t)fa.latency_ms * 1000);
+        if (fa.code) {
+                json_t *st = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
+                                       "metadata", "status", "Failure", "message",
+                                       fa.code == 429 ? "Too many requests, please try again later."
+                                                      : "injected fault",
+                                       "reason", fault_reason(fa.code), "code", fa.code);
+                if (!fault_reason(fa.code)[0])
+                        json_object_del(st, "reason");
+                if (fa.retry_after)
+                        json_object_set_new(st, "details", json_pack("{s:i}", "retryAfterSeconds", fa.retry_after));
+                rep.code = fa.code;
+                rep.body = json_dumps(st, JSON_COMPACT);
+                rep.len = strlen(rep.body);
+                rep.retry_after = fa.retry_after;
+                json_decref(st);
+                return queue(c, &rep, fa.drop);
+        }
+        api_handle(c, method, url, req->body, req->len, req->too_big, &rep);
+        if (!arg_quiet)
+                fprintf(stderr, "%s %s %d\n", method, url, rep.code);
+        return queue(c, &rep, fa.drop && !rep.watch);
+}
+
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen) {
+        return outage_active() ? MHD_NO : MHD_YES;
+}
+
+/* ---- main ---- */
+
+static void usage(FILE *f) {
+        fputs("usage: kstatus-test-apiserver [options]\n"
+              "  --address ADDR          listen on ADDR (127.0.0.1 or ::1; default 127.0.0.1)\n"
+              "  --port N                port (0: choose one and print it; default 0)\n"
+              "  --insecure-http         plain HTTP instead of HTTPS\n"
+              "  --token TOKEN           bearer token clients must send (default: generated)\n"
+              "  --write-kubeconfig FILE write a kubeconfig for this server\n"
+              "  --write-ca FILE         write the CA certificate (PEM)\n"
+              "  --crds PATH             load CRD manifests (a file or a directory of *.yaml)\n"
+              "  --fault JSON            add a fault rule at start (repeatable; see README.md)\n"
+              "  --watch-history N       events kept for watch resumption (default 10000)\n"
+              "  --bookmark-interval D   BOOKMARK interval for watches that ask (default 1s)\n"
+              "  --quiet                 do not log requests\n",
+              f);
+}
+
+int main(int argc, char **argv) {
+        enum { ARG_ADDRESS = 0x100, ARG_PORT, ARG_INSECURE, ARG_TOKEN, ARG_KUBECONFIG, ARG_CA, ARG_CRDS, ARG_FAULT,
+               ARG_HISTORY, ARG_BOOKMARK, ARG_QUIET };
+        static const struct option options[] = {
+                { "address", required_argument, NULL, ARG_ADDRESS },
+                { "port", required_argument, NULL, ARG_PORT },
+                { "insecure-http", no_argument, NULL, ARG_INSECURE },
+                { "token", required_argument, NULL, ARG_TOKEN },
+                { "write-kubeconfig", required_argument, NULL, ARG_KUBECONFIG },
+                { "write-ca", required_argument, NULL, ARG_CA },
+                { "crds", required_argument, NULL, ARG_CRDS },
+                { "fault", required_argument, NULL, ARG_FAULT },
+                { "watch-history", required_argument, NULL, ARG_HISTORY },
+                { "bookmark-interval", required_argument, NULL, ARG_BOOKMARK },
+                { "quiet", no_argument, NULL, ARG_QUIET },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        json_t *faults = json_array();
+        int c;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_ADDRESS:
+                        arg_address = optarg;
+                        break;
+                case ARG_PORT:
+                        if (parse_int64(optarg, 0, 65535, &arg_port) < 0) {
+                                fprintf(stderr, "error: invalid port \"%s\"\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_INSECURE:
+                        arg_insecure = true;
+                        break;
+                case ARG_TOKEN:
+                        free(arg_token);
+                        arg_token = xstrdup(optarg);
+                        break;
+                case ARG_KUBECONFIG:
+                        arg_kubeconfig = optarg;
+                        break;
+                case ARG_CA:
+                        arg_ca_file = optarg;
+                        break;
+                case ARG_CRDS:
+                        arg_crds = optarg;
+                        break;
+                case ARG_FAULT: {
+                        json_error_t e;
+                        json_t *f = json_loads(optarg, 0, &e);
+                        if (!f) {
+                                fprintf(stderr, "error: invalid --fault \"%s\": %s\n", optarg, e.text);
+                                return 2;
+                        }
+                        json_array_append_new(faults, f);
+                        break;
+                }
+                case ARG_HISTORY:
+                        if (parse_int64(optarg, 1, 10000000, &arg_history) < 0) {
+                                fprintf(stderr, "error: invalid --watch-history \"%s\"\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_BOOKMARK: {
+                        int64_t ms;
+                        if (parse_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > INT32_MAX) {
+                                fprintf(stderr, "error: invalid --bookmark-interval \"%s\"\n", optarg);
+                                return 2;
+                        }
+                        api_config.bookmark_ms = (int)ms;
+                        break;
+                }
+                case ARG_QUIET:
+                        arg_quiet = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "error: unexpected argument \"%s\"\n", argv[optind]);
+                return 2;
+        }
+
+        struct sockaddr_storage ss = { 0 };
+        socklen_t sslen;
+        bool v6 = strchr(arg_address, ':') != NULL;
+        if (v6) {
+                struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+                s6->sin6_family = AF_INET6;
+                s6->sin6_port = htons((uint16_t)arg_port);
+                if (inet_pton(AF_INET6, arg_address, &s6->sin6_addr) != 1) {
+                        fprintf(stderr, "error: invalid address \"%s\"\n", arg_address);
+                        return 2;
+                }
+                sslen = sizeof(*s6);
+        } else {
+                struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+                s4->sin_family = AF_INET;
+                s4->sin_port = htons((uint16_t)arg_port);
+                if (inet_pton(AF_INET, arg_address, &s4->sin_addr) != 1) {
+                        fprintf(stderr, "error: invalid address \"%s\"\n", arg_address);
+                        return 2;
+                }
+                sslen = sizeof(*s4);
+        }
+        (void)sslen;
+
+        struct kstatus_error err = { 0 };
+        if (faults_add(faults, &err) < 0) {
+                fprintf(stderr, "error: invalid --fault: %s\n", err.message);
+                return 2;
+        }
+        json_decref(faults);
+
+        if (!arg_token) {
+                uint8_t b[16];
+                if (gnutls_rnd(GNUTLS_RND_NONCE, b, sizeof(b)) < 0)
+                        return 1;
+                arg_token = xmalloc(33);
+                for (size_t i = 0; i < sizeof(b); i++)
+                        snprintf(arg_token + 2 * i, 3, "%02x", b[i]);
+        }
+        if (!arg_insecure && make_certificates() < 0)
+                return 1;
+
+        store_init((size_t)arg_history);
+        {
+                /* The namespaces every cluster has. */
+                const char *const nss[] = { "default", "kube-system", "kube-public", "kube-node-lease" };
+                for (size_t i = 0; i < ELEMENTSOF(nss); i++) {
+                        struct reply out = { 0 };
+                        _cleanup_free_ char *body = xasprintf("{\"apiVersion\":\"v1\",\"kind\":\"Namespace\","
+                                                              "\"metadata\":{\"name\":\"%s\"}}", nss[i]);
+                        api_handle_internal_create("", "v1", "namespaces", NULL, body, &out);
+                        free(out.body);
+                }
+        }
+        if (arg_crds && api_preload_crds(arg_crds) < 0)
+                return 1;
+
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        /* Block before any thread starts so only sigwait() sees them. */
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                         MHD_USE_ERROR_LOG;
+        if (v6)
+                flags |= MHD_USE_IPv6;
+        if (!arg_insecure)
+                flags |= MHD_USE_TLS;
+        struct MHD_Daemon *d;
+        if (arg_insecure)
+                d = MHD_start_daemon(flags, 0, accept_policy, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &ss,
+                                     MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+        else
+                d = MHD_start_daemon(flags, 0, accept_policy, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &ss,
+                                     MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_HTTPS_MEM_KEY,
+                                     tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT, tls_cert_pem, MHD_OPTION_END);
+        if (!d) {
+                fprintf(stderr, "error: cannot listen on %s port %lld\n", arg_address, (long long)arg_port);
+                return 1;
+        }
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+        unsigned port = info ? info->port : (unsigned)arg_port;
+        _cleanup_free_ char *url = xasprintf("%s://%s%s%s:%u", arg_insecure ? "http" : "https", v6 ? "[" : "",
+                                             arg_address, v6 ? "]" : "", port);
+        api_config.token = arg_token;
+        api_config.server_url = xasprintf("%s%s%s:%u", v6 ? "[" : "", arg_address, v6 ? "]" : "", port);
+
+        int rc = 0;
+        if (arg_kubeconfig && write_kubeconfig(arg_kubeconfig, url) < 0)
+                rc = 1;
+        if (rc == 0 && arg_ca_file && !arg_insecure && write_file(arg_ca_file, tls_ca_pem) < 0)
+                rc = 1;
+        if (rc == 0) {
+                /* Ready when this line is out: the socket listens, files are written. */
+                printf("serving on %s\n", url);
+                fflush(stdout);
+                int sig;
+                sigwait(&mask, &sig);
+                if (!arg_quiet)
+                        fprintf(stderr, "received %s, stopping\n", strsignal(sig));
+        }
+
+        server_stopping = true;
+        pthread_mutex_lock(&store_lock);
+        pthread_cond_broadcast(&store_cond);
+        pthread_mutex_unlock(&store_lock);
+        MHD_stop_daemon(d);
+        store_free();
+        faults_free();
+        free(api_config.server_url);
+        free(arg_token);
+        free(tls_key_pem);
+        free(tls_cert_pem);
+        free(tls_ca_pem);
+        return rc;
+}
