@@ -455,14 +455,14 @@ void kube_client_counters(const struct kube_client *c, unsigned *requests, unsig
 }
 
 /* A transfer that got no HTTP answer, as kubectl words it. */
-int kube_transport_error(struct kube_client *c, CURLcode cc, const char *errbuf, bool too_big,
+int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, const char *errbuf, bool too_big,
                          struct kube_status_error *err) {
         const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(cc);
         int r;
         char *msg;
         switch (cc) {
         case CURLE_COULDNT_CONNECT:
-                if (strstr(why, "refused")) {
+                if (os_errno == ECONNREFUSED || strstr(why, "refused")) {
                         r = -ECONNREFUSED;
                         msg = xasprintf("The connection to the server %s was refused - did you specify the right host "
                                         "or port?",
@@ -535,7 +535,8 @@ static int perform(struct kube_client *c, const char *method, const char *path, 
         if ((r = kube_apply_auth(c, h, &e)) < 0) {
                 /* No credential, no request: kubectl says "Unable to connect". */
                 status_error_set(err, 0, NULL, xasprintf("Unable to connect to the server: %s", e.message));
-                return r == -ENOENT || r == -EACCES ? -EPERM : r;
+                (void)r;
+                return -EPERM;
         }
         _cleanup_free_ char *url = xasprintf("%s%s", c->base, path);
         struct curl_slist *headers = NULL;
@@ -577,8 +578,12 @@ static int perform(struct kube_client *c, const char *method, const char *path, 
         curl_slist_free_all(headers);
         if (err)
                 err->retry_after_ms = c->resp.retry_after_ms;
-        if (cc != CURLE_OK)
-                return kube_transport_error(c, cc, c->errbuf, c->resp.too_big, err);
+        if (cc != CURLE_OK) {
+                long os_errno = 0;
+                if (curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+                        os_errno = 0;
+                return kube_transport_error(c, cc, os_errno, c->errbuf, c->resp.too_big, err);
+        }
         *code = 0;
         if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code) != CURLE_OK)
                 *code = 0;
