@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 
 #include "api.h"
@@ -991,6 +992,35 @@ static bool spec_changed(const struct rtype *t, const json_t *a, const json_t *b
         return false;
 }
 
+/* A Secret's stringData is write-only: fold it into data, base64-encoded. */
+static void secret_fold_string_data(json_t *obj) {
+        json_t *sd = json_object_get(obj, "stringData");
+        if (!json_is_object(sd)) {
+                json_object_del(obj, "stringData");
+                return;
+        }
+        json_t *data = json_object_get(obj, "data");
+        if (!json_is_object(data)) {
+                data = json_object();
+                json_object_set_new(obj, "data", data);
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(sd, k, v) {
+                const char *text = json_string_value(v);
+                if (!text)
+                        continue;
+                gnutls_datum_t in = { .data = (unsigned char *)text, .size = (unsigned)strlen(text) }, enc;
+                if (in.size == 0)
+                        json_object_set_new(data, k, json_string(""));
+                else if (gnutls_base64_encode2(&in, &enc) >= 0) {
+                        json_object_set_new(data, k, json_stringn((const char *)enc.data, enc.size));
+                        gnutls_free(enc.data);
+                }
+        }
+        json_object_del(obj, "stringData");
+}
+
 static bool is_dry_run(struct MHD_Connection *c) {
         const char *d = c ? query(c, "dryRun") : NULL;
         return d && d[0];
@@ -1059,6 +1089,12 @@ static void do_create(struct MHD_Connection *c, struct rtype *t, const char *ns,
                 if (!json_is_object(json_object_get(obj, "status")))
                         json_object_set_new(obj, "status", json_object());
                 json_object_set_new(json_object_get(obj, "status"), "phase", json_string("Pending"));
+        }
+        if (is_core(t, "secrets")) {
+                secret_fold_string_data(obj);
+                if (!json_string_value(json_object_get(obj, "type")) ||
+                    !json_string_value(json_object_get(obj, "type"))[0])
+                        json_object_set_new(obj, "type", json_string("Opaque"));
         }
         if (is_core(t, "events")) {
                 if (!json_object_get(obj, "firstTimestamp") && !json_object_get(obj, "eventTime"))
@@ -1559,6 +1595,22 @@ void api_handle(struct MHD_Connection *c, const char *method, const char *url, c
                 return;
         }
 
+        const char *ct = header(c, "Content-Type");
+        _cleanup_free_ char *converted = NULL;
+        if (body && ct && str_has_prefix(ct, "application/vnd.kubernetes.protobuf")) {
+                /* kubectl's typed generators send protobuf: turn it into JSON. */
+                json_t *obj = NULL;
+                if (proto_decode_object(body, len, &obj, &err) < 0) {
+                        selector_free(o.labels);
+                        selector_free(o.fields);
+                        reply_status(out, 415, NULL, NULL, "%s", err.message);
+                        return;
+                }
+                converted = json_dumps(obj, JSON_COMPACT);
+                json_decref(obj);
+                body = converted;
+                len = strlen(converted);
+        }
         if (!name) {
                 if (strcmp(method, "GET") == 0) {
                         if (query_true(c, "watch"))

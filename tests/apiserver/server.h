@@ -133,6 +133,12 @@ int json_patch_apply(const json_t *doc, const json_t *patch, json_t **ret, struc
  * are honoured only for $patch: delete/replace. Returns a new reference. */
 json_t *strategic_merge_patch(const json_t *target, const json_t *patch);
 
+/* ---- protobuf ---- */
+
+/* Decode a "k8s\0"-prefixed protobuf body of the kinds kubectl's create
+ * generators send into JSON (new reference in *ret). 0, -EBADMSG or -ENOTSUP. */
+int proto_decode_object(const char *body, size_t len, json_t **ret, struct kstatus_error *err);
+
 /* ---- faults and counters ---- */
 
 struct fault_action {

@@ -1,0 +1,95 @@
+# lib-apiserver.sh - run kstatus-test-apiserver for a test. Source after lib.sh.
+#
+#   start_apiserver [extra server args...]   # TLS + token; exports KUBECONFIG,
+#                                            # APISERVER_URL, APISERVER_TOKEN, APISERVER_PID
+#   apiserver_install_crds                   # kubectl apply every CRD in tests/data/crds
+#   apiserver_fault '{"verb":"PATCH","path":"/apis/","code":503,"count":2,"retryAfter":1}'
+#   apiserver_counters                       # JSON: {"total":N,"byVerb":{...},"requests":{"VERB path":N}}
+#   apiserver_count VERB PATH                # one counter, 0 when absent
+#   apiserver_reset_counters
+#   apiserver_outage SECONDS                 # refuse connections for a while
+#   apiserver_curl [curl args...] PATH       # curl with the token and CA
+#
+# The server is stopped when the test exits (SIGTERM, then SIGKILL after 5 s),
+# so a failing test never leaves one behind. Pass --insecure-http for plain HTTP.
+
+APISERVER_BIN=$KSTATUS_BUILD_DIR/tests/apiserver/kstatus-test-apiserver
+
+_stop_apiserver() { # pid
+        local pid=$1 i
+        kill -TERM "$pid" 2>/dev/null || return 0
+        for i in $(seq 1 50); do
+                kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+                sleep 0.1
+        done
+        echo "# apiserver $pid ignored SIGTERM for 5 s, killing it"
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+}
+
+start_apiserver() {
+        local dir=$TEST_TMP/apiserver.$$.${#_cleanups[@]}
+        mkdir -p "$dir"
+        "$APISERVER_BIN" --port 0 --write-kubeconfig "$dir/kubeconfig" --write-ca "$dir/ca.crt" --quiet "$@" \
+                >"$dir/stdout" 2>"$dir/stderr" &
+        APISERVER_PID=$!
+        at_exit "_stop_apiserver $APISERVER_PID"
+        local i
+        # Ready when it has printed its URL: it listens and the kubeconfig is written.
+        for i in $(seq 1 100); do
+                APISERVER_URL=$(sed -n 's/^serving on //p' "$dir/stdout")
+                [ -n "$APISERVER_URL" ] && break
+                if ! kill -0 "$APISERVER_PID" 2>/dev/null; then
+                        echo "# apiserver exited:"; sed 's/^/#   /' "$dir/stderr"
+                        return 1
+                fi
+                sleep 0.05
+        done
+        if [ -z "$APISERVER_URL" ]; then
+                echo "# apiserver did not start in 5 s:"; sed 's/^/#   /' "$dir/stderr"
+                return 1
+        fi
+        APISERVER_DIR=$dir
+        APISERVER_TOKEN=$(sed -n 's/^ *token: //p' "$dir/kubeconfig")
+        APISERVER_CA=$dir/ca.crt
+        KUBECONFIG=$dir/kubeconfig
+        export KUBECONFIG APISERVER_URL APISERVER_TOKEN APISERVER_PID APISERVER_CA APISERVER_DIR
+}
+
+# apiserver_curl [curl args...] PATH: PATH is appended to the server's URL.
+apiserver_curl() {
+        local path=${*: -1}
+        local args=("${@:1:$#-1}")
+        local tls=()
+        case $APISERVER_URL in https:*) tls=(--cacert "$APISERVER_CA") ;; esac
+        curl -sS "${tls[@]}" -H "Authorization: Bearer $APISERVER_TOKEN" "${args[@]}" "$APISERVER_URL$path"
+}
+
+apiserver_install_crds() {
+        kubectl apply -f "$KSTATUS_SOURCE_DIR/tests/data/crds/" >/dev/null
+}
+
+apiserver_fault() {
+        apiserver_curl -f -X POST -H 'Content-Type: application/json' --data "$1" /_kstatus/faults >/dev/null
+}
+
+apiserver_clear_faults() {
+        apiserver_curl -f -X DELETE /_kstatus/faults >/dev/null
+}
+
+apiserver_counters() {
+        apiserver_curl -f /_kstatus/counters
+}
+
+# apiserver_count VERB PATH: how many VERB requests PATH got (exact path, no query).
+apiserver_count() {
+        apiserver_counters | jq -r --arg k "$1 $2" '.requests[$k] // 0'
+}
+
+apiserver_reset_counters() {
+        apiserver_curl -f -X DELETE /_kstatus/counters >/dev/null
+}
+
+apiserver_outage() {
+        apiserver_curl -f -X POST --data "{\"seconds\":$1}" /_kstatus/outage >/dev/null
+}
