@@ -99,12 +99,39 @@ static void generic_response(int code, const char **reason, const char **message
         *message = NULL;
 }
 
+/* kubectl words Invalid from the details: `The Database "a" is invalid:
+ * metadata.name: Invalid value: ...`, one cause per line when several. */
+static char *format_invalid(const json_t *details) {
+        const char *kind = json_string_value(json_object_get(details, "kind"));
+        const char *name = json_string_value(json_object_get(details, "name"));
+        json_t *causes = json_object_get(details, "causes");
+        if (!json_is_object(details))
+                return NULL;
+        char *s = (kind && *kind) || (name && *name) ? xasprintf("The %s \"%s\" is invalid", kind ? kind : "",
+                                                                 name ? name : "")
+                                                     : xstrdup("The request is invalid");
+        size_t n = json_array_size(causes);
+        for (size_t i = 0; i < n; i++) {
+                json_t *cause = json_array_get(causes, i);
+                const char *field = json_string_value(json_object_get(cause, "field"));
+                const char *msg = json_string_value(json_object_get(cause, "message"));
+                char *line = field && *field ? xasprintf("%s: %s", field, msg ? msg : "") : xstrdup(msg ? msg : "");
+                char *next = n == 1 ? xasprintf("%s: %s", s, line)
+                                    : xasprintf("%s%s\n* %s", s, i == 0 ? ": " : "", line);
+                free(line);
+                free(s);
+                s = next;
+        }
+        return s;
+}
+
 char *kube_format_server_error(int code, const char *body, size_t len, char **ret_reason) {
         _cleanup_json_ json_t *status = body && len ? json_loadb(body, len, 0, NULL) : NULL;
         const char *reason = NULL, *message = NULL;
         if (ret_reason)
                 *ret_reason = NULL;
-        if (json_is_object(status) && json_equal(json_object_get(status, "kind"), json_string("Status"))) {
+        const char *kind = json_string_value(json_object_get(status, "kind"));
+        if (kind && strcmp(kind, "Status") == 0) {
                 reason = json_string_value(json_object_get(status, "reason"));
                 message = json_string_value(json_object_get(status, "message"));
                 if (reason && !*reason)
@@ -137,6 +164,11 @@ char *kube_format_server_error(int code, const char *body, size_t len, char **re
         }
         if (ret_reason && reason)
                 *ret_reason = xstrdup(reason);
+        if (reason && strcmp(reason, "Invalid") == 0) {
+                char *s = format_invalid(json_object_get(status, "details"));
+                if (s)
+                        return s;
+        }
         if (reason && strcmp(reason, "Unauthorized") == 0)
                 return xasprintf("error: You must be logged in to the server (%s)", message);
         if (reason)

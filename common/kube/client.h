@@ -54,6 +54,7 @@ struct kube_client_options {
 int kube_client_new(const struct kube_config *config, const struct kube_client_options *opts,
                     struct kube_client **ret, struct kstatus_error *err);
 void kube_client_free(struct kube_client *c);
+static inline void kube_client_freep(struct kube_client **c) { kube_client_free(*c); }
 
 void kube_client_set_clock(struct kube_client *c, const struct kube_clock *clock);
 

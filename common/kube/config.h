@@ -57,3 +57,4 @@ struct kube_config {
 int kube_config_load(const struct kube_config_options *opts, struct kube_config **ret, struct kstatus_error *err);
 
 void kube_config_free(struct kube_config *config);
+static inline void kube_config_freep(struct kube_config **c) { kube_config_free(*c); }

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,26 @@ static const char install_help[] =
         "To learn more about this feature, consult the documentation available at:\n"
         "      https://kubernetes.io/docs/reference/access-authn-authz/authentication/#client-go-credential-plugins";
 
+/* Go's exec.LookPath: a command with a slash is used as it is, else the
+ * first executable file of that name in PATH. Looked up here rather than
+ * left to posix_spawnp so "not found" is told apart from a plugin that
+ * exits 127. */
+static char *look_path(const char *command) {
+        if (strchr(command, '/'))
+                return access(command, X_OK) == 0 ? xstrdup(command) : NULL;
+        const char *path = getenv("PATH");
+        _cleanup_free_ char *copy = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+        char *save = NULL;
+        for (char *dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                char *full = xasprintf("%s/%s", *dir ? dir : ".", command);
+                struct stat st;
+                if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+                        return full;
+                free(full);
+        }
+        return NULL;
+}
+
 static int run_plugin(const struct kube_exec_config *x, bool interactive, char **ret, size_t *ret_len,
                       struct kstatus_error *err) {
         /* The environment: ours, then the kubeconfig's, then KUBERNETES_EXEC_INFO. */
@@ -88,6 +109,12 @@ static int run_plugin(const struct kube_exec_config *x, bool interactive, char *
         for (size_t i = 0; i < n_args; i++)
                 argv[i + 1] = x->args[i];
 
+        _cleanup_free_ char *exe = look_path(x->command);
+        if (!exe) {
+                _cleanup_free_ char *hint = x->install_hint ? xasprintf("\n\n%s", x->install_hint) : NULL;
+                return kstatus_error_set(err, ENOENT, 0, 0, "getting credentials: exec: executable %s not found%s%s",
+                                         x->command, install_help, hint ? hint : "");
+        }
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return kstatus_error_set(err, errno, 0, 0, "getting credentials: exec: %s", strerror(errno));
@@ -97,7 +124,7 @@ static int run_plugin(const struct kube_exec_config *x, bool interactive, char *
         if (!interactive)
                 posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         pid_t pid;
-        int r = posix_spawnp(&pid, x->command, &fa, NULL, argv, envp);
+        int r = posix_spawn(&pid, exe, &fa, NULL, argv, envp);
         posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);
         if (r != 0) {

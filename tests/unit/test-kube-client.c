@@ -279,6 +279,20 @@ Test(kube_errors, formatted_as_kubectl_does) {
                             "information");
         free(m);
         free(reason);
+        const char *invalid = "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"Database.example.promise.syntasso.io "
+                              "\\\"a\\\" is invalid: metadata.name: Invalid value: \\\"\\\": field is immutable\",\"reason\":"
+                              "\"Invalid\",\"code\":422,\"details\":{\"name\":\"a\",\"kind\":\"Database\",\"causes\":[{\"reason\":"
+                              "\"FieldValueInvalid\",\"message\":\"Invalid value: \\\"\\\": field is immutable\",\"field\":"
+                              "\"metadata.name\"}]}}";
+        m = kube_format_server_error(422, invalid, strlen(invalid), NULL);
+        cr_assert_str_eq(m, "The Database \"a\" is invalid: metadata.name: Invalid value: \"\": field is immutable");
+        free(m);
+        const char *two = "{\"kind\":\"Status\",\"reason\":\"Invalid\",\"message\":\"x\",\"details\":{\"name\":\"a\","
+                          "\"kind\":\"Database\",\"causes\":[{\"field\":\"spec.a\",\"message\":\"m1\"},{\"field\":"
+                          "\"spec.b\",\"message\":\"m2\"}]}}";
+        m = kube_format_server_error(422, two, strlen(two), NULL);
+        cr_assert_str_eq(m, "The Database \"a\" is invalid: \n* spec.a: m1\n* spec.b: m2");
+        free(m);
         const char *noreason = "{\"kind\":\"Status\",\"message\":\"something odd\",\"code\":400}";
         m = kube_format_server_error(400, noreason, strlen(noreason), NULL);
         cr_assert_str_eq(m, "Error from server: something odd");
