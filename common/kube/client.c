@@ -489,7 +489,11 @@ void kube_client_counters(const struct kube_client *c, unsigned *requests, unsig
 /* A transfer that got no HTTP answer, as kubectl words it. */
 int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, const char *errbuf, bool too_big,
                          struct kube_status_error *err) {
-        const char *why = errbuf && *errbuf ? errbuf : curl_easy_strerror(cc);
+        _cleanup_free_ char *text = xstrdup(errbuf && *errbuf ? errbuf : curl_easy_strerror(cc));
+        size_t n = strlen(text);
+        while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
+                text[--n] = '\0';
+        const char *why = text;
         int r;
         char *msg;
         switch (cc) {
@@ -520,6 +524,18 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
         case CURLE_HTTP2:
         case CURLE_HTTP2_STREAM:
                 r = -ECONNRESET;
+                msg = xasprintf("Unable to connect to the server: %s", why);
+                break;
+        case CURLE_SSL_CONNECT_ERROR:
+                /* The peer closed or reset the connection during the
+                 * handshake (a server restarting): worth retrying. Other
+                 * handshake failures are not. */
+                if (os_errno == ECONNRESET || os_errno == EPIPE || strstr(why, "SSL_ERROR_SYSCALL")) {
+                        r = -ECONNRESET;
+                        msg = xasprintf("Unable to connect to the server: %s", why);
+                        break;
+                }
+                r = -EPROTO;
                 msg = xasprintf("Unable to connect to the server: %s", why);
                 break;
         case CURLE_WRITE_ERROR:

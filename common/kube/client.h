@@ -121,8 +121,8 @@ struct kube_retry_policy {
 
 #define KUBE_NOTHING_TO_DO 1
 
-/* Send a write (method PATCH, POST, PUT or DELETE) under policy (NULL: one
- * attempt). Returns 0 with the server's answer in *ret (new reference; ret
+/* Send a write (method PATCH, POST, PUT or DELETE; or a GET that should ride
+ * out faults, body NULL) under policy (NULL: one attempt). Returns 0 with the server's answer in *ret (new reference; ret
  * may be NULL), KUBE_NOTHING_TO_DO when recompute() said so, or a negative
  * errno with err describing the last failure; err->attempts counts requests.
  * When the deadline ends the retries the message says so. */

@@ -209,9 +209,13 @@ int main(int argc, char **argv) {
         } else if (strcmp(cmd, "append-once") == 0 && nargs == 2) {
                 struct append a = { .path = args[0], .marker = args[1] };
                 json_t *obj = NULL;
-                r = kube_client_get(client, a.path, &obj, &err);
-                if (r < 0)
+                /* The first read rides out faults too, under the same deadline. */
+                r = kube_client_write(client, "GET", a.path, NULL, NULL, &policy, &obj, &err);
+                if (r < 0) {
+                        int attempts = err.attempts;
                         rc = fail(&err);
+                        fprintf(stderr, "attempts: %d\n", attempts);
+                }
                 else {
                         json_t *body = append_patch(obj, a.marker);
                         json_decref(obj);
@@ -222,8 +226,9 @@ int main(int argc, char **argv) {
                                               body, &policy, NULL, &err);
                         json_decref(body);
                         if (r < 0) {
-                                fprintf(stderr, "attempts: %d\n", err.attempts);
+                                int attempts = err.attempts;
                                 rc = fail(&err);
+                                fprintf(stderr, "attempts: %d\n", attempts);
                         } else
                                 printf("{\"attempts\":%d,\"recomputes\":%u,\"result\":\"%s\"}\n", err.attempts,
                                        a.recomputes, r == KUBE_NOTHING_TO_DO ? "nothing-to-do" : "written");
