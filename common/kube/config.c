@@ -9,6 +9,14 @@
 
 #define DEFAULT_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
+/* strerror as Go prints it: "no such file or directory". */
+static char *go_strerror(int e) {
+        char *s = xstrdup(strerror(e));
+        if (s[0] >= 'A' && s[0] <= 'Z')
+                s[0] = (char)(s[0] - 'A' + 'a');
+        return s;
+}
+
 static const char *env(const struct kube_config_options *o, const char *name) {
         const char *v = o->getenv ? o->getenv(name) : getenv(name);
         return v && *v ? v : NULL;
@@ -89,12 +97,15 @@ static int merge_file(struct merged *m, const char *path, bool must_exist, struc
                 _cleanup_free_ char *msg = kstatus_error_format(&e, path);
                 return kstatus_error_set(err, EINVAL, 0, 0, "invalid kubeconfig: %s", msg);
         }
-        _cleanup_free_ char *dir = xstrdup(path);
+        /* Relative paths in a kubeconfig are relative to its directory,
+         * made absolute as kubectl does. */
+        _cleanup_free_ char *cwd = path[0] == '/' ? NULL : getcwd(NULL, 0);
+        _cleanup_free_ char *dir = cwd ? xasprintf("%s/%s", cwd, path) : xstrdup(path);
         char *slash = strrchr(dir, '/');
-        if (slash)
+        if (slash && slash != dir)
                 *slash = '\0';
         else
-                strcpy(dir, ".");
+                strcpy(dir, slash ? "/" : ".");
 
         const char *cc = json_string_value(json_object_get(doc, "current-context"));
         if (cc && *cc && !m->current_context)
@@ -301,8 +312,9 @@ int kube_config_load(const struct kube_config_options *o, struct kube_config **r
         }
         if (c->ca_file && access(c->ca_file, R_OK) < 0) {
                 int e = errno;
-                r = kstatus_error_set(err, e, 0, 0, "unable to read certificate-authority %s for %s: %s", c->ca_file,
-                                      cluster_name, strerror(e));
+                _cleanup_free_ char *why = go_strerror(e);
+                r = kstatus_error_set(err, e, 0, 0, "unable to read certificate-authority %s for %s due to open %s: %s",
+                                      c->ca_file, cluster_name, c->ca_file, why);
                 kube_config_free(c);
                 goto out;
         }
@@ -323,12 +335,18 @@ int kube_config_load(const struct kube_config_options *o, struct kube_config **r
                         kube_config_free(c);
                         goto out;
                 }
+                /* client-go's checks and words. */
                 const char *files[] = { c->client_cert_file, c->client_key_file, c->token_file };
+                const char *what[] = { "client-cert", "client-key", NULL };
                 for (size_t i = 0; i < ELEMENTSOF(files); i++)
                         if (files[i] && access(files[i], R_OK) < 0) {
                                 int e = errno;
-                                r = kstatus_error_set(err, e, 0, 0, "unable to read %s for user %s: %s", files[i],
-                                                      user_name, strerror(e));
+                                _cleanup_free_ char *why = go_strerror(e);
+                                if (what[i])
+                                        r = kstatus_error_set(err, e, 0, 0, "unable to read %s %s for %s due to open %s: %s",
+                                                              what[i], files[i], user_name, files[i], why);
+                                else
+                                        r = kstatus_error_set(err, e, 0, 0, "open %s: %s", files[i], why);
                                 kube_config_free(c);
                                 goto out;
                         }
