@@ -212,6 +212,7 @@ static int load_in_cluster(const struct kube_config_options *o, struct kube_conf
                 return kstatus_error_set(err, ENOENT, 0, 0,
                                          "no kubeconfig and not in a cluster: set KUBECONFIG or use --kubeconfig");
         struct kube_config *c = xcalloc(1, sizeof(*c));
+        int r;
         c->in_cluster = true;
         /* An IPv6 service address needs brackets. */
         c->server = strchr(host, ':') ? xasprintf("https://[%s]:%s", host, port) : xasprintf("https://%s:%s", host, port);
@@ -219,9 +220,10 @@ static int load_in_cluster(const struct kube_config_options *o, struct kube_conf
         c->ca_file = xasprintf("%s/ca.crt", dir);
         if (access(c->token_file, R_OK) < 0) {
                 int e = errno;
+                _cleanup_free_ char *why = go_strerror(e);
+                r = kstatus_error_set(err, e, 0, 0, "in-cluster: open %s: %s", c->token_file, why);
                 kube_config_free(c);
-                return kstatus_error_set(err, e, 0, 0, "in-cluster: cannot read the service account token in %s: %s",
-                                         dir, strerror(e));
+                return r;
         }
         _cleanup_free_ char *ns_file = xasprintf("%s/namespace", dir);
         _cleanup_free_ char *ns = NULL;

@@ -1,7 +1,10 @@
 /* kubeconfig loading against golden files in tests/data/kubeconfig. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kube/config.h"
 #include "util.h"
@@ -184,5 +187,65 @@ Test(kubeconfig, in_cluster) {
         memset(fake_env, 0, sizeof(fake_env));
         cr_assert_eq(kube_config_load(&o, &c, &err), -ENOENT);
         cr_assert_str_eq(err.message, "no kubeconfig and not in a cluster: set KUBECONFIG or use --kubeconfig");
+        free(sa);
+}
+
+Test(kubeconfig, exec_users_checked_as_client_go_does) {
+        char *x = data("exec-bad.yaml");
+        load_fails(x, (struct kube_config_options){ 0 },
+                   "interactiveMode must be specified for v1-no-mode to use exec authentication plugin");
+        load_fails(x, (struct kube_config_options){ .context = "bad-api" },
+                   "exec plugin: invalid apiVersion \"client.authentication.k8s.io/v1alpha1\"");
+        load_fails(x, (struct kube_config_options){ .context = "bad-mode" },
+                   "exec plugin: invalid interactive mode: Sometimes");
+        load_fails(x, (struct kube_config_options){ .context = "no-command" }, "exec plugin: command must be specified");
+        load_fails(x, (struct kube_config_options){ .context = "missing-token-file" },
+                   "open /nonexistent/token: no such file or directory");
+        /* v1beta1 may leave interactiveMode out (IfAvailable). */
+        struct kube_config *c = load_ok(x, (struct kube_config_options){ .context = "beta" });
+        cr_assert_str_eq(c->exec->api_version, "client.authentication.k8s.io/v1beta1");
+        cr_assert_null(c->exec->interactive_mode);
+        cr_assert_str_eq(c->exec->install_hint, "brew install get-token");
+        cr_assert_null(c->exec->args[0]);
+        kube_config_free(c);
+        free(x);
+}
+
+Test(kubeconfig, relative_kubeconfig_paths_become_absolute) {
+        char *dir = data("");
+        cr_assert_eq(chdir(dir), 0);
+        struct kube_config *c = load_ok("a.yaml", (struct kube_config_options){ 0 });
+        char *want = xasprintf("%sca.crt", dir);
+        cr_assert_eq(c->ca_file[0], '/', "absolute: %s", c->ca_file);
+        char *real_want = realpath(want, NULL), *real_got = realpath(c->ca_file, NULL);
+        cr_assert_str_eq(real_got, real_want);
+        free(real_want);
+        free(real_got);
+        free(want);
+        kube_config_free(c);
+        c = load_ok("./sa/../a.yaml", (struct kube_config_options){ .context = "tokenfile" });
+        cr_assert_eq(c->token_file[0], '/');
+        cr_assert_eq(access(c->token_file, R_OK), 0, "%s", c->token_file);
+        kube_config_free(c);
+        free(dir);
+}
+
+Test(kubeconfig, in_cluster_namespace_override_and_missing_token) {
+        char *sa = data("sa");
+        memset(fake_env, 0, sizeof(fake_env));
+        fake_env[0][0] = "KUBERNETES_SERVICE_HOST";
+        fake_env[0][1] = "10.96.0.1";
+        fake_env[1][0] = "KUBERNETES_SERVICE_PORT";
+        fake_env[1][1] = "443";
+        struct kube_config_options o = { .getenv = fake_getenv, .service_account_dir = sa, .namespace = "other" };
+        struct kube_config *c = NULL;
+        struct kstatus_error err = { 0 };
+        cr_assert_eq(kube_config_load(&o, &c, &err), 0, "%s", err.message);
+        cr_assert_str_eq(c->namespace, "other", "-n wins over the namespace file");
+        cr_assert_null(c->token, "the token is read at request time (it rotates)");
+        kube_config_free(c);
+        o.service_account_dir = "/nonexistent/sa";
+        cr_assert_lt(kube_config_load(&o, &c, &err), 0);
+        cr_assert_str_eq(err.message, "in-cluster: open /nonexistent/sa/token: no such file or directory");
         free(sa);
 }
