@@ -386,6 +386,27 @@ Test(kube_client, token_file_is_reread_when_it_changes, .fini = teardown) {
         free(tmp);
 }
 
+Test(kube_client, proxy_url_is_used, .fini = teardown) {
+        static const struct canned s[] = { { 200, "{}", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        /* The scripted server plays the proxy: the request names the real server. */
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.server = xstrdup("http://kstatus-api.invalid:8080");
+        cfg.namespace = xstrdup("default");
+        char *proxy = xasprintf("http://127.0.0.1:%u", srv.port);
+        cfg.proxy_url = proxy;
+        struct kstatus_error e = { 0 };
+        cr_assert_eq(kube_client_new(&cfg, NULL, &client, &e), 0, "%s", e.message);
+        struct kube_status_error err = { 0 };
+        cr_assert_eq(kube_client_get(client, "/api/v1/namespaces", NULL, &err), 0, "%s", err.message);
+        cr_assert_eq(served(), 1);
+        cr_assert(strstr(srv.url[0], "kstatus-api.invalid:8080/api/v1/namespaces"), "the proxy saw %s", srv.url[0]);
+        kube_client_free(client);
+        client = NULL;
+        cfg.proxy_url = NULL;
+        free(proxy);
+}
+
 static const char *page_route(const char *url) {
         (void)url;
         return NULL;
