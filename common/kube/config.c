@@ -89,13 +89,15 @@ static int merge_file(struct merged *m, const char *path, bool must_exist, struc
         if (r == -ENOENT && !must_exist)
                 return 0;
         if (r < 0)
-                return kstatus_error_set(err, -r, 0, 0, "cannot read kubeconfig \"%s\": %s", path, e.message);
+                return r == -ENOENT ? kstatus_error_set(err, ENOENT, 0, 0, "stat %s: no such file or directory", path)
+                                    : kstatus_error_set(err, -r, 0, 0, "error loading config file \"%s\": %s", path,
+                                                        e.message);
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         lim.max_file_bytes = lim.max_result_bytes = 16u << 20;
         _cleanup_json_ json_t *doc = NULL;
         if (kstatus_document_parse(buf, len, &lim, &doc, &e) < 0) {
-                _cleanup_free_ char *msg = kstatus_error_format(&e, path);
-                return kstatus_error_set(err, EINVAL, 0, 0, "invalid kubeconfig: %s", msg);
+                return kstatus_error_set(err, EINVAL, 0, 0, "error loading config file \"%s\": yaml: line %d: %s", path,
+                                         e.line, e.message);
         }
         /* Relative paths in a kubeconfig are relative to its directory,
          * made absolute as kubectl does. */
@@ -239,7 +241,22 @@ static int load_in_cluster(const struct kube_config_options *o, struct kube_conf
         return 0;
 }
 
+static int load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err);
+
 int kube_config_load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err) {
+        struct kstatus_error e = { 0 };
+        int r = load(o, ret, &e);
+        if (r < 0 && err) {
+                /* The whole line kubectl prints. */
+                if (str_has_prefix(e.message, "Error in configuration: "))
+                        *err = e;
+                else
+                        kstatus_error_set(err, -r, 0, 0, "error: %s", e.message);
+        }
+        return r;
+}
+
+static int load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err) {
         struct merged m = { .clusters = json_object(), .contexts = json_object(), .users = json_object() };
         int r = 0;
         bool any = false;
@@ -272,9 +289,8 @@ int kube_config_load(const struct kube_config_options *o, struct kube_config **r
         const char *ctx_name = o->context ? o->context : m.current_context;
         json_t *ctx = ctx_name ? json_object_get(m.contexts, ctx_name) : NULL;
         if (ctx_name && !ctx) {
-                r = o->context ? kstatus_error_set(err, ENOENT, 0, 0, "context was not found for specified context: %s",
-                                                   ctx_name)
-                               : kstatus_error_set(err, ENOENT, 0, 0, "current-context \"%s\" does not exist", ctx_name);
+                r = kstatus_error_set(err, ENOENT, 0, 0,
+                                      "Error in configuration: context was not found for specified context: %s", ctx_name);
                 goto out;
         }
         const char *cluster_name = o->cluster ? o->cluster : json_string_value(json_object_get(ctx, "cluster"));
@@ -286,8 +302,7 @@ int kube_config_load(const struct kube_config_options *o, struct kube_config **r
         }
         json_t *cluster = json_object_get(m.clusters, cluster_name);
         if (!cluster) {
-                r = kstatus_error_set(err, ENOENT, 0, 0, "cluster has no server defined: no cluster \"%s\"",
-                                      cluster_name);
+                r = kstatus_error_set(err, ENOENT, 0, 0, "no server found for cluster \"%s\"", cluster_name);
                 goto out;
         }
         json_t *user = user_name ? json_object_get(m.users, user_name) : NULL;
@@ -301,7 +316,7 @@ int kube_config_load(const struct kube_config_options *o, struct kube_config **r
         c->server = dup_str(cluster, "server");
         if (!c->server) {
                 kube_config_free(c);
-                r = kstatus_error_set(err, EINVAL, 0, 0, "cluster \"%s\" has no server defined", cluster_name);
+                r = kstatus_error_set(err, EINVAL, 0, 0, "no server found for cluster \"%s\"", cluster_name);
                 goto out;
         }
         c->insecure = json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"));

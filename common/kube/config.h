@@ -52,8 +52,10 @@ struct kube_config {
 };
 
 /* Load the configuration. Returns 0 and a new config in *ret, or a negative
- * errno with a kubectl-style message in err ("context was not found for
- * specified context: x"). */
+ * errno with the whole line kubectl prints for the same problem in err,
+ * prefix included ("Error in configuration: context was not found for
+ * specified context: x", "error: stat /x: no such file or directory"):
+ * callers print it as it is. */
 int kube_config_load(const struct kube_config_options *opts, struct kube_config **ret, struct kstatus_error *err);
 
 void kube_config_free(struct kube_config *config);

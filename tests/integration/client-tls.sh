@@ -49,6 +49,17 @@ jq --arg s "https://127.0.0.1:1" '.clusters[0].cluster.server = $s' <(kubectl co
 want=$(KUBECONFIG=refused.json kubectl get ns 2>&1 | tail -1)
 is "$(KUBECONFIG=refused.json "$KC" get /api/v1/namespaces 2>&1 | head -1)" "$want" "connection refused: $want"
 
+# ---- configuration errors, line for line as kubectl prints them ----
+for flags in "--context nope" "--user ghost" "--cluster nowhere" "--kubeconfig $TEST_TMP/nonexistent"; do
+        # shellcheck disable=SC2086
+        is "$("$KC" $flags get /api/v1/namespaces 2>&1 | head -1)" "$(kubectl $flags get ns 2>&1 | tail -1)" \
+                "kubectl's words for $flags"
+done
+jq '.clusters[0].cluster."certificate-authority" = "missing-ca.crt" | del(.clusters[0].cluster."certificate-authority-data")' \
+        <(kubectl config view --raw -o json) >missing-ca.json
+is "$(KUBECONFIG=missing-ca.json "$KC" get /api/v1/namespaces 2>&1 | head -1)" \
+        "$(KUBECONFIG=missing-ca.json kubectl get ns 2>&1 | tail -1)" "kubectl's words for an unreadable CA file"
+
 # ---- TLS verification ----
 jq 'del(.clusters[0].cluster."certificate-authority-data")' <(kubectl config view --raw -o json) >no-ca.json
 out=$(KUBECONFIG=no-ca.json "$KC" get /api/v1/namespaces/default 2>&1)

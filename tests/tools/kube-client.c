@@ -8,7 +8,7 @@
  *   kube-client [options] append-once PATH MARKER
  *   kube-client [options] watch PATH RESOURCE_VERSION|- COUNT
  *
- * options: --context C, --namespace N, --deadline MS (retry budget of writes),
+ * options: --kubeconfig F, --context C, --cluster C, --user U, --namespace N, --deadline MS (retry budget of writes),
  *          --request-timeout MS, --no-precondition (append-once without
  *          resourceVersion)
  *
@@ -106,6 +106,9 @@ static int on_event(const char *type, const json_t *obj, void *userdata) {
 int main(int argc, char **argv) {
         static const struct option opts[] = {
                 { "context", required_argument, NULL, 'c' },
+                { "kubeconfig", required_argument, NULL, 'k' },
+                { "cluster", required_argument, NULL, 'C' },
+                { "user", required_argument, NULL, 'u' },
                 { "namespace", required_argument, NULL, 'n' },
                 { "deadline", required_argument, NULL, 'd' },
                 { "request-timeout", required_argument, NULL, 't' },
@@ -121,6 +124,15 @@ int main(int argc, char **argv) {
                         break;
                 case 'n':
                         co.namespace = optarg;
+                        break;
+                case 'k':
+                        co.kubeconfig = optarg;
+                        break;
+                case 'C':
+                        co.cluster = optarg;
+                        break;
+                case 'u':
+                        co.user = optarg;
                         break;
                 case 'd':
                         if (parse_int64(optarg, 0, INT64_MAX, &arg_deadline_ms) < 0)
@@ -148,7 +160,7 @@ int main(int argc, char **argv) {
         struct kstatus_error e = { 0 };
         _cleanup_(kube_config_freep) struct kube_config *cfg = NULL;
         if (kube_config_load(&co, &cfg, &e) < 0) {
-                fprintf(stderr, "error: %s\n", e.message);
+                fprintf(stderr, "%s\n", e.message);
                 return 1;
         }
         struct kube_client_options copts = { .request_timeout_ms = arg_timeout_ms };
