@@ -104,6 +104,29 @@ like "$out" "discovery requests: $first" "a miss refreshes the cache once"
 KUBECACHEDIR=$TEST_TMP/cache "$KC" resolve db >/dev/null 2>&1
 ok "KUBECACHEDIR moves the cache" test -n "$(ls "$TEST_TMP"/cache/kstatus/*/discovery.json 2>/dev/null)"
 
+# Two groups serve "databases" and claim "db": the first group in discovery
+# order wins, with kubectl's warning; compared with kubectl itself.
+cat >aaa-crd.yaml <<'EOF'
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: databases.aaa.example.com}
+spec:
+  group: aaa.example.com
+  names: {kind: Database, listKind: DatabaseList, plural: databases, singular: database, shortNames: [db]}
+  scope: Cluster
+  versions:
+  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+EOF
+kubectl apply -f aaa-crd.yaml >/dev/null
+rm -rf "$HOME/.kube/cache/discovery"
+kubectl_out=$(kubectl get db -v=6 2>&1)
+kubectl_group=$(sed -n 's|.*GET https://[^/]*/apis/\([^/]*\)/v1/.*databases?limit=500.*|\1|p' <<<"$kubectl_out" | head -1)
+out=$(KUBECACHEDIR=$TEST_TMP/cache2 "$KC" resolve db 2>&1)
+is "$(awk '/ (namespaced|cluster)$/ {print $1}' <<<"$out")" "$kubectl_group" "db resolves to the group kubectl picks ($kubectl_group)"
+is "$(grep '^Warning' <<<"$out")" "$(grep '^Warning' <<<"$kubectl_out" | head -1)" "and with kubectl's warning"
+is "$(KUBECACHEDIR=$TEST_TMP/cache2 "$KC" resolve databases.aaa.example.com 2>/dev/null | head -1)" \
+        "aaa.example.com v1 databases Database cluster" "resource.group picks the other one"
+
 # ---- watch ----
 rv=$("$KC" list $DB 0 2>/dev/null | jq -r .metadata.resourceVersion)
 ("$KC" --request-timeout 10000 watch $DB "$rv" 2 >watch.out 2>watch.err &
