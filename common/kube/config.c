@@ -210,6 +210,10 @@ static int load_exec(const json_t *e, const char *user, struct kube_exec_config 
 static int load_in_cluster(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err) {
         const char *host = env(o, "KUBERNETES_SERVICE_HOST"), *port = env(o, "KUBERNETES_SERVICE_PORT");
         const char *dir = o->service_account_dir ? o->service_account_dir : DEFAULT_SA_DIR;
+        if ((!host || !port) && o->source == KUBE_CONFIG_IN_CLUSTER_ONLY)
+                return kstatus_error_set(err, ENOENT, 0, 0,
+                                         "unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and "
+                                         "KUBERNETES_SERVICE_PORT must be defined");
         if (!host || !port)
                 return kstatus_error_set(err, ENOENT, 0, 0,
                                          "no kubeconfig and not in a cluster: set KUBECONFIG or use --kubeconfig");
@@ -257,6 +261,11 @@ int kube_config_load(const struct kube_config_options *o, struct kube_config **r
 }
 
 static int load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err) {
+        /* In a Pod (the service host is set) the service account wins for
+         * IN_CLUSTER_FIRST; ONLY never reads a kubeconfig. */
+        if (o->source == KUBE_CONFIG_IN_CLUSTER_ONLY ||
+            (o->source == KUBE_CONFIG_IN_CLUSTER_FIRST && env(o, "KUBERNETES_SERVICE_HOST")))
+                return load_in_cluster(o, ret, err);
         struct merged m = { .clusters = json_object(), .contexts = json_object(), .users = json_object() };
         int r = 0;
         bool any = false;

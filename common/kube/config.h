@@ -12,7 +12,15 @@
 
 #include "util.h"
 
+/* Where credentials come from. */
+enum kube_config_source {
+        KUBE_CONFIG_AUTO = 0,         /* kubectl's rule: a kubeconfig when there is one, else in-cluster */
+        KUBE_CONFIG_IN_CLUSTER_FIRST, /* the sidecar's: in a Pod the service account, else a kubeconfig */
+        KUBE_CONFIG_IN_CLUSTER_ONLY,
+};
+
 struct kube_config_options {
+        enum kube_config_source source;
         const char *kubeconfig; /* --kubeconfig: only this file */
         const char *context;    /* --context */
         const char *cluster;    /* --cluster */

@@ -254,3 +254,40 @@ Test(kubeconfig, in_cluster_namespace_override_and_missing_token) {
         cr_assert_str_eq(err.message, "error: in-cluster: open /nonexistent/sa/token: no such file or directory");
         free(sa);
 }
+
+Test(kubeconfig, in_cluster_first_or_only) {
+        char *sa = data("sa"), *a = data("a.yaml");
+        memset(fake_env, 0, sizeof(fake_env));
+        fake_env[0][0] = "KUBECONFIG";
+        fake_env[0][1] = a;
+        struct kube_config_options o = { .getenv = fake_getenv, .service_account_dir = sa,
+                                         .source = KUBE_CONFIG_IN_CLUSTER_FIRST };
+        struct kube_config *c = NULL;
+        struct kstatus_error err = { 0 };
+        /* Outside a Pod: the kubeconfig. */
+        cr_assert_eq(kube_config_load(&o, &c, &err), 0, "%s", err.message);
+        cr_assert_not(c->in_cluster);
+        cr_assert_str_eq(c->server, "https://a.example:6443");
+        kube_config_free(c);
+        /* In a Pod: the service account, though KUBECONFIG is set. */
+        fake_env[1][0] = "KUBERNETES_SERVICE_HOST";
+        fake_env[1][1] = "10.96.0.1";
+        fake_env[2][0] = "KUBERNETES_SERVICE_PORT";
+        fake_env[2][1] = "443";
+        cr_assert_eq(kube_config_load(&o, &c, &err), 0, "%s", err.message);
+        cr_assert(c->in_cluster);
+        kube_config_free(c);
+        /* kubectl's rule prefers the kubeconfig. */
+        o.source = KUBE_CONFIG_AUTO;
+        cr_assert_eq(kube_config_load(&o, &c, &err), 0, "%s", err.message);
+        cr_assert_not(c->in_cluster);
+        kube_config_free(c);
+        /* Only in-cluster, outside a Pod. */
+        o.source = KUBE_CONFIG_IN_CLUSTER_ONLY;
+        fake_env[1][0] = NULL;
+        cr_assert_eq(kube_config_load(&o, &c, &err), -ENOENT);
+        cr_assert_str_eq(err.message, "error: unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and "
+                                      "KUBERNETES_SERVICE_PORT must be defined");
+        free(sa);
+        free(a);
+}
