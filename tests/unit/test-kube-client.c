@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -438,6 +439,57 @@ Test(kube_client, list_follows_continue, .fini = teardown) {
         json_decref(list);
 }
 
+Test(kube_client, list_restarts_once_when_the_continue_token_expires, .fini = teardown) {
+        static const struct canned s[] = {
+                { 200, "{\"metadata\":{\"resourceVersion\":\"10\",\"continue\":\"c1\"},\"items\":[{\"n\":1}]}", -1, { 0 } },
+                { 410, "{\"kind\":\"Status\",\"reason\":\"Expired\",\"message\":\"The provided continue parameter is too "
+                       "old\",\"code\":410}", -1, { 0 } },
+                { 200, "{\"metadata\":{\"resourceVersion\":\"12\",\"continue\":\"c2\"},\"items\":[{\"n\":1}]}", -1, { 0 } },
+                { 200, "{\"metadata\":{\"resourceVersion\":\"12\"},\"items\":[{\"n\":2}]}", -1, { 0 } },
+                { 200, "{\"metadata\":{\"resourceVersion\":\"13\",\"continue\":\"c3\"},\"items\":[]}", -1, { 0 } },
+                { 410, "{\"kind\":\"Status\",\"reason\":\"Expired\",\"message\":\"too old\",\"code\":410}", -1, { 0 } },
+                { 200, "{\"metadata\":{\"resourceVersion\":\"14\",\"continue\":\"c4\"},\"items\":[]}", -1, { 0 } },
+                { 410, "{\"kind\":\"Status\",\"reason\":\"Expired\",\"message\":\"too old again\",\"code\":410}", -1, { 0 } },
+        };
+        server_start(s, ELEMENTSOF(s));
+        connect_with(NULL);
+        json_t *list = NULL;
+        struct kube_status_error err = { 0 };
+        cr_assert_eq(kube_client_list(client, "/d", 1, NULL, NULL, &list, &err), 0, "%s", err.message);
+        cr_assert_eq(json_array_size(json_object_get(list, "items")), 2, "items of the restarted list only");
+        cr_assert_str_eq(json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")), "12");
+        json_decref(list);
+        cr_assert_eq(served(), 4);
+        /* Expired twice in one list: an error. */
+        cr_assert_eq(kube_client_list(client, "/d", 1, NULL, NULL, &list, &err), -EUCLEAN);
+        cr_assert_str_eq(err.message, "Error from server (Expired): too old again");
+        kube_status_error_done(&err);
+}
+
+static int pages_seen;
+
+static int count_page(const json_t *page, void *userdata) {
+        (void)page;
+        pages_seen++;
+        return pages_seen == *(int *)userdata ? 7 : 0;
+}
+
+Test(kube_client, list_pages_to_a_callback, .fini = teardown) {
+        static const struct canned s[] = {
+                { 200, "{\"metadata\":{\"continue\":\"c1\"},\"items\":[{\"n\":1}]}", -1, { 0 } },
+                { 200, "{\"metadata\":{\"continue\":\"c2\"},\"items\":[{\"n\":2}]}", -1, { 0 } },
+                { 200, "{\"metadata\":{},\"items\":[{\"n\":3}]}", -1, { 0 } },
+        };
+        server_start(s, ELEMENTSOF(s));
+        connect_with(NULL);
+        struct kube_status_error err = { 0 };
+        int stop_at = 2;
+        pages_seen = 0;
+        cr_assert_eq(kube_client_list(client, "/d", 1, count_page, &stop_at, NULL, &err), 7, "the callback stops it");
+        cr_assert_eq(pages_seen, 2);
+        cr_assert_eq(served(), 2, "no page is fetched after the callback stopped");
+}
+
 /* ---- retries ---- */
 
 static int recompute_calls;
@@ -851,6 +903,38 @@ Test(kube_watch, forbidden_is_an_error_and_timeout_times_out, .fini = teardown) 
         cr_assert_str_eq(err.message, "Error from server (Forbidden): databases is forbidden: User \"x\" cannot watch "
                                       "resource \"databases\"");
         kube_status_error_done(&err);
+        kube_watch_free(w);
+}
+
+/* The sidecar's way: the watch's fd in the caller's own epoll set. */
+Test(kube_watch, driven_from_an_external_epoll_loop, .fini = teardown) {
+        static const struct canned s[] = {
+                { 200, "", -1, { EV("ADDED", "x", "4"), EV("DELETED", "x", "5") } },
+        };
+        server_start(s, ELEMENTSOF(s));
+        connect_with(NULL);
+        events_seen = 0;
+        struct kube_watch *w = NULL;
+        struct kstatus_error e = { 0 };
+        cr_assert_eq(kube_watch_new(client, "/d", "3", on_event, NULL, &w, &e), 0, "%s", e.message);
+        int ep = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 99 };
+        cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, kube_watch_fd(w), &ev), 0);
+        struct kube_status_error err = { 0 };
+        int r = 0, loops = 0;
+        while (r == 0 && loops++ < 1000) {
+                struct epoll_event got;
+                int n = epoll_wait(ep, &got, 1, 5000);
+                cr_assert_eq(n, 1, "the watch's fd became readable");
+                cr_assert_eq(got.data.u32, 99);
+                r = kube_watch_process(w, &err);
+        }
+        cr_assert_eq(r, 42, "%d", r);
+        cr_assert_eq(events_seen, 2);
+        cr_assert_str_eq(seen[0], "ADDED x");
+        cr_assert_str_eq(seen[1], "DELETED x");
+        cr_assert_str_eq(srv.url[0], "/d watch rv=3");
+        close(ep);
         kube_watch_free(w);
 }
 
