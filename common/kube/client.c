@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -192,9 +194,16 @@ static void real_sleep_ms(void *userdata, int64_t ms) {
                 ;
 }
 
+/* Jitter must differ between processes (many sidecars retrying against one
+ * API server), so not random() unseeded. */
 static uint32_t real_random(void *userdata) {
         (void)userdata;
-        return (uint32_t)random();
+        uint32_t v;
+        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v))
+                return v;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() * 2654435761u;
 }
 
 void kube_client_set_clock(struct kube_client *c, const struct kube_clock *clock) {
