@@ -204,11 +204,12 @@ static json_t *parse_body(struct reply *out, const char *body, size_t len) {
                 return NULL;
         }
         if (!json_is_object(v)) {
+                bool array = json_is_array(v);
                 json_decref(v);
                 reply_status(out, 400, NULL, NULL,
                              "couldn't get version/kind; json parse error: json: cannot unmarshal %s into Go value "
                              "of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
-                             "\"json:\\\"kind,omitempty\\\"\" }", json_is_array(v) ? "array" : "value");
+                             "\"json:\\\"kind,omitempty\\\"\" }", array ? "array" : "value");
                 return NULL;
         }
         return v;

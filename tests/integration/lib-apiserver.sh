@@ -12,6 +12,8 @@
 #
 # The server is stopped when the test exits (SIGTERM, then SIGKILL after 5 s),
 # so a failing test never leaves one behind. Pass --insecure-http for plain HTTP.
+# KSTATUS_APISERVER_WRAPPER (e.g. "valgrind -q") runs the server under a tool;
+# KSTATUS_APISERVER_LOG appends the server's stderr to a file that outlives the test.
 
 APISERVER_BIN=$KSTATUS_BUILD_DIR/tests/apiserver/kstatus-test-apiserver
 
@@ -30,23 +32,24 @@ _stop_apiserver() { # pid
 start_apiserver() {
         local dir=$TEST_TMP/apiserver.$$.${#_cleanups[@]}
         mkdir -p "$dir"
-        "$APISERVER_BIN" --port 0 --write-kubeconfig "$dir/kubeconfig" --write-ca "$dir/ca.crt" --quiet "$@" \
-                >"$dir/stdout" 2>"$dir/stderr" &
+        # KSTATUS_APISERVER_LOG: keep the server's stderr (ASan/valgrind reports) in that file.
+        ${KSTATUS_APISERVER_WRAPPER:-} "$APISERVER_BIN" --port 0 --write-kubeconfig "$dir/kubeconfig" \
+                --write-ca "$dir/ca.crt" --quiet "$@" >"$dir/stdout" 2>>"${KSTATUS_APISERVER_LOG:-$dir/stderr}" &
         APISERVER_PID=$!
         at_exit "_stop_apiserver $APISERVER_PID"
         local i
         # Ready when it has printed its URL: it listens and the kubeconfig is written.
-        for i in $(seq 1 100); do
+        for i in $(seq 1 ${KSTATUS_APISERVER_START_TRIES:-100}); do
                 APISERVER_URL=$(sed -n 's/^serving on //p' "$dir/stdout")
                 [ -n "$APISERVER_URL" ] && break
                 if ! kill -0 "$APISERVER_PID" 2>/dev/null; then
-                        echo "# apiserver exited:"; sed 's/^/#   /' "$dir/stderr"
+                        echo "# apiserver exited:"; sed 's/^/#   /' "${KSTATUS_APISERVER_LOG:-$dir/stderr}"
                         return 1
                 fi
                 sleep 0.05
         done
         if [ -z "$APISERVER_URL" ]; then
-                echo "# apiserver did not start in 5 s:"; sed 's/^/#   /' "$dir/stderr"
+                echo "# apiserver did not start in 5 s:"; sed 's/^/#   /' "${KSTATUS_APISERVER_LOG:-$dir/stderr}"
                 return 1
         fi
         APISERVER_DIR=$dir
