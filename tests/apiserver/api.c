@@ -248,10 +248,12 @@ static bool namespace_exists(const char *ns) {
 
 /* Store obj (stolen) under key, emit an event; locked. */
 static void store_put(struct rtype *t, const char *key, json_t *obj, const char *event) {
-        if (!json_object_get(t->objects, key))
+        json_t *old = json_incref(json_object_get(t->objects, key));
+        if (!old)
                 t->sorted_valid = false;
         json_object_set(t->objects, key, obj);
-        store_emit(t, event, obj);
+        store_emit(t, event, obj, old);
+        json_decref(old);
         json_decref(obj);
 }
 
@@ -467,7 +469,7 @@ static json_t *store_remove(struct rtype *t, const char *key) {
         set_rv(gone, ++store_rv);
         json_object_del(t->objects, key);
         t->sorted_valid = false;
-        store_emit(t, "DELETED", gone);
+        store_emit(t, "DELETED", gone, NULL);
         if (is_crd_type(t))
                 crd_unregister(meta_str(gone, "name"));
         if (is_core(t, "namespaces")) {
@@ -791,9 +793,20 @@ static void watch_write_event(struct watch *w, const char *type, json_t *obj) {
 
 static void collect_event(const struct event *ev, void *userdata) {
         struct watch *w = userdata;
-        if (ev->rt != w->t || !object_matches(&w->o, w->t, ev->object))
+        if (ev->rt != w->t)
                 return;
-        json_array_append_new(w->pending, json_pack("[s, O]", ev->type, ev->object));
+        /* As the real server's watch cache: an object that starts or stops
+         * matching the selectors is ADDED or DELETED for this watcher. */
+        bool now = object_matches(&w->o, w->t, ev->object);
+        bool before = ev->old && object_matches(&w->o, w->t, ev->old);
+        const char *type = ev->type;
+        if (strcmp(type, "MODIFIED") == 0) {
+                if (!now && !before)
+                        return;
+                type = now && before ? "MODIFIED" : now ? "ADDED" : "DELETED";
+        } else if (!now)
+                return;
+        json_array_append_new(w->pending, json_pack("[s, O]", type, ev->object));
 }
 
 static bool ts_before(const struct timespec *a, const struct timespec *b) {

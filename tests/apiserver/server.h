@@ -81,10 +81,12 @@ struct event {
         const char *type; /* "ADDED", "MODIFIED", "DELETED" (static) */
         struct rtype *rt;
         json_t *object;   /* owned reference */
+        json_t *old;      /* owned reference to the previous version, or NULL */
 };
 
-/* Record an event (locked by caller); object borrowed (a reference is taken). */
-void store_emit(struct rtype *t, const char *type, json_t *object);
+/* Record an event (locked by caller); object and old (the version it
+ * replaces, may be NULL) are borrowed (references are taken). */
+void store_emit(struct rtype *t, const char *type, json_t *object, json_t *old);
 /* Oldest resourceVersion a watch may resume from, 0 when any is fine. */
 uint64_t store_oldest_resumable(void);
 /* Events with rv > since, in order: calls fn for each (locked by caller).

@@ -113,8 +113,10 @@ void store_free(void) {
                 store_types = t->next;
                 rtype_free(t);
         }
-        for (size_t i = 0; i < history_len; i++)
+        for (size_t i = 0; i < history_len; i++) {
                 json_decref(history[(history_start + i) % history_cap].object);
+                json_decref(history[(history_start + i) % history_cap].old);
+        }
         free(history);
         history = NULL;
         history_len = 0;
@@ -139,9 +141,10 @@ char *rtype_resource_name(const struct rtype *t) {
 
 /* ---- events ---- */
 
-void store_emit(struct rtype *t, const char *type, json_t *object) {
+void store_emit(struct rtype *t, const char *type, json_t *object, json_t *old) {
         if (history_len == history_cap) {
                 json_decref(history[history_start].object);
+                json_decref(history[history_start].old);
                 history_start = (history_start + 1) % history_cap;
                 history_len--;
         }
@@ -150,6 +153,7 @@ void store_emit(struct rtype *t, const char *type, json_t *object) {
         ev->type = type;
         ev->rt = t;
         ev->object = json_incref(object);
+        ev->old = json_incref(old);
         history_len++;
         pthread_cond_broadcast(&store_cond);
 }

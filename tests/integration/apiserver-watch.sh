@@ -90,6 +90,14 @@ apiserver_curl -N --max-time 5 "$dbs?watch=1&resourceVersion=$rv&timeoutSeconds=
 like "$(jq -r .type bm.out | sort -u | tr '\n' ' ')" 'BOOKMARK' "allowWatchBookmarks=true sends BOOKMARK events"
 is "$(jq -r 'select(.type=="BOOKMARK") | .object.kind' bm.out | sort -u)" "Database" "bookmarks name the kind"
 
+rv2=$(apiserver_curl -f "$dbs" | jq -r .metadata.resourceVersion)
+kubectl label db a tier=gold >/dev/null
+kubectl label db a tier- >/dev/null
+kubectl label db a tier=gold >/dev/null
+apiserver_curl -N --max-time 5 "$dbs?watch=1&resourceVersion=$rv2&timeoutSeconds=1&labelSelector=tier%3Dgold" >ls.out
+is "$(jq -r '.type + " " + (.object.metadata.labels.tier // "-")' ls.out | tr '\n' ' ')" "ADDED gold DELETED - ADDED gold " \
+        "with a label selector, objects entering and leaving it are ADDED and DELETED"
+
 # Push the first events out of the 20-event history.
 for i in $(seq 1 25); do kubectl patch db a --type merge -p "{\"spec\":{\"x\":$((i + 1))}}" >/dev/null; done
 apiserver_curl -N --max-time 5 "$dbs?watch=1&resourceVersion=$rv" >gone.out
