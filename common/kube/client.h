@@ -89,7 +89,8 @@ typedef int (*kube_page_fn)(const json_t *page, void *userdata);
  * may be NULL); without, the pages are joined into one List object in *ret
  * (new reference): items of every page, metadata.resourceVersion of the last
  * (what a watch resumes from). A 410 Gone while paging (the continue token
- * expired) restarts the list from the beginning once, as kubectl does. */
+ * expired) restarts the list from the beginning once, as kubectl does; with
+ * page_fn the pages before it are then handed over again. */
 int kube_client_list(struct kube_client *c, const char *path, unsigned limit, kube_page_fn page_fn, void *userdata,
                      json_t **ret, struct kube_status_error *err);
 
