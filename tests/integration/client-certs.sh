@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP"
 
-KC=$KSTATUS_BUILD_DIR/tests/tools/kube-client
+KC=${KUBE_CLIENT:-$KSTATUS_BUILD_DIR/tests/tools/kube-client} # KUBE_CLIENT: e.g. a valgrind wrapper
 command -v openssl >/dev/null || { echo "not ok 1 - openssl is needed"; exit 1; }
 
 cert() { # NAME CN SIGNER [SAN]

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib-apiserver.sh"
 cd "$TEST_TMP"
 
-KC=$KSTATUS_BUILD_DIR/tests/tools/kube-client
+KC=${KUBE_CLIENT:-$KSTATUS_BUILD_DIR/tests/tools/kube-client} # KUBE_CLIENT: e.g. a valgrind wrapper
 start_apiserver --watch-history 10 || { done_testing; exit 1; }
 apiserver_install_crds
 DB=/apis/example.promise.syntasso.io/v1/namespaces/default/databases
