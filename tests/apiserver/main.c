@@ -309,7 +309,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_NO;
 
         struct reply rep = { 0 };
-        if (!authorized(c)) {
+        /* kubectl never sends a bearer token over plain HTTP, so a plain-HTTP
+         * server lets requests without one through; a wrong one is still 401. */
+        bool anonymous_ok = arg_insecure &&
+                            !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!anonymous_ok && !authorized(c)) {
                 rep.code = 401;
                 rep.body = xstrdup("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
                                    "\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}");
@@ -358,7 +362,8 @@ static void usage(FILE *f) {
         fputs("usage: kstatus-test-apiserver [options]\n"
               "  --address ADDR          listen on ADDR (127.0.0.1 or ::1; default 127.0.0.1)\n"
               "  --port N                port (0: choose one and print it; default 0)\n"
-              "  --insecure-http         plain HTTP instead of HTTPS\n"
+              "  --insecure-http         plain HTTP instead of HTTPS (requests without a token\n"
+              "                          are then let through: kubectl sends none over HTTP)\n"
               "  --token TOKEN           bearer token clients must send (default: generated)\n"
               "  --write-kubeconfig FILE write a kubeconfig for this server\n"
               "  --write-ca FILE         write the CA certificate (PEM)\n"
