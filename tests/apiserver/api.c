@@ -846,7 +846,8 @@ ssize_t watch_read(void *cls, uint64_t pos, char *buf, size_t max) {
                 clock_gettime(CLOCK_MONOTONIC, &now);
                 if (!ts_before(&now, &w->deadline))
                         return MHD_CONTENT_READER_END_OF_STREAM;
-                if (client_gone(w))
+                /* An outage cuts open streams too; a client that left frees its thread. */
+                if (outage_active() || client_gone(w))
                         return MHD_CONTENT_READER_END_WITH_ERROR;
 
                 pthread_mutex_lock(&store_lock);

@@ -529,8 +529,10 @@ int main(int argc, char **argv) {
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
 
-        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-                         MHD_USE_ERROR_LOG;
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+        /* libmicrohttpd's own log reports every client that hangs up on a watch. */
+        if (!arg_quiet)
+                flags |= MHD_USE_ERROR_LOG;
         if (v6)
                 flags |= MHD_USE_IPv6;
         if (!arg_insecure)
