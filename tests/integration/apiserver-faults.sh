@@ -92,11 +92,22 @@ ok "after part of the body" test -s partial.json
 ok "the next request works" apiserver_curl -f -o /dev/null "$db"
 
 # ---- outages ----
+apiserver_curl -N -o watch.out "/apis/example.promise.syntasso.io/v1/namespaces/default/databases?watch=1&timeoutSeconds=30" \
+        2>/dev/null &
+watch_pid=$!
+at_exit "kill $watch_pid 2>/dev/null"
+sleep 0.5
+start=$(date +%s%N)
 apiserver_outage 1
 rc=0; apiserver_curl -o /dev/null "$db" 2>/dev/null || rc=$?
 ok "during an outage connections are refused or reset (curl exit $rc)" test "$rc" -ne 0
 rc=0; curl -s --cacert "$APISERVER_CA" -o /dev/null "$APISERVER_URL/version" 2>/dev/null || rc=$?
 ok "new connections too (curl exit $rc)" test "$rc" -ne 0
+wait "$watch_pid"
+rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ok "an open watch is cut by the outage (curl exit $rc after ${ms} ms)" test "$rc" -ne 0 -a "$ms" -lt 5000
+like "$(head -c 200 watch.out)" '"type":"ADDED"' "after it had streamed events"
 sleep 1.2
 ok "after the window the server answers again" apiserver_curl -f -o /dev/null "$db"
 ok "kubectl works again" kubectl get db orders
