@@ -393,7 +393,11 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
-        json_t *faults = json_array();
+        _cleanup_json_ json_t *faults = json_array();
+        struct MHD_Daemon *d = NULL;
+        char *url = NULL;
+        bool store_ready = false;
+        int rc = 0;
         int c;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -403,7 +407,7 @@ int main(int argc, char **argv) {
                 case ARG_PORT:
                         if (parse_int64(optarg, 0, 65535, &arg_port) < 0) {
                                 fprintf(stderr, "error: invalid port \"%s\"\n", optarg);
-                                return 2;
+                                { rc = 2; goto out; }
                         }
                         break;
                 case ARG_INSECURE:
@@ -427,7 +431,7 @@ int main(int argc, char **argv) {
                         json_t *f = json_loads(optarg, 0, &e);
                         if (!f) {
                                 fprintf(stderr, "error: invalid --fault \"%s\": %s\n", optarg, e.text);
-                                return 2;
+                                { rc = 2; goto out; }
                         }
                         json_array_append_new(faults, f);
                         break;
@@ -435,14 +439,14 @@ int main(int argc, char **argv) {
                 case ARG_HISTORY:
                         if (parse_int64(optarg, 1, 10000000, &arg_history) < 0) {
                                 fprintf(stderr, "error: invalid --watch-history \"%s\"\n", optarg);
-                                return 2;
+                                { rc = 2; goto out; }
                         }
                         break;
                 case ARG_BOOKMARK: {
                         int64_t ms;
                         if (parse_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > INT32_MAX) {
                                 fprintf(stderr, "error: invalid --bookmark-interval \"%s\"\n", optarg);
-                                return 2;
+                                { rc = 2; goto out; }
                         }
                         api_config.bookmark_ms = (int)ms;
                         break;
@@ -455,12 +459,12 @@ int main(int argc, char **argv) {
                         return 0;
                 default:
                         usage(stderr);
-                        return 2;
+                        { rc = 2; goto out; }
                 }
         }
         if (optind < argc) {
                 fprintf(stderr, "error: unexpected argument \"%s\"\n", argv[optind]);
-                return 2;
+                { rc = 2; goto out; }
         }
 
         struct sockaddr_storage ss = { 0 };
@@ -472,7 +476,7 @@ int main(int argc, char **argv) {
                 s6->sin6_port = htons((uint16_t)arg_port);
                 if (inet_pton(AF_INET6, arg_address, &s6->sin6_addr) != 1) {
                         fprintf(stderr, "error: invalid address \"%s\"\n", arg_address);
-                        return 2;
+                        { rc = 2; goto out; }
                 }
                 sslen = sizeof(*s6);
         } else {
@@ -481,7 +485,7 @@ int main(int argc, char **argv) {
                 s4->sin_port = htons((uint16_t)arg_port);
                 if (inet_pton(AF_INET, arg_address, &s4->sin_addr) != 1) {
                         fprintf(stderr, "error: invalid address \"%s\"\n", arg_address);
-                        return 2;
+                        { rc = 2; goto out; }
                 }
                 sslen = sizeof(*s4);
         }
@@ -490,22 +494,23 @@ int main(int argc, char **argv) {
         struct kstatus_error err = { 0 };
         if (faults_add(faults, &err) < 0) {
                 fprintf(stderr, "error: invalid --fault: %s\n", err.message);
-                return 2;
+                { rc = 2; goto out; }
         }
-        json_decref(faults);
+
 
         if (!arg_token) {
                 uint8_t b[16];
                 if (gnutls_rnd(GNUTLS_RND_NONCE, b, sizeof(b)) < 0)
-                        return 1;
+                        { rc = 1; goto out; }
                 arg_token = xmalloc(33);
                 for (size_t i = 0; i < sizeof(b); i++)
                         snprintf(arg_token + 2 * i, 3, "%02x", b[i]);
         }
         if (!arg_insecure && make_certificates() < 0)
-                return 1;
+                { rc = 1; goto out; }
 
         store_init((size_t)arg_history);
+        store_ready = true;
         {
                 /* The namespaces every cluster has. */
                 const char *const nss[] = { "default", "kube-system", "kube-public", "kube-node-lease" };
@@ -518,7 +523,7 @@ int main(int argc, char **argv) {
                 }
         }
         if (arg_crds && api_preload_crds(arg_crds) < 0)
-                return 1;
+                { rc = 1; goto out; }
 
         sigset_t mask;
         sigemptyset(&mask);
@@ -537,7 +542,6 @@ int main(int argc, char **argv) {
                 flags |= MHD_USE_IPv6;
         if (!arg_insecure)
                 flags |= MHD_USE_TLS;
-        struct MHD_Daemon *d;
         if (arg_insecure)
                 d = MHD_start_daemon(flags, 0, accept_policy, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &ss,
                                      MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
@@ -549,16 +553,15 @@ int main(int argc, char **argv) {
                                      tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT, tls_cert_pem, MHD_OPTION_END);
         if (!d) {
                 fprintf(stderr, "error: cannot listen on %s port %lld\n", arg_address, (long long)arg_port);
-                return 1;
+                { rc = 1; goto out; }
         }
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
         unsigned port = info ? info->port : (unsigned)arg_port;
-        _cleanup_free_ char *url = xasprintf("%s://%s%s%s:%u", arg_insecure ? "http" : "https", v6 ? "[" : "",
+        url = xasprintf("%s://%s%s%s:%u", arg_insecure ? "http" : "https", v6 ? "[" : "",
                                              arg_address, v6 ? "]" : "", port);
         api_config.token = arg_token;
         api_config.server_url = xasprintf("%s%s%s:%u", v6 ? "[" : "", arg_address, v6 ? "]" : "", port);
 
-        int rc = 0;
         if (arg_kubeconfig && write_kubeconfig(arg_kubeconfig, url) < 0)
                 rc = 1;
         if (rc == 0 && arg_ca_file && !arg_insecure && write_file(arg_ca_file, tls_ca_pem) < 0)
@@ -578,7 +581,10 @@ int main(int argc, char **argv) {
         pthread_cond_broadcast(&store_cond);
         pthread_mutex_unlock(&store_lock);
         MHD_stop_daemon(d);
-        store_free();
+out:
+        free(url);
+        if (store_ready)
+                store_free();
         faults_free();
         free(api_config.server_url);
         free(arg_token);
