@@ -31,24 +31,28 @@ static void print_help(FILE *f) {
         fputs("\nUse \"kubectl kstatus COMMAND --help\" for more information about a command.\n", f);
 }
 
-int usage_error(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
+/* "error: <message>" on stderr; returns code. */
+_printf_(2, 0) static int report(int code, const char *fmt, va_list ap) {
         fputs("error: ", stderr);
         vfprintf(stderr, fmt, ap);
         fputc('\n', stderr);
+        return code;
+}
+
+int usage_error(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int r = report(EXIT_USAGE, fmt, ap);
         va_end(ap);
-        return EXIT_USAGE;
+        return r;
 }
 
 int fail(const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        fputs("error: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
+        int r = report(EXIT_FAILED, fmt, ap);
         va_end(ap);
-        return EXIT_FAILED;
+        return r;
 }
 
 int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret) {
