@@ -44,8 +44,9 @@ static const char usage[] =
         "      --deadline=DURATION      how long the final write may retry (60s)\n"
         "      --no-live                only write when the pipeline ends\n"
         "      --once                   apply status.yaml once, as the final write, and exit\n"
-        "      --kubeconfig=FILE        kubeconfig outside a cluster (KUBECONFIG)\n"
+        "      --kubeconfig=FILE        kubeconfig outside a cluster (default: KUBECONFIG as kubectl reads it)\n"
         "      --context=NAME           kubeconfig context\n"
+        "      --request-timeout=DURATION  give up on one request after DURATION (10s)\n"
         "      --log-format=text|json   log line format (text)\n"
         "  -v, --verbose                log debug events too\n"
         "      --max-file-size=SIZE, --max-depth=N, --max-nodes=N, --max-status-size=SIZE\n"
@@ -130,7 +131,7 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
         *cfg = (struct sidecar_config){
                 .pipeline_index = -1, .pipeline_count = -1, .mode = KSTATUS_MERGE_DEEP,
                 .limits = KSTATUS_LIMITS_DEFAULT, .debounce_ms = 200, .max_debounce_ms = 2000,
-                .final_deadline_ms = 60000, .live = true,
+                .final_deadline_ms = 60000, .request_timeout_ms = 10000, .live = true,
         };
         cfg->object.group = env_dup("KRATIX_OBJECT_GROUP");
         cfg->object.version = env_dup("KRATIX_OBJECT_VERSION");
@@ -148,7 +149,6 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
         cfg->container_name = env_dup("KSTATUS_CONTAINER_NAME");
         cfg->metadata_dir = env_dup("KSTATUS_METADATA_DIR");
         cfg->input_dir = env_dup("KSTATUS_INPUT_DIR");
-        cfg->kubeconfig = env_dup("KUBECONFIG");
         const char *action = getenv("KRATIX_WORKFLOW_ACTION");
         if (action && strcmp(action, "delete") == 0)
                 cfg->action = ACTION_DELETE;
@@ -163,7 +163,7 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 return config_error("invalid KSTATUS_MERGE \"%s\": want deep or shallow", v);
 
         enum { O_GROUP = 1000, O_VERSION, O_RESOURCE, O_NAME, O_CLUSTER, O_PIPELINE, O_INDEX, O_COUNT, O_META, O_INPUT,
-               O_MERGE, O_DEBOUNCE, O_MAXDEB, O_DEADLINE, O_NOLIVE, O_ONCE, O_KUBECONFIG, O_CONTEXT, O_LOGFMT,
+               O_MERGE, O_DEBOUNCE, O_MAXDEB, O_DEADLINE, O_NOLIVE, O_ONCE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT,
                O_MAXFILE, O_MAXDEPTH, O_MAXNODES, O_MAXSTATUS, O_VERSIONFLAG, O_HELP };
         static const struct option options[] = {
                 { "group", required_argument, NULL, O_GROUP },
@@ -185,6 +185,7 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 { "once", no_argument, NULL, O_ONCE },
                 { "kubeconfig", required_argument, NULL, O_KUBECONFIG },
                 { "context", required_argument, NULL, O_CONTEXT },
+                { "request-timeout", required_argument, NULL, O_REQTIMEOUT },
                 { "log-format", required_argument, NULL, O_LOGFMT },
                 { "verbose", no_argument, NULL, 'v' },
                 { "max-file-size", required_argument, NULL, O_MAXFILE },
@@ -240,6 +241,10 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 case O_ONCE: cfg->once = true; break;
                 case O_KUBECONFIG: set_str(&cfg->kubeconfig, optarg); break;
                 case O_CONTEXT: set_str(&cfg->context, optarg); break;
+                case O_REQTIMEOUT:
+                        if (parse_duration_arg("request-timeout", optarg, &cfg->request_timeout_ms) < 0)
+                                return -EINVAL;
+                        break;
                 case O_LOGFMT:
                         if (log_format_from_string(optarg, &lf) < 0)
                                 return config_error("invalid argument \"%s\" for \"--log-format\": want text or json", optarg);

@@ -34,6 +34,7 @@ struct sidecar_config {
         int64_t debounce_ms;
         int64_t max_debounce_ms;
         int64_t final_deadline_ms;
+        int64_t request_timeout_ms;
         bool once;
         bool live;            /* push while the pipeline runs (default) */
         /* kube client options */

@@ -11,6 +11,7 @@ create_seed_objects() {
 }
 
 # wait_for DESCRIPTION CMD...: retry CMD for up to 10 s, then record the result.
+# CMD is run again each time: pass a command, not "$(...)" (expanded once).
 wait_for() {
         local d=$1; shift
         local i
@@ -20,6 +21,22 @@ wait_for() {
         done
         _tap_result 1 "$d" "timed out: $*"
 }
+
+# wait_until DESCRIPTION WANT CMD...: retry until CMD prints WANT (10 s), then
+# record the result, showing what it printed last.
+wait_until() {
+        local d=$1 want=$2; shift 2
+        local i got
+        for i in $(seq 1 100); do
+                got=$("$@" 2>&1)
+                if [ "$got" = "$want" ]; then _tap_result 0 "$d"; return 0; fi
+                sleep 0.1
+        done
+        _tap_result 1 "$d" "timed out: $* printed '$got', want '$want'"
+}
+
+# pushes_logged: how many live pushes the running sidecar has logged.
+pushes_logged() { grep -c 'push: sent' "$PIPE_DIR/sidecar.log"; }
 
 # start_sidecar PIPELINE INDEX COUNT [extra sidecar args...]: sets PIPE_DIR, SIDECAR_PID.
 start_sidecar() {

@@ -14,13 +14,17 @@ status_of() { kubectl get iam example -o json | jq -c "$1"; }
 # --- one request per push, nothing when nothing changed ---------------------
 start_sidecar create-user 0 2
 printf 'message: step 1\nprogress: {a: 1}\n' >"$PIPE_DIR/metadata/status.yaml"
-wait_for "a live push lands" test "$(status_of .status.message)" = '"step 1"'
+wait_until "a live push lands" '"step 1"' status_of .status.message
 apiserver_reset_counters
+pushes=$(pushes_logged)
 printf 'message: step 2\nprogress: {a: 1}\n' >"$PIPE_DIR/metadata/status.yaml"
-wait_for "the second push lands" test "$(status_of .status.message)" = '"step 2"'
+# Count before anything of ours (kubectl) talks to the server.
+wait_until "the sidecar logs the second push" "$((pushes + 1))" pushes_logged
 sleep 0.3
-is "$(apiserver_counters | jq '[.requests[] | select(.verb=="PATCH")] | map(.count) | add')" 1 "one push is one PATCH request"
-is "$(apiserver_counters | jq '[.requests[] | select(.verb!="PATCH")] | map(.count) | add // 0')" 0 "and no other request"
+counters=$(apiserver_counters)
+is "$(jq '.byVerb.PATCH // 0' <<<"$counters")" 1 "one push is one PATCH request"
+is "$(jq '.total - (.byVerb.PATCH // 0)' <<<"$counters")" 0 "and no other request"
+is "$(status_of .status.message)" '"step 2"' "the second push landed"
 apiserver_reset_counters
 cp "$PIPE_DIR/metadata/status.yaml" "$PIPE_DIR/metadata/status.yaml.new" && mv "$PIPE_DIR/metadata/status.yaml.new" "$PIPE_DIR/metadata/status.yaml"
 sleep 0.5
@@ -28,19 +32,21 @@ is "$(apiserver_counters | jq '.total')" 0 "rewriting the same content sends not
 
 # --- many writes, torn writes: the final state is exact ----------------------
 for i in $(seq 1 50); do
-        printf 'message: "write %d"\nprogress: {n: %d}\n' "$i" "$i" >"$PIPE_DIR/metadata/status.yaml"
+        printf 'message: "write %d"\nprogress: {count: %d}\n' "$i" "$i" >"$PIPE_DIR/metadata/status.yaml"
 done
 # A torn write: the file is written in two halves with a pause between.
 printf 'message: "half' >"$PIPE_DIR/metadata/status.yaml"
 sleep 0.2
-printf 'message: "final"\nprogress:\n  n: 51\n' >"$PIPE_DIR/metadata/status.yaml"
+printf 'message: "final"\nprogress:\n  count: 51\n' >"$PIPE_DIR/metadata/status.yaml"
 stop_sidecar TERM
 is "$SIDECAR_RC" 0 "many writes: the sidecar exits 0"
-is "$(status_of '{message: .status.message, progress: .status.progress}')" '{"message":"final","progress":{"n":51}}' \
+is "$(status_of '{message: .status.message, progress: .status.progress}')" '{"message":"final","progress":{"count":51}}' \
         "many writes and a torn write: the final state is exact"
 like "$(cat "$PIPE_DIR/sidecar.log")" 'refuse: status.yaml:1:' "the torn write was refused with its line and column"
 
 # --- faults around the final write ------------------------------------------
+# The earlier pipeline left iam.user; every fault case must keep it.
+kubectl patch iam example --subresource=status --type=merge -p '{"status":{"iam":{"user":"admin"}}}' >/dev/null
 for fault in '{"verb":"PATCH","code":503,"count":3,"retryAfter":1}' \
              '{"verb":"PATCH","code":429,"count":2,"retryAfter":1}' \
              '{"verb":"PATCH","code":500,"count":3}' \
@@ -73,13 +79,13 @@ kill -TERM "$SIDECAR_PID"; wait "$SIDECAR_PID"; rc=$?
 is "$rc" 1 "a final write that never succeeds exits 1 at the deadline"
 like "$(tail -1 "$PIPE_DIR/sidecar.log")" 'final write to iams.example.promise.syntasso.io/example failed' \
         "and says so in one line"
-apiserver_fault_clear
+apiserver_clear_faults
 
 # --- another writer replaces a key shallowly mid-pipeline --------------------
 kubectl patch iam example --subresource=status --type=merge -p '{"status":{"iam":{"user":"admin"},"db":{"host":"a","port":1}}}' >/dev/null
 start_sidecar populate-vault 1 2
 printf 'db:\n  port: 2\n' >"$PIPE_DIR/metadata/status.yaml"
-wait_for "the live push merged db.port" test "$(status_of .status.db)" = '{"host":"a","port":2}'
+wait_until "the live push merged db.port" '{"host":"a","port":2}' status_of .status.db
 kubectl patch iam example --subresource=status --type=merge -p '{"status":{"db":null}}' >/dev/null
 kubectl patch iam example --subresource=status --type=merge -p '{"status":{"db":{"port":9}}}' >/dev/null
 stop_sidecar TERM
@@ -88,7 +94,7 @@ is "$(status_of .status.db)" '{"host":"a","port":2}' "another writer's shallow r
 # --- a failing pipeline -------------------------------------------------------
 start_sidecar populate-vault 1 2
 printf 'message: half way\n' >"$PIPE_DIR/metadata/status.yaml"
-wait_for "the failing pipeline's live push lands" test "$(status_of .status.message)" = '"half way"'
+wait_until "the failing pipeline's live push lands" '"half way"' status_of .status.message
 stop_sidecar USR1
 is "$SIDECAR_RC" 0 "a failed pipeline: the sidecar still exits 0 once it has recorded it"
 is "$(status_of '.status.conditions[] | select(.type=="ConfigureWorkflowCompleted") | {status,reason,message}')" \
@@ -100,7 +106,7 @@ is "$(status_of .status.message)" '"half way"' "a failed pipeline's live pushes 
 kubectl patch iam example --subresource=status --type=merge -p '{"status":{"message":"good"}}' >/dev/null
 start_sidecar populate-vault 1 2
 printf 'message: "ok"\n' >"$PIPE_DIR/metadata/status.yaml"
-wait_for "a valid file is pushed" test "$(status_of .status.message)" = '"ok"'
+wait_until "a valid file is pushed" '"ok"' status_of .status.message
 printf 'kratix:\n  x: 1\n' >"$PIPE_DIR/metadata/status.yaml"
 sleep 0.5
 is "$(status_of .status.message)" '"ok"' "an invalid file is not pushed; the last good state stays"

@@ -17,11 +17,11 @@ at_exit "kill $watch_pid 2>/dev/null"
 
 # Pipeline 1: create-user.
 start_sidecar create-user 0 2
-wait_for "the first pipeline marks the workflow in progress" \
-        test "$(kubectl get iam example -o jsonpath='{.status.conditions[?(@.type=="ConfigureWorkflowCompleted")].reason}')" = PipelinesInProgress
+wait_until "the first pipeline marks the workflow in progress" PipelinesInProgress \
+        kubectl get iam example -o jsonpath='{.status.conditions[?(@.type=="ConfigureWorkflowCompleted")].reason}'
 cp "$KSTATUS_TEST_DATA/seed/create-user.status.yaml" "$PIPE_DIR/metadata/status.yaml"
-wait_for "a live push is visible before the pipeline ends" \
-        test "$(kubectl get iam example -o jsonpath='{.status.iam.user}')" = admin
+wait_until "a live push is visible before the pipeline ends" admin \
+        kubectl get iam example -o jsonpath='{.status.iam.user}'
 stop_sidecar TERM
 is "$SIDECAR_RC" 0 "pipeline 1: the sidecar exits 0 once the final write is acknowledged"
 is "$(kubectl get iam example -o jsonpath='{.status.conditions[?(@.type=="ConfigureWorkflowCompleted")].status}')" False \

@@ -1,0 +1,124 @@
+/* api.c - the sidecar's few API calls over the common/kube client. One
+ * attempt each: push.c decides what to retry, because a retried status write
+ * must be re-planned against what the server now holds. */
+#include <errno.h>
+#include <string.h>
+
+#include "api.h"
+#include "conditions.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "version.h"
+
+struct api {
+        struct kube_config *config;
+        struct kube_client *client;
+};
+
+int api_new(const struct sidecar_config *cfg, struct api **ret, struct kstatus_error *err) {
+        /* In a Pod the service account; elsewhere (tests, the demo, a laptop) a
+         * kubeconfig exactly as kubectl reads it, KUBECONFIG list included. */
+        struct kube_config_options opts = {
+                .source = KUBE_CONFIG_IN_CLUSTER_FIRST,
+                .kubeconfig = cfg->kubeconfig,
+                .context = cfg->context,
+        };
+        _cleanup_free_ struct api *api = xcalloc(1, sizeof(struct api));
+        int r = kube_config_load(&opts, &api->config, err);
+        if (r < 0)
+                return r;
+        struct kube_client_options copts = {
+                .request_timeout_ms = cfg->request_timeout_ms,
+                .user_agent = "kstatus-sidecar/" KSTATUS_VERSION,
+        };
+        r = kube_client_new(api->config, &copts, &api->client, err);
+        if (r < 0) {
+                kube_config_free(api->config);
+                return r;
+        }
+        *ret = TAKE_PTR(api);
+        return 0;
+}
+
+void api_free(struct api *api) {
+        if (!api)
+                return;
+        kube_client_free(api->client);
+        kube_config_free(api->config);
+        free(api);
+}
+
+void api_counters(const struct api *api, unsigned *requests, unsigned *connections) {
+        kube_client_counters(api->client, requests, connections);
+}
+
+static int fail(int r, struct kube_status_error *kerr, struct api_error *err) {
+        err->http_code = kerr->http_code;
+        err->retry_after_ms = kerr->retry_after_ms;
+        snprintf(err->message, sizeof(err->message), "%s", kerr->message ? kerr->message : strerror(-r));
+        kube_status_error_done(kerr);
+        return r;
+}
+
+static void clear(struct api_error *err) {
+        err->http_code = 0;
+        err->retry_after_ms = -1;
+        err->message[0] = '\0';
+}
+
+int api_get(struct api *api, const char *path, json_t **ret, struct api_error *err) {
+        struct kube_status_error kerr = { 0 };
+        clear(err);
+        int r = kube_client_get(api->client, path, ret, &kerr);
+        return r < 0 ? fail(r, &kerr, err) : 0;
+}
+
+int api_merge_patch(struct api *api, const char *path, const json_t *patch, json_t **ret, struct api_error *err) {
+        struct kube_status_error kerr = { 0 };
+        clear(err);
+        int r = kube_client_patch(api->client, path, NULL, KUBE_PATCH_MERGE, patch, NULL, ret, &kerr);
+        return r < 0 ? fail(r, &kerr, err) : 0;
+}
+
+int api_create_event(struct api *api, const struct kstatus_object_ref *obj, const char *uid, const char *type,
+                     const char *reason, const char *message, struct api_error *err) {
+        struct kube_status_error kerr = { 0 };
+        clear(err);
+        /* Events about a cluster-scoped object live in "default", as kubectl's recorder puts them. */
+        const char *ns = obj->namespace && *obj->namespace ? obj->namespace : "default";
+        _cleanup_free_ char *api_version = *obj->group ? xasprintf("%s/%s", obj->group, obj->version)
+                                                       : xstrdup(obj->version);
+        _cleanup_free_ char *generate = xasprintf("%s.", obj->name);
+        _cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events", ns);
+        char now[KSTATUS_TIME_LEN];
+        kstatus_time_now(now);
+
+        _cleanup_json_ json_t *involved = json_pack("{s:s, s:s}", "apiVersion", api_version, "name", obj->name);
+        if (obj->kind)
+                json_object_set_new(involved, "kind", json_string(obj->kind));
+        if (obj->namespace && *obj->namespace)
+                json_object_set_new(involved, "namespace", json_string(obj->namespace));
+        if (uid)
+                json_object_set_new(involved, "uid", json_string(uid));
+        /* Event messages are capped by the API server at 1 KiB; cut on a UTF-8 boundary. */
+        size_t len = strlen(message);
+        if (len > 1024) {
+                len = 1024;
+                while (len > 0 && ((unsigned char)message[len] & 0xC0) == 0x80)
+                        len--;
+        }
+        _cleanup_json_ json_t *body = json_pack(
+                "{s:s, s:s, s:{s:s, s:s}, s:O, s:s, s:s%, s:s, s:{s:s}, s:s, s:s, s:i, s:s, s:s}", "apiVersion", "v1",
+                "kind", "Event", "metadata", "generateName", generate, "namespace", ns, "involvedObject", involved,
+                "reason", reason, "message", message, len, "type", type, "source", "component", "kstatus-sidecar",
+                "firstTimestamp", now, "lastTimestamp", now, "count", 1, "reportingComponent", "kstatus-sidecar",
+                "action", "StatusUpdate");
+        if (!body)
+                return -ENOMEM;
+        int r = kube_client_create(api->client, path, body, NULL, NULL, &kerr);
+        return r < 0 ? fail(r, &kerr, err) : 0;
+}
+
+bool api_error_is_transient(const struct api_error *err) {
+        return err->http_code == 0 || err->http_code == 409 || err->http_code == 429 || err->http_code >= 500;
+}
