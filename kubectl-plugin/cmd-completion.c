@@ -32,14 +32,26 @@ static const char *const outputs[] = { "json", "yaml", NULL };
 static const char *const modes[] = { "deep", "shallow", NULL };
 static const char *const workflows[] = { "configure", "none", NULL };
 static const char *const shells[] = { "bash", "zsh", "fish", NULL };
+static const char *const get_outputs[] = { "wide", "json", "yaml", "name", NULL };
+static const char *const describe_outputs[] = { "json", "yaml", "wide", NULL };
+static const char *const colors[] = { "auto", "always", "never", NULL };
+static const char *const fors[] = { "condition=ConfigureWorkflowCompleted", "condition=", "health=healthy",
+                                    "health=ready", "message=", "delete", NULL };
 
 static const struct flag_values flag_values[] = {
+        { "get", "-o", get_outputs },      { "get", "--output", get_outputs },
+        { "describe", "-o", describe_outputs }, { "describe", "--output", describe_outputs },
         { NULL, "-o", outputs },           { NULL, "--output", outputs },
+        { NULL, "--color", colors },       { "wait", "--for", fors },
         { "merge", "--merge", modes },     { "inject", "--merge", modes },
         { "merge", "--workflow", workflows },
 };
 
-static const char *const command_flags[][8] = {
+#define KUBE_FLAGS "--namespace", "--all-namespaces", "--selector", "--context", "--kubeconfig", "--request-timeout", "--color"
+static const char *const command_flags[][16] = {
+        { "describe", "--output", "--absolute-time", "--show-events", KUBE_FLAGS, NULL },
+        { "get", "--output", "--no-headers", "--watch", "--all-kratix", KUBE_FLAGS, NULL },
+        { "wait", "--for", "--timeout", "--any", KUBE_FLAGS, NULL },
         { "lint", "--output", "--quiet", "--max-file-size", "--max-depth", "--max-nodes", "--max-status-size", NULL },
         { "merge", "--base", "--merge", "--workflow", "--output", "--max-file-size", "--max-depth", NULL },
         { "inject", "--filename", "--image", "--merge", "--rbac", "--output", NULL },
@@ -81,6 +93,11 @@ int cmd_complete(int argc, char **argv, const char *const *commands) {
                 for (size_t i = 0; i < ELEMENTSOF(command_flags); i++)
                         if (strcmp(command_flags[i][0], command) == 0)
                                 candidates(&command_flags[i][1], partial);
+                printf(":%d\n", DIRECTIVE_NO_FILE);
+                return 0;
+        }
+        if (strcmp(command, "describe") == 0 || strcmp(command, "get") == 0 || strcmp(command, "wait") == 0) {
+                /* Resource types and names come from the cluster; kubectl's own completion knows them. */
                 printf(":%d\n", DIRECTIVE_NO_FILE);
                 return 0;
         }

@@ -70,7 +70,7 @@ static void set_opt(json_t *o, const char *key, json_t *v) {
                 json_object_set_new(o, key, v);
 }
 
-static json_t *workflow_of(const json_t *status, int64_t now) {
+json_t *describe_workflow(const json_t *status, int64_t now) {
         json_t *conds = json_object_get(status, "conditions");
         json_t *w = json_object();
         const char *action = "configure";
@@ -303,7 +303,7 @@ json_t *describe_model(const struct describe_input *in) {
                                                       json_integer_value(og) < json_integer_value(gen)));
         json_t *msg = json_object_get(status, "message");
         json_object_set_new(m, "message", msg ? json_incref(msg) : json_null());
-        json_object_set_new(m, "workflow", workflow_of(status, in->now));
+        json_object_set_new(m, "workflow", describe_workflow(status, in->now));
 
         json_t *conds = json_array();
         size_t i;
@@ -662,6 +662,8 @@ void describe_render(FILE *out, const json_t *m, const struct render_options *o)
         }
 
         json_t *evs = json_object_get(m, "events");
+        if (!evs)
+                return; /* --show-events=false */
         fputc('\n', out);
         heading(out, o, "Events:");
         if (!json_array_size(evs))

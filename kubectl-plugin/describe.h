@@ -37,6 +37,9 @@ struct render_options {
 /* kubectl's duration.HumanDuration ("5m", "2d3h", …). */
 void human_duration(int64_t seconds, char buf[static 32]);
 
+/* The workflow verdict of a status: {action, state, since, pipeline, text} (new reference). */
+json_t *describe_workflow(const json_t *status, int64_t now);
+
 /* The model (new reference). */
 json_t *describe_model(const struct describe_input *in);
 

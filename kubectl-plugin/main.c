@@ -12,9 +12,14 @@
 
 static const struct plugin_command commands[] = {
         { "completion", "Print a shell completion script (bash, zsh or fish)", cmd_completion, completion_usage },
+        { "describe", "Show the status, conditions, health, pipelines and events of resources", cmd_describe,
+          describe_usage },
+        { "get", "List resources with their message, workflow verdict and health", cmd_get, get_usage },
         { "inject", "Add kstatus-sidecar to Pods, Jobs or manifests on stdin", cmd_inject, inject_usage },
         { "lint", "Check a status.yaml as the sidecar will, and print what it would send", cmd_lint, lint_usage },
         { "merge", "Preview the status after pipelines wrote these status files in order", cmd_merge, merge_usage },
+        { "wait", "Wait for a condition, health, message or deletion; fail fast when the workflow fails", cmd_wait,
+          wait_usage },
         { "version", "Print the version and the commit it was built from", cmd_version, version_usage },
 };
 

@@ -63,13 +63,44 @@ char *escape_for_terminal(const char *s);
 
 int cmd_complete(int argc, char **argv, const char *const *commands);
 int cmd_completion(int argc, char **argv);
+int cmd_describe(int argc, char **argv);
+int cmd_get(int argc, char **argv);
 int cmd_inject(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
 
 extern const char completion_usage[];
+extern const char describe_usage[];
+extern const char get_usage[];
 extern const char inject_usage[];
 extern const char lint_usage[];
 extern const char merge_usage[];
 extern const char version_usage[];
+extern const char wait_usage[];
+
+/* Columns of text as kubectl prints them: left-aligned, two spaces apart, the
+ * last column not padded. Cells are escaped on the way in. When the terminal
+ * is narrower than the table, the `shrink` column is cut ("...") to fit,
+ * never below 10 characters; `wide` never cuts. */
+struct text_table {
+        size_t cols, rows;
+        char **cells;        /* rows * cols, escaped */
+        const char **colors; /* rows * cols, NULL: none */
+        size_t shrink;       /* (size_t)-1: none */
+        size_t *width;       /* computed by text_table_layout */
+};
+
+void text_table_init(struct text_table *t, size_t cols, size_t shrink);
+/* colors may be NULL. */
+void text_table_add(struct text_table *t, const char *const *cells, const char *const *colors);
+/* Fix column widths for a terminal of term_width columns (0: unlimited). */
+void text_table_layout(struct text_table *t, int term_width, bool wide);
+/* Print row r with the layout's widths (a row added after the layout is fitted to them). */
+void text_table_print_row(FILE *out, const struct text_table *t, size_t r, bool color);
+/* Layout and print every row; returns the number of lines printed. */
+size_t text_table_print(FILE *out, struct text_table *t, int term_width, bool wide, bool color);
+void text_table_done(struct text_table *t);
+/* Display width of an escaped string (code points). */
+size_t text_width(const char *s);
