@@ -1,4 +1,5 @@
 #include "health.h"
+#include "merge.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +44,25 @@ int kstatus_health_record_check(const json_t *record, struct kstatus_error *err)
         return 0;
 }
 
+int kstatus_health_record_target(const json_t *record, const char **promise, const char **namespace,
+                                 const char **name, struct kstatus_error *err) {
+        int r = kstatus_health_record_check(record, err);
+        if (r < 0)
+                return r;
+        json_t *data = json_object_get(record, "data");
+        const char *p = json_string_value(json_object_get(json_object_get(data, "promiseRef"), "name"));
+        if (!p || !*p)
+                return kstatus_error_set(err, EINVAL, 0, 0, "record has no \"data.promiseRef.name\"");
+        json_t *ref = json_object_get(data, "resourceRef");
+        const char *ns = json_string_value(json_object_get(ref, "namespace"));
+        if (!ns || !*ns)
+                ns = json_string_value(json_object_get(json_object_get(record, "metadata"), "namespace"));
+        *promise = p;
+        *namespace = ns ? ns : "";
+        *name = json_string_value(json_object_get(ref, "name"));
+        return 0;
+}
+
 bool kstatus_health_record_matches(const json_t *record, const char *namespace, const char *name) {
         if (kstatus_health_record_check(record, NULL) < 0)
                 return false;
@@ -53,6 +73,29 @@ bool kstatus_health_record_matches(const json_t *record, const char *namespace, 
         if (!ns || !*ns)
                 ns = json_string_value(json_object_get(json_object_get(record, "metadata"), "namespace"));
         return n && strcmp(n, name) == 0 && strcmp(ns ? ns : "", namespace ? namespace : "") == 0;
+}
+
+/* A copy of details without null members at any depth, arrays included: the
+ * API server prunes them from a merge patch (evanphx/json-patch's
+ * pruneNulls), so they could never be read back. New reference. */
+static json_t *details_copy(const json_t *v) {
+        if (json_is_array(v)) {
+                json_t *out = json_array();
+                size_t i;
+                json_t *e;
+                json_array_foreach(v, i, e) json_array_append_new(out, details_copy(e));
+                return out;
+        }
+        if (!json_is_object(v))
+                return json_deep_copy(v);
+        json_t *out = json_object();
+        const char *k;
+        json_t *e;
+        json_object_foreach((json_t *)v, k, e) {
+                if (!json_is_null(e))
+                        json_object_set_new(out, k, details_copy(e));
+        }
+        return out;
 }
 
 static const char *meta_str(const json_t *record, const char *key) {
@@ -93,7 +136,7 @@ json_t *kstatus_health_project(const json_t *records, const char *namespace, con
                         json_object_set(entry, "lastRun", last);
                 json_t *details = json_object_get(data, "details");
                 if (json_is_object(details))
-                        json_object_set_new(entry, "details", json_deep_copy(details));
+                        json_object_set_new(entry, "details", details_copy(details));
                 json_array_append_new(list, entry);
                 json_int_t run = json_integer_value(last);
                 if (!newest || run > newest_run) {
@@ -111,9 +154,51 @@ json_t *kstatus_health_project(const json_t *records, const char *namespace, con
                 if (json_is_integer(json_object_get(data, "lastRun")))
                         json_object_set(legacy, "lastRun", json_object_get(data, "lastRun"));
                 if (json_is_object(json_object_get(data, "details")))
-                        json_object_set_new(legacy, "details", json_deep_copy(json_object_get(data, "details")));
+                        json_object_set_new(legacy, "details", details_copy(json_object_get(data, "details")));
                 json_object_set_new(out, "healthRecord", legacy);
         } else
                 json_object_set_new(out, "healthRecord", json_null());
         return out;
+}
+
+/* What the status holds of what health owns, in the projection's shape. */
+static json_t *owned_part(const json_t *status) {
+        json_t *out = json_object();
+        json_t *hs = json_object_get(status, "healthStatus");
+        if (json_is_object(hs)) {
+                json_t *part = json_object();
+                if (json_object_get(hs, "state"))
+                        json_object_set(part, "state", json_object_get(hs, "state"));
+                if (json_object_get(hs, "healthRecords"))
+                        json_object_set(part, "healthRecords", json_object_get(hs, "healthRecords"));
+                json_object_set_new(out, "healthStatus", part);
+        } else if (hs)
+                json_object_set(out, "healthStatus", hs);
+        if (json_object_get(status, "healthRecord"))
+                json_object_set(out, "healthRecord", json_object_get(status, "healthRecord"));
+        return out;
+}
+
+json_t *kstatus_health_status_patch(const json_t *status, const json_t *records, const char *namespace,
+                                    const char *name, const char **state) {
+        if (!json_is_object(status))
+                status = NULL;
+        bool any = false;
+        size_t i;
+        json_t *r;
+        json_array_foreach(records, i, r) any |= kstatus_health_record_matches(r, namespace, name);
+        if (!any && !json_object_get(status, "healthStatus") && !json_object_get(status, "healthRecord"))
+                return NULL;
+
+        _cleanup_json_ json_t *projected = kstatus_health_project(records, namespace, name);
+        /* Without a newest record healthRecord is null: absent from what is
+         * wanted, so the diff deletes it. */
+        _cleanup_json_ json_t *want = kstatus_merge_strip_nulls(projected);
+        _cleanup_json_ json_t *have = owned_part(status);
+        json_t *patch = kstatus_merge_diff(have, want);
+        if (patch && state) {
+                const char *s = json_string_value(json_object_get(json_object_get(want, "healthStatus"), "state"));
+                *state = states[kstatus_health_rank(s) - 1];
+        }
+        return patch;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "health.h"
+#include "merge.h"
 #include "helpers.h"
 
 #define REC(name, ns, rname, rns, state, run) \
@@ -91,4 +92,93 @@ Test(health, namespace_defaults_to_the_records_own) {
         cr_assert(kstatus_health_record_matches(r, "team-a", "db"));
         cr_assert_not(kstatus_health_record_matches(r, "default", "db"));
         json_decref(r);
+}
+
+Test(health, target_needs_a_promise) {
+        json_t *r = J("{\"metadata\":{\"name\":\"h\",\"namespace\":\"team-a\"},\"data\":{\"promiseRef\":{\"name\":\"psql\"},"
+                      "\"resourceRef\":{\"name\":\"db\"},\"state\":\"healthy\"}}");
+        const char *p, *ns, *n;
+        cr_assert_eq(kstatus_health_record_target(r, &p, &ns, &n, NULL), 0);
+        cr_assert_str_eq(p, "psql");
+        cr_assert_str_eq(ns, "team-a");
+        cr_assert_str_eq(n, "db");
+        json_decref(r);
+
+        r = J("{\"metadata\":{\"name\":\"h\",\"namespace\":\"team-a\"},\"data\":{\"resourceRef\":{\"name\":\"db\"},"
+              "\"state\":\"healthy\"}}");
+        struct kstatus_error err = { 0 };
+        cr_assert_eq(kstatus_health_record_target(r, &p, &ns, &n, &err), -EINVAL);
+        cr_assert_str_eq(err.message, "record has no \"data.promiseRef.name\"");
+        json_decref(r);
+}
+
+static json_t *patch_for(const char *status, const char *records, const char **state) {
+        json_t *s = status ? J(status) : NULL;
+        json_t *recs = J(records);
+        json_t *p = kstatus_health_status_patch(s, recs, "default", "db", state);
+        json_decref(s);
+        json_decref(recs);
+        return p;
+}
+
+Test(health, status_patch_writes_only_changes) {
+        const char *one = "[" REC("r1", "default", "db", "default", "degraded", 10) "]";
+        const char *state = NULL;
+        /* First record: everything is written. */
+        json_t *p = patch_for("{\"message\":\"hi\"}", one, &state);
+        assert_json_eq(p, "{\"healthStatus\":{\"state\":\"degraded\",\"healthRecords\":[{\"state\":\"degraded\",\"lastRun\":10,"
+                          "\"source\":{\"name\":\"r1\",\"namespace\":\"default\"}}]},\"healthRecord\":{\"state\":\"degraded\","
+                          "\"lastRun\":10}}");
+        cr_assert_str_eq(state, "degraded");
+        json_decref(p);
+        /* Up to date (other keys under healthStatus are someone else's): nothing. */
+        p = patch_for("{\"healthStatus\":{\"state\":\"degraded\",\"expectedPromiseVersion\":\"v2\",\"healthRecords\":"
+                      "[{\"state\":\"degraded\",\"lastRun\":10,\"source\":{\"name\":\"r1\",\"namespace\":\"default\"}}]},"
+                      "\"healthRecord\":{\"state\":\"degraded\",\"lastRun\":10}}",
+                      one, NULL);
+        assert_json_eq(p, NULL);
+        /* Only the state moved: the patch says so and keeps the other keys. */
+        p = patch_for("{\"healthStatus\":{\"state\":\"ready\",\"expectedPromiseVersion\":\"v2\",\"healthRecords\":"
+                      "[{\"state\":\"degraded\",\"lastRun\":10,\"source\":{\"name\":\"r1\",\"namespace\":\"default\"}}]},"
+                      "\"healthRecord\":{\"state\":\"degraded\",\"lastRun\":10}}",
+                      one, NULL);
+        assert_json_eq(p, "{\"healthStatus\":{\"state\":\"degraded\"}}");
+        json_decref(p);
+}
+
+Test(health, status_patch_without_records) {
+        /* Never had health: left alone. */
+        assert_json_eq(patch_for("{\"message\":\"hi\"}", "[]", NULL), NULL);
+        assert_json_eq(patch_for(NULL, "[" REC("x", "default", "other", "default", "ready", 1) "]", NULL), NULL);
+        /* Its records are gone: ready with none, and the seed's healthRecord removed. */
+        const char *state = NULL;
+        json_t *p = patch_for("{\"healthStatus\":{\"state\":\"unhealthy\",\"healthRecords\":[{\"state\":\"unhealthy\"}]},"
+                              "\"healthRecord\":{\"state\":\"unhealthy\"}}",
+                              "[]", &state);
+        assert_json_eq(p, "{\"healthStatus\":{\"state\":\"ready\",\"healthRecords\":[]},\"healthRecord\":null}");
+        cr_assert_str_eq(state, "ready");
+        json_decref(p);
+        /* And once that is written, nothing more. */
+        assert_json_eq(patch_for("{\"healthStatus\":{\"state\":\"ready\",\"healthRecords\":[]}}", "[]", NULL), NULL);
+        /* A healthStatus someone set to a non-object is replaced. */
+        p = patch_for("{\"healthStatus\":\"broken\"}", "[]", NULL);
+        assert_json_eq(p, "{\"healthStatus\":{\"state\":\"ready\",\"healthRecords\":[]}}");
+        json_decref(p);
+}
+
+Test(health, status_patch_drops_null_details) {
+        const char *recs = "[{\"metadata\":{\"name\":\"r\",\"namespace\":\"default\"},\"data\":{\"promiseRef\":{\"name\":\"p\"},"
+                           "\"resourceRef\":{\"name\":\"db\",\"namespace\":\"default\"},\"state\":\"ready\",\"details\":"
+                           "{\"a\":null,\"b\":[{\"c\":null,\"d\":1},null]}}}]";
+        json_t *p = patch_for(NULL, recs, NULL);
+        assert_json_eq(p, "{\"healthStatus\":{\"state\":\"ready\",\"healthRecords\":[{\"state\":\"ready\",\"details\":"
+                          "{\"b\":[{\"d\":1},null]},\"source\":{\"name\":\"r\",\"namespace\":\"default\"}}]},"
+                          "\"healthRecord\":{\"state\":\"ready\",\"details\":{\"b\":[{\"d\":1},null]}}}");
+        /* What that patch stores is up to date. */
+        json_t *stored = kstatus_merge_patch(NULL, p);
+        json_t *recs_j = J(recs);
+        assert_json_eq(kstatus_health_status_patch(stored, recs_j, "default", "db", NULL), NULL);
+        json_decref(recs_j);
+        json_decref(stored);
+        json_decref(p);
 }
