@@ -163,7 +163,7 @@ static const char *configured_color(const json_t *row) {
 
 static const char *health_color(const char *state) {
         int r = state ? kstatus_health_rank(state) : 0;
-        return r == 0 ? NULL : r >= 4 ? C_GREEN : r == 3 ? C_YELLOW : C_RED;
+        return r == 0 ? NULL : r >= 4 ? C_GREEN : r >= 2 ? C_YELLOW : C_RED; /* degraded and unknown are warnings */
 }
 
 static void add_row(struct view *v, struct text_table *t, const json_t *row) {
