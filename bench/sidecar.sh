@@ -11,7 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib/common.sh"
-ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" inotify-tools jq procps
+ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" inotify-tools jq procps curl time
 ensure_kubectl
 build_dir "$root/build"
 
@@ -29,18 +29,27 @@ create_seed_objects
 
 now_ns() { date +%s%N; }
 
-# Write N versions; after each, poll the server until the message shows up.
+# Write N versions; a watch on the object (one curl, started once) stamps each
+# event as it arrives, so the figure is write → the server has it and says so,
+# without a poller's own cost in it.
+obj_path=/apis/example.promise.syntasso.io/v1/namespaces/default/iams/example
 measure_latency() { # dir → prints one latency (µs) per line
-        local dir=$1 i t0 want
+        local dir=$1 i t0 want stamps=$TEST_TMP/stamps.$RANDOM
+        : >"$stamps"
+        curl -sSN --cacert "$APISERVER_CA" -H "Authorization: Bearer $APISERVER_TOKEN" \
+                "$APISERVER_URL${obj_path%/example}?watch=1&fieldSelector=metadata.name%3Dexample" 2>/dev/null |
+                while IFS= read -r line; do printf '%s %s\n' "${EPOCHREALTIME/./}" "$line" >>"$stamps"; done &
+        local watcher=$!
+        sleep 0.5
         for i in $(seq 1 "$writes"); do
                 want="bench $i $RANDOM"
-                t0=$(now_ns)
-                printf 'message: "%s"\n' "$want" >"$dir/status.yaml.tmp" && mv "$dir/status.yaml.tmp" "$dir/status.yaml"
-                until [ "$(curl -sk -H "Authorization: Bearer $APISERVER_TOKEN" \
-                        "$APISERVER_URL/apis/example.promise.syntasso.io/v1/namespaces/default/iams/example" |
-                        jq -r .status.message)" = "$want" ]; do :; done
-                echo $((($(now_ns) - t0) / 1000))
+                t0=${EPOCHREALTIME/./}
+                # Written in place by a builtin: no fork between t0 and the write.
+                printf 'message: "%s"\n' "$want" >"$dir/status.yaml"
+                until grep -q "\"message\":\"$want\"" "$stamps"; do sleep 0.002; done
+                echo $(( $(grep "\"message\":\"$want\"" "$stamps" | head -1 | cut -d' ' -f1) - t0 ))
         done
+        pkill -P "$watcher" 2>/dev/null || true; kill "$watcher" 2>/dev/null || true
 }
 
 percentile() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int((NR*p+99)/100); if(i<1)i=1; print a[i]}'; }
@@ -48,16 +57,26 @@ percentile() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int((NR*p+99)/100); if
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 private_kb() { awk '/^Private_Dirty/{print $2}' "/proc/$1/smaps_rollup"; }
 tree_pids() { echo "$1"; pgrep -P "$1" | while read -r c; do tree_pids "$c"; done; }
-cpu_ticks() { local t=0 p; for p in $(tree_pids "$1"); do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo "$t"; }
+# utime+stime+cutime+cstime: a shell's finished kubectl children count too.
+cpu_ticks() { local t=0 p; for p in $(tree_pids "$1"); do t=$((t + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat"))); done; echo "$t"; }
+hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
+# Requests the pusher made: all but the latency watch.
+pusher_requests() {
+        apiserver_counters | jq '.total - (.requests["GET /apis/example.promise.syntasso.io/v1/namespaces/default/iams"] // 0)'
+}
 sum_over() { local f=$1 t=0 p; for p in $(tree_pids "$2"); do t=$((t + $($f "$p"))); done; echo "$t"; }
 
 # --- kstatus-sidecar ---
 start_sidecar create-user 0 1 --debounce=0ms
 sc_pid=$SIDECAR_PID
+sleep 1
+sc_idle_rss=$(rss_kb "$sc_pid"); sc_idle_priv=$(private_kb "$sc_pid")
 apiserver_reset_counters
+c0=$(cpu_ticks "$sc_pid")
 measure_latency "$PIPE_DIR/metadata" >"$TEST_TMP/sc.lat"
-sc_reqs=$(apiserver_counters | jq '.total')
-sc_rss=$(sum_over rss_kb "$sc_pid"); sc_priv=$(sum_over private_kb "$sc_pid")
+sc_busy_ticks=$(($(cpu_ticks "$sc_pid") - c0))
+sc_reqs=$(pusher_requests)
+sc_peak=$(hwm_kb "$sc_pid")
 c0=$(cpu_ticks "$sc_pid"); sleep "$idle"; sc_idle_ticks=$(($(cpu_ticks "$sc_pid") - c0))
 stop_sidecar TERM
 
@@ -66,15 +85,21 @@ peer_dir=$TEST_TMP/peer; mkdir -p "$peer_dir"
 ( inotifywait -m -q -e close_write -e moved_to --format '%f' "$peer_dir" | while read -r f; do
         [ "$f" = status.yaml ] || continue
         # kubectl takes a YAML patch: wrap the file under "status:".
-        kubectl patch iam example --subresource=status --type=merge \
-                --patch-file <(printf 'status:\n'; sed 's/^/  /' "$peer_dir/status.yaml") >/dev/null
+        printf 'status:\n' >"$peer_dir/patch.yaml"; sed 's/^/  /' "$peer_dir/status.yaml" >>"$peer_dir/patch.yaml"
+        /usr/bin/time -a -o "$peer_dir/kubectl.rss" -f %M \
+                kubectl patch iam example --subresource=status --type=merge --patch-file "$peer_dir/patch.yaml" >/dev/null
 done ) &
 peer_pid=$!
-sleep 0.5
+sleep 1
+peer_idle_rss=$(sum_over rss_kb "$peer_pid"); peer_idle_priv=$(sum_over private_kb "$peer_pid")
 apiserver_reset_counters
+c0=$(cpu_ticks "$peer_pid")
 measure_latency "$peer_dir" >"$TEST_TMP/peer.lat"
-peer_reqs=$(apiserver_counters | jq '.total')
-peer_rss=$(sum_over rss_kb "$peer_pid"); peer_priv=$(sum_over private_kb "$peer_pid")
+sleep 0.5
+peer_busy_ticks=$(($(cpu_ticks "$peer_pid") - c0))
+peer_reqs=$(pusher_requests)
+# Peak: the shell and inotifywait plus the largest kubectl run.
+peer_peak=$(( $(sum_over hwm_kb "$peer_pid") + $(sort -n "$peer_dir/kubectl.rss" | tail -1) ))
 c0=$(cpu_ticks "$peer_pid"); sleep "$idle"; peer_idle_ticks=$(($(cpu_ticks "$peer_pid") - c0))
 pkill -P "$peer_pid" || true; kill "$peer_pid" 2>/dev/null || true
 
@@ -87,6 +112,11 @@ printf '%-34s %14s %14s %10s\n' "write→ack latency p50 (µs)" "$sc50" "$p50" "
 printf '%-34s %14s %14s %10s\n' "write→ack latency p99 (µs)" "$sc99" "$p99" "$(ratio "$sc99" "$p99")"
 printf '%-34s %14s %14s %10s\n' "API requests per push" "$(awk -v r="$sc_reqs" -v n="$writes" 'BEGIN{printf "%.2f", r/n}')" \
         "$(awk -v r="$peer_reqs" -v n="$writes" 'BEGIN{printf "%.2f", r/n}')" "$(ratio "$sc_reqs" "$peer_reqs")"
-printf '%-34s %14s %14s %10s\n' "RSS after the writes (KiB)" "$sc_rss" "$peer_rss" "$(ratio "$sc_rss" "$peer_rss")"
-printf '%-34s %14s %14s %10s\n' "private dirty memory (KiB)" "$sc_priv" "$peer_priv" "$(ratio "$sc_priv" "$peer_priv")"
-printf '%-34s %14s %14s %10s\n' "CPU while idle (clock ticks)" "$sc_idle_ticks" "$peer_idle_ticks" "-"
+tick_ms=$((1000 / $(getconf CLK_TCK)))
+per_push() { awk -v t="$1" -v m="$tick_ms" -v n="$writes" 'BEGIN{printf "%.2f", t*m/n}'; }
+printf '%-34s %14s %14s %10s\n' "CPU time per push (ms)" "$(per_push "$sc_busy_ticks")" "$(per_push "$peer_busy_ticks")" \
+        "$(ratio "$(per_push "$sc_busy_ticks")" "$(per_push "$peer_busy_ticks")")"
+printf '%-34s %14s %14s %10s\n' "idle RSS (KiB)" "$sc_idle_rss" "$peer_idle_rss" "$(ratio "$sc_idle_rss" "$peer_idle_rss")"
+printf '%-34s %14s %14s %10s\n' "idle private dirty memory (KiB)" "$sc_idle_priv" "$peer_idle_priv" "$(ratio "$sc_idle_priv" "$peer_idle_priv")"
+printf '%-34s %14s %14s %10s\n' "peak RSS over the run (KiB)" "$sc_peak" "$peer_peak" "$(ratio "$sc_peak" "$peer_peak")"
+printf '%-34s %14s %14s %10s\n' "CPU while idle ${idle}s (ticks)" "$sc_idle_ticks" "$peer_idle_ticks" "-"

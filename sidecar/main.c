@@ -16,6 +16,10 @@
 
 enum { EXIT_DONE = 0, EXIT_WRITE_FAILED = 1, EXIT_CONFIG = 2 };
 
+/* How long the final write waits for the Pod to show the pipeline's containers terminated. */
+#define POD_SETTLE_ATTEMPTS 20
+#define POD_SETTLE_INTERVAL_MS 250
+
 static const char usage[] =
         "kstatus-sidecar watches a Kratix pipeline's /kratix/metadata/status.yaml and patches the\n"
         "resource's status with it, live and when the pipeline ends.\n"
@@ -365,12 +369,21 @@ int sidecar_final(struct sidecar *s, bool failed, const char *why) {
                         .namespace = s->cfg.pod_namespace ? s->cfg.pod_namespace : s->cfg.object.namespace,
                 };
                 _cleanup_free_ char *path = kstatus_object_ref_path(&pod, NULL);
-                _cleanup_json_ json_t *obj = NULL;
                 struct api_error aerr = { 0 };
-                if (api_get(s->api, path, &obj, &aerr) >= 0) {
+                /* The kubelet stops us once the pipeline's containers have exited, but
+                 * reports their states to the API on its own schedule: give it a few
+                 * seconds to catch up before calling an unfinished pipeline failed. */
+                for (unsigned attempt = 0;; attempt++) {
+                        _cleanup_json_ json_t *obj = NULL;
+                        if (api_get(s->api, path, &obj, &aerr) < 0) {
+                                log_warning("final", "cannot read pod \"%s\": %s; assuming the pipeline succeeded",
+                                            s->cfg.pod_name, aerr.message);
+                                break;
+                        }
                         struct kstatus_pod_outcome o;
                         kstatus_pod_outcome_read(obj, s->cfg.container_name, &o);
-                        if (o.failed || !o.finished) {
+                        bool settled = o.failed || o.finished || attempt >= POD_SETTLE_ATTEMPTS;
+                        if (settled && (o.failed || !o.finished)) {
                                 failed = true;
                                 reason = o.failed_container
                                                  ? xasprintf("container %s: %s", o.failed_container,
@@ -379,9 +392,14 @@ int sidecar_final(struct sidecar *s, bool failed, const char *why) {
                                 why = reason;
                         }
                         kstatus_pod_outcome_clear(&o);
-                } else
-                        log_warning("final", "cannot read pod \"%s\": %s; assuming the pipeline succeeded",
-                                    s->cfg.pod_name, aerr.message);
+                        if (settled)
+                                break;
+                        if (attempt == 0)
+                                log_info("final", "pod \"%s\" still shows the pipeline running; waiting for the "
+                                                  "kubelet to report it", s->cfg.pod_name);
+                        struct timespec ts = { .tv_nsec = POD_SETTLE_INTERVAL_MS * 1000000L };
+                        nanosleep(&ts, NULL);
+                }
         }
         if (failed)
                 log_warning("final", "pipeline %s failed%s%s", s->cfg.pipeline ? s->cfg.pipeline : "?", why ? ": " : "",

@@ -66,9 +66,9 @@ done
 # An outage (connections refused) around the final write.
 start_sidecar populate-vault 1 2 --no-live --deadline=30s
 printf 'message: after outage\n' >"$PIPE_DIR/metadata/status.yaml"
-apiserver_outage 3
+apiserver_outage 10
 stop_sidecar TERM
-is "$SIDECAR_RC" 0 "a 3 s outage around the final write: the write lands after it"
+is "$SIDECAR_RC" 0 "a 10 s outage around the final write: the write lands after it"
 is "$(status_of .status.message)" '"after outage"' "outage: final state exact"
 
 # A write that can never succeed fails clearly at the deadline, exit 1.

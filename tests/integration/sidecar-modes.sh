@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# kstatus-sidecar in its other situations: the metadata directory created late,
+# --once, success or failure read from its own Pod (including a kubelet that
+# reports late), delete workflows, "Pending" → "Resource requested", SIGTERM
+# while a push is in flight, a file over a limit.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-apiserver.sh"
+. "$(dirname "$0")/lib-sidecar.sh"
+
+start_apiserver
+apiserver_install_crds
+create_seed_objects
+status_of() { kubectl get iam example -o json | jq -c "$1"; }
+condition() { status_of ".status.conditions[]? | select(.type==\"$1\") | {status,reason,message}"; }
+set_status() { kubectl patch iam example --subresource=status --type=merge -p "{\"status\":$1}" >/dev/null; }
+reset_status() { # drop conditions and keys the earlier cases left
+        kubectl patch iam example --subresource=status --type=json -p '[{"op":"replace","path":"/status","value":{}}]' >/dev/null
+}
+
+# --- the metadata directory appears after the sidecar started --------------
+start_sidecar_late() { # like start_sidecar, without creating metadata/
+        PIPE_DIR=$TEST_TMP/pipelines/late
+        rm -rf "$PIPE_DIR"; mkdir -p "$PIPE_DIR/input"
+        kubectl get iams example -o yaml >"$PIPE_DIR/input/object.yaml"
+        env KRATIX_WORKFLOW_ACTION=configure KRATIX_PROMISE_NAME=iam KRATIX_PIPELINE_NAME=late \
+                KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 KRATIX_OBJECT_NAME=example \
+                KRATIX_OBJECT_NAMESPACE=default KRATIX_CRD_PLURAL=iams \
+                KSTATUS_PIPELINE_INDEX=1 KSTATUS_PIPELINE_COUNT=2 \
+                KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" KSTATUS_INPUT_DIR="$PIPE_DIR/input" \
+                "$SIDECAR" --debounce=50ms >"$PIPE_DIR/sidecar.log" 2>&1 &
+        SIDECAR_PID=$!
+        at_exit "kill -9 $SIDECAR_PID 2>/dev/null"
+}
+start_sidecar_late
+wait_until "the sidecar starts without its metadata directory" 1 grep -c 'does not exist yet' "$PIPE_DIR/sidecar.log"
+mkdir "$PIPE_DIR/metadata"
+printf 'message: late directory\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "a status.yaml in a directory created late is pushed" '"late directory"' status_of .status.message
+stop_sidecar TERM
+is "$SIDECAR_RC" 0 "late directory: exit 0"
+
+# --- --once: apply the file as the final write and exit ---------------------
+reset_status
+mkdir -p "$TEST_TMP/once/metadata"
+printf 'message: once\niam: {user: once}\n' >"$TEST_TMP/once/metadata/status.yaml"
+out=$(env KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 KRATIX_OBJECT_NAME=example \
+        KRATIX_OBJECT_NAMESPACE=default KRATIX_CRD_PLURAL=iams KRATIX_PIPELINE_NAME=once \
+        KSTATUS_PIPELINE_INDEX=0 KSTATUS_PIPELINE_COUNT=1 KSTATUS_INPUT_DIR="$TEST_TMP/none" \
+        "$SIDECAR" --once --metadata-dir="$TEST_TMP/once/metadata" 2>&1); rc=$?
+is "$rc" 0 "--once exits 0 after the write"
+is "$(status_of '{message: .status.message, iam: .status.iam}')" '{"message":"once","iam":{"user":"once"}}' \
+        "--once applied status.yaml"
+is "$(condition ConfigureWorkflowCompleted)" \
+        '{"status":"True","reason":"PipelinesExecutedSuccessfully","message":"Pipelines completed"}' \
+        "--once as the only pipeline completes the workflow"
+
+# --- success and failure read from the sidecar's own Pod ---------------------
+# make_pod NAME STATE_JSON: a Pod whose pipeline container is in STATE_JSON.
+make_pod() {
+        kubectl delete pod "$1" --ignore-not-found >/dev/null
+        kubectl create -f - >/dev/null <<EOF
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"$1","namespace":"default"},
+ "spec":{"containers":[{"name":"pipeline","image":"x"},{"name":"kstatus-sidecar","image":"y"}]},
+ "status":{"phase":"Running","containerStatuses":[
+   {"name":"pipeline","state":$2},
+   {"name":"kstatus-sidecar","state":{"running":{}}}]}}
+EOF
+}
+reset_status
+make_pod pipe-ok '{"terminated":{"exitCode":0,"reason":"Completed"}}'
+POD_NAME=pipe-ok POD_NAMESPACE=default start_sidecar populate-vault 1 2
+printf 'message: from a pod\n' >"$PIPE_DIR/metadata/status.yaml"
+stop_sidecar TERM
+is "$SIDECAR_RC" 0 "in a Pod whose pipeline exited 0: exit 0"
+is "$(condition ConfigureWorkflowCompleted)" \
+        '{"status":"True","reason":"PipelinesExecutedSuccessfully","message":"Pipelines completed"}' \
+        "a Pod whose pipeline exited 0 completes the workflow"
+
+reset_status
+make_pod pipe-bad '{"terminated":{"exitCode":3,"reason":"Error"}}'
+POD_NAME=pipe-bad POD_NAMESPACE=default start_sidecar populate-vault 1 2
+printf 'message: half way\n' >"$PIPE_DIR/metadata/status.yaml"
+stop_sidecar TERM
+is "$SIDECAR_RC" 0 "in a Pod whose pipeline failed: the failure is recorded, exit 0"
+is "$(condition ConfigureWorkflowCompleted)" \
+        '{"status":"False","reason":"ConfigureWorkflowFailed","message":"A Configure Pipeline has failed: populate-vault"}' \
+        "SIGTERM with a failed container in the Pod sets ConfigureWorkflowFailed"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'container pipeline: Error \(exit code 3\)' "the log names the container and its exit"
+is "$(status_of .status.message)" '"half way"' "the failed pipeline's status stays"
+
+# The kubelet reports the container's end after stopping the sidecar.
+reset_status
+make_pod pipe-late '{"running":{}}'
+POD_NAME=pipe-late POD_NAMESPACE=default start_sidecar populate-vault 1 2
+kill -TERM "$SIDECAR_PID"
+sleep 0.6
+kubectl patch pod pipe-late --subresource=status --type=merge -p \
+        '{"status":{"containerStatuses":[{"name":"pipeline","state":{"terminated":{"exitCode":0,"reason":"Completed"}}},{"name":"kstatus-sidecar","state":{"running":{}}}]}}' >/dev/null
+wait "$SIDECAR_PID"; rc=$?
+is "$rc" 0 "a late kubelet report: exit 0"
+is "$(condition ConfigureWorkflowCompleted | jq -r .status)" True "the sidecar waited for the Pod to show the pipeline ended"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'waiting for the kubelet' "and said it was waiting"
+
+# --- delete workflows ----------------------------------------------------------
+reset_status
+ACTION=delete start_sidecar delete-user 0 1
+wait_until "a delete pipeline marks DeleteWorkflowCompleted in progress" \
+        '{"status":"False","reason":"DeleteWorkflowInProgress","message":"The Delete Pipeline is in progress"}' \
+        condition DeleteWorkflowCompleted
+stop_sidecar USR1
+is "$(condition DeleteWorkflowCompleted)" \
+        '{"status":"False","reason":"DeleteWorkflowFailed","message":"The Delete Pipeline has failed"}' \
+        "a failed delete pipeline sets DeleteWorkflowFailed"
+is "$(condition ConfigureWorkflowCompleted)" '' "a delete pipeline leaves ConfigureWorkflowCompleted alone"
+
+# --- "Pending" becomes "Resource requested" when the last pipeline ends -------
+reset_status
+set_status '{"message":"Pending"}'
+start_sidecar populate-vault 1 2
+printf 'iam: {password: x}\n' >"$PIPE_DIR/metadata/status.yaml"
+stop_sidecar TERM
+is "$(status_of .status.message)" '"Resource requested"' "Pending becomes Resource requested after the last pipeline"
+
+# --- SIGTERM while a live push is in flight -------------------------------------
+reset_status
+start_sidecar populate-vault 1 2
+apiserver_fault '{"verb":"PATCH","latencyMs":1500,"count":1}'
+printf 'message: in flight\niam: {password: v1}\n' >"$PIPE_DIR/metadata/status.yaml"
+sleep 0.4 # the push is waiting for its answer
+printf 'message: after the signal\niam: {password: v2}\n' >"$PIPE_DIR/metadata/status.yaml"
+stop_sidecar TERM
+is "$SIDECAR_RC" 0 "SIGTERM during a push: exit 0"
+is "$(status_of '{message: .status.message, iam: .status.iam}')" '{"message":"after the signal","iam":{"password":"v2"}}' \
+        "SIGTERM during a push: the final state is the last file"
+apiserver_clear_faults
+
+# --- a file over a limit is refused; the last good state stays -----------------
+reset_status
+start_sidecar populate-vault 1 2 --max-file-size=200
+printf 'message: small\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "a file under the limit is pushed" '"small"' status_of .status.message
+{ printf 'message: big\nblob: '; head -c 300 /dev/zero | tr '\0' x; echo; } >"$PIPE_DIR/metadata/status.yaml"
+stop_sidecar TERM
+is "$(status_of .status.message)" '"small"' "a file over --max-file-size is never pushed; the last good state is final"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'refuse: status.yaml: file is 320 bytes, over the limit of 200 bytes' "the refusal is logged with the limit"
+like "$(kubectl get events --field-selector involvedObject.name=example,reason=StatusRefused -o json | jq -r '.items[].message')" \
+        'the final write uses the last good status' "the final write reports the refusal in an Event"
+done_testing
