@@ -37,6 +37,7 @@ _tap_result $rc "scripts/release $version builds both archives" "$out"
 [ "$rc" = 0 ] || done_testing # nothing below can pass without the archives
 for arch in amd64 arm64; do
         ok "kstatus_linux_$arch.tar.gz exists" test -s "$dist/kstatus_linux_$arch.tar.gz"
+        ok "kstatus-sidecar_linux_$arch.tar.gz exists" test -s "$dist/kstatus-sidecar_linux_$arch.tar.gz"
 done
 ok "SHA256SUMS matches the archives" sh -c "cd '$dist' && sha256sum --quiet -c SHA256SUMS"
 fails_with 1 "scripts/release refuses a version that is not meson.build's" \
@@ -62,6 +63,8 @@ for arch in amd64 arm64; do
         is "$bad" "" "linux/$arch kubectl-kstatus needs only libc/libcurl (NEEDED: $(echo $needed))"
         like "$(printf '%s\n' "$needed")" '^libc\.so\.6$' "linux/$arch kubectl-kstatus links libc dynamically"
         if [ -f "$dist/kstatus-sidecar_linux_$arch.tar.gz" ]; then
+                is "$(tar -tzf "$dist/kstatus-sidecar_linux_$arch.tar.gz" | sort | tr '\n' ' ')" \
+                        "LICENSE README.md kstatus-sidecar " "linux/$arch sidecar archive holds kstatus-sidecar, LICENSE, README.md"
                 mkdir -p "$x/sidecar"
                 tar -xzf "$dist/kstatus-sidecar_linux_$arch.tar.gz" -C "$x/sidecar"
                 sneeded=$(readelf -d "$x/sidecar/kstatus-sidecar" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
@@ -193,9 +196,13 @@ if kubectl kstatus --help 2>&1 | grep -qE '^ +describe'; then
         start_apiserver
         apiserver_install_crds
         kubectl apply -f "$seed/iam.yaml" >/dev/null
+        status=$(kubectl kstatus merge -o json "$seed/create-user.status.yaml" "$seed/populate-vault.status.yaml")
+        kubectl patch iam example --subresource=status --type=merge -p "{\"status\": $status}" >/dev/null
         d=$(kubectl kstatus describe iam example 2>&1)
         _tap_result $? "kubectl kstatus describe through the install" "$d"
         like "$d" 'example' "describe names the resource"
+        like "$d" 'User created and vault secret created' "describe shows the merged message"
+        like "$d" 'ConfigureWorkflowCompleted' "describe shows the workflow condition"
 else
         echo "ok $((_tap_n + 1)) # SKIP kubectl kstatus describe is not in this build yet"
         _tap_n=$((_tap_n + 1))
