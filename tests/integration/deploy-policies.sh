@@ -40,6 +40,8 @@ kyverno=$(to_json "$deploy/policies/kyverno.yaml")
 _tap_result $? "the Kyverno policy is YAML kubectl reads" "$kyverno"
 kq() { jq -r "$@" <<<"$kyverno"; }
 is "$(kq '.apiVersion + " " + .kind')" "kyverno.io/v1 ClusterPolicy" "it is a Kyverno ClusterPolicy"
+is "$(kq '.metadata.annotations["pod-policies.kyverno.io/autogen-controllers"]')" "none" \
+        "no auto-generated rules for Jobs (Kratix's Job templates stay as Kratix wrote them)"
 is "$(kq '[.spec.rules[].name] | join(" ")')" "mount-metadata-into-pipeline-containers add-kstatus-sidecar" \
         "rules: mount shared-metadata first, then add the sidecar"
 is "$(kq '[.spec.rules[].match.any[0].resources | "\(.kinds) \(.operations) \(.selector.matchExpressions)"] | unique | .[]')" \
@@ -103,10 +105,10 @@ for n in 0 1; do
                 apply_patch "${patch//\{\{elementIndex\}\}/$i}" "rule 1 patches $list[$i] ($(jq -r ".spec.$list[$i].name" <<<"$pod"))"
         done
 done
-# Rule 2: the sidecar, with kratixEnv substituted as Kyverno does (a whole-value variable becomes JSON).
+# Rule 2: the sidecar, with kratixEnv substituted as Kyverno does inside a string (a list is written as JSON).
 patch=$(kq '.spec.rules[1].mutate.patchesJson6902')
 env_json=$(jq -c "$kratix_env_jq" <<<"$pod")
-apply_patch "${patch//\"\{\{ kratixEnv \}\}\"/$env_json}" "rule 2 adds the sidecar"
+apply_patch "${patch//\{\{ kratixEnv \}\}/$env_json}" "rule 2 adds the sidecar"
 got=$(cat "$cur")
 is "$(jq -S . <<<"$got")" "$(jq -S . <<<"$want")" "Kyverno's mutation and kubectl kstatus inject give the same Pod"
 is "$(jq -r '.spec.initContainers[1].image' <<<"$got")" "$image" "the Kyverno policy's image is $image"
