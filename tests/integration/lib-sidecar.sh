@@ -40,11 +40,26 @@ pushes_logged() { grep -c 'push: sent' "$PIPE_DIR/sidecar.log"; }
 
 # start_sidecar PIPELINE INDEX COUNT [extra sidecar args...]: sets PIPE_DIR, SIDECAR_PID.
 start_sidecar() {
-        local name=$1 index=$2 count=$3; shift 3
+        local name=$1
         PIPE_DIR=$TEST_TMP/pipelines/$name
         rm -rf "$PIPE_DIR"
         mkdir -p "$PIPE_DIR/input" "$PIPE_DIR/metadata"
         kubectl get "${OBJ_RESOURCE:-iams}" "${OBJ_NAME:-example}" -o yaml >"$PIPE_DIR/input/object.yaml"
+        : >"$PIPE_DIR/sidecar.log"
+        SIDECAR_ARGS=("$@")
+        _launch_sidecar
+}
+
+# restart_sidecar: start the last sidecar again on the same directories, as
+# the kubelet restarts a native sidecar that died.
+restart_sidecar() {
+        _launch_sidecar
+}
+
+_launch_sidecar() {
+        local name=${SIDECAR_ARGS[0]} index=${SIDECAR_ARGS[1]} count=${SIDECAR_ARGS[2]}
+        local starts
+        starts=$(grep -c 'watch: ' "$PIPE_DIR/sidecar.log")
         env KRATIX_WORKFLOW_ACTION="${ACTION:-configure}" KRATIX_WORKFLOW_TYPE=resource \
                 KRATIX_PROMISE_NAME=iam KRATIX_PIPELINE_NAME="$name" \
                 KRATIX_OBJECT_KIND=IAM KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 \
@@ -52,12 +67,12 @@ start_sidecar() {
                 KRATIX_CRD_PLURAL="${OBJ_RESOURCE:-iams}" KRATIX_CLUSTER_SCOPED=false \
                 KSTATUS_PIPELINE_INDEX="$index" KSTATUS_PIPELINE_COUNT="$count" \
                 KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" KSTATUS_INPUT_DIR="$PIPE_DIR/input" \
-                ${SIDECAR_WRAPPER:-} "$SIDECAR" --debounce=50ms "$@" >"$PIPE_DIR/sidecar.log" 2>&1 &
+                ${SIDECAR_WRAPPER:-} "$SIDECAR" --debounce=50ms "${SIDECAR_ARGS[@]:3}" >>"$PIPE_DIR/sidecar.log" 2>&1 &
         SIDECAR_PID=$!
         at_exit "kill -9 $SIDECAR_PID 2>/dev/null"
         local i
         for i in $(seq 1 100); do
-                grep -q 'watch: ' "$PIPE_DIR/sidecar.log" 2>/dev/null && return 0
+                [ "$(grep -c 'watch: ' "$PIPE_DIR/sidecar.log")" -gt "$starts" ] && return 0
                 kill -0 "$SIDECAR_PID" 2>/dev/null || break
                 sleep 0.05
         done

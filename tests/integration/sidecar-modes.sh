@@ -134,6 +134,23 @@ is "$(status_of '{message: .status.message, iam: .status.iam}')" '{"message":"af
         "SIGTERM during a push: the final state is the last file"
 apiserver_clear_faults
 
+# --- SIGKILL mid-pipeline, restarted as the kubelet would: converges ------------
+reset_status
+set_status '{"iam":{"user":"admin"}}'
+start_sidecar populate-vault 1 2
+printf 'message: step 1\niam: {password: v1}\nprogress: {done: 1}\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "the push before the kill lands" '"step 1"' status_of .status.message
+kill -9 "$SIDECAR_PID"; wait "$SIDECAR_PID" 2>/dev/null
+printf 'message: step 2\niam: {password: v2}\nprogress: {done: 2, total: 2}\n' >"$PIPE_DIR/metadata/status.yaml"
+restart_sidecar
+wait_until "the restarted sidecar pushes the file written while it was down" '"step 2"' status_of .status.message
+stop_sidecar TERM
+is "$SIDECAR_RC" 0 "after SIGKILL and a restart: exit 0"
+is "$(status_of '{message: .status.message, iam: .status.iam, progress: .status.progress}')" \
+        '{"message":"step 2","iam":{"password":"v2","user":"admin"},"progress":{"done":2,"total":2}}' \
+        "after SIGKILL and a restart the final state is exact (iam.user from the earlier pipeline kept)"
+is "$(condition ConfigureWorkflowCompleted | jq -r .status)" True "and the workflow completes"
+
 # --- a file over a limit is refused; the last good state stays -----------------
 reset_status
 start_sidecar populate-vault 1 2 --max-file-size=200
