@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "health.h"
 #include "log.h"
 #include "sidecar.h"
 #include "status.h"
@@ -26,6 +27,7 @@ static const char usage[] =
         "\n"
         "Usage:\n"
         "  kstatus-sidecar [options]\n"
+        "  kstatus-sidecar health [options]   reflect HealthRecords on resources (see health --help)\n"
         "\n"
         "The resource comes from KRATIX_OBJECT_GROUP/VERSION/NAME/NAMESPACE, KRATIX_CRD_PLURAL and\n"
         "KRATIX_CLUSTER_SCOPED (Kratix sets them), else from /kratix/input/object.yaml; flags override both.\n"
@@ -408,6 +410,7 @@ int sidecar_final(struct sidecar *s, bool failed, const char *why) {
 }
 
 int main(int argc, char **argv) {
+        if (argc > 1 && strcmp(argv[1], "health") == 0) return health_main(argc - 1, argv + 1);
         struct sidecar s = { .generation = -1 };
         srandom((unsigned)time(NULL) ^ (unsigned)getpid());
         int r = parse_config(argc, argv, &s.cfg);

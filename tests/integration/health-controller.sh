@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# kstatus-sidecar health: HealthRecords created, updated and deleted with real
+# kubectl are reflected on the resources they name — every pair of states for
+# the aggregate, records of other resources never counted, Events when the
+# aggregate changes, invalid records reported once and ignored, missing
+# Promises and resources, a CRD without the status subresource, -n, flags.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-apiserver.sh"
+. "$(dirname "$0")/lib-sidecar.sh"
+. "$(dirname "$0")/health-lib.sh"
+
+start_apiserver
+apiserver_install_crds
+health_setup
+start_health --resync=1s -v
+
+# --- the seed's example: one record ------------------------------------------
+hr r1 default db-a default ready 1531958400
+wait_until "one record: the resource shows it" "ready/1/ready" health_of db default db-a
+json_is "$(health_json db default db-a)" '{"healthRecord":{"state":"ready","lastRun":1531958400,"details":{"record":"r1"}},
+  "healthStatus":{"state":"ready","healthRecords":[{"state":"ready","lastRun":1531958400,"details":{"record":"r1"},
+  "source":{"name":"r1","namespace":"default"}}]}}' "the seed's healthRecord and Kratix's healthStatus, exactly"
+is "$(health_of db default db-b)" "-/0/-" "a resource without records is left alone"
+
+# --- every pair of states: the least desirable wins, the newest is healthRecord --
+states=(unhealthy degraded unknown healthy ready)
+bad=0
+for a in 0 1 2 3 4; do
+        for b in 0 1 2 3 4; do
+                # r1 ran before r2, so healthRecord is r2's.
+                { hr_yaml r1 default db-a default "${states[a]}" 100; hr_yaml r2 default db-a default "${states[b]}" 200; } |
+                        kubectl apply -f - >/dev/null
+                want="${states[$((a < b ? a : b))]}/2/${states[b]}"
+                for _ in $(seq 1 100); do
+                        got=$(health_of db default db-a)
+                        [ "$got" = "$want" ] && break
+                        sleep 0.1
+                done
+                if [ "$got" != "$want" ]; then
+                        bad=$((bad + 1))
+                        echo "# ${states[a]} + ${states[b]}: got $got, want $want"
+                fi
+        done
+done
+is "$bad" 0 "all 25 pairs of states aggregate to the least desirable, healthRecord the newest"
+hr r1 default db-a default healthy 300
+hr r2 default db-a default degraded 200
+hr r3 default db-a default unknown 250
+wait_until "three records: degraded wins, the newest (healthy, lastRun 300) is healthRecord" "degraded/3/healthy" \
+        health_of db default db-a
+is "$(kubectl get db db-a -o json | jq -c '[.status.healthStatus.healthRecords[].source.name]')" '["r1","r2","r3"]' \
+        "healthRecords are ordered by source"
+
+# --- only records that name the resource count --------------------------------
+hr t1 team-a db-a team-a unhealthy 10
+hr other default db-b default unhealthy 10
+hr cross team-a db-b default healthy 20
+wait_until "team-a/db-a shows only its own record" "unhealthy/1/unhealthy" health_of db team-a db-a
+wait_until "db-b counts a record from another namespace that names it" "unhealthy/2/healthy" health_of db default db-b
+is "$(health_of db default db-a)" "degraded/3/healthy" "default/db-a is untouched by records of db-b and team-a/db-a"
+# A record of another Promise naming a resource of the same name does not count either.
+hr cache-named-db-a default db-a default unhealthy 999 cache
+sleep 0.5
+is "$(health_of db default db-a)" "degraded/3/healthy" "a record of another Promise with the same resource name does not count"
+kubectl delete healthrecord cache-named-db-a >/dev/null
+
+# --- updates that move a record, and deletions ------------------------------
+kubectl patch healthrecord cross -n team-a --type merge -p '{"data":{"resourceRef":{"name":"db-a","namespace":"team-a"}}}' >/dev/null
+wait_until "a record moved to another resource leaves the first" "unhealthy/1/unhealthy" health_of db default db-b
+wait_until "and counts for the second" "unhealthy/2/healthy" health_of db team-a db-a
+kubectl delete healthrecord r3 >/dev/null
+wait_until "deleting a record updates the resource" "degraded/2/healthy" health_of db default db-a
+kubectl delete healthrecord r1 r2 >/dev/null
+wait_until "deleting the last record: ready with no records, healthRecord removed" "ready/0/-" health_of db default db-a
+json_is "$(health_json db default db-a)" '{"healthRecord":null,"healthStatus":{"state":"ready","healthRecords":[]}}' \
+        "no records: {state: ready, healthRecords: []}"
+
+# --- Events when the aggregate changes ---------------------------------------
+before=$(health_events Database default db-b | wc -l)
+hr other default db-b default degraded 11
+wait_until "db-b turns degraded" "degraded/1/degraded" health_of db default db-b
+hr other default db-b default degraded 12 # lastRun moves, the aggregate does not
+wait_until "a new lastRun is written" "12" kubectl get db db-b -o jsonpath='{.status.healthRecord.lastRun}'
+hr other default db-b default healthy 13
+wait_until "db-b turns healthy" "healthy/1/healthy" health_of db default db-b
+hr other default db-b default unknown 14
+wait_until "db-b turns unknown" "unknown/1/unknown" health_of db default db-b
+is "$(health_events Database default db-b | tail -n +$((before + 1)))" "Warning:Health state is degraded
+Normal:Health state is healthy
+Warning:Health state is unknown" "one Event per aggregate change (Warning unless healthy or ready), none for a new lastRun"
+
+# --- invalid records: reported once, never counted, never a crash -----------
+kubectl apply -f - >/dev/null <<'EOF'
+apiVersion: platform.kratix.io/v1alpha1
+kind: HealthRecord
+metadata: {name: no-ref, namespace: default}
+data:
+  promiseRef: {name: database}
+  state: unhealthy
+---
+apiVersion: platform.kratix.io/v1alpha1
+kind: HealthRecord
+metadata: {name: bad-state, namespace: default}
+data:
+  promiseRef: {name: database}
+  resourceRef: {name: db-b, namespace: default}
+  state: on-fire
+---
+apiVersion: platform.kratix.io/v1alpha1
+kind: HealthRecord
+metadata: {name: bad-lastrun, namespace: default}
+data:
+  promiseRef: {name: database}
+  resourceRef: {name: db-b, namespace: default}
+  state: unhealthy
+  lastRun: yesterday
+---
+apiVersion: platform.kratix.io/v1alpha1
+kind: HealthRecord
+metadata: {name: no-promise-ref, namespace: default}
+data:
+  resourceRef: {name: db-b, namespace: default}
+  state: unhealthy
+EOF
+wait_for "the invalid records are logged" grep -q 'healthrecord "default/no-promise-ref"' "$HEALTH_LOG"
+sleep 2.5 # two resyncs (--resync=1s) must not repeat them
+like "$(grep 'healthrecord "default/no-ref"' "$HEALTH_LOG")" 'ignored: record has no "data.resourceRef"$' "missing resourceRef: says so"
+like "$(grep 'healthrecord "default/bad-state"' "$HEALTH_LOG")" 'ignored: unknown state "on-fire": want unhealthy, degraded, unknown, healthy or ready$' \
+        "unknown state: says which and what is allowed"
+like "$(grep 'healthrecord "default/bad-lastrun"' "$HEALTH_LOG")" 'ignored: "data.lastRun" must be a Unix time in seconds$' \
+        "lastRun not a number: says so"
+like "$(grep 'healthrecord "default/no-promise-ref"' "$HEALTH_LOG")" 'ignored: record has no "data.promiseRef.name"$' \
+        "missing promiseRef: says so"
+is "$(grep -c 'record: healthrecord "default/\(no-ref\|bad-state\|bad-lastrun\|no-promise-ref\)"' "$HEALTH_LOG")" 4 \
+        "each invalid record is one log line, not one per resync"
+like "$(grep -c 'resync: ' "$HEALTH_LOG")" '^[2-9]|[1-9][0-9]+$' "resyncs did run meanwhile"
+is "$(health_of db default db-b)" "unknown/1/unknown" "invalid records are not counted"
+is "$(kubectl get events -n default --field-selector involvedObject.kind=HealthRecord,reason=InvalidHealthRecord -o json |
+        jq -r '[.items[].involvedObject.name] | sort | join(",")')" "bad-lastrun,bad-state,no-promise-ref,no-ref" \
+        "each invalid record gets one Warning Event"
+kubectl patch healthrecord bad-state --type merge -p '{"data":{"state":"degraded"}}' >/dev/null
+wait_until "a fixed record counts (without lastRun it is not the newest)" "degraded/2/unknown" health_of db default db-b
+kubectl patch healthrecord bad-state --type merge -p '{"data":{"state":"exploded"}}' >/dev/null
+wait_until "a record that turns invalid stops counting" "unknown/1/unknown" health_of db default db-b
+wait_for "and is reported again (new resourceVersion)" grep -q 'unknown state "exploded"' "$HEALTH_LOG"
+kubectl delete healthrecord no-ref bad-state bad-lastrun no-promise-ref >/dev/null
+
+# --- a Promise or a resource that does not exist ------------------------------
+hr lost default nope default unhealthy 1
+hr orphan default db-a default unhealthy 1 no-such-promise
+wait_for "a record for a missing resource is reported" grep -q 'healthrecord "default/lost": databases.example.promise.syntasso.io "nope" not found' "$HEALTH_LOG"
+wait_for "a record of a missing Promise is reported" grep -q 'healthrecord "default/orphan": promise "no-such-promise" not found' "$HEALTH_LOG"
+sleep 2.5
+is "$(grep -c 'record: healthrecord "default/\(lost\|orphan\)"' "$HEALTH_LOG")" 2 "each once, not retried in a loop"
+is "$(health_of db default db-a)" "ready/0/-" "the orphan record does not count for a resource of another Promise"
+kubectl apply -f - >/dev/null <<'EOF'
+apiVersion: example.promise.syntasso.io/v1
+kind: Database
+metadata: {name: nope, namespace: default}
+spec: {}
+EOF
+wait_until "a resource created after its record is picked up at the next resync" "unhealthy/1/unhealthy" \
+        health_of db default nope
+# A resource that disappears is skipped quietly.
+warnings=$(grep -c ' warning ' "$HEALTH_LOG")
+kubectl delete db nope >/dev/null
+sleep 2.5
+is "$(grep -c ' warning ' "$HEALTH_LOG")" "$warnings" "a resource that disappears is skipped without a warning"
+ok "the controller is still running" kill -0 "$HEALTH_PID"
+kubectl delete healthrecord lost orphan >/dev/null
+
+# --- a CRD without the status subresource ---------------------------------
+hr c1 default cache-a default degraded 5 cache
+wait_until "a Cache (no /status) shows its health" "degraded/1/degraded" health_of cache default cache-a
+like "$(cat "$HEALTH_LOG")" 'caches.example.promise.syntasso.io has no status subresource; writing status on the object' \
+        "it noticed the missing subresource"
+is "$(kubectl get cache cache-a -o jsonpath='{.spec.size}')" "1Gi" "the object's spec is untouched"
+
+# --- SIGTERM: exit 0 ---------------------------------------------------------
+stop_health TERM
+is "$HEALTH_RC" 0 "SIGTERM: exit 0"
+like "$(tail -1 "$HEALTH_LOG")" 'stop: received SIGTERM' "and says so"
+
+# --- -n: only one namespace's records ---------------------------------------
+hr only default db-b default ready 50
+hr t2 team-a db-a team-a degraded 50
+start_health -n team-a --log-format=json
+wait_until "-n team-a: team-a's resource is written" "unhealthy/3/degraded" health_of db team-a db-a
+sleep 0.5
+is "$(health_of db default db-b)" "unknown/1/unknown" "-n team-a: a record in default is not watched"
+ok "--log-format=json: every line is a JSON object" bash -c "sed -n '/\"event\":\"start\"/,\$p' '$HEALTH_LOG' | jq -e . >/dev/null"
+stop_health INT
+is "$HEALTH_RC" 0 "SIGINT: exit 0"
+
+# --- configuration errors: one line, exit 2 ----------------------------------
+out=$("$SIDECAR" health --kubeconfig "$TEST_TMP/nonexistent" 2>&1); rc=$?
+is "$rc/$(printf '%s\n' "$out" | grep -c .)" "2/1" "a missing kubeconfig: exit 2, one line"
+is "$out" "error: stat $TEST_TMP/nonexistent: no such file or directory" "worded as kubectl words it"
+out=$("$SIDECAR" health --context nope 2>&1); rc=$?
+is "$rc/$out" "2/Error in configuration: context was not found for specified context: nope" \
+        "an unknown context: exit 2, kubectl's words"
+out=$("$SIDECAR" health --resync=soon 2>&1); rc=$?
+is "$rc/$out" '2/error: invalid argument "soon" for "--resync": want a duration such as 500ms or 2s' "a bad duration: exit 2"
+out=$("$SIDECAR" health -A -n team-a 2>&1); rc=$?
+is "$rc" 2 "-A with -n: exit 2"
+ok "--help prints the usage" bash -c "'$SIDECAR' health --help | grep -q 'kstatus-sidecar health \[options\]'"
+like "$("$SIDECAR" --help)" 'kstatus-sidecar health \[options\]' "the sidecar's usage names the health mode"
+
+done_testing
