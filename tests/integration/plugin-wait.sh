@@ -1,3 +1,97 @@
 #!/usr/bin/env bash
+# kubectl kstatus wait against the test API server: kubectl's messages, watches
+# (no polling), --any, fail fast and the exit codes of CONTRACT §8.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-apiserver.sh"
+cd "$TEST_TMP"
+start_apiserver || exit 1
+apiserver_install_crds
+for n in a b; do
+        kubectl create -f - >/dev/null <<EOT
+apiVersion: example.promise.syntasso.io/v1
+kind: Database
+metadata: {name: $n, namespace: default}
+spec: {}
+EOT
+done
+status() { kubectl patch db "$1" --subresource=status --type merge -p "{\"status\":$2}" >/dev/null; }
+cond() { # TYPE STATUS REASON MESSAGE [observedGeneration]
+        printf '{"type":"%s","status":"%s","reason":"%s","message":"%s","lastTransitionTime":"2024-08-21T10:30:51Z"%s}' \
+                "$1" "$2" "$3" "$4" "${5:+,\"observedGeneration\":$5}"
+}
+DB=/apis/example.promise.syntasso.io/v1/namespaces/default/databases
+
+status a "{\"message\":\"Resource requested\",\"conditions\":[$(cond ConfigureWorkflowCompleted True PipelinesExecutedSuccessfully 'Pipelines completed')]}"
+is "$(kubectl kstatus wait db/a --for=condition=ConfigureWorkflowCompleted 2>&1)" \
+        "database.example.promise.syntasso.io/a condition met" "a met condition: kubectl's message, at once"
+is "$(kubectl kstatus wait db/a --for=condition=ConfigureWorkflowCompleted 2>&1)" \
+        "$(kubectl wait db/a --for=condition=ConfigureWorkflowCompleted 2>&1)" "the same words as kubectl wait"
+ok "--for=message=TEXT" kubectl kstatus wait db/a --for=message="Resource requested" --timeout=1s
+
+out=$(kubectl kstatus wait db/b --for=condition=ConfigureWorkflowCompleted --timeout=1s 2>&1); rc=$?
+is "$rc" 1 "a timeout exits 1"
+is "$out" "error: timed out waiting for the condition on databases/b" "the timeout message is kubectl's"
+is "$out" "$(kubectl wait db/b --for=condition=ConfigureWorkflowCompleted --timeout=1s 2>&1 | grep -v '^W')" \
+        "the same words as kubectl wait on timeout"
+
+# A change while waiting arrives through the watch: one LIST and one watch, no polling.
+apiserver_reset_counters
+(sleep 1.5; status b "{\"conditions\":[$(cond ConfigureWorkflowCompleted True PipelinesExecutedSuccessfully done)]}") &
+bg=$!
+start=$(date +%s%N)
+out=$(kubectl kstatus wait db/b --for=condition=ConfigureWorkflowCompleted --timeout=20s 2>&1); rc=$?
+took=$((($(date +%s%N) - start) / 1000000))
+wait $bg
+is "$rc:$out" "0:database.example.promise.syntasso.io/b condition met" "met when the condition changes"
+is "$(apiserver_count GET $DB)" 2 "two requests on the collection while waiting: the LIST and the watch"
+like "$took" '^[0-9]+$' "took ${took} ms"
+
+# Fail fast when the workflow fails.
+status b "{\"conditions\":[$(cond ConfigureWorkflowCompleted False PipelinesInProgress 'Pipelines are still in progress')]}"
+(sleep 1; status b "{\"conditions\":[$(cond ConfigureWorkflowCompleted False ConfigureWorkflowFailed 'A Configure Pipeline has failed: populate-vault')]}") &
+bg=$!
+start=$(date +%s)
+out=$(kubectl kstatus wait db/b --for=condition=ConfigureWorkflowCompleted --timeout=60s 2>&1); rc=$?
+wait $bg
+is "$rc" 3 "a failed workflow exits 3"
+is "$out" "error: the workflow of databases/b failed: A Configure Pipeline has failed: populate-vault" "and says where it failed"
+is "$(( $(date +%s) - start < 10 ))" 1 "without waiting out the 60 s timeout"
+ok "waiting for the failure itself is not failed fast" \
+        kubectl kstatus wait db/b --for=condition=ConfigureWorkflowCompleted=False --timeout=1s
+
+# AND by default, OR with --any; several resources.
+status a '{"healthStatus":{"state":"healthy"}}'
+fails_with 1 "two --for are AND: one unmet times out" kubectl kstatus wait db/a --for=health=healthy --for=message=nope --timeout=1s
+ok "--any: one --for is enough" kubectl kstatus wait db/a --for=health=healthy --for=message=nope --any --timeout=1s
+status b '{"conditions":null,"healthStatus":{"state":"healthy"}}'
+is "$(kubectl kstatus wait db a b --for=health=healthy 2>&1 | sort)" \
+        "$(printf 'database.example.promise.syntasso.io/a condition met\ndatabase.example.promise.syntasso.io/b condition met')" \
+        "several names: one line each"
+is "$(kubectl kstatus wait db/a database/b --for=health=healthy 2>&1 | wc -l)" 2 "TYPE/NAME forms"
+
+# observedGeneration: a condition about an older generation does not count.
+kubectl patch db a --type merge -p '{"spec":{"size":"20Gi"}}' >/dev/null
+status a "{\"conditions\":[$(cond Ready True Ok ok 1)]}"
+fails_with 1 "a condition with a stale observedGeneration is not met" kubectl kstatus wait db/a --for=condition=Ready --timeout=1s
+status a "{\"conditions\":[$(cond Ready True Ok ok 2)]}"
+ok "the current generation is" kubectl kstatus wait db/a --for=condition=Ready --timeout=1s
+
+# Deletion.
+(sleep 1; kubectl delete db b >/dev/null) &
+bg=$!
+is "$(kubectl kstatus wait db/b --for=delete --timeout=20s 2>&1)" "database.example.promise.syntasso.io/b condition met" \
+        "--for=delete is met when the object goes"
+wait $bg
+is "$(kubectl kstatus wait db/b --for=delete 2>&1; echo "rc=$?")" "rc=0" "--for=delete on what does not exist: met, silently (as kubectl)"
+
+# Usage and API errors.
+out=$(kubectl kstatus wait db/nope --for=condition=Ready 2>&1); rc=$?
+is "$rc:$out" '4:Error from server (NotFound): databases.example.promise.syntasso.io "nope" not found' "a missing object exits 4 with kubectl's NotFound"
+fails_with 2 "no --for is a usage error" kubectl kstatus wait db/a
+fails_with 2 "a bad --for is a usage error" kubectl kstatus wait db/a --for=bogus
+fails_with 2 "a bad health state is a usage error" kubectl kstatus wait db/a --for=health=fine
+fails_with 2 "a bad --timeout is a usage error" kubectl kstatus wait db/a --for=delete --timeout=soon
+is "$(kubectl kstatus wait db -l team=none --for=condition=Ready 2>&1; echo "rc=$?")" \
+        "$(printf 'error: no matching resources found\nrc=1')" "no match for a selector, as kubectl"
+fails_with 4 "an unknown type exits 4" kubectl kstatus wait frobs/x --for=delete
 done_testing
