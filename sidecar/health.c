@@ -592,7 +592,9 @@ static int sweep(struct health *h, json_t *listed, const json_t *index) {
 
         for (i = 0; i < h->n_promises; i++) {
                 struct promise_api *p = &h->promises[i];
-                if (p->missing)
+                /* A cluster-scoped object carries no namespace to match a
+                 * record's resourceRef by, so only records lead to those. */
+                if (p->missing || !p->res.namespaced)
                         continue;
                 _cleanup_free_ char *path = kube_resource_path(&p->res, h->namespace, NULL, NULL);
                 _cleanup_json_ json_t *list = NULL;
@@ -605,8 +607,8 @@ static int sweep(struct health *h, json_t *listed, const json_t *index) {
                 json_t *obj;
                 json_array_foreach(json_object_get(list, "items"), j, obj) {
                         json_t *status = json_object_get(obj, "status");
-                        const char *ns = p->res.namespaced ? meta(obj, "namespace") : "";
-                        _cleanup_free_ char *key = xasprintf("%s/%s/%s", p->name, ns, meta(obj, "name"));
+                        _cleanup_free_ char *key = xasprintf("%s/%s/%s", p->name, meta(obj, "namespace"),
+                                                             meta(obj, "name"));
                         if (!json_object_get(status, "healthStatus") && !json_object_get(status, "healthRecord") &&
                             !json_object_get(index, key))
                                 continue;

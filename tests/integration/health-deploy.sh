@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# deploy/health/: the Deployment runs the health mode locked down, and its
+# RBAC grants exactly what the controller uses — checked by running the
+# controller against the test API server and mapping every request it made
+# to the rule that allows it (the server itself does no RBAC).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-apiserver.sh"
+. "$(dirname "$0")/lib-sidecar.sh"
+. "$(dirname "$0")/health-lib.sh"
+
+deploy=$KSTATUS_SOURCE_DIR/deploy/health
+version=$(meson introspect --projectinfo "$KSTATUS_BUILD_DIR" | jq -r .version)
+to_json() { # FILE: its objects as JSON (several documents become one List)
+        local out
+        out=$(KUBECONFIG=/dev/null kubectl patch --local -f "$1" --type merge -p '{}' -o json 2>&1) || { echo "$out"; return 1; }
+        jq -s 'if length == 1 then .[0] else {kind: "List", items: .} end' <<<"$out"
+}
+
+# --- the Deployment ----------------------------------------------------------
+dep=$(to_json "$deploy/deployment.yaml")
+_tap_result $? "deployment.yaml is a Deployment kubectl reads" "$dep"
+pod='.spec.template.spec'
+c="$pod.containers[0]"
+is "$(jq -r "$c.image" <<<"$dep")" "ghcr.io/kstatus/kstatus-sidecar:v$version" "the image is this release's"
+is "$(jq -r "$c.args[0]" <<<"$dep")" "health" "it runs the health mode"
+is "$(jq -c "[$pod.securityContext.runAsNonRoot, $c.securityContext.readOnlyRootFilesystem,
+        $c.securityContext.allowPrivilegeEscalation, $c.securityContext.capabilities.drop]" <<<"$dep")" \
+        '[true,true,false,["ALL"]]' "non-root, read-only root filesystem, no privilege escalation, no capabilities"
+is "$(jq -c "[$c.resources.requests.cpu, $c.resources.requests.memory, $c.resources.limits.cpu, $c.resources.limits.memory] | map(type)" <<<"$dep")" \
+        '["string","string","string","string"]' "requests and limits for CPU and memory"
+is "$(jq -r '"\(.spec.replicas) \(.spec.strategy.type)"' <<<"$dep")" "1 Recreate" "one replica, never two at once"
+rbac=$(to_json "$deploy/rbac.yaml")
+_tap_result $? "rbac.yaml is YAML kubectl reads" "$rbac"
+is "$(jq -r "$pod.serviceAccountName" <<<"$dep")/$(jq -r '.metadata.namespace' <<<"$dep")" \
+        "$(jq -r '.items[] | select(.kind == "ServiceAccount") | "\(.metadata.name)/\(.metadata.namespace)"' <<<"$rbac")" \
+        "it runs as the ServiceAccount rbac.yaml creates"
+# The controller's own flags in the manifest are accepted (against a server below).
+
+# --- RBAC: exactly what the controller does ---------------------------------
+start_apiserver
+apiserver_install_crds
+kubectl create namespace team-a >/dev/null
+kubectl create namespace kratix-platform-system >/dev/null
+kubectl apply -f "$KSTATUS_TEST_DATA/health/promise-database.yaml" -f "$KSTATUS_TEST_DATA/health/resources.yaml" 2>/dev/null |
+        grep -c created >/dev/null
+ok "the RBAC objects are accepted by an API server" kubectl apply -f "$deploy/rbac.yaml" --dry-run=server
+hr r1 default db-a default degraded 1
+hr r2 team-a db-a team-a healthy 1
+hr lost default nope default ready 1          # a missing resource: read, reported
+hr orphan default db-a default ready 1 gone   # a missing Promise: read, reported
+kubectl patch db db-b --subresource=status --type merge -p '{"status":{"healthRecord":{"state":"ready"}}}' >/dev/null
+# Only the controller talks to the server from here until it has settled.
+apiserver_reset_counters
+args=$(jq -r "$c.args[1:] | join(\" \")" <<<"$dep")
+# shellcheck disable=SC2086 # the manifest's flags, split as the kubelet would
+start_health $args
+wait_for "the controller settled" grep -q 'default/orphan.*promise' "$HEALTH_LOG"
+sleep 0.5
+requests=$(apiserver_counters | jq -r '.requests | keys[]')
+echo "$requests" | sed 's/^/# request: /'
+# "VERB path" → "group resource verb" (a collection GET is list, and watch for healthrecords).
+used=$(while read -r verb path; do
+        group=; rest=
+        case $path in
+        /api/v1/*) group=""; rest=${path#/api/v1/} ;;
+        /apis/*) rest=${path#/apis/}; group=${rest%%/*}; rest=${rest#*/}; rest=${rest#*/} ;;
+        esac
+        case $rest in namespaces/*/*) rest=${rest#namespaces/*/} ;; esac
+        IFS=/ read -r res name sub <<<"$rest"
+        [ -n "$sub" ] && res="$res/$sub"
+        case $verb in
+        GET) if [ -n "$name" ]; then echo "$group $res get"; else echo "$group $res list"
+                [ "$res" = healthrecords ] && echo "$group $res watch"; fi ;;
+        PATCH) echo "$group $res patch" ;;
+        POST) echo "$group $res create" ;;
+        *) echo "$group $res $verb?" ;;
+        esac
+done <<<"$requests" | sort -u)
+granted=$(jq -r '.items[] | select(.kind == "ClusterRole") | .rules[]
+        | .apiGroups[] as $g | .resources[] as $r | .verbs[] as $v | "\($g) \($r) \($v)"' <<<"$rbac" | sort -u)
+is "$(comm -23 <(echo "$used") <(echo "$granted"))" "" "every request the controller made is granted"
+is "$(comm -13 <(echo "$used") <(echo "$granted"))" "" "and nothing it did not use is granted"
+is "$(jq -r '[.items[] | select(.kind == "ClusterRole" and .aggregationRule) | .aggregationRule.clusterRoleSelectors[].matchLabels
+        | to_entries[] | "\(.key)=\(.value)"] | join(" ")' <<<"$rbac")" "kstatus.io/aggregate-to-health=true" \
+        "per-Promise resource permissions aggregate through one label"
+stop_health TERM
+is "$HEALTH_RC" 0 "the manifest's arguments run and stop cleanly"
+
+done_testing
