@@ -8,6 +8,7 @@
 #include "conditions.h"
 #include "kube/client.h"
 #include "kube/config.h"
+#include "kube/discovery.h"
 #include "version.h"
 
 struct api {
@@ -117,6 +118,30 @@ int api_create_event(struct api *api, const struct kstatus_object_ref *obj, cons
                 return -ENOMEM;
         int r = kube_client_create(api->client, path, body, NULL, NULL, &kerr);
         return r < 0 ? fail(r, &kerr, err) : 0;
+}
+
+int api_resolve_kind(struct api *api, const char *group, const char *version, const char *kind, char **ret_plural,
+                     bool *ret_namespaced, struct api_error *err) {
+        struct kstatus_error kerr0 = { 0 };
+        struct kube_status_error kerr = { 0 };
+        clear(err);
+        /* No disk cache: one lookup at start, and a Pod's root filesystem is read-only. */
+        struct kube_discovery_options opts = { .cache_dir = "" };
+        _cleanup_(kube_discovery_freep) struct kube_discovery *d = NULL;
+        int r = kube_discovery_new(api->client, &opts, &d, &kerr0);
+        if (r < 0) {
+                snprintf(err->message, sizeof(err->message), "%s", kerr0.message);
+                return r;
+        }
+        _cleanup_free_ char *api_version = group && *group ? xasprintf("%s/%s", group, version) : xstrdup(version);
+        struct kube_resource res = { 0 };
+        r = kube_discovery_resolve_kind(d, api_version, kind, &res, &kerr);
+        if (r < 0)
+                return fail(r, &kerr, err);
+        *ret_plural = TAKE_PTR(res.resource);
+        *ret_namespaced = res.namespaced;
+        kube_resource_done(&res);
+        return 0;
 }
 
 bool api_error_is_transient(const struct api_error *err) {

@@ -26,6 +26,9 @@ int api_merge_patch(struct api *api, const char *path, const json_t *patch, json
 int api_create_event(struct api *api, const struct kstatus_object_ref *obj, const char *uid, const char *type,
                      const char *reason, const char *message, struct api_error *err);
 /* Transient: worth retrying (no answer, 409, 429, 5xx). */
+/* The plural and scope of group/version kind, from discovery. */
+int api_resolve_kind(struct api *api, const char *group, const char *version, const char *kind, char **ret_plural,
+                     bool *ret_namespaced, struct api_error *err);
 /* Requests made and connections opened so far. */
 void api_counters(const struct api *api, unsigned *requests, unsigned *connections);
 bool api_error_is_transient(const struct api_error *err);

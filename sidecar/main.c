@@ -311,7 +311,7 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                                     cfg->object.name);
         if (!cfg->object.group)
                 cfg->object.group = xstrdup("");
-        if (!cfg->object.resource)
+        if (!cfg->object.resource && !cfg->object.kind)
                 return config_error("no resource type for \"%s\": set KRATIX_CRD_PLURAL or --resource",
                                     cfg->object.name);
         if (!cfg->object.cluster_scoped && !cfg->object.namespace)
@@ -409,6 +409,31 @@ int sidecar_final(struct sidecar *s, bool failed, const char *why) {
         return sidecar_finish(s, failed, why);
 }
 
+/* kube's messages are kubectl's whole line ("error: …", "Error from server …"); others get the prefix. */
+static void print_error_line(const char *message) {
+        bool prefixed = strncmp(message, "error: ", 7) == 0 || strncmp(message, "Error ", 6) == 0;
+        fprintf(stderr, "%s%s\n", prefixed ? "" : "error: ", message);
+}
+
+/* Only the kind is known (object.yaml without KRATIX_CRD_PLURAL): ask discovery
+ * for the plural and the scope, as kubectl would. */
+static int resolve_resource(struct sidecar *s) {
+        struct kstatus_object_ref *o = &s->cfg.object;
+        struct api_error aerr = { 0 };
+        bool namespaced;
+        int r = api_resolve_kind(s->api, o->group, o->version, o->kind, &o->resource, &namespaced, &aerr);
+        if (r < 0) {
+                print_error_line(aerr.message);
+                return r;
+        }
+        if (!namespaced) {
+                o->cluster_scoped = true;
+                free(o->namespace);
+                o->namespace = NULL;
+        }
+        return 0;
+}
+
 int main(int argc, char **argv) {
         if (argc > 1 && strcmp(argv[1], "health") == 0) return health_main(argc - 1, argv + 1);
         struct sidecar s = { .generation = -1 };
@@ -420,7 +445,11 @@ int main(int argc, char **argv) {
         }
         struct kstatus_error err = { 0 };
         if (api_new(&s.cfg, &s.api, &err) < 0) {
-                fprintf(stderr, "error: %s\n", err.message);
+                print_error_line(err.message);
+                sidecar_done(&s);
+                return EXIT_CONFIG;
+        }
+        if (!s.cfg.object.resource && resolve_resource(&s) < 0) {
                 sidecar_done(&s);
                 return EXIT_CONFIG;
         }

@@ -50,6 +50,7 @@ struct kube_discovery;
 int kube_discovery_new(struct kube_client *c, const struct kube_discovery_options *opts, struct kube_discovery **ret,
                        struct kstatus_error *err);
 void kube_discovery_free(struct kube_discovery *d);
+static inline void kube_discovery_freep(struct kube_discovery **d) { kube_discovery_free(*d); }
 
 /* Resolve arg. Returns 0 and fills *ret (free with kube_resource_done); when
  * warning is not NULL it gets a new string with kubectl's warning or NULL.

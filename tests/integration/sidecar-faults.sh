@@ -138,5 +138,6 @@ out=$(env -i PATH="$PATH" HOME="$TEST_TMP" KRATIX_OBJECT_NAME=example KRATIX_OBJ
         "$SIDECAR" 2>&1); rc=$?
 is "$rc" 2 "no credentials: exit 2"
 is "$(printf '%s\n' "$out" | grep -c .)" 1 "no credentials: one line"
+like "$out" '^error: no kubeconfig and not in a cluster' "no credentials: says so, with one error: prefix"
 fails_with 2 "an unknown flag: exit 2" "$SIDECAR" --frobnicate
 done_testing

@@ -54,6 +54,16 @@ is "$(condition ConfigureWorkflowCompleted)" \
         '{"status":"True","reason":"PipelinesExecutedSuccessfully","message":"Pipelines completed"}' \
         "--once as the only pipeline completes the workflow"
 
+# --- only /kratix/input/object.yaml: the plural and scope come from discovery --
+mkdir -p "$TEST_TMP/objonly/input" "$TEST_TMP/objonly/metadata"
+kubectl get iam example -o yaml >"$TEST_TMP/objonly/input/object.yaml"
+printf 'message: from object.yaml alone\n' >"$TEST_TMP/objonly/metadata/status.yaml"
+out=$(env -i PATH="$PATH" HOME="$HOME" KUBECONFIG="$KUBECONFIG" "$SIDECAR" --once \
+        --input-dir="$TEST_TMP/objonly/input" --metadata-dir="$TEST_TMP/objonly/metadata" 2>&1); rc=$?
+is "$rc" 0 "with only object.yaml the sidecar finds the resource through discovery"
+[ "$rc" = 0 ] || printf '%s\n' "$out" | sed 's/^/# /'
+is "$(status_of .status.message)" '"from object.yaml alone"' "and writes its status"
+
 # --- success and failure read from the sidecar's own Pod ---------------------
 # make_pod NAME STATE_JSON: a Pod whose pipeline container is in STATE_JSON.
 make_pod() {
