@@ -146,7 +146,7 @@ int kube_discovery_resolve_in(const json_t *resources, const char *arg, struct k
 
 /* ---- fetching and caching ---- */
 
-static void add_resources(json_t *into, const char *group, const char *version, const json_t *list) {
+void kube_discovery_add_resources(json_t *into, const char *group, const char *version, const json_t *list) {
         size_t i;
         json_t *r;
         json_array_foreach(json_object_get(list, "resources"), i, r) {
@@ -188,7 +188,7 @@ static int fetch(struct kube_discovery *d, json_t **ret, struct kube_status_erro
                 _cleanup_json_ json_t *list = NULL;
                 if ((r = get(d, path, &list, err)) < 0)
                         return r;
-                add_resources(i == 0 ? first : later, "", json_string_value(v), list);
+                kube_discovery_add_resources(i == 0 ? first : later, "", json_string_value(v), list);
         }
         if ((r = get(d, "/apis", &apis, err)) < 0)
                 return r;
@@ -214,7 +214,7 @@ static int fetch(struct kube_discovery *d, json_t **ret, struct kube_status_erro
                                 kube_status_error_done(&e);
                                 continue;
                         }
-                        add_resources(strcmp(ver, pref) == 0 ? first : later, name, ver, list);
+                        kube_discovery_add_resources(strcmp(ver, pref) == 0 ? first : later, name, ver, list);
                 }
         }
         json_array_extend(first, later);
@@ -255,10 +255,13 @@ static void load_cache(struct kube_discovery *d) {
         size_t len;
         if (kstatus_read_file(d->cache_file, false, 32u << 20, &buf, &len, NULL) < 0)
                 return;
+        d->resources = kube_discovery_parse_cache(buf, len);
+}
+
+json_t *kube_discovery_parse_cache(const char *buf, size_t len) {
         _cleanup_json_ json_t *doc = json_loadb(buf, len, 0, NULL);
         json_t *res = json_object_get(doc, "resources");
-        if (json_is_array(res))
-                d->resources = json_incref(res);
+        return json_is_array(res) ? json_incref(res) : NULL;
 }
 
 static char *cache_path(struct kube_client *c, const struct kube_discovery_options *o) {

@@ -198,6 +198,11 @@ int kube_exec_credential(struct kube_client *c, struct kstatus_error *err) {
         int r = run_plugin(x, interactive, &out, &len, err);
         if (r < 0)
                 return r;
+        return kube_exec_cred_parse(x, out, len, cred, err);
+}
+
+int kube_exec_cred_parse(const struct kube_exec_config *x, char *out, size_t len, struct kube_exec_cred *cred,
+                         struct kstatus_error *err) {
         json_error_t je;
         json_t *doc = json_loadb(out, len, 0, &je);
         explicit_bzero(out, len);

@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "kube/client.h"
+#include "kube/watch.h"
 
 /* One response being received. With sink set the body is streamed to it
  * (watch) instead of collected. */
@@ -65,3 +66,26 @@ void kube_secret_free(char *s);
  * with err holding client-go's words ("getting credentials: exec: ..."). */
 int kube_exec_credential(struct kube_client *c, struct kstatus_error *err);
 void kube_exec_cred_clear(struct kube_exec_cred *cred);
+
+/* Decode a plugin's stdout (out, len; wiped after parsing) into *cred, which
+ * must be clear. Returns 1 or a negative errno with client-go's words in err. */
+int kube_exec_cred_parse(const struct kube_exec_config *x, char *out, size_t len, struct kube_exec_cred *cred,
+                         struct kstatus_error *err);
+
+/* The parsers of server answers, on their own for the fuzz targets
+ * (tests/fuzz/) and unit tests. */
+
+/* Append the resources of one APIResourceList (subresources skipped) to
+ * into, in the shape the discovery cache keeps. */
+void kube_discovery_add_resources(json_t *into, const char *group, const char *version, const json_t *list);
+/* The resources array of a discovery cache file, or NULL when it is not one
+ * (new reference). */
+json_t *kube_discovery_parse_cache(const char *buf, size_t len);
+
+/* A watch with no connection: kube_watch_feed() hands it the bytes of a
+ * stream body (newline-delimited JSON events) as curl would. Free with
+ * kube_watch_free(). */
+struct kube_watch *kube_watch_decoder_new(kube_watch_fn fn, void *userdata);
+/* Returns len to go on, or 0 when the stream must end (an ERROR event, the
+ * callback stopped it, an event over 16 MiB). */
+size_t kube_watch_feed(struct kube_watch *w, const char *data, size_t len);

@@ -150,6 +150,19 @@ static size_t on_data(const char *data, size_t len, void *userdata) {
         return len;
 }
 
+size_t kube_watch_feed(struct kube_watch *w, const char *data, size_t len) {
+        return on_data(data, len, w);
+}
+
+struct kube_watch *kube_watch_decoder_new(kube_watch_fn fn, void *userdata) {
+        struct kube_watch *w = xcalloc(1, sizeof(*w));
+        w->fn = fn;
+        w->userdata = userdata;
+        w->epfd = w->timerfd = w->retryfd = -1;
+        w->code = 200; /* on_data asks curl only while this is 0 */
+        return w;
+}
+
 static int start_stream(struct kube_watch *w, struct kstatus_error *err) {
         struct kube_client *c = w->c;
         w->code = 0;
