@@ -156,7 +156,11 @@ int inject_pod_spec_sidecar(json_t *spec, const struct inject_options *opts) {
 
 json_t *inject_rbac(const char *namespace, const char *service_account, const char *group, const char *plural) {
         json_t *out = json_array();
-        const char *name = "kstatus-sidecar";
+        /* One Role per resource type and one binding per service account, so that the
+         * pipelines of several Promises in one namespace do not overwrite each other's. */
+        _cleanup_free_ char *name = *group ? xasprintf("kstatus-sidecar-%s.%s", plural, group)
+                                           : xasprintf("kstatus-sidecar-%s", plural);
+        _cleanup_free_ char *binding = xasprintf("%s-%s", name, service_account);
         _cleanup_free_ char *status_resource = xasprintf("%s/status", plural);
         json_array_append_new(out, json_pack(
                 "{s:s, s:s, s:{s:s, s:s}, s:[{s:[s], s:[s], s:[s, s]}, {s:[s], s:[s], s:[s]}, {s:[s], s:[s], s:[s]},"
@@ -170,7 +174,7 @@ json_t *inject_rbac(const char *namespace, const char *service_account, const ch
                 "apiGroups", "", "resources", "events", "verbs", "create"));
         json_array_append_new(out, json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}",
                                              "apiVersion", "rbac.authorization.k8s.io/v1", "kind", "RoleBinding",
-                                             "metadata", "name", name, "namespace", namespace, "roleRef", "apiGroup",
+                                             "metadata", "name", binding, "namespace", namespace, "roleRef", "apiGroup",
                                              "rbac.authorization.k8s.io", "kind", "Role", "name", name, "subjects",
                                              "kind", "ServiceAccount", "name", service_account, "namespace",
                                              namespace));

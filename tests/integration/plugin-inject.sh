@@ -38,6 +38,13 @@ is "$(jq -c '.items[1].rules[0]' <<<"$out")" \
         '{"apiGroups":["example.promise.syntasso.io"],"resources":["iams/status"],"verbs":["get","patch"]}' \
         "the Role grants patch on the status subresource"
 is "$(jq -r '.items[2].subjects[0].name' <<<"$out")" iam-resource-configure-create-user "bound to the pipeline's ServiceAccount"
+# Another Promise's pipeline in the same namespace gets its own Role and binding.
+sed -e 's/iams/databases/g' -e 's/iam-resource-configure-create-user/database-resource-configure-create-user/' \
+        -e 's/kratix-iam-example/kratix-database-example/' "$job" >other-job.yaml
+other=$(kubectl kstatus inject --rbac -f other-job.yaml -o json)
+is "$( (jq -r '.items[] | select(.kind=="Role" or .kind=="RoleBinding") | .metadata.name' <<<"$out";
+        jq -r '.items[] | select(.kind=="Role" or .kind=="RoleBinding") | .metadata.name' <<<"$other") | sort -u | wc -l)" 4 \
+        "two Promises' pipelines in one namespace get distinct Roles and RoleBindings"
 
 : >empty.yaml
 fails_with 1 "an empty input is an error" kubectl kstatus inject -f empty.yaml
