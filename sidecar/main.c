@@ -355,6 +355,7 @@ void sidecar_done(struct sidecar *s) {
         json_decref(s->start);
         json_decref(s->server);
         json_decref(s->pushed);
+        json_decref(s->unsure);
         json_decref(s->last_good);
         free(s->last_error);
         free(s->uid);

@@ -49,6 +49,33 @@ static void event(struct sidecar *s, const char *type, const char *reason, const
                 log_warning("event", "cannot record event %s: %s", reason, aerr.message);
 }
 
+/* Add owned's keys to *into (conditions: the lists joined, so every type
+ * stays known). */
+static void own_union(json_t **into, const json_t *owned) {
+        if (!*into)
+                *into = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)owned, k, v) {
+                json_t *have = json_object_get(*into, k);
+                if (json_is_array(have) && json_is_array(v))
+                        json_array_extend(have, v);
+                else if (!have || strcmp(k, "conditions") != 0)
+                        json_object_set(*into, k, v);
+        }
+}
+
+/* What plans take as pushed: s->pushed plus what failed pushes carried. A
+ * push whose answer was lost (a dropped connection) may have been applied:
+ * its keys must be undone too when the file stops naming them. Owning a key
+ * that was never written costs nothing, as plans diff against the server. */
+static json_t *pushed_view(const struct sidecar *s) {
+        json_t *v = json_is_object(s->pushed) ? json_deep_copy(s->pushed) : json_object();
+        if (s->unsure)
+                own_union(&v, s->unsure);
+        return v;
+}
+
 /* Remember what the server told us about the object. */
 static void take_object(struct sidecar *s, json_t *obj) {
         json_t *meta = json_object_get(obj, "metadata");
@@ -147,10 +174,19 @@ int sidecar_start(struct sidecar *s) {
                 log_warning("start", "ignoring %s", m);
         }
 
-        r = read_object(s, &aerr);
-        if (r < 0) {
+        /* The API may be briefly unavailable (429, 5xx, a restart): ride it
+         * out as writes do, within the final write's deadline. */
+        int64_t read_deadline = now_ms() + s->cfg.final_deadline_ms;
+        for (unsigned attempt = 0;; attempt++) {
+                r = read_object(s, &aerr);
+                if (r >= 0)
+                        break;
                 _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
-                return log_error_errno(r, "start", "cannot read %s: %s", what, aerr.message);
+                int64_t wait = aerr.retry_after_ms >= 0 ? aerr.retry_after_ms : backoff_ms(attempt);
+                if (!api_error_is_transient(&aerr) || now_ms() + wait > read_deadline)
+                        return log_error_errno(r, "start", "cannot read %s: %s", what, aerr.message);
+                log_warning("start", "cannot read %s: %s; retrying", what, aerr.message);
+                sleep_ms(wait);
         }
         if (!s->start)
                 s->start = json_deep_copy(s->server);
@@ -228,7 +264,8 @@ int sidecar_push_live(struct sidecar *s) {
 
         char now[KSTATUS_TIME_LEN];
         kstatus_time_now(now);
-        struct kstatus_plan plan = { .start = s->start, .pushed = s->pushed, .server = s->server, .file = file,
+        _cleanup_json_ json_t *pushed = pushed_view(s);
+        struct kstatus_plan plan = { .start = s->start, .pushed = pushed, .server = s->server, .file = file,
                                      .mode = s->cfg.mode, .now = now };
         json_t *patch = NULL, *owned = NULL;
         struct kstatus_error err = { 0 };
@@ -248,10 +285,12 @@ int sidecar_push_live(struct sidecar *s) {
         int64_t t0 = now_ms();
         int r = send_patch(s, patch, precondition, &aerr);
         if (r < 0) {
+                own_union(&s->unsure, owned);
+                r = log_event(LOG_LEVEL_WARNING, api_error_is_transient(&aerr) ? EAGAIN : EIO, "push",
+                              "push failed: %s", aerr.message);
                 if (aerr.http_code == 409)
-                        (void)read_object(s, &aerr);
-                return log_event(LOG_LEVEL_WARNING, api_error_is_transient(&aerr) ? EAGAIN : EIO, "push",
-                                 "push failed: %s", aerr.message);
+                        (void)read_object(s, &aerr); /* after the log: it clears aerr */
+                return r;
         }
         s->pushes++;
         json_decref(s->pushed);
@@ -290,7 +329,8 @@ int sidecar_finish(struct sidecar *s, bool failed, const char *why) {
                 if (r >= 0) {
                         char now[KSTATUS_TIME_LEN];
                         kstatus_time_now(now);
-                        struct kstatus_plan plan = { .start = s->start, .pushed = s->pushed, .server = s->server,
+                        _cleanup_json_ json_t *pushed = pushed_view(s);
+                        struct kstatus_plan plan = { .start = s->start, .pushed = pushed, .server = s->server,
                                                      .file = file, .mode = s->cfg.mode, .now = now };
                         json_t *patch = NULL, *owned = NULL;
                         struct kstatus_error err = { 0 };

@@ -48,6 +48,7 @@ struct sidecar {
         json_t *start;        /* status at pipeline start */
         json_t *server;       /* last known status on the server */
         json_t *pushed;       /* what we own (kstatus_plan_patch's owned) */
+        json_t *unsure;       /* what failed pushes carried: maybe applied, answer lost */
         json_t *last_good;    /* the last file that parsed and validated */
         char *last_error;     /* the last refusal, reported once */
         int64_t generation;   /* metadata.generation, -1 unknown */

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The sidecar rides out an API that is briefly unavailable when it starts
+# (429/503/500, refused connections), as its writes do, instead of exiting 2
+# (the code for a configuration error). Found by the load campaign: sidecars
+# that started during faults or the outage exited at once.
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/lib-apiserver.sh"
+. "$(dirname "$0")/../integration/lib-sidecar.sh"
+
+start_apiserver || { done_testing; exit 1; }
+apiserver_install_crds
+create_seed_objects
+
+# start_sidecar's own kubectl get (object.yaml) takes the first 500 and
+# gives up; the sidecar then meets two 500s and a 503.
+obj=/apis/example.promise.syntasso.io/v1/namespaces/default/iams/example
+apiserver_fault '[{"verb":"GET","path":"'$obj'","code":500,"count":3},
+                  {"verb":"GET","path":"'$obj'","code":503,"retryAfter":1,"count":1}]'
+start_sidecar one 0 1
+_tap_result $? "the sidecar starts through failed reads of the resource"
+is "$(grep -c 'cannot read .*; retrying' "$PIPE_DIR/sidecar.log")" 3 "it retried three times, saying so"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'cannot read .*ServiceUnavailable.*; retrying' "503 with Retry-After included"
+printf 'message: up\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "then pushes as usual" 1 pushes_logged
+stop_sidecar TERM
+is "$SIDECAR_RC" 0 "and exits 0"
+
+# A 404 is no transient error: it still fails at once.
+OBJ_NAME=missing
+start_sidecar gone 0 1 >/dev/null 2>&1
+wait "$SIDECAR_PID"
+is "$?" 2 "a resource that does not exist still stops it at once (exit 2)"
+done_testing
