@@ -7,11 +7,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 
 #include "api.h"
 #include "server.h"
+#include "status.h"
 
 static const char *arg_address = "127.0.0.1";
 static int64_t arg_port = 0;
@@ -32,8 +35,13 @@ static const char *arg_ca_file;
 static const char *arg_crds;
 static int64_t arg_history = 10000;
 static bool arg_quiet;
+static const char *arg_client_ca;
+static const char *arg_client_cert_dir;
 
 static char *tls_key_pem, *tls_cert_pem, *tls_ca_pem;
+/* CAs whose client certificates authenticate a request (PEM, concatenated);
+ * NULL: the server does not ask for client certificates. */
+static char *client_trust_pem;
 
 /* ---- TLS material ---- */
 
@@ -69,61 +77,100 @@ static int export_pem(gnutls_datum_t *d, char **ret) {
         return 0;
 }
 
+static void key_crt_done(gnutls_x509_privkey_t key, gnutls_x509_crt_t crt) {
+        gnutls_x509_crt_deinit(crt);
+        gnutls_x509_privkey_deinit(key);
+}
+
+/* A self-signed ECDSA CA. */
+static int make_ca(const char *cn, gnutls_x509_privkey_t *ret_key, gnutls_x509_crt_t *ret_crt) {
+        gnutls_x509_privkey_t key = NULL;
+        gnutls_x509_crt_t crt = NULL;
+        uint8_t id[64];
+        size_t id_len = sizeof(id);
+        int r;
+        if ((r = gnutls_x509_privkey_init(&key)) < 0 || (r = gnutls_x509_crt_init(&crt)) < 0 ||
+            (r = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+                                              GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) < 0 ||
+            (r = crt_common(crt, key, cn)) < 0 || (r = gnutls_x509_crt_set_basic_constraints(crt, 1, -1)) < 0 ||
+            (r = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
+                                                            GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
+            (r = gnutls_x509_crt_get_key_id(crt, 0, id, &id_len)) < 0 ||
+            (r = gnutls_x509_crt_set_subject_key_id(crt, id, id_len)) < 0 ||
+            (r = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) < 0) {
+                key_crt_done(key, crt);
+                return r;
+        }
+        *ret_key = key;
+        *ret_crt = crt;
+        return 0;
+}
+
+/* A leaf certificate signed by ca: a serving one (SANs 127.0.0.1, ::1,
+ * localhost) or a client one (CN is the user, organization its group). */
+static int make_leaf(gnutls_x509_crt_t ca, gnutls_x509_privkey_t ca_key, const char *cn, const char *org,
+                     bool server, gnutls_x509_privkey_t *ret_key, gnutls_x509_crt_t *ret_crt) {
+        gnutls_x509_privkey_t key = NULL;
+        gnutls_x509_crt_t crt = NULL;
+        uint8_t ip4[4] = { 127, 0, 0, 1 }, ip6[16] = { [15] = 1 };
+        uint8_t id[64];
+        size_t id_len = sizeof(id);
+        int r;
+        if ((r = gnutls_x509_privkey_init(&key)) < 0 || (r = gnutls_x509_crt_init(&crt)) < 0 ||
+            (r = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+                                              GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0)) < 0 ||
+            (r = crt_common(crt, key, cn)) < 0 || (r = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
+            (r = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT)) <
+                    0 ||
+            (r = gnutls_x509_crt_set_key_purpose_oid(crt, server ? GNUTLS_KP_TLS_WWW_SERVER : GNUTLS_KP_TLS_WWW_CLIENT,
+                                                     0)) < 0)
+                goto fail;
+        if (org && (r = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org, strlen(org))) < 0)
+                goto fail;
+        if (server &&
+            ((r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip4, sizeof(ip4),
+                                                       GNUTLS_FSAN_APPEND)) < 0 ||
+             (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip6, sizeof(ip6),
+                                                       GNUTLS_FSAN_APPEND)) < 0 ||
+             (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9,
+                                                       GNUTLS_FSAN_APPEND)) < 0))
+                goto fail;
+        if ((r = gnutls_x509_crt_get_subject_key_id(ca, id, &id_len, NULL)) < 0 ||
+            (r = gnutls_x509_crt_set_authority_key_id(crt, id, id_len)) < 0 ||
+            (r = gnutls_x509_crt_sign2(crt, ca, ca_key, GNUTLS_DIG_SHA256, 0)) < 0)
+                goto fail;
+        *ret_key = key;
+        *ret_crt = crt;
+        return 0;
+fail:
+        key_crt_done(key, crt);
+        return r;
+}
+
+static int export_crt(gnutls_x509_crt_t crt, char **ret) {
+        gnutls_datum_t d;
+        int r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d);
+        return r < 0 ? r : export_pem(&d, ret);
+}
+
+static int export_key(gnutls_x509_privkey_t key, char **ret) {
+        gnutls_datum_t d;
+        int r = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d);
+        return r < 0 ? r : export_pem(&d, ret);
+}
+
 /* A throwaway CA and a serving certificate for 127.0.0.1, ::1 and localhost. */
 static int make_certificates(void) {
         gnutls_x509_privkey_t ca_key = NULL, key = NULL;
         gnutls_x509_crt_t ca = NULL, crt = NULL;
-        gnutls_datum_t d;
         int r;
-        unsigned bits = GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1);
-        uint8_t ip4[4] = { 127, 0, 0, 1 }, ip6[16] = { [15] = 1 };
-
-        if ((r = gnutls_x509_privkey_init(&ca_key)) < 0 || (r = gnutls_x509_privkey_init(&key)) < 0 ||
-            (r = gnutls_x509_crt_init(&ca)) < 0 || (r = gnutls_x509_crt_init(&crt)) < 0)
-                goto out;
-        if ((r = gnutls_x509_privkey_generate(ca_key, GNUTLS_PK_ECDSA, bits, 0)) < 0 ||
-            (r = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA, bits, 0)) < 0)
-                goto out;
-
-        if ((r = crt_common(ca, ca_key, "kstatus-test-ca")) < 0 ||
-            (r = gnutls_x509_crt_set_basic_constraints(ca, 1, -1)) < 0 ||
-            (r = gnutls_x509_crt_set_key_usage(ca, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
-                                                           GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0)
-                goto out;
-        uint8_t id[64];
-        size_t id_len = sizeof(id);
-        if ((r = gnutls_x509_crt_get_key_id(ca, 0, id, &id_len)) < 0 ||
-            (r = gnutls_x509_crt_set_subject_key_id(ca, id, id_len)) < 0 ||
-            (r = gnutls_x509_crt_sign2(ca, ca, ca_key, GNUTLS_DIG_SHA256, 0)) < 0)
-                goto out;
-
-        if ((r = crt_common(crt, key, "kstatus-test-apiserver")) < 0 ||
-            (r = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
-            (r = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE | GNUTLS_KEY_KEY_ENCIPHERMENT)) <
-                    0 ||
-            (r = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
-            (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip4, sizeof(ip4),
-                                                      GNUTLS_FSAN_APPEND)) < 0 ||
-            (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, ip6, sizeof(ip6),
-                                                      GNUTLS_FSAN_APPEND)) < 0 ||
-            (r = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9,
-                                                      GNUTLS_FSAN_APPEND)) < 0 ||
-            (r = gnutls_x509_crt_set_authority_key_id(crt, id, id_len)) < 0 ||
-            (r = gnutls_x509_crt_sign2(crt, ca, ca_key, GNUTLS_DIG_SHA256, 0)) < 0)
-                goto out;
-
-        if ((r = gnutls_x509_crt_export2(ca, GNUTLS_X509_FMT_PEM, &d)) < 0 || (r = export_pem(&d, &tls_ca_pem)) < 0 ||
-            (r = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d)) < 0 ||
-            (r = export_pem(&d, &tls_cert_pem)) < 0 ||
-            (r = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &d)) < 0 ||
-            (r = export_pem(&d, &tls_key_pem)) < 0)
-                goto out;
-out:
-        check_gnutls(r, "cannot make the TLS certificates");
-        gnutls_x509_crt_deinit(crt);
-        gnutls_x509_crt_deinit(ca);
-        gnutls_x509_privkey_deinit(key);
-        gnutls_x509_privkey_deinit(ca_key);
+        if ((r = make_ca("kstatus-test-ca", &ca_key, &ca)) < 0 ||
+            (r = make_leaf(ca, ca_key, "kstatus-test-apiserver", NULL, true, &key, &crt)) < 0 ||
+            (r = export_crt(ca, &tls_ca_pem)) < 0 || (r = export_crt(crt, &tls_cert_pem)) < 0 ||
+            (r = export_key(key, &tls_key_pem)) < 0)
+                check_gnutls(r, "cannot make the TLS certificates");
+        key_crt_done(key, crt);
+        key_crt_done(ca_key, ca);
         return r < 0 ? -EIO : 0;
 }
 
@@ -137,11 +184,14 @@ static char *base64(const char *s) {
 }
 
 /* Write atomically (temp file + rename) so a reader never sees half a file. */
-static int write_file(const char *path, const char *text) {
+static int write_file_mode(const char *path, const char *text, mode_t mode) {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-        FILE *f = fopen(tmp, "we");
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
         if (!f) {
                 fprintf(stderr, "error: cannot write \"%s\": %m\n", tmp);
+                if (fd >= 0)
+                        close(fd);
                 return -errno;
         }
         fputs(text, f);
@@ -150,6 +200,70 @@ static int write_file(const char *path, const char *text) {
                 unlink(tmp);
                 return -EIO;
         }
+        return 0;
+}
+
+static int write_file(const char *path, const char *text) {
+        return write_file_mode(path, text, 0644);
+}
+
+/* --write-client-cert DIR: a client CA (trusted from now on) and a client
+ * certificate and key signed by it, as DIR/ca.crt, DIR/client.crt and
+ * DIR/client.key. The user is kstatus-test-user in group system:masters, as
+ * kubeadm's admin.conf has it (this server does not look at either). */
+static int write_client_certs(const char *dir) {
+        gnutls_x509_privkey_t ca_key = NULL, key = NULL;
+        gnutls_x509_crt_t ca = NULL, crt = NULL;
+        _cleanup_free_ char *ca_pem = NULL, *crt_pem = NULL, *key_pem = NULL;
+        int r;
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+                fprintf(stderr, "error: cannot create \"%s\": %m\n", dir);
+                return -errno;
+        }
+        if ((r = make_ca("kstatus-test-client-ca", &ca_key, &ca)) < 0 ||
+            (r = make_leaf(ca, ca_key, "kstatus-test-user", "system:masters", false, &key, &crt)) < 0 ||
+            (r = export_crt(ca, &ca_pem)) < 0 || (r = export_crt(crt, &crt_pem)) < 0 ||
+            (r = export_key(key, &key_pem)) < 0)
+                check_gnutls(r, "cannot make the client certificates");
+        key_crt_done(key, crt);
+        key_crt_done(ca_key, ca);
+        if (r < 0)
+                return -EIO;
+        _cleanup_free_ char *ca_path = xasprintf("%s/ca.crt", dir), *crt_path = xasprintf("%s/client.crt", dir),
+                            *key_path = xasprintf("%s/client.key", dir);
+        if ((r = write_file(ca_path, ca_pem)) < 0 || (r = write_file(crt_path, crt_pem)) < 0 ||
+            (r = write_file_mode(key_path, key_pem, 0600)) < 0)
+                return r;
+        char *trust = xasprintf("%s%s", client_trust_pem ? client_trust_pem : "", ca_pem);
+        free(client_trust_pem);
+        client_trust_pem = trust;
+        return 0;
+}
+
+/* --client-ca FILE: PEM certificates, at least one. */
+static int load_client_ca(const char *path) {
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        struct kstatus_error e = { 0 };
+        if (kstatus_read_file(path, false, 4 * 1024 * 1024, &text, &len, &e) < 0) {
+                fprintf(stderr, "error: cannot read --client-ca \"%s\": %s\n", path, e.message);
+                return -EINVAL;
+        }
+        gnutls_x509_crt_t *crts = NULL;
+        unsigned n = 0;
+        gnutls_datum_t d = { .data = (unsigned char *)text, .size = (unsigned)len };
+        int r = gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM, 0);
+        for (unsigned i = 0; r >= 0 && i < n; i++)
+                gnutls_x509_crt_deinit(crts[i]);
+        gnutls_free(crts);
+        if (r < 0 || n == 0) {
+                fprintf(stderr, "error: invalid --client-ca \"%s\": %s\n", path,
+                        r < 0 && r != GNUTLS_E_NO_CERTIFICATE_FOUND ? gnutls_strerror(r) : "no PEM certificate in it");
+                return -EINVAL;
+        }
+        char *trust = xasprintf("%s%s", client_trust_pem ? client_trust_pem : "", text);
+        free(client_trust_pem);
+        client_trust_pem = trust;
         return 0;
 }
 
@@ -256,7 +370,7 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct reply *rep, bool d
         return r;
 }
 
-static bool authorized(struct MHD_Connection *c) {
+static bool token_ok(struct MHD_Connection *c) {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!auth || !str_has_prefix(auth, "Bearer "))
                 return false;
@@ -267,6 +381,32 @@ static bool authorized(struct MHD_Connection *c) {
         for (size_t i = 0; i < a && i < b; i++)
                 diff |= (unsigned)(tok[i] ^ arg_token[i]);
         return diff == 0;
+}
+
+/* A client certificate that chains to a --client-ca (or --write-client-cert)
+ * CA and may be used for TLS clients (no extended key usage, or clientAuth).
+ * libmicrohttpd asked for it in the handshake (GNUTLS_CERT_REQUEST, because of
+ * MHD_OPTION_HTTPS_MEM_TRUST) but does not verify it: as kube-apiserver, a bad
+ * or missing one is not a handshake failure, the request is just not
+ * authenticated by it. */
+static bool client_cert_ok(struct MHD_Connection *c) {
+        if (!client_trust_pem)
+                return false;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (!ci || !ci->tls_session)
+                return false;
+        gnutls_typed_vdata_st purpose = { .type = GNUTLS_DT_KEY_PURPOSE_OID,
+                                          .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT };
+        unsigned status = 0;
+        if (gnutls_certificate_verify_peers((gnutls_session_t)ci->tls_session, &purpose, 1, &status) < 0)
+                return false; /* none sent, or not X.509 */
+        return status == 0;
+}
+
+/* Authenticated by the bearer token or by a client certificate, as
+ * kube-apiserver's union of authenticators: either is enough. */
+static bool authorized(struct MHD_Connection *c) {
+        return token_ok(c) || client_cert_ok(c);
 }
 
 static const char *fault_reason(int code) {
@@ -367,6 +507,10 @@ static void usage(FILE *f) {
               "  --token TOKEN           bearer token clients must send (default: generated)\n"
               "  --write-kubeconfig FILE write a kubeconfig for this server\n"
               "  --write-ca FILE         write the CA certificate (PEM)\n"
+              "  --client-ca FILE        ask for client certificates and accept those signed\n"
+              "                          by a CA in FILE (PEM), as well as the token\n"
+              "  --write-client-cert DIR make a client CA (accepted as by --client-ca) and a\n"
+              "                          client certificate: DIR/ca.crt, client.crt, client.key\n"
               "  --crds PATH             load CRD manifests (a file or a directory of *.yaml)\n"
               "  --fault JSON            add a fault rule at start (repeatable; see README.md)\n"
               "  --watch-history N       events kept for watch resumption (default 10000)\n"
@@ -377,7 +521,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
         enum { ARG_ADDRESS = 0x100, ARG_PORT, ARG_INSECURE, ARG_TOKEN, ARG_KUBECONFIG, ARG_CA, ARG_CRDS, ARG_FAULT,
-               ARG_HISTORY, ARG_BOOKMARK, ARG_QUIET };
+               ARG_HISTORY, ARG_BOOKMARK, ARG_QUIET, ARG_CLIENT_CA, ARG_CLIENT_CERT };
         static const struct option options[] = {
                 { "address", required_argument, NULL, ARG_ADDRESS },
                 { "port", required_argument, NULL, ARG_PORT },
@@ -385,6 +529,8 @@ int main(int argc, char **argv) {
                 { "token", required_argument, NULL, ARG_TOKEN },
                 { "write-kubeconfig", required_argument, NULL, ARG_KUBECONFIG },
                 { "write-ca", required_argument, NULL, ARG_CA },
+                { "client-ca", required_argument, NULL, ARG_CLIENT_CA },
+                { "write-client-cert", required_argument, NULL, ARG_CLIENT_CERT },
                 { "crds", required_argument, NULL, ARG_CRDS },
                 { "fault", required_argument, NULL, ARG_FAULT },
                 { "watch-history", required_argument, NULL, ARG_HISTORY },
@@ -425,6 +571,12 @@ int main(int argc, char **argv) {
                         break;
                 case ARG_CRDS:
                         arg_crds = optarg;
+                        break;
+                case ARG_CLIENT_CA:
+                        arg_client_ca = optarg;
+                        break;
+                case ARG_CLIENT_CERT:
+                        arg_client_cert_dir = optarg;
                         break;
                 case ARG_FAULT: {
                         json_error_t e;
@@ -508,6 +660,15 @@ int main(int argc, char **argv) {
         }
         if (!arg_insecure && make_certificates() < 0)
                 { rc = 1; goto out; }
+        if (arg_insecure && (arg_client_ca || arg_client_cert_dir)) {
+                fprintf(stderr, "error: client certificates need TLS: --insecure-http cannot be used with "
+                                "--client-ca or --write-client-cert\n");
+                { rc = 2; goto out; }
+        }
+        if (arg_client_ca && load_client_ca(arg_client_ca) < 0)
+                { rc = 2; goto out; }
+        if (arg_client_cert_dir && write_client_certs(arg_client_cert_dir) < 0)
+                { rc = 1; goto out; }
 
         store_init((size_t)arg_history);
         store_ready = true;
@@ -547,10 +708,13 @@ int main(int argc, char **argv) {
                                      MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
         else
+                /* MHD_OPTION_HTTPS_MEM_TRUST with NULL ends the list like MHD_OPTION_END: no client certificates. */
                 d = MHD_start_daemon(flags, 0, accept_policy, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &ss,
                                      MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
                                      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_HTTPS_MEM_KEY,
-                                     tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT, tls_cert_pem, MHD_OPTION_END);
+                                     tls_key_pem, MHD_OPTION_HTTPS_MEM_CERT, tls_cert_pem,
+                                     client_trust_pem ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, client_trust_pem,
+                                     MHD_OPTION_END);
         if (!d) {
                 fprintf(stderr, "error: cannot listen on %s port %lld\n", arg_address, (long long)arg_port);
                 { rc = 1; goto out; }
@@ -591,5 +755,6 @@ out:
         free(tls_key_pem);
         free(tls_cert_pem);
         free(tls_ca_pem);
+        free(client_trust_pem);
         return rc;
 }

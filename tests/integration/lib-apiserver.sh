@@ -9,6 +9,8 @@
 #   apiserver_reset_counters
 #   apiserver_outage SECONDS                 # refuse connections for a while
 #   apiserver_curl [curl args...] PATH       # curl with the token and CA
+#   start_apiserver_client_certs [args...]   # start_apiserver that also accepts client certificates:
+#                                            # exports APISERVER_CLIENT_CA, _CERT, _KEY (files)
 #
 # The server is stopped when the test exits (SIGTERM, then SIGKILL after 5 s),
 # so a failing test never leaves one behind. Pass --insecure-http for plain HTTP.
@@ -57,6 +59,20 @@ start_apiserver() {
         APISERVER_CA=$dir/ca.crt
         KUBECONFIG=$dir/kubeconfig
         export KUBECONFIG APISERVER_URL APISERVER_TOKEN APISERVER_PID APISERVER_CA APISERVER_DIR
+}
+
+# start_apiserver_client_certs [extra server args...]: start_apiserver with
+# --write-client-cert: requests authenticate with the token or with a
+# certificate of the client CA the server made (kube-apiserver's
+# --client-ca-file). Exports APISERVER_CLIENT_CA (that CA), APISERVER_CLIENT_CERT
+# and APISERVER_CLIENT_KEY (a certificate and key it signed, PEM files).
+start_apiserver_client_certs() {
+        local dir=$TEST_TMP/client-certs.$$.${#_cleanups[@]}
+        start_apiserver --write-client-cert "$dir" "$@" || return 1
+        APISERVER_CLIENT_CA=$dir/ca.crt
+        APISERVER_CLIENT_CERT=$dir/client.crt
+        APISERVER_CLIENT_KEY=$dir/client.key
+        export APISERVER_CLIENT_CA APISERVER_CLIENT_CERT APISERVER_CLIENT_KEY
 }
 
 # apiserver_curl [curl args...] PATH: PATH is appended to the server's URL.
