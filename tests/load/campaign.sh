@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# tests/load/campaign.sh - the fault-and-load campaign (TAP).
+#
+#   campaign.sh [-n RESOURCES] [-m VERSIONS] [-f FAULT_RATE] [-o OUTAGE_SECONDS] [-i INTERVAL_SECONDS]
+#
+# N IAM resources, each configured by two pipelines run one after the other
+# (the second starts from the status the first left, object.yaml as Kratix
+# writes it), all N at once. Each pipeline is a real kstatus-sidecar writing M
+# versions of status.yaml, INTERVAL apart, then told the pipeline succeeded
+# (SIGTERM). The test API server meanwhile answers a FAULT_RATE share of the
+# requests on the resources with 409 (PATCH only), 429 and 503 (Retry-After 1),
+# 500, or a dropped connection after the write was stored; and refuses every
+# connection for OUTAGE seconds once the pipelines are running. A sidecar that
+# dies is started again on the same directories, as the kubelet restarts a
+# native sidecar. Afterwards every resource's status must equal, exactly, the
+# state built from the two final files (the construction is checked against
+# `kubectl kstatus merge` for one resource). Prints
+#   N resources, K pushes, F faults injected, L lost
+# Loopback only; bounded by LOAD_TIMEOUT seconds (default 600).
+. "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/lib-apiserver.sh"
+
+N=50 M=20 RATE=0.2 OUTAGE=3 INTERVAL=0.1
+while getopts n:m:f:o:i: opt; do
+        case $opt in
+        n) N=$OPTARG ;; m) M=$OPTARG ;; f) RATE=$OPTARG ;; o) OUTAGE=$OPTARG ;; i) INTERVAL=$OPTARG ;;
+        *) echo "usage: $0 [-n RESOURCES] [-m VERSIONS] [-f FAULT_RATE] [-o OUTAGE_SECONDS] [-i INTERVAL]" >&2; exit 2 ;;
+        esac
+done
+SIDECAR=$KSTATUS_BUILD_DIR/sidecar/kstatus-sidecar
+GROUP=example.promise.syntasso.io
+COLL=/apis/$GROUP/v1/namespaces/default/iams
+RULE_COUNT=100000000 # large: what is left of it tells how many faults were injected
+DEADLINE=$((SECONDS + ${LOAD_TIMEOUT:-600}))
+
+start_apiserver || { _tap_result 1 "the test API server starts"; done_testing; }
+apiserver_install_crds
+kubectl apply -f "$KSTATUS_TEST_DATA/seed/promise.yaml" >/dev/null
+
+# ---- N resources, one curl process ----
+for ((i = 0; i < N; i++)); do
+        [ "$i" = 0 ] || echo next
+        printf 'url = "%s%s"\n' "$APISERVER_URL" "$COLL"
+        printf 'header = "Authorization: Bearer %s"\nheader = "Content-Type: application/json"\n' "$APISERVER_TOKEN"
+        printf 'cacert = "%s"\nsilent\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' "$APISERVER_CA"
+        printf 'data = "{\\"apiVersion\\":\\"%s/v1\\",\\"kind\\":\\"IAM\\",\\"metadata\\":{\\"name\\":\\"load-%04d\\"},\\"spec\\":{\\"team\\":\\"t%d\\"}}"\n' \
+                "$GROUP" "$i" "$i"
+done >"$TEST_TMP/create.cfg"
+created=$(curl -K "$TEST_TMP/create.cfg" | grep -c '^201$')
+is "$created" "$N" "$N resources created"
+
+# ---- faults: five kinds sharing the rate ----
+each=$(awk -v r="$RATE" 'BEGIN { printf "%.6f", r / 5 }')
+rules=$(jq -nc --argjson f "$each" --argjson c "$RULE_COUNT" --arg p "/apis/$GROUP/*" '[
+        {verb: "PATCH", path: $p, code: 409, fraction: $f, count: $c},
+        {path: $p, code: 429, retryAfter: 1, fraction: $f, count: $c},
+        {path: $p, code: 503, retryAfter: 1, fraction: $f, count: $c},
+        {path: $p, code: 500, fraction: $f, count: $c},
+        {path: $p, drop: true, fraction: $f, count: $c}]')
+apiserver_reset_counters
+[ "$each" = 0.000000 ] || apiserver_fault "$rules"
+
+# ---- one pipeline ----
+
+# pause SECONDS without a fork (200 workers sleeping 10 times a second add up).
+pause() { read -r -t "$1" -u "$PAUSE_FD" || true; }
+
+# count_lines FILE TEXT: set NLINES to how many lines of FILE hold TEXT,
+# without a fork (200 workers poll this).
+count_lines() {
+        local line
+        NLINES=0
+        while IFS= read -r line; do [[ $line == *"$2"* ]] && NLINES=$((NLINES + 1)); done <"$1"
+        return 0
+}
+
+# get_object I FILE: the resource as Kratix hands it to a pipeline (JSON is
+# YAML); retried through faults and the outage.
+get_object() {
+        local t body
+        for ((t = 0; t < 200; t++)); do
+                body=
+                if curl -sSf --cacert "$APISERVER_CA" -H "Authorization: Bearer $APISERVER_TOKEN" \
+                        "$APISERVER_URL$COLL/$NAME" -o "$2.tmp" 2>>"${2%/input/*}/curl.err"; then
+                        IFS= read -r -d '' body <"$2.tmp" || true
+                        if [[ $body == *'"kind":"IAM"'*'}' ]]; then
+                                mv "$2.tmp" "$2"
+                                return 0
+                        fi
+                fi
+                pause 0.2
+        done
+        return 1
+}
+
+launch() { # DIR NAME INDEX I
+        local dir=$1
+        count_lines "$dir/sidecar.log" 'watch: '
+        WATCH_BASE=$NLINES
+        env KRATIX_WORKFLOW_ACTION=configure KRATIX_WORKFLOW_TYPE=resource KRATIX_PROMISE_NAME=iam \
+                KRATIX_PIPELINE_NAME="$2" KRATIX_OBJECT_KIND=IAM KRATIX_OBJECT_GROUP=$GROUP KRATIX_OBJECT_VERSION=v1 \
+                KRATIX_OBJECT_NAME="$NAME" KRATIX_OBJECT_NAMESPACE=default KRATIX_CRD_PLURAL=iams \
+                KRATIX_CLUSTER_SCOPED=false KSTATUS_PIPELINE_INDEX="$3" KSTATUS_PIPELINE_COUNT=2 \
+                KSTATUS_METADATA_DIR="$dir/metadata" KSTATUS_INPUT_DIR="$dir/input" \
+                "$SIDECAR" --debounce=50ms >>"$dir/sidecar.log" 2>&1 &
+        SC_PID=$!
+}
+
+# ensure_running DIR NAME INDEX I: start the sidecar again when it died (the
+# kubelet's restartPolicy: Always), then wait until it watches the file.
+ensure_running() {
+        local t
+        for ((t = 0; t < 600; t++)); do
+                if ! kill -0 "$SC_PID" 2>/dev/null; then
+                        wait "$SC_PID"
+                        echo "exit $?" >>"$1/restarts"
+                        pause 0.5
+                        launch "$@"
+                fi
+                count_lines "$1/sidecar.log" 'watch: '
+                [ "$NLINES" -gt "$WATCH_BASE" ] && return 0
+                pause 0.05
+        done
+        return 1
+}
+
+write_version() { # FILE I P V
+        local f=$1 i=$2 p=$3 v=$4
+        {
+                printf 'message: "r%d p%d v%d"\n' "$i" "$p" "$v"
+                printf 'p%d:\n  v: %d\n  tmp%d: x\n' "$p" "$v" "$v"
+                printf 'shared:\n  last: p%dv%d\n  p%d: %d\n' "$p" "$v" "$p" "$v"
+                # A key only live pushes carry: the final write must remove it.
+                [ "$v" -lt "$M" ] && printf 'scratch%d: %d\n' "$p" "$v"
+        } >"$f"
+}
+
+pipeline() { # I P
+        local i=$1 p=$2 dir=$TEST_TMP/r$1/p$2 v
+        mkdir -p "$dir/input" "$dir/metadata"
+        : >"$dir/restarts"
+        : >"$dir/sidecar.log"
+        echo "get $EPOCHREALTIME" >>"$dir/times"
+        get_object "$i" "$dir/input/object.yaml" || { echo "object" >"$dir/failed"; return 1; }
+        echo "launch $EPOCHREALTIME" >>"$dir/times"
+        launch "$dir" "pipe$p" $((p - 1)) "$i"
+        ensure_running "$dir" "pipe$p" $((p - 1)) "$i" || { echo "start" >"$dir/failed"; return 1; }
+        echo "write $EPOCHREALTIME" >>"$dir/times"
+        for ((v = 1; v <= M; v++)); do
+                write_version "$dir/metadata/status.yaml" "$i" "$p" "$v"
+                pause "$INTERVAL"
+        done
+        ensure_running "$dir" "pipe$p" $((p - 1)) "$i" || { echo "restart" >"$dir/failed"; return 1; }
+        echo "term $EPOCHREALTIME" >>"$dir/times"
+        kill -TERM "$SC_PID"
+        wait "$SC_PID"
+        local rc=$?
+        echo "exited $EPOCHREALTIME" >>"$dir/times"
+        echo "$rc" >"$dir/rc"
+        [ "$rc" = 0 ] || echo "exit $rc" >"$dir/failed"
+}
+
+worker() { # I
+        SC_PID=
+        trap '[ -n "$SC_PID" ] && kill -9 "$SC_PID" 2>/dev/null; exit 1' TERM
+        exec {PAUSE_FD}<> <(:)
+        printf -v NAME 'load-%04d' "$1"
+        pipeline "$1" 1 && pipeline "$1" 2
+}
+
+t0=$SECONDS
+pids=()
+for ((i = 0; i < N; i++)); do
+        worker "$i" &
+        pids+=($!)
+done
+at_exit "kill ${pids[*]} 2>/dev/null"
+
+# The outage, once the pipelines are writing.
+if [ "$OUTAGE" -gt 0 ]; then
+        exec {PAUSE_FD}<> <(:)
+        pause "$(awk -v m="$M" -v i="$INTERVAL" 'BEGIN { printf "%.2f", 2 + m * i / 2 }')"
+        apiserver_outage "$OUTAGE"
+        outage_at=$((SECONDS - t0))
+fi
+
+timed_out=0
+for pid in "${pids[@]}"; do
+        while kill -0 "$pid" 2>/dev/null; do
+                if [ "$SECONDS" -ge "$DEADLINE" ]; then
+                        timed_out=1
+                        kill "${pids[@]}" 2>/dev/null
+                        break 2
+                fi
+                sleep 0.5
+        done
+done
+wait "${pids[@]}" 2>/dev/null
+elapsed=$((SECONDS - t0))
+is "$timed_out" 0 "the pipelines finish within ${LOAD_TIMEOUT:-600} s"
+
+# ---- what the server saw ----
+left=$(apiserver_curl -f /_kstatus/faults)
+faults=$(jq --argjson c "$RULE_COUNT" '[.faults[] | $c - .count] | add // 0' <<<"$left")
+counters=$(apiserver_counters)
+requests=$(jq '[.requests | to_entries[] | select(.key | contains("/apis/'$GROUP'/")) | .value] | add // 0' <<<"$counters")
+patches=$(jq '[.requests | to_entries[] | select(.key | startswith("PATCH ")) | .value] | add // 0' <<<"$counters")
+apiserver_clear_faults
+
+logs=("$TEST_TMP"/r*/p*/sidecar.log)
+live=$(cat "${logs[@]}" | grep -c 'push: sent')
+finals=$(cat "${logs[@]}" | grep -Ec 'final: (final status written|status already final)')
+restarts=$(cat "$TEST_TMP"/r*/p*/restarts | wc -l)
+failed=$(cat "$TEST_TMP"/r*/p*/failed 2>/dev/null | wc -l)
+succeeded=$(cat "$TEST_TMP"/r*/p*/rc 2>/dev/null | grep -c '^0$')
+is "$succeeded" $((2 * N)) "all $((2 * N)) sidecars ended with their final write acknowledged (exit 0)"
+# A sidecar rides out faults and the outage itself, at start too: none dies.
+is "$restarts" 0 "no sidecar exited early (none had to be restarted)"
+if [ "$failed" != 0 ]; then
+        for f in "$TEST_TMP"/r*/p*/failed; do
+                echo "# ${f%/failed}: $(cat "$f")"
+                tail -5 "${f%/failed}/sidecar.log" | sed 's/^/#   /'
+        done | head -40
+fi
+
+# ---- the final states ----
+want() { # I
+        jq -nc --argjson i "$1" --argjson m "$M" '{
+                conditions: [{type: "ConfigureWorkflowCompleted", status: "True",
+                              reason: "PipelinesExecutedSuccessfully", message: "Pipelines completed",
+                              observedGeneration: 1}],
+                message: "r\($i) p2 v\($m)",
+                p1: {v: $m, "tmp\($m)": "x"},
+                p2: {v: $m, "tmp\($m)": "x"},
+                shared: {last: "p2v\($m)", p1: $m, p2: $m}}'
+}
+apiserver_curl -f "$COLL" >"$TEST_TMP/final.json"
+jq -c '.items[] | [.metadata.name, (.status | del(.conditions[]?.lastTransitionTime))]' "$TEST_TMP/final.json" \
+        >"$TEST_TMP/got.jsonl"
+jq -nc --argjson n "$N" --argjson m "$M" '
+        range(0; $n) as $i | ["load-" + ("000\($i)" | .[-4:]),
+        {conditions: [{type: "ConfigureWorkflowCompleted", status: "True",
+                       reason: "PipelinesExecutedSuccessfully", message: "Pipelines completed",
+                       observedGeneration: 1}],
+         message: "r\($i) p2 v\($m)",
+         p1: {v: $m, "tmp\($m)": "x"},
+         p2: {v: $m, "tmp\($m)": "x"},
+         shared: {last: "p2v\($m)", p1: $m, p2: $m}}]' >"$TEST_TMP/want.jsonl"
+lost=$(jq -n --slurpfile got "$TEST_TMP/got.jsonl" --slurpfile want "$TEST_TMP/want.jsonl" '
+        ($got | map({(.[0]): .[1]}) | add // {}) as $g
+        | [$want[] | select($g[.[0]] != .[1]) | .[0]]' | jq -r '.[]')
+nlost=$(printf '%s' "$lost" | grep -c . || true)
+is "$nlost" 0 "every resource's status equals the expected final state exactly"
+for name in $(printf '%s\n' "$lost" | head -3); do
+        echo "# $name: got  $(jq -c --arg n "$name" 'select(.[0] == $n) | .[1]' "$TEST_TMP/got.jsonl")"
+        echo "# $name: want $(jq -c --arg n "$name" 'select(.[0] == $n) | .[1]' "$TEST_TMP/want.jsonl")"
+done
+
+# The construction agrees with the merge preview (what the sidecar stores).
+write_version "$TEST_TMP/f1.yaml" 0 1 "$M"
+write_version "$TEST_TMP/f2.yaml" 0 2 "$M"
+json_is "$(kubectl kstatus merge -o json --workflow=none "$TEST_TMP/f1.yaml" "$TEST_TMP/f2.yaml")" \
+        "$(want 0 | jq -c 'del(.conditions)')" "kubectl kstatus merge of the two final files gives the expected state"
+
+ok "$faults faults injected (of $requests requests on the resources)" test "$faults" -gt 0 -o "$each" = 0.000000
+summary="$N resources, $((live + finals)) pushes, $faults faults injected, $nlost lost"
+echo "# $summary"
+echo "# $((2 * N * M)) versions of status.yaml written by $((2 * N)) pipelines in ${elapsed} s;" \
+        "$live live pushes + $finals final writes; $patches PATCH requests; $requests requests on the resources;" \
+        "outage of ${OUTAGE} s at ${outage_at:-?} s; $restarts sidecar restarts"
+[ -n "${LOAD_SUMMARY:-}" ] && printf '%s\n' "$summary" "$((2 * N * M)) versions, $((2 * N)) pipelines, ${elapsed} s," \
+        "$live live pushes + $finals final writes, $patches PATCH, $requests requests, outage ${OUTAGE} s," \
+        "$restarts restarts" >"$LOAD_SUMMARY"
+# LOAD_KEEP=DIR keeps the pipelines' directories (sidecar logs) for a look.
+[ -n "${LOAD_KEEP:-}" ] && { rm -rf "$LOAD_KEEP"; mkdir -p "$LOAD_KEEP"; cp -r "$TEST_TMP"/r* "$TEST_TMP"/*.jsonl "$LOAD_KEEP"/; }
+done_testing
