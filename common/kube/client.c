@@ -488,6 +488,21 @@ const char *kube_client_host(const struct kube_client *c) {
         return c->host;
 }
 
+/* CURLINFO_HTTP_VERSION's constants as 10, 11, 20, 30. */
+static int http_version_number(long v) {
+        switch (v) {
+        case CURL_HTTP_VERSION_1_0: return 10;
+        case CURL_HTTP_VERSION_1_1: return 11;
+        case CURL_HTTP_VERSION_2_0: return 20;
+        case CURL_HTTP_VERSION_3: return 30;
+        default: return 0;
+        }
+}
+
+int kube_client_http_version(const struct kube_client *c) {
+        return c->http_version;
+}
+
 void kube_client_counters(const struct kube_client *c, unsigned *requests, unsigned *connections) {
         if (requests)
                 *requests = c->requests;
@@ -628,6 +643,9 @@ static int perform(struct kube_client *c, const char *method, const char *path, 
         long conns = 0;
         if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK)
                 c->connections += (unsigned)conns;
+        long version = 0;
+        if (cc == CURLE_OK && curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version) == CURLE_OK)
+                c->http_version = http_version_number(version);
         /* Drop what points at this frame before it ends. */
         (void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
         (void)curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);

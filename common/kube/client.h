@@ -65,6 +65,10 @@ const char *kube_client_host(const struct kube_client *c);
  * check "one request per push" and connection reuse). */
 void kube_client_counters(const struct kube_client *c, unsigned *requests, unsigned *connections);
 
+/* The HTTP version of the last answer: 10 (HTTP/1.0), 11, 20 (HTTP/2 agreed
+ * by ALPN) or 30; 0 before any answer. To check what was negotiated. */
+int kube_client_http_version(const struct kube_client *c);
+
 /* One request, no retries. path starts with "/" and may carry a query.
  * body may be NULL; content_type NULL means application/json.
  * Returns 0 for a 2xx answer with the parsed body in *ret (new reference;

@@ -49,6 +49,7 @@ struct kube_client {
         struct kube_exec_cred exec_cred;
         unsigned exec_runs; /* how often the plugin ran (tests) */
         unsigned requests, connections;
+        int http_version; /* of the last answer, as kube_client_http_version() */
 };
 
 int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_response *resp,

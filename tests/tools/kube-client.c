@@ -1,6 +1,6 @@
 /* kube-client - drive common/kube from the integration tests (not installed).
  *
- *   kube-client [options] get PATH
+ *   kube-client [options] get PATH...        (one JSON line per PATH, in order)
  *   kube-client [options] list PATH LIMIT
  *   kube-client [options] resolve NAME...
  *   kube-client [options] patch PATH SUBRESOURCE|- merge|json BODY
@@ -17,7 +17,9 @@
  * is already there. So a write the server applied but whose answer was lost
  * is not applied twice. Prints {"result":..., "attempts":N}.
  *
- * Errors go to stderr as the library words them; exit 1. */
+ * Errors go to stderr as the library words them; exit 1. The last stderr line
+ * is "requests: N connections: N http: V" (V: 1.1, 2, ... of the last answer,
+ * - before any). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -173,9 +175,13 @@ int main(int argc, char **argv) {
         struct kube_retry_policy policy = { .deadline_ms = arg_deadline_ms };
         json_t *out = NULL;
         int rc = 0, r;
-        if (strcmp(cmd, "get") == 0 && nargs == 1) {
-                r = kube_client_get(client, args[0], &out, &err);
-                rc = r < 0 ? fail(&err) : (print_json(out), 0);
+        if (strcmp(cmd, "get") == 0 && nargs >= 1) {
+                for (int i = 0; i < nargs && rc == 0; i++) {
+                        json_decref(out);
+                        out = NULL;
+                        r = kube_client_get(client, args[i], &out, &err);
+                        rc = r < 0 ? fail(&err) : (print_json(out), 0);
+                }
         } else if (strcmp(cmd, "list") == 0 && nargs == 2) {
                 int64_t limit;
                 if (parse_int64(args[1], 0, 100000, &limit) < 0)
@@ -268,7 +274,11 @@ int main(int argc, char **argv) {
         }
         unsigned requests, connections;
         kube_client_counters(client, &requests, &connections);
-        fprintf(stderr, "requests: %u connections: %u\n", requests, connections);
+        int v = kube_client_http_version(client);
+        char version[16] = "-";
+        if (v)
+                snprintf(version, sizeof(version), v % 10 ? "%d.%d" : "%d", v / 10, v % 10);
+        fprintf(stderr, "requests: %u connections: %u http: %s\n", requests, connections, version);
         json_decref(out);
         kube_status_error_done(&err);
         kube_client_free(client);
