@@ -11,7 +11,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 KSTATUS_BUILD_PACKAGES=(gcc libc6-dev pkg-config meson ninja-build git
         libcurl4-openssl-dev libyaml-dev libjansson-dev libcriterion-dev
         libmicrohttpd-dev libgnutls28-dev)
-KSTATUS_TEST_PACKAGES=(valgrind jq procps curl openssl ca-certificates clang libclang-rt-14-dev)
+KSTATUS_TEST_PACKAGES=(valgrind jq procps curl openssl ca-certificates clang libclang-rt-14-dev nghttp2-server)
 
 _as_root() {
         if [ "$(id -u)" = 0 ]; then "$@"
