@@ -13,11 +13,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib/common.sh"
 ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" inotify-tools jq procps curl time
 ensure_kubectl
-build_dir "$root/build"
+build=${KSTATUS_BENCH_BUILD_DIR:-$root/build}
+build_dir "$build"
 
 writes=${1:-50}
 idle=${2:-10}
-export KSTATUS_BUILD_DIR=$root/build KSTATUS_SOURCE_DIR=$root KSTATUS_TEST_DATA=$root/tests/data
+export KSTATUS_BUILD_DIR=$build KSTATUS_SOURCE_DIR=$root KSTATUS_TEST_DATA=$root/tests/data
 . "$root/tests/integration/lib.sh"
 . "$root/tests/integration/lib-apiserver.sh"
 . "$root/tests/integration/lib-sidecar.sh"
@@ -59,6 +60,8 @@ private_kb() { awk '/^Private_Dirty/{print $2}' "/proc/$1/smaps_rollup"; }
 tree_pids() { echo "$1"; pgrep -P "$1" | while read -r c; do tree_pids "$c"; done; }
 # utime+stime+cutime+cstime: a shell's finished kubectl children count too.
 cpu_ticks() { local t=0 p; for p in $(tree_pids "$1"); do t=$((t + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat"))); done; echo "$t"; }
+# Context switches, voluntary and not: how often the process woke up.
+wakeups() { awk '/^(non)?voluntary_ctxt_switches/{n+=$2} END{print n+0}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM/{print $2}' "/proc/$1/status"; }
 # Requests the pusher made: all but the latency watch.
 pusher_requests() {
@@ -67,7 +70,10 @@ pusher_requests() {
 sum_over() { local f=$1 t=0 p; for p in $(tree_pids "$2"); do t=$((t + $($f "$p"))); done; echo "$t"; }
 
 # --- kstatus-sidecar ---
-start_sidecar create-user 0 1 --debounce=0ms
+# The test library is written for scripts without set -e (grep -c of 0 lines).
+set +e
+start_sidecar create-user 0 1 --debounce=0ms || die "the sidecar did not start"
+set -e
 sc_pid=$SIDECAR_PID
 sleep 1
 sc_idle_rss=$(rss_kb "$sc_pid"); sc_idle_priv=$(private_kb "$sc_pid")
@@ -77,8 +83,9 @@ measure_latency "$PIPE_DIR/metadata" >"$TEST_TMP/sc.lat"
 sc_busy_ticks=$(($(cpu_ticks "$sc_pid") - c0))
 sc_reqs=$(pusher_requests)
 sc_peak=$(hwm_kb "$sc_pid")
-c0=$(cpu_ticks "$sc_pid"); sleep "$idle"; sc_idle_ticks=$(($(cpu_ticks "$sc_pid") - c0))
-stop_sidecar TERM
+c0=$(cpu_ticks "$sc_pid"); w0=$(sum_over wakeups "$sc_pid"); sleep "$idle"
+sc_idle_ticks=$(($(cpu_ticks "$sc_pid") - c0)); sc_idle_wakeups=$(($(sum_over wakeups "$sc_pid") - w0))
+set +e; stop_sidecar TERM; set -e
 
 # --- peer: inotifywait + kubectl patch ---
 peer_dir=$TEST_TMP/peer; mkdir -p "$peer_dir"
@@ -100,7 +107,8 @@ peer_busy_ticks=$(($(cpu_ticks "$peer_pid") - c0))
 peer_reqs=$(pusher_requests)
 # Peak: the shell and inotifywait plus the largest kubectl run.
 peer_peak=$(( $(sum_over hwm_kb "$peer_pid") + $(sort -n "$peer_dir/kubectl.rss" | tail -1) ))
-c0=$(cpu_ticks "$peer_pid"); sleep "$idle"; peer_idle_ticks=$(($(cpu_ticks "$peer_pid") - c0))
+c0=$(cpu_ticks "$peer_pid"); w0=$(sum_over wakeups "$peer_pid"); sleep "$idle"
+peer_idle_ticks=$(($(cpu_ticks "$peer_pid") - c0)); peer_idle_wakeups=$(($(sum_over wakeups "$peer_pid") - w0))
 pkill -P "$peer_pid" || true; kill "$peer_pid" 2>/dev/null || true
 
 exec 1>&3
@@ -120,3 +128,4 @@ printf '%-34s %14s %14s %10s\n' "idle RSS (KiB)" "$sc_idle_rss" "$peer_idle_rss"
 printf '%-34s %14s %14s %10s\n' "idle private dirty memory (KiB)" "$sc_idle_priv" "$peer_idle_priv" "$(ratio "$sc_idle_priv" "$peer_idle_priv")"
 printf '%-34s %14s %14s %10s\n' "peak RSS over the run (KiB)" "$sc_peak" "$peer_peak" "$(ratio "$sc_peak" "$peer_peak")"
 printf '%-34s %14s %14s %10s\n' "CPU while idle ${idle}s (ticks)" "$sc_idle_ticks" "$peer_idle_ticks" "-"
+printf '%-34s %14s %14s %10s\n' "wakeups while idle ${idle}s" "$sc_idle_wakeups" "$peer_idle_wakeups" "-"

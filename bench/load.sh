@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# bench/load.sh - the fault-and-load campaign at full size:
+# 200 resources x 2 pipelines x 50 versions of status.yaml, 20% of the requests
+# on the resources failed (409/429/503/500/dropped), one 10 s outage.
+# Prints the campaign's TAP and its summary line
+#   N resources, K pushes, F faults injected, L lost
+# Any argument is passed to tests/load/campaign.sh (-n -m -f -o -i).
+#
+#   bench/load.sh [campaign options]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib/common.sh"
+ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" jq curl
+ensure_kubectl
+build=${BENCH_BUILD_DIR:-$root/build-bench}
+build_dir "$build" -Dtests=true -Dintegration=true -Dbuildtype=debugoptimized
+# 400 sidecars and their connections: make sure the descriptors are there.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+export KSTATUS_BUILD_DIR=$build KSTATUS_SOURCE_DIR=$root KSTATUS_TEST_DATA=$root/tests/data
+export LOAD_TIMEOUT=${LOAD_TIMEOUT:-900}
+exec bash "$root/tests/load/campaign.sh" -n 200 -m 50 -f 0.2 -o 10 -i 0.2 "$@"
