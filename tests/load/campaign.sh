@@ -223,6 +223,8 @@ if [ "$failed" != 0 ]; then
         done | head -40
 fi
 
+ok "the API token is in none of the $((2 * N)) sidecar logs" bash -c "! cat $TEST_TMP/r*/p*/sidecar.log | grep -qF -- '$APISERVER_TOKEN'"
+
 # ---- the final states ----
 want() { # I
         jq -nc --argjson i "$1" --argjson m "$M" '{

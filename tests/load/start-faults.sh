@@ -16,7 +16,7 @@ create_seed_objects
 obj=/apis/example.promise.syntasso.io/v1/namespaces/default/iams/example
 apiserver_fault '[{"verb":"GET","path":"'$obj'","code":500,"count":3},
                   {"verb":"GET","path":"'$obj'","code":503,"retryAfter":1,"count":1}]'
-start_sidecar one 0 1
+start_sidecar one 0 1 --verbose
 _tap_result $? "the sidecar starts through failed reads of the resource"
 is "$(grep -c 'cannot read .*; retrying' "$PIPE_DIR/sidecar.log")" 3 "it retried three times, saying so"
 like "$(cat "$PIPE_DIR/sidecar.log")" 'cannot read .*ServiceUnavailable.*; retrying' "503 with Retry-After included"
@@ -24,6 +24,27 @@ printf 'message: up\n' >"$PIPE_DIR/metadata/status.yaml"
 wait_until "then pushes as usual" 1 pushes_logged
 stop_sidecar TERM
 is "$SIDECAR_RC" 0 "and exits 0"
+
+ok "the API token is nowhere in the log, debug events included" \
+        bash -c "! grep -qF -- '$APISERVER_TOKEN' '$PIPE_DIR/sidecar.log'"
+
+# object.yaml lives in a directory the pipeline's containers share: a symlink
+# there (to the service-account token, say) is not followed.
+echo 'status: {iam: {leak: TOKEN-SECRET-VALUE}}' >"$TEST_TMP/secret"
+mkdir -p "$TEST_TMP/pipelines/linked/input"
+SIDECAR_ARGS=(linked 0 1)
+PIPE_DIR=$TEST_TMP/pipelines/linked
+mkdir -p "$PIPE_DIR/metadata"
+ln -s "$TEST_TMP/secret" "$PIPE_DIR/input/object.yaml"
+: >"$PIPE_DIR/sidecar.log"
+_launch_sidecar
+like "$(cat "$PIPE_DIR/sidecar.log")" 'ignoring .*object.yaml.*symbolic link' "a symlinked object.yaml is ignored, saying why"
+# iam merges deeply onto the start status: had the link been read, its
+# target's iam.leak would be stored.
+printf 'iam: {user: linked}\n' >"$PIPE_DIR/metadata/status.yaml"
+stop_sidecar TERM
+is "$(kubectl get iam example -o json | jq -c .status.iam)" '{"user":"linked"}' \
+        "the start status came from the server, not from the link's target"
 
 # A 404 is no transient error: it still fails at once.
 OBJ_NAME=missing
