@@ -42,14 +42,27 @@ measure_latency() { # dir → prints one latency (µs) per line
                 while IFS= read -r line; do printf '%s %s\n' "${EPOCHREALTIME/./}" "$line" >>"$stamps"; done &
         local watcher=$!
         sleep 0.5
+        # Follow the stamps with builtins only: a poller forking grep every
+        # few ms would compete with the pusher for the CPU and inflate it.
+        local sfd pfd line partial= deadline
+        exec {sfd}<"$stamps" {pfd}<> <(:)
         for i in $(seq 1 "$writes"); do
                 want="bench $i $RANDOM"
                 t0=${EPOCHREALTIME/./}
                 # Written in place by a builtin: no fork between t0 and the write.
                 printf 'message: "%s"\n' "$want" >"$dir/status.yaml"
-                until grep -q "\"message\":\"$want\"" "$stamps"; do sleep 0.002; done
-                echo $(( $(grep "\"message\":\"$want\"" "$stamps" | head -1 | cut -d' ' -f1) - t0 ))
+                deadline=$((SECONDS + 30))
+                while [ "$SECONDS" -lt "$deadline" ]; do
+                        if IFS= read -r line <&"$sfd"; then
+                                line=$partial$line partial=
+                                [[ $line == *"\"message\":\"$want\""* ]] && { echo $(( ${line%% *} - t0 )); break; }
+                        else
+                                partial+=$line
+                                read -r -t 0.001 -u "$pfd" || true
+                        fi
+                done
         done
+        exec {sfd}<&- {pfd}<&-
         pkill -P "$watcher" 2>/dev/null || true; kill "$watcher" 2>/dev/null || true
 }
 
