@@ -30,6 +30,7 @@
 #include "kube/discovery.h"
 #include "kube/watch.h"
 #include "log.h"
+#include "options.h"
 #include "version.h"
 
 enum { EXIT_OK = 0, EXIT_CONFIG = 2 };
@@ -785,29 +786,6 @@ static int run(struct health *h) {
 }
 
 /* ---- configuration ---------------------------------------------------------- */
-
-static int config_error(const char *fmt, ...) _printf_(1, 2);
-static int config_error(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("error: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-        return -EINVAL;
-}
-
-static void set_str(char **dst, const char *v) {
-        free(*dst);
-        *dst = v ? xstrdup(v) : NULL;
-}
-
-static int parse_duration_arg(const char *flag, const char *v, int64_t *ret) {
-        if (parse_duration_ms(v, ret) < 0)
-                return config_error("invalid argument \"%s\" for \"--%s\": want a duration such as 500ms or 2s", v,
-                                    flag);
-        return 0;
-}
 
 /* 0 to run, 1 when done (--help), <0 on a usage error (printed). */
 static int parse_args(struct health *h, int argc, char **argv) {

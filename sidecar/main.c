@@ -11,6 +11,7 @@
 #include "api.h"
 #include "health.h"
 #include "log.h"
+#include "options.h"
 #include "sidecar.h"
 #include "status.h"
 #include "version.h"
@@ -62,29 +63,6 @@ static const char usage[] =
 static char *env_dup(const char *name) {
         const char *v = getenv(name);
         return v && *v ? xstrdup(v) : NULL;
-}
-
-static void set_str(char **dst, const char *v) {
-        free(*dst);
-        *dst = v ? xstrdup(v) : NULL;
-}
-
-static int config_error(const char *fmt, ...) _printf_(1, 2);
-static int config_error(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("error: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-        return -EINVAL;
-}
-
-static int parse_duration_arg(const char *flag, const char *v, int64_t *ret) {
-        if (parse_duration_ms(v, ret) < 0)
-                return config_error("invalid argument \"%s\" for \"--%s\": want a duration such as 500ms or 2s", v,
-                                    flag);
-        return 0;
 }
 
 static int parse_count(const char *what, const char *v, int *ret) {
