@@ -263,6 +263,29 @@ void kube_response_reset(struct kube_response *resp) {
         *resp = (struct kube_response){ .retry_after_ms = -1, .sink = resp->sink, .sink_userdata = resp->sink_userdata };
 }
 
+/* The system's trust store, for a cluster whose kubeconfig names no CA, found
+ * as kubectl (Go's crypto/x509) finds it: $SSL_CERT_FILE, else the first
+ * bundle in the distributions' usual places. libcurl's built-in default is
+ * only Debian's path, which a release binary would carry onto Fedora, SUSE or
+ * Alpine hosts. Borrowed; NULL leaves libcurl's default. */
+static const char *system_ca_file(void) {
+        static const char *const bundles[] = {
+                "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Gentoo */
+                "/etc/pki/tls/certs/ca-bundle.crt",                  /* Fedora, RHEL 6 */
+                "/etc/ssl/ca-bundle.pem",                            /* openSUSE */
+                "/etc/pki/tls/cacert.pem",                           /* OpenELEC */
+                "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* CentOS, RHEL 7 */
+                "/etc/ssl/cert.pem",                                 /* Alpine */
+        };
+        const char *env = getenv("SSL_CERT_FILE");
+        if (env && *env)
+                return env;
+        for (size_t i = 0; i < sizeof bundles / sizeof bundles[0]; i++)
+                if (access(bundles[i], R_OK) == 0)
+                        return bundles[i];
+        return NULL;
+}
+
 /* Settings every handle of this client shares: TLS, proxy, timeouts. Auth is
  * set per request (apply_auth) because tokens rotate. */
 int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_response *resp,
@@ -287,8 +310,15 @@ int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_
         if (cfg->ca_data) {
                 struct curl_blob blob = { .data = cfg->ca_data, .len = strlen(cfg->ca_data), .flags = CURL_BLOB_COPY };
                 SETOPT(h, CURLOPT_CAINFO_BLOB, &blob);
-        } else if (cfg->ca_file)
+        } else if (cfg->ca_file) {
                 SETOPT(h, CURLOPT_CAINFO, cfg->ca_file);
+        } else if (!cfg->insecure) {
+                const char *bundle = system_ca_file(), *dir = getenv("SSL_CERT_DIR");
+                if (bundle)
+                        SETOPT(h, CURLOPT_CAINFO, bundle);
+                if (dir && *dir)
+                        SETOPT(h, CURLOPT_CAPATH, dir);
+        }
         const char *cert_data = c->exec_cred.cert ? c->exec_cred.cert : cfg->client_cert_data;
         const char *key_data = c->exec_cred.key ? c->exec_cred.key : cfg->client_key_data;
         if (cert_data) {
@@ -305,8 +335,13 @@ int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_
                 SETOPT(h, CURLOPT_SSLKEY, cfg->client_key_file);
         if (c->connect_to)
                 SETOPT(h, CURLOPT_CONNECT_TO, c->connect_to);
-        if (cfg->proxy_url)
+        if (cfg->proxy_url) {
                 SETOPT(h, CURLOPT_PROXY, cfg->proxy_url);
+                /* As kubectl's SOCKS5 dialer: no authentication or a username
+                 * and password, never GSS-API (which release builds do not
+                 * carry: common/kube/curl-static.c). */
+                SETOPT(h, CURLOPT_SOCKS5_AUTH, (long)CURLAUTH_BASIC);
+        }
         return 0;
 }
 

@@ -69,6 +69,17 @@ ok "insecure-skip-tls-verify turns verification off" env KUBECONFIG=insecure.jso
 cp "$APISERVER_CA" ca.crt
 jq '.clusters[0].cluster."certificate-authority" = "ca.crt"' no-ca.json >ca-file.json
 ok "certificate-authority as a file, relative to the kubeconfig" env KUBECONFIG=ca-file.json "$KC" get /api/v1/namespaces/default
+# No CA in the kubeconfig: the system's trust store, found as kubectl finds it.
+ok "no CA in the kubeconfig: \$SSL_CERT_FILE is the trust store (as for kubectl)" \
+        env SSL_CERT_FILE=ca.crt KUBECONFIG=no-ca.json "$KC" get /api/v1/namespaces/default
+ok "kubectl agrees" env SSL_CERT_FILE=ca.crt KUBECONFIG=no-ca.json kubectl get ns default
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key -out other.crt \
+        -subj /CN=other-ca -days 1 2>/dev/null
+like "$(SSL_CERT_FILE=other.crt KUBECONFIG=no-ca.json "$KC" get /api/v1/namespaces/default 2>&1)" \
+        '^Unable to connect to the server: ' "\$SSL_CERT_FILE with another CA: not trusted"
+mkdir -p certdir && cp ca.crt certdir/ && openssl rehash certdir 2>/dev/null
+ok "\$SSL_CERT_DIR adds a hashed directory of CAs" \
+        env SSL_CERT_FILE=other.crt SSL_CERT_DIR=certdir KUBECONFIG=no-ca.json "$KC" get /api/v1/namespaces/default
 jq '.clusters[0].cluster."tls-server-name" = "localhost"' ca-file.json >tls-name.json
 ok "tls-server-name: verify the certificate for another name than the URL's (localhost)" \
         env KUBECONFIG=tls-name.json "$KC" get /api/v1/namespaces/default
