@@ -143,13 +143,23 @@ static void do_push(struct sidecar *s, struct loop *l) {
                 l->retries = 0;
 }
 
+static void loop_signals(sigset_t *mask) {
+        sigemptyset(mask);
+        sigaddset(mask, SIGTERM);
+        sigaddset(mask, SIGINT);
+        sigaddset(mask, SIGUSR1);
+        sigaddset(mask, SIGPIPE);
+}
+
+int sidecar_block_signals(void) {
+        sigset_t mask;
+        loop_signals(&mask);
+        return sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? -errno : 0;
+}
+
 static int setup(struct loop *l, const struct sidecar_config *cfg) {
         sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGUSR1);
-        sigaddset(&mask, SIGPIPE);
+        loop_signals(&mask);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return -errno;
         sigdelset(&mask, SIGPIPE);

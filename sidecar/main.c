@@ -432,6 +432,12 @@ int main(int argc, char **argv) {
                 sidecar_done(&s);
                 return EXIT_CONFIG;
         }
+        /* --once is a short foreground job: Ctrl-C still stops it at once. */
+        if (!s.cfg.once && (r = sidecar_block_signals()) < 0) {
+                log_error_errno(r, "start", "cannot block signals");
+                sidecar_done(&s);
+                return EXIT_CONFIG;
+        }
         r = sidecar_start(&s);
         if (r < 0) {
                 sidecar_done(&s);

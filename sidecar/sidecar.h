@@ -71,3 +71,8 @@ int sidecar_final(struct sidecar *s, bool failed, const char *why);
 
 /* loop.c */
 int sidecar_run(struct sidecar *s);
+/* Block the signals the loop reads from its signalfd. Called before
+ * sidecar_start(), so a SIGTERM that arrives while the sidecar is still
+ * starting (reading the resource through faults) waits for the loop, which
+ * then makes the final write, instead of ending the process. */
+int sidecar_block_signals(void);

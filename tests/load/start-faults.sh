@@ -46,6 +46,26 @@ stop_sidecar TERM
 is "$(kubectl get iam example -o json | jq -c .status.iam)" '{"user":"linked"}' \
         "the start status came from the server, not from the link's target"
 
+# A SIGTERM while it is still starting (the pipeline ended before the API
+# answered) is not lost: once the resource is read, the loop sees the signal
+# and makes the final write. Before, the signal ended the process at once.
+printf 'message: written before the API answered\n' >"$TEST_TMP/early-status.yaml"
+apiserver_fault '[{"verb":"GET","path":"'$obj'","code":503,"retryAfter":2,"count":1}]'
+SIDECAR_ARGS=(early 0 1)
+PIPE_DIR=$TEST_TMP/pipelines/early
+mkdir -p "$PIPE_DIR/metadata" "$PIPE_DIR/input"
+cp "$TEST_TMP/early-status.yaml" "$PIPE_DIR/metadata/status.yaml"
+: >"$PIPE_DIR/sidecar.log"
+(sleep 0.7; pkill -TERM -n -f -- "^$SIDECAR --debounce=50ms") &
+killer=$!
+_launch_sidecar >/dev/null
+wait "$killer"
+wait "$SIDECAR_PID"
+is "$?" 0 "SIGTERM during the start: it still exits 0"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'cannot read .*; retrying' "(the signal came while it was retrying the read)"
+is "$(kubectl get iam example -o json | jq -r .status.message)" "written before the API answered" \
+        "and the final write carries status.yaml"
+
 # A 404 is no transient error: it still fails at once.
 OBJ_NAME=missing
 start_sidecar gone 0 1 >/dev/null 2>&1
