@@ -312,34 +312,50 @@ static int on_event(const char *type, const json_t *obj, void *userdata) {
         return 0;
 }
 
-/* The objects of one target: one LIST (or a GET per name). Sets *rv to the
- * List's resourceVersion for -w. Prints errors; returns an exit code. */
-static int fetch(struct kube_session *s, const struct get_args *a, const struct target *t, json_t *objects,
+/* A LIST's pages become rows as they arrive: only the rows are kept, not
+ * the objects (10 000 resources would otherwise be held whole). */
+struct page_ctx {
+        struct view *v;
+        const struct target *t;
+        char **rv; /* the last page's resourceVersion, for -w */
+};
+
+static int on_page(const json_t *page, void *userdata) {
+        struct page_ctx *p = userdata;
+        struct watch_ctx w = { .t = p->t, .names = p->t->names };
+        size_t i;
+        json_t *x;
+        json_array_foreach(json_object_get(page, "items"), i, x) {
+                if (!wanted(&w, x))
+                        continue;
+                _cleanup_json_ json_t *row = row_of(x, p->t, p->v->now);
+                upsert(p->v->rows, row, row);
+        }
+        const char *rv = str(json_object_get(page, "metadata"), "resourceVersion");
+        if (rv) {
+                free(*p->rv);
+                *p->rv = xstrdup(rv);
+        }
+        return 0;
+}
+
+/* The rows of one target, added to v->rows: one LIST (or a GET per name).
+ * Sets *rv to the List's resourceVersion for -w. Prints errors; returns an
+ * exit code. */
+static int fetch(struct kube_session *s, const struct get_args *a, const struct target *t, struct view *v,
                  char **rv, int *rc_missing) {
         struct kube_status_error err = { .retry_after_ms = -1 };
         const char *ns = a->kube.all_namespaces ? NULL : s->namespace;
         if (t->n_names == 0 || a->watch) {
-                const char *field = NULL;
                 _cleanup_free_ char *fs = t->n_names == 1 ? xasprintf("metadata.name=%s", t->names[0]) : NULL;
-                field = fs;
-                _cleanup_free_ char *path = collection_query(t, ns, a->kube.selector, field);
-                json_t *list = NULL;
-                int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
-                if (r < 0)
-                        return api_error(&err);
-                struct watch_ctx w = { .t = t, .names = t->names };
-                size_t i;
-                json_t *x;
-                json_array_foreach(json_object_get(list, "items"), i, x) if (wanted(&w, x))
-                        json_array_append(objects, x);
-                const char *v = str(json_object_get(list, "metadata"), "resourceVersion");
-                *rv = v ? xstrdup(v) : NULL;
-                json_decref(list);
-                return 0;
+                _cleanup_free_ char *path = collection_query(t, ns, a->kube.selector, fs);
+                struct page_ctx p = { .v = v, .t = t, .rv = rv };
+                int r = kube_client_list(s->client, path, 500, on_page, &p, NULL, &err);
+                return r < 0 ? api_error(&err) : 0;
         }
         for (size_t i = 0; i < t->n_names; i++) {
                 _cleanup_free_ char *path = kube_resource_path(&t->res, ns, t->names[i], NULL);
-                json_t *obj = NULL;
+                _cleanup_json_ json_t *obj = NULL;
                 int r = kube_client_get(s->client, path, &obj, &err);
                 if (r == -ENOENT) {
                         *rc_missing = api_error(&err);
@@ -347,7 +363,8 @@ static int fetch(struct kube_session *s, const struct get_args *a, const struct 
                 }
                 if (r < 0)
                         return api_error(&err);
-                json_array_append_new(objects, obj);
+                _cleanup_json_ json_t *row = row_of(obj, t, v->now);
+                upsert(v->rows, row, row);
         }
         return 0;
 }
@@ -518,16 +535,8 @@ int cmd_get(int argc, char **argv) {
         };
         char **rvs = xcalloc(ts.n ? ts.n : 1, sizeof(char *));
         int rc_missing = 0;
-        for (size_t i = 0; i < ts.n && !rc; i++) {
-                _cleanup_json_ json_t *objects = json_array();
-                rc = fetch(&s, &a, &ts.items[i], objects, &rvs[i], &rc_missing);
-                size_t j;
-                json_t *obj;
-                json_array_foreach(objects, j, obj) {
-                        _cleanup_json_ json_t *row = row_of(obj, &ts.items[i], v.now);
-                        upsert(v.rows, row, row);
-                }
-        }
+        for (size_t i = 0; i < ts.n && !rc; i++)
+                rc = fetch(&s, &a, &ts.items[i], &v, &rvs[i], &rc_missing);
         if (!rc) {
                 bool any_ns = !a.kube.all_namespaces && ts.n > 0 && ts.items[0].res.namespaced;
                 if (json_array_size(v.rows) == 0 && !named && a.output != GET_JSON && a.output != GET_YAML) {
