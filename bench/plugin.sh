@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# bench/plugin.sh - kubectl kstatus describe/get against kubectl describe and
-# kubectl get -o yaml, in the same run, on the same test API server, both
-# through kubectl's plugin discovery, discovery caches warm. Prints median wall
-# time and peak RSS (GNU time's %M, the largest of the runs) and the ratios.
-# Not a test: nothing fails on noise.
+# bench/plugin.sh - kubectl-kstatus against kubectl, in the same run, on the
+# same test API server: `describe` of one resource vs `kubectl describe` and
+# `kubectl get -o yaml`, and `get -A` of every resource vs `kubectl get -A`,
+# with the discovery caches warm and cold (emptied before every run), and
+# through kubectl's plugin exec. Prints median wall time, peak RSS (GNU time's
+# %M, the largest of the runs), API requests per run and the ratios. Measures
+# the release configuration (KSTATUS_BENCH_OPTIONS). Not a test: nothing fails
+# on noise.
 #
 #   bench/plugin.sh [RUNS] [OBJECTS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib/common.sh"
-ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" jq curl time
+ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" "${KSTATUS_STATIC_PACKAGES[@]}" jq curl time
 ensure_kubectl
-build=${KSTATUS_BENCH_BUILD_DIR:-$root/build}
-build_dir "$build"
+# The release configuration (KSTATUS_BENCH_OPTIONS): what users run.
+build=${KSTATUS_BENCH_BUILD_DIR:-$root/build-bench}
+build_dir "$build" "${KSTATUS_BENCH_OPTIONS[@]}"
 
 runs=${1:-20}
 objects=${2:-1000}
@@ -36,43 +40,65 @@ for i in $(seq 1 "$objects"); do
 done >"$TEST_TMP/bulk.cfg"
 curl -K "$TEST_TMP/bulk.cfg"
 
-# measure NAME CMD... → "median_ms peak_rss_kib requests_per_run"
+# measure [--cold] CMD... → "median_ms peak_rss_kib requests_per_run"
+# Warm: the discovery caches (kubectl's and kstatus's, under ~/.kube/cache)
+# are filled by a first run; --cold empties them before every run. Wall time
+# is taken with bash's $EPOCHREALTIME around the command alone (no date or
+# time process inside the window: on a small VM their fork and exec cost
+# milliseconds); peak RSS comes from separate runs under GNU time.
 measure() {
-        local i t0 t1 rss peak=0 times=() reqs
-        "$@" >/dev/null 2>&1 # warm the discovery cache
+        local cold= i t0 t1 rss peak=0 times=() reqs
+        [ "$1" = --cold ] && { cold=1; shift; }
+        "$@" >/dev/null 2>&1 # warm the discovery caches
         apiserver_reset_counters
         for i in $(seq 1 "$runs"); do
-                t0=$(date +%s%N)
+                [ -z "$cold" ] || rm -rf "$HOME/.kube/cache"
+                t0=${EPOCHREALTIME/./}
+                "$@" >/dev/null 2>&1
+                t1=${EPOCHREALTIME/./}
+                times+=($((t1 - t0)))
+        done
+        reqs=$(apiserver_counters | jq -r .total)
+        for i in $(seq 1 "$runs"); do
+                [ -z "$cold" ] || rm -rf "$HOME/.kube/cache"
                 /usr/bin/time -f %M -o "$TEST_TMP/rss" "$@" >/dev/null 2>&1
-                t1=$(date +%s%N)
-                times+=($(((t1 - t0) / 1000)))
                 rss=$(tail -n 1 "$TEST_TMP/rss")
                 [ "$rss" -gt "$peak" ] && peak=$rss
         done
-        reqs=$(apiserver_counters | jq -r .total)
         printf '%s %s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { printf "%.1f", a[int((NR + 1) / 2)] / 1000 }')" \
                 "$peak" "$(awk -v r="$reqs" -v n="$runs" 'BEGIN { printf "%.1f", r / n }')"
 }
 
+# Warm first, then cold, each against its peer measured right after it.
 read -r d_ms d_rss d_req < <(measure kubectl kstatus describe database/example)
 read -r dd_ms dd_rss dd_req < <(measure kubectl-kstatus describe database/example)
 read -r kd_ms kd_rss kd_req < <(measure kubectl describe database/example)
-read -r g_ms g_rss g_req < <(measure kubectl kstatus get databases)
-read -r gd_ms gd_rss gd_req < <(measure kubectl-kstatus get databases)
-read -r kg_ms kg_rss kg_req < <(measure kubectl get databases -o yaml)
+read -r ky_ms ky_rss ky_req < <(measure kubectl get database/example -o yaml)
+read -r cd_ms cd_rss cd_req < <(measure --cold kubectl-kstatus describe database/example)
+read -r ckd_ms ckd_rss ckd_req < <(measure --cold kubectl describe database/example)
+read -r g_ms g_rss g_req < <(measure kubectl kstatus get databases -A)
+read -r gd_ms gd_rss gd_req < <(measure kubectl-kstatus get databases -A)
+read -r kg_ms kg_rss kg_req < <(measure kubectl get databases -A)
+read -r cg_ms cg_rss cg_req < <(measure --cold kubectl-kstatus get databases -A)
+read -r ckg_ms ckg_rss ckg_req < <(measure --cold kubectl get databases -A)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == 0) print "inf"; else printf "%.1fx", b / a }'; }
+row() { printf '%-52s %12s %12s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 exec 1>&3
-printf '%-44s %12s %12s %8s\n' "metric ($runs runs, median; $((objects + 1)) Databases)" kstatus kubectl ratio
-printf '%-44s %12s %12s %8s\n' "describe one: wall time (ms)" "$d_ms" "$kd_ms" "$(ratio "$d_ms" "$kd_ms")"
-printf '%-44s %12s %12s %8s\n' "describe one: peak RSS (KiB)" "$d_rss" "$kd_rss" "$(ratio "$d_rss" "$kd_rss")"
-printf '%-44s %12s %12s %8s\n' "describe one, binary run directly: wall (ms)" "$dd_ms" "$kd_ms" "$(ratio "$dd_ms" "$kd_ms")"
-printf '%-44s %12s %12s %8s\n' "describe one, binary run directly: RSS (KiB)" "$dd_rss" "$kd_rss" "$(ratio "$dd_rss" "$kd_rss")"
-printf '%-44s %12s %12s %8s\n' "describe one: API requests per run" "$d_req" "$kd_req" "$(ratio "$d_req" "$kd_req")"
-printf '%-44s %12s %12s %8s\n' "get all vs get -o yaml: wall time (ms)" "$g_ms" "$kg_ms" "$(ratio "$g_ms" "$kg_ms")"
-printf '%-44s %12s %12s %8s\n' "get all vs get -o yaml: peak RSS (KiB)" "$g_rss" "$kg_rss" "$(ratio "$g_rss" "$kg_rss")"
-printf '%-44s %12s %12s %8s\n' "get all, binary run directly: wall (ms)" "$gd_ms" "$kg_ms" "$(ratio "$gd_ms" "$kg_ms")"
-printf '%-44s %12s %12s %8s\n' "get all, binary run directly: RSS (KiB)" "$gd_rss" "$kg_rss" "$(ratio "$gd_rss" "$kg_rss")"
-printf '%-44s %12s %12s %8s\n' "get all vs get -o yaml: API requests per run" "$g_req" "$kg_req" "$(ratio "$g_req" "$kg_req")"
-echo "(\"kstatus\" rows run \`kubectl kstatus …\`: kubectl starts, finds the plugin and execs it, so they include"
-echo " kubectl's own start-up; \"binary run directly\" rows run kubectl-kstatus itself. Requests are the same.)"
+printf '%-52s %12s %12s %8s\n' "metric ($runs runs, median; $((objects + 1)) Databases)" kstatus kubectl ratio
+row "describe vs describe, warm: wall (ms)" "$dd_ms" "$kd_ms"
+row "describe vs describe, warm: peak RSS (KiB)" "$dd_rss" "$kd_rss"
+row "describe vs get -o yaml, warm: wall (ms)" "$dd_ms" "$ky_ms"
+row "describe vs get -o yaml, warm: peak RSS (KiB)" "$dd_rss" "$ky_rss"
+row "describe vs describe, cold: wall (ms)" "$cd_ms" "$ckd_ms"
+row "describe vs describe, cold: peak RSS (KiB)" "$cd_rss" "$ckd_rss"
+row "describe vs describe, warm: API requests per run" "$dd_req" "$kd_req"
+row "describe vs describe, cold: API requests per run" "$cd_req" "$ckd_req"
+row "describe via kubectl's plugin exec vs describe: wall (ms)" "$d_ms" "$kd_ms"
+row "get -A vs get -A, warm: wall (ms)" "$gd_ms" "$kg_ms"
+row "get -A vs get -A, warm: peak RSS (KiB)" "$gd_rss" "$kg_rss"
+row "get -A vs get -A, cold: wall (ms)" "$cg_ms" "$ckg_ms"
+row "get -A vs get -A, warm: API requests per run" "$gd_req" "$kg_req"
+row "get -A via kubectl's plugin exec vs get -A: wall (ms)" "$g_ms" "$kg_ms"
+echo "(kstatus rows run the kubectl-kstatus binary, as kubectl execs it; the \"via kubectl's plugin exec\" rows"
+echo " run \`kubectl kstatus …\`, which adds kubectl's own start-up and plugin lookup before the same binary.)"

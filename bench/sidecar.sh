@@ -11,10 +11,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/lib/common.sh"
-ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" inotify-tools jq procps curl time
+ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" "${KSTATUS_STATIC_PACKAGES[@]}" inotify-tools jq procps curl time
 ensure_kubectl
-build=${KSTATUS_BENCH_BUILD_DIR:-$root/build}
-build_dir "$build"
+# The release configuration (KSTATUS_BENCH_OPTIONS): what users run.
+build=${KSTATUS_BENCH_BUILD_DIR:-$root/build-bench}
+build_dir "$build" "${KSTATUS_BENCH_OPTIONS[@]}"
 
 writes=${1:-50}
 idle=${2:-10}

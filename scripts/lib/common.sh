@@ -50,7 +50,12 @@ ensure_kubectl() {
         command -v kubectl >/dev/null || die "kubectl not found after installing kubernetes-client"
 }
 
-# build_dir DIR [meson options...]: configure (once) and build.
+# The configuration benchmarks measure: the release build's (scripts/release:
+# static, not PIE, optimized), with the test API server built beside it.
+KSTATUS_BENCH_OPTIONS=(-Dtests=true -Dintegration=false -Dstatic_deps=true -Db_pie=false -Dbuildtype=release)
+
+# build_dir DIR [meson options...]: configure (once; the options are applied
+# to an existing directory too) and build.
 build_dir() {
         local dir=$1; shift
         if [ ! -f "$dir/build.ninja" ]; then
@@ -58,6 +63,8 @@ build_dir() {
                 meson setup "$dir" "$KSTATUS_ROOT" "$@" >"$dir.setup.log" 2>&1 ||
                         { cat "$dir.setup.log" >&2; die "meson setup $dir failed"; }
                 rm -f "$dir.setup.log"
+        elif [ $# -gt 0 ]; then
+                meson configure "$dir" "$@" >/dev/null || die "meson configure $dir $* failed"
         fi
         say "building $dir"
         ninja -C "$dir" >/dev/null || { ninja -C "$dir"; die "build in $dir failed"; }
