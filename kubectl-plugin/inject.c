@@ -139,6 +139,12 @@ int inject_pod_spec_sidecar(json_t *spec, const struct inject_options *opts) {
                 }
         }
 
+        /* Time for the final write after SIGTERM (the default, 30s, is shorter
+         * than its retries during an outage); a longer grace is kept. */
+        json_t *grace = json_object_get(spec, "terminationGracePeriodSeconds");
+        if (!json_is_integer(grace) || json_integer_value(grace) < INJECT_GRACE_SECONDS)
+                json_object_set_new(spec, "terminationGracePeriodSeconds", json_integer(INJECT_GRACE_SECONDS));
+
         json_t *inits = get_array(spec, "initContainers");
         json_t *sidecar = sidecar_container(spec, opts);
         size_t at;

@@ -3,6 +3,11 @@
 
 #include <jansson.h>
 
+/* terminationGracePeriodSeconds an injected Pod gets at least: the kubelet
+ * kills the sidecar that long after its SIGTERM, and its final write may retry
+ * for --deadline (60s) plus one request (10s). */
+#define INJECT_GRACE_SECONDS 75
+
 struct inject_options {
         const char *image; /* the sidecar image */
         const char *merge; /* KSTATUS_MERGE for the sidecar, or NULL */
@@ -16,7 +21,8 @@ json_t *inject_pod_spec(json_t *obj);
  * (init container with restartPolicy Always) after Kratix's reader, with the
  * pipeline's KRATIX_* variables, POD_NAME/POD_NAMESPACE from the downward API,
  * shared-metadata mounted read-only at /kratix/metadata (and mounted into the
- * pipeline containers), resource limits and a locked-down securityContext.
+ * pipeline containers), resource limits and a locked-down securityContext;
+ * terminationGracePeriodSeconds is raised to INJECT_GRACE_SECONDS (never lowered).
  * Returns 1 when added, 0 when an existing one was refreshed. */
 int inject_pod_spec_sidecar(json_t *spec, const struct inject_options *opts);
 

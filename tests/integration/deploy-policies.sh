@@ -54,6 +54,10 @@ kratix_env_jmes="request.object.spec.initContainers[?env[?name=='KRATIX_OBJECT_N
 kratix_env_jq='[.spec.initContainers[]? | select(any(.env[]?; .name == "KRATIX_OBJECT_NAME"))] | .[0].env // [] | map(select(.name | startswith("KRATIX_")))'
 is "$(kq '[.spec.rules[].context[] | select(.name == "kratixEnv") | .variable.jmesPath] | unique | .[]')" \
         "$kratix_env_jmes" "kratixEnv is the expression the test evaluates"
+grace_jmes='max([request.object.spec.terminationGracePeriodSeconds || `30`, `75`])'
+grace_jq='[.spec.terminationGracePeriodSeconds // 30, 75] | max'
+is "$(kq '.spec.rules[1].context[] | select(.name == "gracePeriod") | .variable.jmesPath')" \
+        "$grace_jmes" "gracePeriod is the expression the test evaluates"
 rule_pre='[
   {"key":"{{ request.object.spec.initContainers[?name=='"'"'kstatus-sidecar'"'"'] | length(@) }}","operator":"Equals","value":0},
   {"key":"{{ length(kratixEnv) }}","operator":"GreaterThan","value":0},
@@ -108,9 +112,17 @@ done
 # Rule 2: the sidecar, with kratixEnv substituted as Kyverno does inside a string (a list is written as JSON).
 patch=$(kq '.spec.rules[1].mutate.patchesJson6902')
 env_json=$(jq -c "$kratix_env_jq" <<<"$pod")
-apply_patch "${patch//\{\{ kratixEnv \}\}/$env_json}" "rule 2 adds the sidecar"
+patch=${patch//\{\{ kratixEnv \}\}/$env_json}
+apply_patch "${patch//\{\{ gracePeriod \}\}/$(jq "$grace_jq" <<<"$pod")}" "rule 2 adds the sidecar"
 got=$(cat "$cur")
 is "$(jq -S . <<<"$got")" "$(jq -S . <<<"$want")" "Kyverno's mutation and kubectl kstatus inject give the same Pod"
+is "$(jq .spec.terminationGracePeriodSeconds <<<"$got")" 75 "the Pod gets 75s of grace for the final write (Kratix sets none: 30s)"
+for g in 5 75 600; do
+        is "$(jq --argjson g "$g" '.spec.terminationGracePeriodSeconds = $g' <<<"$pod" | jq "$grace_jq")" \
+                "$(jq --argjson g "$g" '.spec.terminationGracePeriodSeconds = $g' <<<"$pod" |
+                        kubectl kstatus inject -o json | jq .spec.terminationGracePeriodSeconds)" \
+                "a grace of ${g}s: Kyverno's gracePeriod and inject agree"
+done
 is "$(jq -r '.spec.initContainers[1].image' <<<"$got")" "$image" "the Kyverno policy's image is $image"
 
 # --- MutatingAdmissionPolicy ---
@@ -147,6 +159,8 @@ like "$cel" "variables.kratixEnv \+" "the sidecar's env starts with the pipeline
 like "$(mq '.items[0].spec.variables[] | select(.name == "kratixEnv") | .expression')" \
         "e.name.startsWith\('KRATIX_'\)" "kratixEnv copies the KRATIX_* variables"
 like "$cel" "!\(c.name in \['reader', 'status-writer'\]\)" "shared-metadata goes to every container but reader and status-writer"
+like "$cel" "terminationGracePeriodSeconds: object.spec.\?terminationGracePeriodSeconds.orValue\(30\) < 75 \?" \
+        "the Pod's grace is raised to 75s, never lowered"
 echo "# the MutatingAdmissionPolicy's CEL is not evaluated here (no CEL evaluator): the checks above are static"
 
 # --- RBAC: exactly what the sidecar does, the same rules inject --rbac writes ---

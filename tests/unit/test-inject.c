@@ -50,6 +50,21 @@ Test(inject, native_sidecar_after_reader) {
         json_decref(job);
 }
 
+Test(inject, grace_period_raised_never_lowered) {
+        json_t *job = J(kratix_job);
+        json_t *spec = inject_pod_spec(job);
+        inject_pod_spec_sidecar(spec, &opts);
+        /* Absent (the kubelet's default is 30s): raised. */
+        cr_assert_eq(json_integer_value(json_object_get(spec, "terminationGracePeriodSeconds")), INJECT_GRACE_SECONDS);
+        json_object_set_new(spec, "terminationGracePeriodSeconds", json_integer(5));
+        inject_pod_spec_sidecar(spec, &opts);
+        cr_assert_eq(json_integer_value(json_object_get(spec, "terminationGracePeriodSeconds")), INJECT_GRACE_SECONDS);
+        json_object_set_new(spec, "terminationGracePeriodSeconds", json_integer(600));
+        inject_pod_spec_sidecar(spec, &opts);
+        cr_assert_eq(json_integer_value(json_object_get(spec, "terminationGracePeriodSeconds")), 600);
+        json_decref(job);
+}
+
 Test(inject, idempotent) {
         json_t *job = J(kratix_job);
         json_t *spec = inject_pod_spec(job);
