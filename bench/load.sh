@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" "${KSTATUS_STATIC_PACKAGES[@]}" jq curl
 ensure_kubectl
 build=${BENCH_BUILD_DIR:-$root/build-bench}
-build_dir "$build" "${KSTATUS_BENCH_OPTIONS[@]}" # the release configuration
+bench_build "$build" # the release configuration
 # 400 sidecars and their connections: make sure the descriptors are there.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 export KSTATUS_BUILD_DIR=$build KSTATUS_SOURCE_DIR=$root KSTATUS_TEST_DATA=$root/tests/data

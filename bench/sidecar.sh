@@ -15,7 +15,7 @@ ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" "${KSTATUS_STATIC_PACKAGES[@]}" i
 ensure_kubectl
 # The release configuration (KSTATUS_BENCH_OPTIONS): what users run.
 build=${KSTATUS_BENCH_BUILD_DIR:-$root/build-bench}
-build_dir "$build" "${KSTATUS_BENCH_OPTIONS[@]}"
+bench_build "$build"
 
 writes=${1:-50}
 idle=${2:-10}

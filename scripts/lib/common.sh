@@ -54,6 +54,15 @@ ensure_kubectl() {
 # static, not PIE, optimized), with the test API server built beside it.
 KSTATUS_BENCH_OPTIONS=(-Dtests=true -Dintegration=false -Dstatic_deps=true -Db_pie=false -Dbuildtype=release)
 
+# bench_build DIR: build DIR in the release configuration for a benchmark,
+# then write the fresh binaries back to disk: pages of a just-linked file are
+# still dirty in the page cache, and smaps counts them as the process's
+# Private_Dirty until they are written back (up to 30 s later).
+bench_build() {
+        build_dir "$1" "${KSTATUS_BENCH_OPTIONS[@]}"
+        sync
+}
+
 # build_dir DIR [meson options...]: configure (once; the options are applied
 # to an existing directory too) and build.
 build_dir() {
