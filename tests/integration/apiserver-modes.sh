@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kstatus-test-apiserver start-up modes: plain HTTP, IPv6, a given token,
-# CRDs loaded at start, bad arguments, and a fixed port.
+# CRDs loaded at start, the access log, bad arguments, and a fixed port.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
 cd "$TEST_TMP"
@@ -19,6 +19,19 @@ is "$(curl -s -H 'Authorization: Bearer s3cret' "$APISERVER_URL/version" | jq -r
 ok "kubectl works over plain HTTP" kubectl get healthrecords -A
 first_pid=$APISERVER_PID
 first_url=$APISERVER_URL
+
+# ---- --access-log: one stamped line per request, once handled ----
+before=${EPOCHREALTIME/./}
+start_apiserver --access-log "$TEST_TMP/access.log" || { done_testing; exit 1; }
+kubectl get ns default >/dev/null
+after=${EPOCHREALTIME/./}
+line=$(grep ' GET /api/v1/namespaces/default 200$' "$TEST_TMP/access.log")
+like "$line" '^[0-9]+\.[0-9]{6} GET /api/v1/namespaces/default 200$' "--access-log writes \"SECONDS.MICROSECONDS METHOD URL CODE\""
+stamp=${line%% *}
+stamp=${stamp/./}
+ok "stamped between the request's start and its answer" test "$before" -le "$stamp" -a "$stamp" -le "$after"
+fails_with 2 "--access-log refuses a path it cannot open" \
+        "$KSTATUS_BUILD_DIR/tests/apiserver/kstatus-test-apiserver" --access-log "$TEST_TMP/no/such/dir/log"
 
 # ---- IPv6 loopback, generated token ----
 if [ -e /proc/net/if_inet6 ] && ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
