@@ -57,27 +57,39 @@ int log_event(enum log_level level, int code, const char *event, const char *fmt
         size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
         snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 
+        /* The whole line is built first and written with one write(2): stderr is
+         * unbuffered, and lines from several processes sharing it must not mix. */
+        char *line = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&line, &len);
+        if (!f)
+                return ret;
         if (log_fmt == LOG_FORMAT_JSON) {
                 json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "time", ts, "level", level_name(level), "event", event,
                                       "msg", msg ? msg : "");
-                char *line = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
-                if (line)
-                        fprintf(stderr, "%s\n", line);
-                free(line);
+                if (!o || json_dumpf(o, f, JSON_COMPACT | JSON_ENSURE_ASCII) < 0) {
+                        json_decref(o);
+                        fclose(f);
+                        free(line);
+                        return ret;
+                }
                 json_decref(o);
         } else {
                 /* Escape control characters: one event, one line. */
-                fprintf(stderr, "%s %s %s: ", ts, level_name(level), event);
+                fprintf(f, "%s %s %s: ", ts, level_name(level), event);
                 for (const unsigned char *p = (const unsigned char *)(msg ? msg : ""); *p; p++) {
                         if (*p == '\n')
-                                fputs("\\n", stderr);
+                                fputs("\\n", f);
                         else if (*p < 0x20 || *p == 0x7f)
-                                fprintf(stderr, "\\x%02x", *p);
+                                fprintf(f, "\\x%02x", *p);
                         else
-                                fputc(*p, stderr);
+                                fputc(*p, f);
                 }
-                fputc('\n', stderr);
         }
+        fputc('\n', f);
+        if (fclose(f) == 0)
+                fwrite(line, 1, len, stderr);
+        free(line);
         fflush(stderr);
         return ret;
 }
