@@ -252,8 +252,11 @@ int sidecar_run(struct sidecar *s) {
                 }
         }
         disarm(l.debounce_fd);
+        if (r == 0)
+                r = sidecar_final(s, failed, why);
+        /* Only after the final write: closing an inotify descriptor waits for an
+         * SRCU grace period in the kernel (16 ms measured), which the status
+         * would otherwise wait for. */
         teardown(&l);
-        if (r < 0)
-                return r;
-        return sidecar_final(s, failed, why);
+        return r;
 }
