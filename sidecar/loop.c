@@ -1,6 +1,8 @@
 /* loop.c - the sidecar's one event loop: signals, inotify and timers are all
  * file descriptors in one epoll set. Idle, it blocks in epoll_wait with no
- * timeout: no polling, no wakeups. */
+ * timeout: no polling, no wakeups. Where inotify is out of instances or
+ * watches (a per-user limit shared by every container running as the same
+ * UID on a node), or with --poll, a periodic timer stats status.yaml instead. */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -8,17 +10,33 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
 
 #include "log.h"
 #include "sidecar.h"
 
-enum { SRC_SIGNAL = 1, SRC_INOTIFY, SRC_DEBOUNCE, SRC_RETRY };
+enum { SRC_SIGNAL = 1, SRC_INOTIFY, SRC_DEBOUNCE, SRC_RETRY, SRC_POLL };
+
+/* How often status.yaml is checked when inotify cannot be used and --poll is not given. */
+#define FALLBACK_POLL_MS 1000
+
+/* What polling compares: a write, a rename into place or a removal changes it. */
+struct file_sig {
+        bool exists;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtime, ctime;
+};
 
 struct loop {
         int epoll_fd, signal_fd, inotify_fd, debounce_fd, retry_fd;
+        int poll_fd;            /* periodic timer while polling, else -1 */
+        struct file_sig sig;    /* status.yaml at the last poll */
         int dir_wd;    /* watch on the metadata directory, -1 until it exists */
         int parent_wd; /* watch on its parent while it does not */
         int64_t first_change_ms; /* first change since the last push, 0 none */
@@ -157,6 +175,60 @@ int sidecar_block_signals(void) {
         return sigprocmask(SIG_BLOCK, &mask, NULL) < 0 ? -errno : 0;
 }
 
+static void file_sig(const char *path, struct file_sig *sig) {
+        struct stat st;
+        *sig = (struct file_sig){ 0 };
+        if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return;
+        *sig = (struct file_sig){ .exists = true, .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
+                                  .mtime = st.st_mtim, .ctime = st.st_ctim };
+}
+
+static bool file_sig_equal(const struct file_sig *a, const struct file_sig *b) {
+        return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+               a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+               a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+static void poll_status(struct sidecar *s, struct loop *l) {
+        struct file_sig now;
+        file_sig(s->cfg.status_file, &now);
+        if (file_sig_equal(&now, &l->sig))
+                return;
+        l->sig = now;
+        /* The debounce lets a writer caught mid-write finish; a torn file is
+         * refused like any invalid one and the next change is pushed. */
+        schedule_push(l, &s->cfg);
+}
+
+/* Check status.yaml every interval instead of watching it. `why` is the
+ * inotify error that led here, 0 when asked for with --poll. */
+static int start_polling(struct loop *l, const struct sidecar_config *cfg, int why) {
+        if (l->inotify_fd >= 0) {
+                close(l->inotify_fd);
+                l->inotify_fd = -1;
+                l->dir_wd = l->parent_wd = -1;
+        }
+        int64_t ms = cfg->poll_ms > 0 ? cfg->poll_ms : FALLBACK_POLL_MS;
+        if (why)
+                log_warning("watch", "cannot watch %s with inotify: no inotify %s left for this user; checking %s "
+                            "every %lld ms instead (raise fs.inotify.max_user_%s on the node)",
+                            cfg->metadata_dir, why == -ENOSPC ? "watches" : "instances", cfg->status_file,
+                            (long long)ms, why == -ENOSPC ? "watches" : "instances");
+        else
+                log_info("watch", "checking %s every %lld ms", cfg->status_file, (long long)ms);
+        if (!cfg->live)
+                return 0; /* only the final write: nothing to check until then */
+        struct itimerspec its = {
+                .it_interval = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
+                .it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
+        };
+        if (timerfd_settime(l->poll_fd, 0, &its, NULL) < 0 || add(l->epoll_fd, l->poll_fd, SRC_POLL) < 0)
+                return -errno;
+        file_sig(cfg->status_file, &l->sig);
+        return 0;
+}
+
 static int setup(struct loop *l, const struct sidecar_config *cfg) {
         sigset_t mask;
         loop_signals(&mask);
@@ -165,22 +237,36 @@ static int setup(struct loop *l, const struct sidecar_config *cfg) {
         sigdelset(&mask, SIGPIPE);
         l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         l->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        l->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
         l->debounce_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         l->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (l->epoll_fd < 0 || l->signal_fd < 0 || l->inotify_fd < 0 || l->debounce_fd < 0 || l->retry_fd < 0)
+        l->poll_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); /* armed only to poll */
+        if (l->epoll_fd < 0 || l->signal_fd < 0 || l->debounce_fd < 0 || l->retry_fd < 0 || l->poll_fd < 0)
                 return -errno;
-        if (add(l->epoll_fd, l->signal_fd, SRC_SIGNAL) < 0 || add(l->epoll_fd, l->inotify_fd, SRC_INOTIFY) < 0 ||
-            add(l->epoll_fd, l->debounce_fd, SRC_DEBOUNCE) < 0 || add(l->epoll_fd, l->retry_fd, SRC_RETRY) < 0)
+        if (add(l->epoll_fd, l->signal_fd, SRC_SIGNAL) < 0 || add(l->epoll_fd, l->debounce_fd, SRC_DEBOUNCE) < 0 ||
+            add(l->epoll_fd, l->retry_fd, SRC_RETRY) < 0)
                 return -errno;
-        int r = watch_dir(l, cfg);
-        if (r < 0)
-                return r;
-        return 0;
+        if (cfg->poll_ms > 0)
+                return start_polling(l, cfg, 0);
+
+        int r;
+        l->inotify_fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (l->inotify_fd < 0)
+                r = -errno;
+        else if (add(l->epoll_fd, l->inotify_fd, SRC_INOTIFY) < 0)
+                r = -errno;
+        else
+                r = watch_dir(l, cfg);
+        if (r >= 0)
+                return 0;
+        /* Out of inotify instances (EMFILE) or watches (ENOSPC): limits of the
+         * node's user, not of this Pod. Polling still delivers every change. */
+        if (r == -EMFILE || r == -ENFILE || r == -ENOSPC || r == -ENOMEM)
+                return start_polling(l, cfg, r == -ENOSPC ? -ENOSPC : -EMFILE);
+        return r;
 }
 
 static void teardown(struct loop *l) {
-        int fds[] = { l->epoll_fd, l->signal_fd, l->inotify_fd, l->debounce_fd, l->retry_fd };
+        int fds[] = { l->epoll_fd, l->signal_fd, l->inotify_fd, l->debounce_fd, l->retry_fd, l->poll_fd };
         for (size_t i = 0; i < ELEMENTSOF(fds); i++)
                 if (fds[i] >= 0)
                         close(fds[i]);
@@ -188,16 +274,18 @@ static void teardown(struct loop *l) {
 
 int sidecar_run(struct sidecar *s) {
         struct loop l = { .epoll_fd = -1, .signal_fd = -1, .inotify_fd = -1, .debounce_fd = -1, .retry_fd = -1,
-                          .dir_wd = -1, .parent_wd = -1 };
+                          .poll_fd = -1, .dir_wd = -1, .parent_wd = -1 };
         int r = setup(&l, &s->cfg);
         if (r < 0) {
                 teardown(&l);
                 return log_error_errno(r, "start", "cannot watch %s: %s", s->cfg.metadata_dir, strerror(-r));
         }
-        if (l.dir_wd < 0)
-                log_info("watch", "%s does not exist yet; waiting for it", s->cfg.metadata_dir);
-        else
-                log_info("watch", "watching %s", s->cfg.status_file);
+        if (l.inotify_fd >= 0) { /* when polling, start_polling said so */
+                if (l.dir_wd < 0)
+                        log_info("watch", "%s does not exist yet; waiting for it", s->cfg.metadata_dir);
+                else
+                        log_info("watch", "watching %s", s->cfg.status_file);
+        }
 
         /* A file written before we started (or before a restart) is pushed at once. */
         if (s->cfg.live && access(s->cfg.status_file, F_OK) == 0)
@@ -243,6 +331,10 @@ int sidecar_run(struct sidecar *s) {
                         case SRC_RETRY:
                                 if (read(l.retry_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
                                         do_push(s, &l);
+                                break;
+                        case SRC_POLL:
+                                if (read(l.poll_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+                                        poll_status(s, &l);
                                 break;
                         }
                 }

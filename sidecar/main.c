@@ -50,6 +50,8 @@ static const char usage[] =
         "      --max-debounce=DURATION  longest delay of a live push (2s)\n"
         "      --deadline=DURATION      how long the final write may retry (60s)\n"
         "      --no-live                only write when the pipeline ends\n"
+        "      --poll=DURATION          check status.yaml this often instead of watching it with inotify\n"
+        "                               (used by itself when inotify is out of instances or watches)\n"
         "      --once                   apply status.yaml once, as the final write, and exit\n"
         "      --kubeconfig=FILE        kubeconfig outside a cluster (default: KUBECONFIG as kubectl reads it)\n"
         "      --context=NAME           kubeconfig context\n"
@@ -147,7 +149,7 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 return config_error("invalid KSTATUS_MERGE \"%s\": want deep or shallow", v);
 
         enum { O_GROUP = 1000, O_VERSION, O_RESOURCE, O_NAME, O_CLUSTER, O_PIPELINE, O_INDEX, O_COUNT, O_META, O_INPUT,
-               O_MERGE, O_DEBOUNCE, O_MAXDEB, O_DEADLINE, O_NOLIVE, O_ONCE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT,
+               O_MERGE, O_DEBOUNCE, O_MAXDEB, O_DEADLINE, O_NOLIVE, O_POLL, O_ONCE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT,
                O_MAXFILE, O_MAXDEPTH, O_MAXNODES, O_MAXSTATUS, O_VERSIONFLAG, O_HELP };
         static const struct option options[] = {
                 { "group", required_argument, NULL, O_GROUP },
@@ -166,6 +168,7 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 { "max-debounce", required_argument, NULL, O_MAXDEB },
                 { "deadline", required_argument, NULL, O_DEADLINE },
                 { "no-live", no_argument, NULL, O_NOLIVE },
+                { "poll", required_argument, NULL, O_POLL },
                 { "once", no_argument, NULL, O_ONCE },
                 { "kubeconfig", required_argument, NULL, O_KUBECONFIG },
                 { "context", required_argument, NULL, O_CONTEXT },
@@ -222,6 +225,12 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                                 return -EINVAL;
                         break;
                 case O_NOLIVE: cfg->live = false; break;
+                case O_POLL:
+                        if (parse_duration_arg("poll", optarg, &cfg->poll_ms) < 0)
+                                return -EINVAL;
+                        if (cfg->poll_ms <= 0)
+                                return config_error("invalid argument \"%s\" for \"--poll\": want a duration above 0", optarg);
+                        break;
                 case O_ONCE: cfg->once = true; break;
                 case O_KUBECONFIG: set_str(&cfg->kubeconfig, optarg); break;
                 case O_CONTEXT: set_str(&cfg->context, optarg); break;

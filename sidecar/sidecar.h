@@ -35,6 +35,7 @@ struct sidecar_config {
         int64_t max_debounce_ms;
         int64_t final_deadline_ms;
         int64_t request_timeout_ms;
+        int64_t poll_ms;      /* --poll: stat status.yaml this often instead of inotify; 0 = inotify */
         bool once;
         bool live;            /* push while the pipeline runs (default) */
         /* kube client options */

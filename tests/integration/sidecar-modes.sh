@@ -161,6 +161,39 @@ is "$(status_of '{message: .status.message, iam: .status.iam, progress: .status.
         "after SIGKILL and a restart the final state is exact (iam.user from the earlier pipeline kept)"
 is "$(condition ConfigureWorkflowCompleted | jq -r .status)" True "and the workflow completes"
 
+# --- without inotify: --poll, and the fallback when inotify is used up ---------
+reset_status
+start_sidecar populate-vault 1 2 --poll=100ms
+like "$(cat "$PIPE_DIR/sidecar.log")" 'info watch: checking .*/status.yaml every 100 ms' "--poll checks the file instead of watching it"
+printf 'message: polled 1\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "--poll: a write is pushed live" '"polled 1"' status_of .status.message
+printf 'message: polled 2\n' >"$PIPE_DIR/new.yaml"
+mv "$PIPE_DIR/new.yaml" "$PIPE_DIR/metadata/status.yaml"
+wait_until "--poll: a rename into place is pushed live" '"polled 2"' status_of .status.message
+printf 'message: polled final\n' >"$PIPE_DIR/metadata/status.yaml"
+stop_sidecar TERM
+is "$(status_of .status.message)" '"polled final"' "--poll: the final write carries the last file"
+fails_with 2 "--poll=0 is a usage error" "$SIDECAR" --poll=0
+
+# The shim makes inotify fail as on a node whose user (every container running
+# as the same UID) has used up fs.inotify.max_user_instances or max_user_watches.
+shim=$KSTATUS_BUILD_DIR/tests/integration/no-inotify.so
+for limit in instances watches; do
+        reset_status
+        LD_PRELOAD=$shim KSTATUS_SHIM_INOTIFY=$limit \
+                ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+                start_sidecar populate-vault 1 2
+        like "$(cat "$PIPE_DIR/sidecar.log")" \
+                "warning watch: cannot watch .* with inotify: no inotify $limit left for this user; checking .*/status.yaml every 1000 ms instead \(raise fs.inotify.max_user_$limit on the node\)" \
+                "out of inotify $limit: the sidecar says so in one line and checks the file instead"
+        printf 'message: without inotify %s\n' "$limit" >"$PIPE_DIR/metadata/status.yaml"
+        wait_until "out of inotify $limit: a write is still pushed live" "\"without inotify $limit\"" status_of .status.message
+        printf 'message: final without inotify %s\n' "$limit" >"$PIPE_DIR/metadata/status.yaml"
+        stop_sidecar TERM
+        is "$SIDECAR_RC" 0 "out of inotify $limit: exit 0"
+        is "$(status_of .status.message)" "\"final without inotify $limit\"" "out of inotify $limit: the final state is exact"
+done
+
 # --- a file over a limit is refused; the last good state stays -----------------
 reset_status
 start_sidecar populate-vault 1 2 --max-file-size=200
