@@ -109,6 +109,15 @@ apiserver_reset_counters() {
         apiserver_curl -f -X DELETE /_kstatus/counters >/dev/null
 }
 
+# apiserver_stored_after LOG T0 PATH: µs from T0 (bash's $EPOCHREALTIME without
+# its dot) to the first PATCH of PATH (query ignored) the server answered 200,
+# from a server started with --access-log LOG: when the write was stored and
+# every reader could see it. Prints nothing if there is none yet.
+apiserver_stored_after() {
+        awk -v t0="$2" -v path="$3" '$2 == "PATCH" && $4 == 200 && (($3 == path) || index($3, path "?") == 1) {
+                t = $1; sub(/\./, "", t); if (t + 0 >= t0 + 0) { print t - t0; exit } }' "$1"
+}
+
 apiserver_outage() {
         apiserver_curl -f -X POST --data "{\"seconds\":$1}" /_kstatus/outage >/dev/null
 }
