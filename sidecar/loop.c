@@ -4,6 +4,7 @@
  * watches (a per-user limit shared by every container running as the same
  * UID on a node), or with --poll, a periodic timer stats status.yaml instead. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
@@ -14,7 +15,6 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include "log.h"
 #include "sidecar.h"
@@ -49,8 +49,12 @@ static int64_t mono_ms(void) {
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static struct timespec ms_timespec(int64_t ms) {
+        return (struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+}
+
 static int arm(int fd, int64_t ms) {
-        struct itimerspec its = { .it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 } };
+        struct itimerspec its = { .it_value = ms_timespec(ms) };
         if (ms <= 0)
                 its.it_value.tv_nsec = 1; /* 0 would disarm */
         return timerfd_settime(fd, 0, &its, NULL);
@@ -210,19 +214,16 @@ static int start_polling(struct loop *l, const struct sidecar_config *cfg, int w
                 l->dir_wd = l->parent_wd = -1;
         }
         int64_t ms = cfg->poll_ms > 0 ? cfg->poll_ms : FALLBACK_POLL_MS;
-        if (why)
+        if (why) {
+                const char *limit = why == -ENOSPC ? "watches" : "instances";
                 log_warning("watch", "cannot watch %s with inotify: no inotify %s left for this user; checking %s "
                             "every %lld ms instead (raise fs.inotify.max_user_%s on the node)",
-                            cfg->metadata_dir, why == -ENOSPC ? "watches" : "instances", cfg->status_file,
-                            (long long)ms, why == -ENOSPC ? "watches" : "instances");
-        else
+                            cfg->metadata_dir, limit, cfg->status_file, (long long)ms, limit);
+        } else
                 log_info("watch", "checking %s every %lld ms", cfg->status_file, (long long)ms);
         if (!cfg->live)
                 return 0; /* only the final write: nothing to check until then */
-        struct itimerspec its = {
-                .it_interval = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
-                .it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
-        };
+        struct itimerspec its = { .it_interval = ms_timespec(ms), .it_value = ms_timespec(ms) };
         if (timerfd_settime(l->poll_fd, 0, &its, NULL) < 0 || add(l->epoll_fd, l->poll_fd, SRC_POLL) < 0)
                 return -errno;
         file_sig(cfg->status_file, &l->sig);
@@ -261,7 +262,7 @@ static int setup(struct loop *l, const struct sidecar_config *cfg) {
         /* Out of inotify instances (EMFILE) or watches (ENOSPC): limits of the
          * node's user, not of this Pod. Polling still delivers every change. */
         if (r == -EMFILE || r == -ENFILE || r == -ENOSPC || r == -ENOMEM)
-                return start_polling(l, cfg, r == -ENOSPC ? -ENOSPC : -EMFILE);
+                return start_polling(l, cfg, r);
         return r;
 }
 
