@@ -56,7 +56,11 @@ PIPE_DIR=$TEST_TMP/pipelines/early
 mkdir -p "$PIPE_DIR/metadata" "$PIPE_DIR/input"
 cp "$TEST_TMP/early-status.yaml" "$PIPE_DIR/metadata/status.yaml"
 : >"$PIPE_DIR/sidecar.log"
-(sleep 0.7; pkill -TERM -n -f -- "^$SIDECAR --debounce=50ms") &
+# Only this script's own sidecar (a child of this shell): the load campaign,
+# which meson may run at the same time, starts sidecars with the same command
+# line, and signalling the newest of those both failed the campaign and left
+# this script waiting for a sidecar that was never signalled.
+(sleep 0.7; pkill -TERM -P $$ -f -- "^$SIDECAR --debounce=50ms") &
 killer=$!
 _launch_sidecar >/dev/null
 wait "$killer"
