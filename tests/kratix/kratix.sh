@@ -27,6 +27,7 @@
 #                         makes a new one)
 #   KX_SUSPEND_JOB=CONTAINER  suspend the Job while CONTAINER runs (manual
 #                         reconciliation): the Pod is deleted, the workflow stops
+#   KX_STATUS_WRITER_FAIL=1   status-writer exits 1 every time (a broken adapter)
 #   KX_SIDECAR_TERM_FIRST=1   SIGTERM the sidecar before the Pod's status says the
 #                         containers ended (the kubelet's status update is asynchronous)
 #
@@ -75,8 +76,12 @@ kx_req() {
         KX_BODY=$(cat "$out" 2>/dev/null)
         rm -f "$out"
         if [ "$method" != GET ]; then
-                local rv=-
+                # The version this write made; "-" when it made none: an update that
+                # changes nothing keeps the resourceVersion it was sent with.
+                local rv=- sent=
+                [ "$method" = PUT ] && sent=$(jq -r '.metadata.resourceVersion // ""' <<<"$body" 2>/dev/null)
                 [ "${KX_CODE:0:1}" = 2 ] && rv=$(jq -r '.metadata.resourceVersion // "-"' <<<"$KX_BODY" 2>/dev/null)
+                [ -n "$sent" ] && [ "$rv" = "$sent" ] && rv=-
                 echo "$writer $method $path $KX_CODE ${rv:--}" >>"$KX_DIR/writes.log"
         fi
 }
@@ -349,6 +354,7 @@ _kx_go_duration() {
 # read: a 409 fails the container (no retry inside).
 _kx_status_writer() { # PIPELINE IS_LAST
         local pipeline=$1 last=$2 meta=$KX_POD_DIR/metadata
+        [ "${KX_STATUS_WRITER_FAIL:-}" = 1 ] && { echo "failed to create Kubernetes client: stand-in fault"; return 1; }
         kx_req status-writer GET "$KX_OBJ_PATH"
         [ "$KX_CODE" = 200 ] || { echo "failed to get existing object: $KX_CODE"; return 1; }
         local obj=$KX_BODY incoming control
