@@ -14,7 +14,6 @@
 #include <microhttpd.h>
 
 #include "api.h"
-#include "merge.h"
 #include "server.h"
 #include "yaml-json.h"
 
@@ -1321,7 +1320,7 @@ static void do_patch(struct MHD_Connection *c, struct rtype *t, const char *ns, 
         } else if (strategic)
                 next = strategic_merge_patch(old, patch);
         else
-                next = kstatus_merge_patch(old, patch);
+                next = apiserver_merge_patch(old, patch);
         if (!json_is_object(next) || !json_is_object(meta_of(next))) {
                 pthread_mutex_unlock(&store_lock);
                 json_decref(old);

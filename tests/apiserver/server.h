@@ -135,6 +135,10 @@ int json_patch_apply(const json_t *doc, const json_t *patch, json_t **ret, struc
  * are honoured only for $patch: delete/replace. Returns a new reference. */
 json_t *strategic_merge_patch(const json_t *target, const json_t *patch);
 
+/* JSON merge patch as kube-apiserver applies it (evanphx/json-patch v4
+ * MergePatch, mergepatch.c); independent of libkstatus. New reference. */
+json_t *apiserver_merge_patch(const json_t *doc, const json_t *patch);
+
 /* ---- protobuf ---- */
 
 /* Decode a "k8s\0"-prefixed protobuf body of the kinds kubectl's create
