@@ -48,6 +48,7 @@ struct rtype {
         json_t *short_names; /* array, owned */
         json_t *categories;  /* array, owned */
         json_t *columns;     /* CRD additionalPrinterColumns (owned) or NULL */
+        json_t *schema;      /* CRD version's openAPIV3Schema (owned) or NULL: pruned and validated */
         enum table_kind table;
 
         json_t *objects;   /* key ("ns/name" or "name") -> object, owned */
