@@ -69,6 +69,7 @@ static void rtype_free(struct rtype *t) {
         json_decref(t->short_names);
         json_decref(t->categories);
         json_decref(t->columns);
+        json_decref(t->schema);
         json_decref(t->objects);
         free(t->sorted);
         free(t);

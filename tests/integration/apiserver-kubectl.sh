@@ -177,7 +177,7 @@ metadata:
 spec: {}
 EOF
 is "$(kubectl get promises -o name)" "promise.platform.kratix.io/database" "a cluster-scoped Promise"
-kubectl patch promise database --subresource=status --type merge -p '{"status":{"status":"Available","kind":"Database"}}' >/dev/null
+kubectl patch promise database --subresource=status --type merge -p '{"status":{"status":"Available","kind":"Database","workflows":0,"workflowsFailed":0,"workflowsSucceeded":0}}' >/dev/null
 like "$(kubectl get promise database)" 'database +Available +Database' "Promise printer columns"
 
 # ---- describe ----
