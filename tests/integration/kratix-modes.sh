@@ -42,8 +42,8 @@ log=$(cat "$KX_DIR"/pods/*/sidecar.log)
 is "$(grep -c 'push: sent' <<<"$log")" "$(grep -c 'push: sent' <<<"$log" | awk '$1 <= 3')" \
         "the sidecar does not keep pushing a key the schema prunes (at most 3 pushes)"
 sidecars_exit_0 "the sidecar exits 0 in a promise workflow"
-unset KX_WORKFLOW_TYPE KX_PIPELINES
 KX_WORKFLOW_TYPE=resource KX_PIPELINES="create-user populate-vault"
+KX_GROUP=example.promise.syntasso.io KX_VERSION=v1 KX_KIND=IAM KX_PROMISE=iam
 kx_resource default iams example
 
 # ---- pipelineNamespace: Pods run in "pipelines", the resource is in default ----
@@ -52,7 +52,8 @@ KX_PIPELINE_NS=pipelines kx_configure "$(seed_pipeline 1)" "$(seed_pipeline 2)"
 is "$?" 0 "the workflow completes with its pipelines in another namespace"
 is "$(kubectl get pods -n pipelines -o name | wc -l | tr -d ' ')" 2 "the pipeline Pods ran in namespace pipelines"
 json_is "$(kratix_status | jq -c .iam)" '{"password":"<vault-ref>","user":"admin"}' "the status is merged as usual"
-events=$(kubectl get events -n default -o json | jq -c '[.items[] | select(.source.component == "kstatus-sidecar")
+events=$(kubectl get events -n default -o json | jq -c '[.items[] | select(.source.component == "kstatus-sidecar"
+        and .involvedObject.kind == "IAM")
         | .involvedObject | {kind, name, namespace}] | unique')
 json_is "$events" '[{"kind":"IAM","name":"example","namespace":"default"}]' \
         "the sidecar's Events are in the resource's namespace, about the resource"

@@ -140,12 +140,15 @@ kx_status_update() {
 
 # kx_event TYPE REASON MESSAGE: an Event on the resource, as Kratix's recorder.
 kx_event() {
-        local ns=${KX_NS:-default}
-        kx_req controller POST "/api/v1/namespaces/$ns/events" "$(jq -nc --arg ns "$ns" --arg type "$1" \
+        local ns=${KX_NS:-default} uid
+        kx_req controller GET "$KX_OBJ_PATH"
+        uid=$(jq -r '.metadata.uid // ""' <<<"$KX_BODY" 2>/dev/null)
+        kx_req controller POST "/api/v1/namespaces/$ns/events" "$(jq -nc --arg ns "$ns" --arg type "$1" --arg uid "$uid" \
                 --arg reason "$2" --arg msg "$3" --arg kind "$KX_KIND" --arg name "$KX_NAME" \
                 --arg av "$KX_GROUP/$KX_VERSION" --arg now "$(kx_now)" '{apiVersion: "v1", kind: "Event",
                 metadata: {generateName: "\($name).", namespace: $ns}, type: $type, reason: $reason, message: $msg,
-                involvedObject: {apiVersion: $av, kind: $kind, name: $name, namespace: (if $ns == "" then null else $ns end)},
+                involvedObject: {apiVersion: $av, kind: $kind, name: $name, uid: $uid,
+                  namespace: (if $ns == "" then null else $ns end)},
                 source: {component: "kratix-platform-controller-manager"}, firstTimestamp: $now, lastTimestamp: $now,
                 count: 1, reportingComponent: "kratix-platform-controller-manager"}')" >/dev/null
 }
@@ -664,7 +667,7 @@ kx_health_reconcile() {
                         local s
                         s=$(jq -r .data.state <<<"$rec")
                         KX_KIND=$(jq -r .spec.names.kind <<<"$api") KX_NAME=$(jq -r .metadata.name <<<"$obj") \
-                                KX_NS=$(jq -r .metadata.namespace <<<"$obj") KX_GROUP=$group KX_VERSION=$version \
+                                KX_NS=$(jq -r .metadata.namespace <<<"$obj") KX_GROUP=$group KX_VERSION=$version KX_OBJ_PATH=$path \
                                 kx_event "$([ "$s" = healthy ] || [ "$s" = ready ] && echo Normal || echo Warning)" \
                                 HealthRecord "Health state is $s"
                 fi
