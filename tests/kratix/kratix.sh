@@ -411,6 +411,18 @@ _kx_status_writer() { # PIPELINE IS_LAST
         [ "$KX_CODE" = 200 ] || { echo "failed to update status: $KX_CODE $(jq -r '.message // empty' <<<"$KX_BODY" 2>/dev/null)"; return 1; }
 }
 
+# kx_status_writer POD_DIR PIPELINE IS_LAST: status-writer alone, for a Pod run
+# elsewhere (POD_DIR/metadata holds status.yaml and workflow-control.yaml; the
+# resource is kx_resource's). Exit 0 when its PUT was stored, 1 as the
+# container fails (its message on stderr).
+kx_status_writer() {
+        local KX_POD_DIR=$1 out rc
+        out=$(_kx_status_writer "$2" "$3" 2>&1)
+        rc=$?
+        [ "$rc" = 0 ] || printf 'status-writer: %s\n' "$out" >&2
+        return "$rc"
+}
+
 # ---- Jobs, Pods and the workflow ----
 
 # _kx_container NAME CMD...: the kubelet runs one container of the Pod, restarting
