@@ -41,7 +41,7 @@ apiserver_install_crds
 kubectl apply -f "$KSTATUS_TEST_DATA/seed/promise.yaml" >/dev/null
 seed=$KSTATUS_TEST_DATA/seed
 pipe() { # FILE: a pipeline container writing every 50 ms, then FILE
-        echo "for i in 1 2 3 4 5; do printf 'message: step %s\n' \$i >\"\$METADATA/status.yaml\"; sleep 0.05; done
+        echo "for i in 1 2 3 4 5; do printf 'message: %s step %s\n' \$KRATIX_PIPELINE_NAME \$i >\"\$METADATA/status.yaml\"; sleep 0.05; done
               cp '$1' \"\$METADATA/status.yaml\""
 }
 
