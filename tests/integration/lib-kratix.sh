@@ -58,6 +58,6 @@ kratix_count_writes() { # WRITER METHOD CODE [PATH-SUFFIX]
 seed_pipeline() {
         local f=$KSTATUS_TEST_DATA/seed/create-user.status.yaml
         [ "$1" = 2 ] && f=$KSTATUS_TEST_DATA/seed/populate-vault.status.yaml
-        echo "for i in 1 2 3 4 5; do printf 'message: step %s\n' \$i >\"\$METADATA/status.yaml\"; sleep 0.05; done
+        echo "for i in 1 2 3 4 5; do printf 'message: %s step %s\n' \$KRATIX_PIPELINE_NAME \$i >\"\$METADATA/status.yaml\"; sleep 0.05; done
               cp '$f' \"\$METADATA/status.yaml\""
 }

@@ -483,11 +483,13 @@ _kx_job_status() { # FILTER: the Job controller's status write
         kx_req job-controller PUT "$path/status" "$(jq -c --arg now "$(kx_now)" "$1" <<<"$KX_BODY")"
 }
 
+# backoffLimit used up: the Job controller (1.31+) marks the Job FailureTarget,
+# deletes its Pod, then marks it Failed.
 _kx_job_failed() {
-        _kx_delete_pod
         _kx_job_status '.status.conditions = [{type: "FailureTarget", status: "True", reason: "BackoffLimitExceeded",
-                message: "Job has reached the specified backoff limit", lastTransitionTime: $now},
-                {type: "Failed", status: "True", reason: "BackoffLimitExceeded",
+                message: "Job has reached the specified backoff limit", lastTransitionTime: $now}]'
+        _kx_delete_pod
+        _kx_job_status '.status.conditions += [{type: "Failed", status: "True", reason: "BackoffLimitExceeded",
                 message: "Job has reached the specified backoff limit", lastTransitionTime: $now}]
                 | .status.failed = 1 | .status.active = 0'
 }
@@ -612,6 +614,14 @@ kx_configure() {
                 kx_status_update controller --arg p "${pipelines[i]}" 'pipeline_starting($p; $now)' || return 1
                 kx_run_job "${pipelines[i]}" "$i" "$n" "${cmds[i]}"
                 rc=$?
+                # A suspended workflow (status-writer's label) is not reconciled any further
+                # (dynamic_resource_request_controller.go): a Warning Event and Reconciled Suspended.
+                kx_req controller GET "$KX_OBJ_PATH"
+                if [ "$rc" = 0 ] && [ "$(jq -r '.metadata.labels["kratix.io/workflow-suspended"] // ""' <<<"$KX_BODY")" = true ]; then
+                        kx_event Warning WorkflowSuspended "'kratix.io/workflow-suspended' label set to 'true' for resource request; skipping reconciliation"
+                        kx_status_update controller 'reconciled_suspended($now)'
+                        return 3
+                fi
                 case $rc in
                 0) kx_status_update controller --arg p "${pipelines[i]}" --argjson done $((i + 1)) '
                         .workflowsSucceeded = $done | pipeline_phase($p; "Succeeded"; $now)' || return 1 ;;
@@ -623,12 +633,8 @@ kx_configure() {
                 2) return 2 ;;
                 *) return 1 ;;
                 esac
-                kx_req controller GET "$KX_OBJ_PATH"
-                if [ "$(jq -r '.metadata.labels["kratix.io/workflow-suspended"] // ""' <<<"$KX_BODY")" = true ]; then
-                        kx_status_update controller 'reconciled_suspended($now)'
-                        return 3
-                fi
         done
+        kx_req controller GET "$KX_OBJ_PATH"
         local gen
         gen=$(jq '.metadata.generation // 1' <<<"$KX_BODY")
         kx_status_update controller --argjson g "$gen" --arg dry "${KX_DRY_RUN:-}" '
