@@ -1,4 +1,4 @@
-/* health.h - HealthRecords reflected on resources (CONTRACT §7), as pure
+/* health.h - HealthRecords reflected on resources (docs/BEHAVIOUR.md §7), as pure
  * functions: the controller (`kstatus-sidecar health`) and the plugin's
  * describe both use them. */
 #pragma once

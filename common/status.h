@@ -1,5 +1,5 @@
 /* status.h - reading and checking status.yaml exactly as the sidecar applies
- * it (CONTRACT §2, §3). `kubectl kstatus lint` and the sidecar share this, so
+ * it (docs/BEHAVIOUR.md §2, §3). `kubectl kstatus lint` and the sidecar share this, so
  * what lint accepts is what the sidecar pushes. */
 #pragma once
 

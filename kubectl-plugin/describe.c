@@ -192,6 +192,20 @@ static json_t *suspension_of(const json_t *obj, int64_t now) {
         return s;
 }
 
+/* {state, lastRun, lastRunAge} of a healthRecord. New reference. */
+static json_t *newest_record(const json_t *r, int64_t now) {
+        json_t *e = json_object();
+        set_opt(e, "state", json_incref(json_object_get(r, "state")));
+        json_t *lr = json_object_get(r, "lastRun");
+        set_opt(e, "lastRun", json_incref(lr));
+        if (json_is_integer(lr)) {
+                char buf[32];
+                human_duration(now - json_integer_value(lr), buf);
+                json_object_set_new(e, "lastRunAge", json_string(buf));
+        }
+        return e;
+}
+
 static json_t *health_of(const json_t *status, const json_t *records, const char *ns, const char *name,
                          int64_t now) {
         json_t *h = json_object();
@@ -241,6 +255,10 @@ static json_t *health_of(const json_t *status, const json_t *records, const char
         json_object_set_new(h, "state", state ? json_string(state) : json_null());
         json_object_set_new(h, "source", json_string(source));
         json_object_set_new(h, "records", list);
+        /* Both forms: Kratix's healthStatus above, the seed's healthRecord here. */
+        json_t *newest = projected ? json_object_get(projected, "healthRecord") : legacy;
+        if (json_is_object(hs) && json_is_object(newest))
+                json_object_set_new(h, "healthRecord", newest_record(newest, now));
         json_decref(projected);
         return h;
 }
@@ -726,6 +744,16 @@ void describe_render(FILE *out, const json_t *m, const struct render_options *o)
                                           health_color(str(r, "state")));
                         }
                         table_print(out, &t, o, 2);
+                }
+                json_t *newest = json_object_get(h, "healthRecord");
+                if (newest) {
+                        fputs("  Newest record (healthRecord): ", out);
+                        fputs(o->color ? health_color(str(newest, "state")) : "", out);
+                        put_escaped(out, str(newest, "state"));
+                        fputs(o->color ? C_RESET : "", out);
+                        if (str(newest, "lastRunAge"))
+                                fprintf(out, ", last run %s ago", str(newest, "lastRunAge"));
+                        fputc('\n', out);
                 }
         }
 

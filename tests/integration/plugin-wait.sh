@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kubectl kstatus wait against the test API server: kubectl's messages, watches
-# (no polling), --any, fail fast and the exit codes of CONTRACT §8.
+# (no polling), --any, fail fast and the exit codes of docs/BEHAVIOUR.md §8.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
 cd "$TEST_TMP"
