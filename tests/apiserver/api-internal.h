@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -101,6 +102,10 @@ json_t *table_new(const struct rtype *t, json_t *rows, uint64_t rv, bool columns
 void do_list(struct MHD_Connection *c, struct rtype *t, struct list_opts *o, struct reply *out);
 /* Takes o's selectors (moved: o->labels and o->fields are NULL after). */
 void do_watch(struct MHD_Connection *c, struct rtype *t, struct list_opts *o, struct reply *out);
+/* Has the client of a streaming answer gone away? (A closed socket reads as EOF.) */
+bool connection_gone(struct MHD_Connection *conn);
+bool ts_before(const struct timespec *a, const struct timespec *b);
+void ts_add_ms(struct timespec *ts, int64_t ms);
 
 /* ---- one object (object.c); c may be NULL (start-up objects) ---- */
 
@@ -116,5 +121,14 @@ void do_delete_collection(struct MHD_Connection *c, struct rtype *t, struct list
 
 /* ---- the control API (control.c) ---- */
 
-/* /_kstatus/WHAT: faults, counters, outage. */
+/* /_kstatus/WHAT: faults, counters, outage, logs. */
 void do_control(const char *method, const char *what, const char *body, size_t len, struct reply *out);
+
+/* ---- pods/log (logs.c) ---- */
+
+/* GET .../namespaces/NS/pods/NAME/log, as kube-apiserver and the kubelet answer it. */
+void logs_get(struct MHD_Connection *c, const char *ns, const char *name, struct reply *out);
+/* POST /_kstatus/logs: feed, restart or close a container's log. */
+void logs_control(const char *method, const char *body, size_t len, struct reply *out);
+/* The Pod with this uid is gone: so are its logs (locked). */
+void logs_forget_pod(const char *uid);

@@ -6,7 +6,7 @@
 
 #include "api-internal.h"
 
-struct api_config api_config = { .bookmark_ms = 1000 };
+struct api_config api_config = { .bookmark_ms = 1000, .max_log_bytes = 4u * 1024 * 1024 };
 
 /* ---- routing ---- */
 
@@ -131,6 +131,14 @@ void api_handle(struct MHD_Connection *c, const char *method, const char *url, c
         pthread_mutex_lock(&store_lock);
         struct rtype *t = store_find_type(group, version, resource);
         pthread_mutex_unlock(&store_lock);
+        if (t && ns && name && sub && strcmp(sub, "log") == 0 && is_core(t, "pods")) {
+                if (strcmp(method, "GET") == 0)
+                        logs_get(c, ns, name, out);
+                else
+                        reply_status(out, 405, NULL, NULL, "the server does not allow this method on the requested "
+                                     "resource");
+                return;
+        }
         if (!t || (ns && !t->namespaced) || (sub && (strcmp(sub, "status") != 0 || !t->status_sub))) {
                 reply_no_resource(out);
                 return;

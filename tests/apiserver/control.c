@@ -1,4 +1,4 @@
-/* control.c - the control API under /_kstatus/: faults, counters, outages. */
+/* control.c - the control API under /_kstatus/: faults, counters, outages, logs. */
 #include <string.h>
 
 #include "api-internal.h"
@@ -40,6 +40,10 @@ void do_control(const char *method, const char *what, const char *body, size_t l
                 /* Reply first: the outage starts once this answer is out (see main.c). */
                 outage_start((int64_t)(json_number_value(s) * 1000));
                 reply_json(out, 200, json_pack("{s:f}", "seconds", json_number_value(s)));
+                return;
+        }
+        if (strcmp(what, "logs") == 0) {
+                logs_control(method, body, len, out);
                 return;
         }
         reply_status(out, 404, NULL, NULL, "unknown control endpoint \"%s\"", what);

@@ -215,6 +215,8 @@ json_t *store_remove(struct rtype *t, const char *key) {
         store_emit(t, "DELETED", gone, NULL);
         if (is_crd_type(t))
                 crd_unregister(meta_str(gone, "name"));
+        if (is_core(t, "pods"))
+                logs_forget_pod(meta_str(gone, "uid"));
         if (is_core(t, "namespaces")) {
                 /* Namespace deletion takes everything in it (without the
                  * real server's Terminating phase). */

@@ -167,11 +167,11 @@ static void collect_event(const struct event *ev, void *userdata) {
         json_array_append_new(w->pending, json_pack("[s, O]", type, ev->object));
 }
 
-static bool ts_before(const struct timespec *a, const struct timespec *b) {
+bool ts_before(const struct timespec *a, const struct timespec *b) {
         return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-static void ts_add_ms(struct timespec *ts, int64_t ms) {
+void ts_add_ms(struct timespec *ts, int64_t ms) {
         ts->tv_sec += ms / 1000;
         ts->tv_nsec += (ms % 1000) * 1000000L;
         if (ts->tv_nsec >= 1000000000L) {
@@ -180,9 +180,8 @@ static void ts_add_ms(struct timespec *ts, int64_t ms) {
         }
 }
 
-/* Has the client gone away? (A closed socket reads as EOF.) */
-static bool client_gone(struct watch *w) {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(w->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+bool connection_gone(struct MHD_Connection *conn) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         if (!ci)
                 return false;
         struct pollfd p = { .fd = ci->connect_fd, .events = POLLIN | POLLRDHUP };
@@ -205,7 +204,7 @@ ssize_t watch_read(void *cls, uint64_t pos, char *buf, size_t max) {
                 if (!ts_before(&now, &w->deadline))
                         return MHD_CONTENT_READER_END_OF_STREAM;
                 /* An outage cuts open streams too; a client that left frees its thread. */
-                if (outage_active() || client_gone(w))
+                if (outage_active() || connection_gone(w->conn))
                         return MHD_CONTENT_READER_END_WITH_ERROR;
 
                 pthread_mutex_lock(&store_lock);
