@@ -30,6 +30,11 @@ json_t *resource_list(const char *group, const char *version) {
                                                         "singularName", "", "namespaced", t->namespaced, "kind",
                                                         t->kind, "verbs", "get", "patch", "update"));
                 }
+                if (is_core(t, "pods")) /* as kube-apiserver lists it: get only */
+                        json_array_append_new(resources,
+                                              json_pack("{s:s, s:s, s:b, s:s, s:[s]}", "name", "pods/log",
+                                                        "singularName", "", "namespaced", true, "kind", "Pod",
+                                                        "verbs", "get"));
         }
         if (!any) {
                 json_decref(resources);

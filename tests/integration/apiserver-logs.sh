@@ -57,6 +57,9 @@ is "$(kubectl logs t --since 1h)" "new" "--since 1h: only the recent line"
 is "$(kubectl logs t --since-time 2020-01-02T03:04:05Z)" "new" "--since-time: lines after that time only"
 is "$(kubectl logs t --since-time 2020-01-02T03:04:04Z)" $'old\nnew' "--since-time a second earlier: both"
 
+is "$(apiserver_curl /api/v1 | jq -c '.resources[] | select(.name == "pods/log") | [.kind, .verbs]')" \
+        '["Pod",["get"]]' "discovery lists pods/log (get)"
+
 # ---- errors, as the kubelet and kube-apiserver word them ----
 is "$(kubectl logs p -c status-writer 2>&1)" \
         'Error from server (BadRequest): container "status-writer" in pod "p" is waiting to start: ContainerCreating' \
