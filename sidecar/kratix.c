@@ -212,9 +212,10 @@ static enum pipeline_outcome pod_outcome(struct sidecar *s, char **ret_why) {
                 if (state == KSTATUS_POD_RUNNING && attempt >= POD_SETTLE_ATTEMPTS) {
                         state = KSTATUS_POD_STOPPED;
                         *ret_why = unfinished(&o);
-                } else if (state != KSTATUS_POD_SUCCEEDED && state != KSTATUS_POD_RUNNING)
-                        *ret_why = o.container ? xasprintf("container %s: %s", o.container, o.reason)
-                                               : xstrdup(o.reason);
+                } else if (state == KSTATUS_POD_FAILED && o.container)
+                        *ret_why = xasprintf("container %s: %s", o.container, o.reason);
+                else if (state == KSTATUS_POD_FAILED || state == KSTATUS_POD_STOPPED)
+                        *ret_why = xstrdup(o.reason);
                 kstatus_pod_outcome_clear(&o);
                 switch (state) {
                 case KSTATUS_POD_SUCCEEDED: return OUTCOME_SUCCEEDED;
