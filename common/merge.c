@@ -20,6 +20,14 @@ const char *kstatus_merge_mode_to_string(enum kstatus_merge_mode mode) {
 }
 
 json_t *kstatus_merge_strip_nulls(const json_t *value) {
+        if (json_is_array(value)) {
+                /* Null elements stay; objects inside lose their null members. */
+                json_t *out = json_array();
+                size_t i;
+                json_t *e;
+                json_array_foreach(value, i, e) json_array_append_new(out, kstatus_merge_strip_nulls(e));
+                return out;
+        }
         if (!json_is_object(value))
                 return json_deep_copy(value);
         json_t *out = json_object();
@@ -32,11 +40,18 @@ json_t *kstatus_merge_strip_nulls(const json_t *value) {
         return out;
 }
 
+/* As kube-apiserver merges (evanphx/json-patch v4): a value that replaces
+ * a non-object is stored without the null members of its objects, lists
+ * included; one that replaces an object is stored as sent. */
 json_t *kstatus_merge_patch(const json_t *target, const json_t *patch) {
+        if (json_is_null(patch))
+                return NULL;
         if (!json_is_object(patch))
-                return json_is_null(patch) ? NULL : json_deep_copy(patch);
+                return json_is_object(target) ? json_deep_copy(patch) : kstatus_merge_strip_nulls(patch);
+        if (!json_is_object(target))
+                return kstatus_merge_strip_nulls(patch);
 
-        json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
+        json_t *out = json_deep_copy(target);
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)patch, k, v) {

@@ -26,8 +26,12 @@ enum kstatus_merge_mode {
 int kstatus_merge_mode_from_string(const char *s, enum kstatus_merge_mode *ret);
 const char *kstatus_merge_mode_to_string(enum kstatus_merge_mode mode);
 
-/* RFC 7386 MergePatch(target, patch). target may be NULL (absent).
- * Returns a new reference; NULL when the result is "absent" (patch is null). */
+/* RFC 7386 MergePatch(target, patch) as kube-apiserver applies it
+ * (evanphx/json-patch v4): a value that replaces a non-object (or nothing)
+ * loses the null members of its objects at any depth, lists included (null
+ * list elements stay); a list or scalar that replaces an object is kept as
+ * sent. target may be NULL (absent). Returns a new reference; NULL when the
+ * result is "absent" (patch is null). */
 json_t *kstatus_merge_patch(const json_t *target, const json_t *patch);
 
 /* The merge patch that turns `from` into `to` (both may be NULL: absent).
@@ -35,8 +39,9 @@ json_t *kstatus_merge_patch(const json_t *target, const json_t *patch);
  * nulls inside objects (merge results never do). */
 json_t *kstatus_merge_diff(const json_t *from, const json_t *to);
 
-/* Deep-copy `value` with every null member of every object removed (what a
- * merge patch stores). Returns a new reference. */
+/* Deep-copy `value` with every null member of every object removed, inside
+ * lists too; null list elements stay (what a merge patch stores of a value
+ * it brings in whole). Returns a new reference. */
 json_t *kstatus_merge_strip_nulls(const json_t *value);
 
 struct kstatus_plan {

@@ -14,7 +14,7 @@
 #include <microhttpd.h>
 
 #include "api.h"
-#include "merge.h"
+#include "schema.h"
 #include "server.h"
 #include "yaml-json.h"
 
@@ -109,6 +109,16 @@ static void reply_invalid(struct reply *out, const struct rtype *t, const char *
                 json_object_set_new(details, "group", json_string(t->group));
         reply_status(out, 422, "Invalid", details, "%s \"%s\" is invalid: %s: %s", qkind, name ? name : "", field,
                      detail);
+}
+
+/* 422 Invalid with the causes a schema validation found (stolen). */
+static void reply_invalid_causes(struct reply *out, const struct rtype *t, const char *name, json_t *causes) {
+        _cleanup_free_ char *qkind = t->group[0] ? xasprintf("%s.%s", t->kind, t->group) : xstrdup(t->kind);
+        _cleanup_free_ char *msg = schema_causes_message(causes);
+        json_t *details = json_pack("{s:s, s:s, s:o}", "name", name ? name : "", "kind", t->kind, "causes", causes);
+        if (t->group[0])
+                json_object_set_new(details, "group", json_string(t->group));
+        reply_status(out, 422, "Invalid", details, "%s \"%s\" is invalid: %s", qkind, name ? name : "", msg);
 }
 
 /* ---- helpers ---- */
@@ -422,6 +432,8 @@ static void crd_register(const json_t *crd) {
                 json_decref(t->short_names);
                 json_decref(t->categories);
                 json_decref(t->columns);
+                json_decref(t->schema);
+                t->schema = json_deep_copy(json_object_get(json_object_get(v, "schema"), "openAPIV3Schema"));
                 const json_t *sn = json_object_get(names, "shortNames"), *cat = json_object_get(names, "categories");
                 t->short_names = json_is_array(sn) ? json_deep_copy(sn) : json_array();
                 t->categories = json_is_array(cat) ? json_deep_copy(cat) : json_array();
@@ -1063,6 +1075,8 @@ static void do_create(struct MHD_Connection *c, struct rtype *t, const char *ns,
         }
         if (!validate_name(out, t, name))
                 return;
+        if (t->schema)
+                schema_prune(t->schema, obj); /* as the request is decoded: before anything else */
         const char *body_ns = json_string_value(json_object_get(meta, "namespace"));
         if (t->namespaced) {
                 if (body_ns && body_ns[0] && strcmp(body_ns, ns) != 0) {
@@ -1118,6 +1132,14 @@ static void do_create(struct MHD_Connection *c, struct rtype *t, const char *ns,
                         json_object_set_new(obj, "lastTimestamp", json_string(now));
         }
 
+        if (t->schema) {
+                json_t *causes = schema_validate(t->schema, obj, NULL);
+                if (causes) {
+                        reply_invalid_causes(out, t, name, causes);
+                        return;
+                }
+        }
+
         _cleanup_free_ char *key = object_key(t, ns, name);
         pthread_mutex_lock(&store_lock);
         if (t->namespaced && !namespace_exists(ns)) {
@@ -1152,6 +1174,8 @@ static void do_create(struct MHD_Connection *c, struct rtype *t, const char *ns,
 static void commit_update(struct MHD_Connection *c, struct rtype *t, const char *key, json_t *old, json_t *incoming,
                           const char *sub, struct reply *out) {
         _cleanup_json_ json_t *next = NULL;
+        if (t->schema)
+                schema_prune(t->schema, incoming);
         if (sub) {
                 /* /status: keep everything but status (and nothing else). */
                 next = json_deep_copy(old);
@@ -1198,6 +1222,14 @@ static void commit_update(struct MHD_Connection *c, struct rtype *t, const char 
                 _cleanup_free_ char *detail = NULL;
                 if (crd_check(next, &field, &detail) < 0) {
                         reply_invalid(out, t, meta_str(old, "name"), field, "FieldValueInvalid", detail);
+                        return;
+                }
+        }
+
+        if (t->schema) {
+                json_t *causes = schema_validate(t->schema, next, old);
+                if (causes) {
+                        reply_invalid_causes(out, t, meta_str(old, "name"), causes);
                         return;
                 }
         }
@@ -1321,7 +1353,7 @@ static void do_patch(struct MHD_Connection *c, struct rtype *t, const char *ns, 
         } else if (strategic)
                 next = strategic_merge_patch(old, patch);
         else
-                next = kstatus_merge_patch(old, patch);
+                next = apiserver_merge_patch(old, patch);
         if (!json_is_object(next) || !json_is_object(meta_of(next))) {
                 pthread_mutex_unlock(&store_lock);
                 json_decref(old);

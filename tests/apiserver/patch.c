@@ -1,9 +1,8 @@
 /* patch.c - RFC 6902 JSON patch and a simplified strategic merge patch.
- * (JSON merge patch is libkstatus's kstatus_merge_patch.) */
+ * (JSON merge patch is mergepatch.c.) */
 #include <errno.h>
 #include <string.h>
 
-#include "merge.h"
 #include "server.h"
 
 /* Decode one JSON pointer token (~1 → /, ~0 → ~); new string. */

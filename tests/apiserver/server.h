@@ -48,6 +48,7 @@ struct rtype {
         json_t *short_names; /* array, owned */
         json_t *categories;  /* array, owned */
         json_t *columns;     /* CRD additionalPrinterColumns (owned) or NULL */
+        json_t *schema;      /* CRD version's openAPIV3Schema (owned) or NULL: pruned and validated */
         enum table_kind table;
 
         json_t *objects;   /* key ("ns/name" or "name") -> object, owned */
@@ -134,6 +135,10 @@ int json_patch_apply(const json_t *doc, const json_t *patch, json_t **ret, struc
  * merge by their key (name, type, containerPort, mountPath) and $-directives
  * are honoured only for $patch: delete/replace. Returns a new reference. */
 json_t *strategic_merge_patch(const json_t *target, const json_t *patch);
+
+/* JSON merge patch as kube-apiserver applies it (evanphx/json-patch v4
+ * MergePatch, mergepatch.c); independent of libkstatus. New reference. */
+json_t *apiserver_merge_patch(const json_t *doc, const json_t *patch);
 
 /* ---- protobuf ---- */
 

@@ -69,6 +69,7 @@ static void rtype_free(struct rtype *t) {
         json_decref(t->short_names);
         json_decref(t->categories);
         json_decref(t->columns);
+        json_decref(t->schema);
         json_decref(t->objects);
         free(t->sorted);
         free(t);
@@ -91,6 +92,11 @@ void store_init(size_t history_size) {
                   TABLE_SERVICEACCOUNT, "sa", NULL);
         rtype_add("", "v1", "secrets", "secret", "Secret", true, false, TABLE_SECRET, NULL, NULL);
         rtype_add("", "v1", "configmaps", "configmap", "ConfigMap", true, false, TABLE_CONFIGMAP, "cm", NULL);
+        /* Jobs (the pipelines Kratix creates) and Leases (leader election): stored
+         * and served, with no controller behind them; tests play the controllers. */
+        struct rtype *jobs = rtype_add("batch", "v1", "jobs", "job", "Job", true, true, TABLE_DEFAULT, NULL, "all");
+        jobs->has_generation = true;
+        rtype_add("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, false, TABLE_DEFAULT, NULL, NULL);
         rtype_add("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, false, TABLE_CREATED_AT, NULL,
                   NULL);
         rtype_add("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, false,

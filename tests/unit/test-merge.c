@@ -53,6 +53,31 @@ ParameterizedTest(size_t *idx, merge, rfc7386_appendix_a) {
         json_decref(patch);
 }
 
+/* tests/data/mergepatch/vectors.json: each case's patch applied by real
+ * kubectl (`patch --local --type merge`, the json-patch library
+ * kube-apiserver uses; tests/data/mergepatch/gen.sh), so what the plugin
+ * previews and the sidecar plans is what the server stores. */
+Test(merge, agrees_with_kubectl) {
+        _cleanup_free_ char *path = xasprintf("%s/mergepatch/vectors.json", getenv("KSTATUS_TEST_DATA"));
+        json_error_t e;
+        json_t *vectors = json_load_file(path, 0, &e);
+        cr_assert_not_null(vectors, "%s: %s", path, e.text);
+        cr_assert_gt(json_array_size(vectors), 10);
+        size_t i;
+        json_t *v;
+        json_array_foreach(vectors, i, v) {
+                const char *name = json_string_value(json_object_get(v, "name"));
+                json_t *doc = json_object_get(v, "doc"), *expected = json_object_get(v, "expected");
+                json_t *got = kstatus_merge_patch(json_is_null(doc) ? NULL : doc, json_object_get(v, "patch"));
+                bool same = json_is_null(expected) ? got == NULL : got && json_equal(got, expected);
+                _cleanup_free_ char *g = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS) : xstrdup("null");
+                _cleanup_free_ char *x = json_dumps(expected, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+                cr_expect(same, "%s: got %s, kubectl %s", name, g, x);
+                json_decref(got);
+        }
+        json_decref(vectors);
+}
+
 Test(merge, diff_round_trips) {
         static const char *pairs[][2] = {
                 { "{}", "{}" },

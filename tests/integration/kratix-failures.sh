@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Failures beside the Kratix stand-in. A pipeline that fails for good is
+# Kratix's to report (ConfigureWorkflowFailed); a Pod stopped early (evicted,
+# or deleted because Kratix suspended its Job for manual reconciliation) is not
+# a failure at all. Either way the sidecar makes its final write of the
+# status.yaml keys, writes no Kratix condition, and exits 0.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-apiserver.sh"
+. "$(dirname "$0")/lib-sidecar.sh"
+. "$(dirname "$0")/lib-kratix.sh"
+
+kratix_setup
+
+sidecars_exit_0() { # DESCRIPTION
+        local rc
+        for rc in "$KX_DIR"/pods/*/sidecar.rc; do is "$(cat "$rc")" 0 "$1 ($(basename "$(dirname "$rc")"))"; done
+        rm -rf "$KX_DIR/pods"
+}
+no_kstatus_conditions() { # DESCRIPTION
+        local report
+        report=$(kratix_writers)
+        is "$(jq -c '.kstatus_condition_changes + .kstatus_kratix_key_changes' <<<"$report")" "[]" "$1"
+}
+cwc() { kratix_status | jq -c '.conditions[] | select(.type == "ConfigureWorkflowCompleted") | {status, reason}'; }
+
+# ---- a pipeline container that fails every time ----
+KX_BACKOFF_LIMIT=1 kx_configure "printf 'message: half done\nprogress:\n  step: 1\n' >\"\$METADATA/status.yaml\"; exit 1" "true"
+is "$?" 1 "the Job fails once backoffLimit is used up"
+json_is "$(cwc)" '{"status":"False","reason":"ConfigureWorkflowFailed"}' "Kratix reports the failed workflow"
+json_is "$(kratix_status | jq -c .progress)" '{"step":1}' "the failed pipeline's live pushes stay"
+sidecars_exit_0 "the sidecar of the failed pipeline exits 0 once its final write is stored"
+no_kstatus_conditions "kstatus wrote no Kratix condition for the failure"
+fails_with 3 "kubectl kstatus wait fails fast (exit 3) on the failed workflow" \
+        kubectl kstatus wait iam/example --for=condition=ConfigureWorkflowCompleted --timeout=10s
+
+# ---- status-writer fails for good (its PUT is refused every time) ----
+KX_STATUS_WRITER_FAIL=1 KX_BACKOFF_LIMIT=1 kx_configure "$(seed_pipeline 1)" "true"
+is "$?" 1 "status-writer failing twice fails the Job"
+sidecars_exit_0 "the sidecar exits 0 when status-writer failed"
+like "$(cat "$KX_DIR"/pods/*/sidecar.log)" 'status-writer' "the sidecar's log names status-writer as what failed"
+json_is "$(kratix_status | jq -c .iam)" '{"user":"admin"}' "the sidecar's writes landed though status-writer's never did"
+
+# ---- an evicted Pod: the Job controller makes a new one, the workflow completes ----
+kubectl label iam example kratix.io/workflow-suspended- >/dev/null 2>&1
+KX_EVICT=pipeline kx_configure "$(seed_pipeline 1)" "$(seed_pipeline 2)"
+is "$?" 0 "an evicted Pod is replaced and the workflow completes"
+is "$(ls "$KX_DIR/pods" | grep -c create-user)" 2 "create-user ran in a second Pod after the eviction"
+json_is "$(cwc)" '{"status":"True","reason":"PipelinesExecutedSuccessfully"}' "the workflow is complete"
+sidecars_exit_0 "every sidecar exits 0, the evicted one included"
+evicted=$(dirname "$(grep -l '"Evicted"' "$KX_DIR"/pods/*/status.json)")
+unlike_fail=$(grep -Ei 'fail' "$evicted/sidecar.log" | grep -vi 'failed to' || true)
+is "$unlike_fail" "" "the evicted Pod's sidecar reports no failure"
+no_kstatus_conditions "kstatus wrote no Kratix condition"
+
+# ---- a Job suspended for manual reconciliation: its Pod is deleted mid-run ----
+KX_SUSPEND_JOB=pipeline kx_configure "$(seed_pipeline 1)" "$(seed_pipeline 2)"
+is "$?" 2 "the stand-in stops: the Job was suspended"
+sidecars_exit_0 "the sidecar of the deleted Pod exits 0"
+is "$(kubectl get events --field-selector involvedObject.name=example -o json |
+        jq '[.items[] | select(.source.component == "kstatus-sidecar" and .type == "Warning" and (.message | test("fail"; "i")))] | length')" 0 \
+        "no kstatus Event calls the stopped Pod a failure"
+no_kstatus_conditions "kstatus wrote no Kratix condition"
+done_testing
