@@ -39,6 +39,7 @@ void kstatus_pod_outcome_clear(struct kstatus_pod_outcome *o) {
                 return;
         free(o->container);
         free(o->reason);
+        free(o->container_reason);
         *o = (struct kstatus_pod_outcome){ 0 };
 }
 
@@ -78,6 +79,7 @@ static void note_failure(struct kstatus_pod_outcome *o, const char *name, const 
                 return;
         o->container = xstrdup(name);
         o->reason = exit_reason(term);
+        o->container_reason = xstrdup(o->reason);
 }
 
 /* One pipeline container: true when it ended for good (exit 0, or a failure under restartPolicy Never). */
@@ -157,6 +159,8 @@ void kstatus_pod_outcome_read(const json_t *pod, const char *self, struct kstatu
         const char *phase = str(status, "phase") ?: "";
         if (early) {
                 o.state = KSTATUS_POD_STOPPED;
+                o.deleted = json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") &&
+                            strcmp(phase, "Failed") != 0;
                 free(o.reason);
                 o.reason = TAKE_PTR(early);
         } else if (failed || strcmp(phase, "Failed") == 0) {
@@ -169,7 +173,8 @@ void kstatus_pod_outcome_read(const json_t *pod, const char *self, struct kstatu
                 o.state = KSTATUS_POD_SUCCEEDED;
                 free(o.container);
                 free(o.reason);
-                o.container = o.reason = NULL;
+                free(o.container_reason);
+                o.container = o.reason = o.container_reason = NULL;
         } else
                 o.state = KSTATUS_POD_RUNNING;
         *ret = o;
@@ -191,6 +196,28 @@ static int pipeline_position(const json_t *promise_spec, const char *workflow_ty
                 }
         }
         return -ENOENT;
+}
+
+const char *kstatus_pod_job(const json_t *pod) {
+        size_t i;
+        json_t *ref;
+        json_array_foreach(json_object_get(json_object_get(pod, "metadata"), "ownerReferences"), i, ref) {
+                if (strcmp(str(ref, "kind") ?: "", "Job") == 0)
+                        return str(ref, "name");
+        }
+        return NULL;
+}
+
+bool kstatus_job_failed(const json_t *job) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(json_object_get(job, "status"), "conditions"), i, c) {
+                const char *type = str(c, "type") ?: "";
+                if ((strcmp(type, "FailureTarget") == 0 || strcmp(type, "Failed") == 0) &&
+                    strcmp(str(c, "status") ?: "", "True") == 0)
+                        return true;
+        }
+        return false;
 }
 
 int kstatus_promise_pipeline_position(const json_t *promise, const char *workflow_type, const char *action,

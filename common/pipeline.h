@@ -39,8 +39,10 @@ enum kstatus_pod_state {
 struct kstatus_pod_outcome {
         enum kstatus_pod_state state;
         bool kratix;            /* the Pod has Kratix's status-writer container */
+        bool deleted;           /* STOPPED because the Pod is being deleted (not evicted) */
         char *container;        /* the container that failed (or failed and would be restarted), or NULL */
         char *reason;           /* why: "Error (exit code 3)", "evicted: …", …; NULL when succeeded */
+        char *container_reason; /* how `container` failed ("Error (exit code 3)"), or NULL */
 };
 
 void kstatus_pod_outcome_clear(struct kstatus_pod_outcome *o);
@@ -53,6 +55,13 @@ void kstatus_pod_outcome_clear(struct kstatus_pod_outcome *o);
  * ends the Pod by deleting it). An evicted, disrupted (condition
  * DisruptionTarget) or deleted Pod is STOPPED, whatever its containers show. */
 void kstatus_pod_outcome_read(const json_t *pod, const char *self, struct kstatus_pod_outcome *ret);
+
+/* The name of the Job that owns `pod` (an ownerReference of kind Job), or NULL. Borrowed. */
+const char *kstatus_pod_job(const json_t *pod);
+
+/* True when the Job has given up on its Pods: a condition FailureTarget (set
+ * before the Job controller deletes them, Kubernetes >= 1.31) or Failed is True. */
+bool kstatus_job_failed(const json_t *job);
 
 /* "succeeded", "failed", … for log lines. */
 const char *kstatus_pod_state_to_string(enum kstatus_pod_state state);

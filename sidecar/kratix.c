@@ -188,8 +188,28 @@ int sidecar_read_control(struct sidecar *s, struct kstatus_workflow_control *ret
 static char *unfinished(const struct kstatus_pod_outcome *o) {
         if (o->container)
                 return xasprintf("the Pod stopped while container %s was being restarted after %s", o->container,
-                                 o->reason);
+                                 o->container_reason);
         return xstrdup("the Pod stopped before its pipeline containers ended");
+}
+
+/* A Pod deleted after one of its containers failed: under OnFailure, the Job
+ * controller deletes it once backoffLimit is used up (and marks the Job
+ * FailureTarget first), or because the Job was suspended. Its Job tells
+ * which; without it (no permission to get Jobs) the Pod only stopped early. */
+static bool deleted_by_failed_job(struct sidecar *s, const json_t *pod) {
+        const char *job = kstatus_pod_job(pod);
+        if (!job)
+                return false;
+        const char *ns = s->cfg.pod_namespace ? s->cfg.pod_namespace : s->cfg.object.namespace;
+        _cleanup_free_ char *path = xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s", ns, job);
+        _cleanup_json_ json_t *obj = NULL;
+        struct api_error aerr = { 0 };
+        if (api_get(s->api, path, &obj, &aerr) < 0) {
+                log_info("final", "cannot read job \"%s\": %s; taking the Pod's deletion for an early stop", job,
+                         aerr.message);
+                return false;
+        }
+        return kstatus_job_failed(obj);
 }
 
 /* How the pipeline ended, from the Pod's container states. */
@@ -209,7 +229,14 @@ static enum pipeline_outcome pod_outcome(struct sidecar *s, char **ret_why) {
                 struct kstatus_pod_outcome o;
                 kstatus_pod_outcome_read(pod, s->cfg.container_name, &o);
                 enum kstatus_pod_state state = o.state;
-                if (state == KSTATUS_POD_RUNNING && attempt >= POD_SETTLE_ATTEMPTS) {
+                if (state == KSTATUS_POD_STOPPED && o.deleted && o.container && deleted_by_failed_job(s, pod)) {
+                        state = KSTATUS_POD_FAILED;
+                        *ret_why = xasprintf("container %s: %s; its Job's backoffLimit is used up", o.container,
+                                             o.container_reason);
+                } else if (state == KSTATUS_POD_STOPPED && o.deleted && o.container) {
+                        *ret_why = xasprintf("%s, after container %s failed (%s)", o.reason, o.container,
+                                             o.container_reason);
+                } else if (state == KSTATUS_POD_RUNNING && attempt >= POD_SETTLE_ATTEMPTS) {
                         state = KSTATUS_POD_STOPPED;
                         *ret_why = unfinished(&o);
                 } else if (state == KSTATUS_POD_FAILED && o.container)

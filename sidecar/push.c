@@ -137,6 +137,10 @@ static int read_status_file(struct sidecar *s, json_t **ret, char **ret_error) {
                 *ret_error = kstatus_error_format(&err, "status.yaml");
                 return r;
         }
+        /* In a dry run the message is status-writer's ("Dry run executed", set after
+         * status.yaml is merged): writing the file's would set it back and forth. */
+        if (s->cfg.dry_run && json_object_del(*ret, "message") == 0)
+                log_debug("push", "dry run: status.yaml's message is left to Kratix");
         return 0;
 }
 
@@ -291,25 +295,34 @@ int sidecar_push_live(struct sidecar *s) {
         return 0;
 }
 
-/* A successful pipeline completes the workflow only when it is the last and
- * workflow-control.yaml asks for neither suspend nor retry, as status-writer
- * decides. An invalid file is refused (the workflow is not completed); the
- * status.yaml keys are written all the same. */
-static bool success_event(struct sidecar *s, enum kstatus_workflow_event *ev) {
+/* workflow-control.yaml, read as Kratix reads it at every pipeline's end: an
+ * invalid file is refused in one line and a Warning Event, whatever the
+ * outcome (status-writer fails on it, so the workflow is not completed).
+ * Returns -1 invalid, 1 it asks to suspend or retry, 0 neither. */
+static int read_control(struct sidecar *s) {
         struct kstatus_workflow_control control = { 0 };
         _cleanup_free_ char *error = NULL;
         if (sidecar_read_control(s, &control, &error) < 0) {
                 log_warning("refuse", "%s; the workflow is not completed", error);
                 sidecar_event(s, "Warning", "WorkflowControlRefused", "%s; the workflow is not completed", error);
-                return false;
+                return -1;
         }
         bool holds = kstatus_workflow_control_holds(&control);
         if (holds && s->last == 1)
                 log_info("final", "workflow-control.yaml asks to %s%s: the workflow is not complete",
                          control.suspend ? "suspend" : "retry after ", control.suspend ? "" : control.retry_after);
         kstatus_workflow_control_clear(&control);
+        return holds;
+}
+
+/* A successful pipeline completes the workflow only when it is the last and
+ * workflow-control.yaml asks for neither suspend nor retry, as status-writer
+ * decides; an invalid file completes nothing. */
+static bool success_event(struct sidecar *s, int control, enum kstatus_workflow_event *ev) {
+        if (control < 0)
+                return false;
         *ev = KSTATUS_WORKFLOW_PIPELINE_SUCCEEDED;
-        if (s->cfg.action == ACTION_CONFIGURE && s->last == 1 && !holds)
+        if (s->cfg.action == ACTION_CONFIGURE && s->last == 1 && control == 0)
                 *ev = KSTATUS_WORKFLOW_CONFIGURE_SUCCEEDED;
         else if (s->cfg.action == ACTION_CONFIGURE && s->last < 0 && s->kratix_owned == 1)
                 log_warning("final", "cannot tell whether this is the last pipeline; leaving the workflow "
@@ -319,9 +332,10 @@ static bool success_event(struct sidecar *s, enum kstatus_workflow_event *ev) {
 
 /* The workflow event the final write carries, if any. */
 static bool final_event(struct sidecar *s, enum pipeline_outcome outcome, enum kstatus_workflow_event *ev) {
+        int control = read_control(s);
         switch (outcome) {
         case OUTCOME_SUCCEEDED:
-                return success_event(s, ev);
+                return success_event(s, control, ev);
         case OUTCOME_FAILED:
                 *ev = s->cfg.action == ACTION_DELETE ? KSTATUS_WORKFLOW_DELETE_FAILED : KSTATUS_WORKFLOW_CONFIGURE_FAILED;
                 return true;

@@ -236,6 +236,36 @@ POD_NAME=suspended-job POD_NAMESPACE=default IS_LAST_PIPELINE=true run_pipeline 
 is "$(cwc | jq -r .reason)" PipelinesInProgress "a Pod deleted because its Job was suspended is not a failed workflow"
 like "$(log_of)" 'stopped early, not a failure: the Pod is being deleted' "the log says the Pod was deleted"
 kubectl patch pod suspended-job --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+# OnFailure: status-writer crashed until the Job's backoffLimit was used up; the Job controller
+# marks the Job FailureTarget and deletes the Pod: a failure. Deleted with its suspended Job: not.
+# job_pod CASE JOB_CONDITION SUSPEND: a Job in that state and its Pod, deleted (a finalizer holds it).
+job_pod() {
+        kubectl create -f - >/dev/null <<EOF
+{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"job-$1","namespace":"default"},
+ "spec":{"suspend":$3,"backoffLimit":1,"template":{"spec":{"restartPolicy":"OnFailure","containers":[{"name":"c","image":"i"}]}}}}
+EOF
+        kubectl patch job "job-$1" --subresource=status --type=merge -p "{\"status\":{\"conditions\":[{\"type\":\"$2\",
+                \"status\":\"True\",\"reason\":\"R\",\"message\":\"m\",\"lastTransitionTime\":\"2030-01-01T00:00:00Z\",
+                \"lastProbeTime\":\"2030-01-01T00:00:00Z\"}]}}" >/dev/null
+        kratix_pod "pod-$1" OnFailure \
+                '{"waiting":{"reason":"CrashLoopBackOff"}},"lastState":{"terminated":{"exitCode":1,"reason":"Error"}}' \
+                ",\"finalizers\":[\"kstatus.test/hold\"],\"ownerReferences\":[{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"name\":\"job-$1\",\"uid\":\"u\"}]"
+        kubectl delete pod "pod-$1" --wait=false >/dev/null
+}
+reset
+job_pod backoff FailureTarget false
+POD_NAME=pod-backoff POD_NAMESPACE=default IS_LAST_PIPELINE=true run_pipeline backoff --workflow-conditions=on
+like "$(log_of)" 'pipeline backoff failed: container status-writer: Error \(exit code 1\); its Job.s backoffLimit is used up' \
+        "a Pod deleted after its Job used up backoffLimit: status-writer failed for good, and the log says so"
+is "$(cwc | jq -r .reason)" ConfigureWorkflowFailed "so the workflow failed"
+reset
+job_pod suspend Suspended true
+POD_NAME=pod-suspend POD_NAMESPACE=default IS_LAST_PIPELINE=true run_pipeline suspend --workflow-conditions=on
+like "$(log_of)" 'stopped early, not a failure: the Pod is being deleted .*after container status-writer failed \(Error \(exit code 1\)\)' \
+        "deleted with its suspended Job while status-writer was being restarted: stopped early, not a failure"
+is "$(cwc | jq -r .reason)" PipelinesInProgress "so the workflow did not fail"
+kubectl patch pod pod-backoff pod-suspend --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+
 # OnFailure: a crashing container is being restarted; SIGTERM then is not a failure.
 reset
 kratix_pod crashloop OnFailure '{"waiting":{}}' "" \
@@ -268,6 +298,15 @@ reset
 KRATIX_DRY_RUN=true IS_LAST_PIPELINE=true run_pipeline dryrunlast
 is "$(status_of .status.message)" '"Dry run executed"' "a dry run's last pipeline: Dry run executed"
 is "$(cwc | jq -r .status)" True "a dry run completes the workflow as status-writer does"
+# Beside status-writer in a dry run, the message is status-writer's ("Dry run executed"):
+# the sidecar pushes status.yaml's other keys, never its message.
+reset
+KRATIX_DRY_RUN=true POD_NAME=kratix-ok POD_NAMESPACE=default IS_LAST_PIPELINE=true \
+        start_sidecar drybeside "" ""
+printf 'message: mine\niam: {user: drybeside}\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "dry run beside status-writer: the other keys are pushed" '"drybeside"' status_of .status.iam.user
+stop_sidecar TERM
+is "$(status_of .status.message)" '"Pending"' "dry run beside status-writer: status.yaml's message is never written"
 reset
 WORKFLOW_TYPE=promise IS_LAST_PIPELINE=true run_pipeline promisewf
 is "$(status_of .status.message)" '"Promise configured"' "a promise workflow's completion says Promise configured"

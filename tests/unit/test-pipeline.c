@@ -116,6 +116,34 @@ Test(pipeline, pod_stopped_early_is_not_a_failure) {
         kstatus_pod_outcome_clear(&o);
 }
 
+Test(pipeline, pod_job) {
+        json_t *pod = J("{\"metadata\":{\"deletionTimestamp\":\"2030-01-01T00:00:00Z\",\"ownerReferences\":["
+                        "{\"kind\":\"ReplicaSet\",\"name\":\"r\"},{\"kind\":\"Job\",\"name\":\"kratix-iam-1\"}]},"
+                        "\"spec\":{\"restartPolicy\":\"OnFailure\",\"containers\":[{\"name\":\"status-writer\"}]},"
+                        "\"status\":{\"phase\":\"Running\",\"containerStatuses\":[{\"name\":\"status-writer\","
+                        "\"state\":{\"waiting\":{}},\"lastState\":{\"terminated\":{\"exitCode\":1,\"reason\":\"Error\"}}}]}}");
+        cr_assert_str_eq(kstatus_pod_job(pod), "kratix-iam-1");
+        struct kstatus_pod_outcome o;
+        kstatus_pod_outcome_read(pod, NULL, &o);
+        cr_assert_eq(o.state, KSTATUS_POD_STOPPED);
+        cr_assert(o.deleted);
+        cr_assert_str_eq(o.container, "status-writer");
+        cr_assert_str_eq(o.container_reason, "Error (exit code 1)");
+        kstatus_pod_outcome_clear(&o);
+        json_t *target = J("{\"status\":{\"conditions\":[{\"type\":\"FailureTarget\",\"status\":\"True\"}]}}");
+        json_t *failed = J("{\"status\":{\"conditions\":[{\"type\":\"Failed\",\"status\":\"True\"}]}}");
+        json_t *suspended = J("{\"spec\":{\"suspend\":true},\"status\":{\"conditions\":[{\"type\":\"Suspended\","
+                              "\"status\":\"True\"},{\"type\":\"Failed\",\"status\":\"False\"}]}}");
+        cr_assert(kstatus_job_failed(target));
+        cr_assert(kstatus_job_failed(failed));
+        cr_assert_not(kstatus_job_failed(suspended));
+        cr_assert_null(kstatus_pod_job(suspended));
+        json_decref(suspended);
+        json_decref(failed);
+        json_decref(target);
+        json_decref(pod);
+}
+
 Test(pipeline, pod_phase_failed) {
         struct kstatus_pod_outcome o;
         outcome("{\"status\":{\"phase\":\"Failed\",\"reason\":\"DeadlineExceeded\"}}", &o);
