@@ -75,6 +75,17 @@ bool kstatus_health_record_matches(const json_t *record, const char *namespace, 
         return n && strcmp(n, name) == 0 && strcmp(ns ? ns : "", namespace ? namespace : "") == 0;
 }
 
+bool kstatus_health_record_matches_exactly(const json_t *record, const char *namespace, const char *name) {
+        const char *promise, *target_ns, *target_name;
+        /* Kratix's CRD requires promiseRef: a record without one cannot exist there. */
+        if (kstatus_health_record_target(record, &promise, &target_ns, &target_name, NULL) < 0)
+                return false;
+        json_t *ref = json_object_get(json_object_get(record, "data"), "resourceRef");
+        const char *n = json_string_value(json_object_get(ref, "name"));
+        const char *ns = json_string_value(json_object_get(ref, "namespace"));
+        return n && strcmp(n, name) == 0 && strcmp(ns ? ns : "", namespace ? namespace : "") == 0;
+}
+
 /* A copy of details without null members at any depth, arrays included: the
  * API server prunes them from a merge patch (evanphx/json-patch's
  * pruneNulls), so they could never be read back. New reference. */
@@ -103,102 +114,131 @@ static const char *meta_str(const json_t *record, const char *key) {
         return v ? v : "";
 }
 
+/* Kratix lists HealthRecords in the API server's order: by the storage key
+ * "<namespace>/<name>" as one string (so "a-b/x" comes before "a/y"). */
 static int by_source(const void *a, const void *b) {
         const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
-        int c = strcmp(meta_str(x, "namespace"), meta_str(y, "namespace"));
-        return c ? c : strcmp(meta_str(x, "name"), meta_str(y, "name"));
+        _cleanup_free_ char *kx = xasprintf("%s/%s", meta_str(x, "namespace"), meta_str(x, "name"));
+        _cleanup_free_ char *ky = xasprintf("%s/%s", meta_str(y, "namespace"), meta_str(y, "name"));
+        return strcmp(kx, ky);
 }
 
-json_t *kstatus_health_project(const json_t *records, const char *namespace, const char *name) {
+/* {state, healthRecords} as Kratix's getHealthDataAndStates builds it. New reference. */
+static json_t *project_health_status(const json_t *records, const char *namespace, const char *name) {
         size_t n = 0, i;
         json_t *r;
-        const json_t **matched = xcalloc(json_array_size(records) + 1, sizeof(*matched));
+        _cleanup_free_ const json_t **matched = xcalloc(json_array_size(records) + 1, sizeof(*matched));
         json_array_foreach(records, i, r) {
-                if (kstatus_health_record_matches(r, namespace, name))
+                if (kstatus_health_record_matches_exactly(r, namespace, name))
                         matched[n++] = r;
         }
         qsort(matched, n, sizeof(*matched), by_source);
 
         const char *state = "ready";
-        const json_t *newest = NULL;
-        json_int_t newest_run = 0;
         json_t *list = json_array();
         for (i = 0; i < n; i++) {
                 json_t *data = json_object_get(matched[i], "data");
                 const char *s = json_string_value(json_object_get(data, "state"));
                 if (kstatus_health_rank(s) < kstatus_health_rank(state))
                         state = s;
-                json_t *entry = json_pack("{s:s, s:{s:s, s:s}}", "state", s, "source", "name",
-                                          meta_str(matched[i], "name"), "namespace",
-                                          meta_str(matched[i], "namespace"));
                 json_t *last = json_object_get(data, "lastRun");
-                if (json_is_integer(last))
-                        json_object_set(entry, "lastRun", last);
+                json_t *entry = json_pack("{s:s, s:I, s:{s:s, s:s}}", "state", s, "lastRun",
+                                          json_is_integer(last) ? json_integer_value(last) : (json_int_t)0, "source",
+                                          "name", meta_str(matched[i], "name"), "namespace",
+                                          meta_str(matched[i], "namespace"));
                 json_t *details = json_object_get(data, "details");
                 if (json_is_object(details))
                         json_object_set_new(entry, "details", details_copy(details));
                 json_array_append_new(list, entry);
-                json_int_t run = json_integer_value(last);
-                if (!newest || run > newest_run) {
-                        newest = matched[i];
+        }
+        return json_pack("{s:s, s:o}", "state", state, "healthRecords", list);
+}
+
+/* The seed's healthRecord: the newest matching record's {state, lastRun,
+ * details}, or NULL. New reference. */
+static json_t *project_health_record(const json_t *records, const char *namespace, const char *name) {
+        const json_t *newest = NULL;
+        json_int_t newest_run = 0;
+        size_t i;
+        json_t *r;
+        json_array_foreach(records, i, r) {
+                if (!kstatus_health_record_matches(r, namespace, name))
+                        continue;
+                json_int_t run = json_integer_value(json_object_get(json_object_get(r, "data"), "lastRun"));
+                if (!newest || run > newest_run || (run == newest_run && by_source(&r, &newest) < 0)) {
+                        newest = r;
                         newest_run = run;
                 }
         }
-        free(matched);
-
-        json_t *out = json_object();
-        json_object_set_new(out, "healthStatus", json_pack("{s:s, s:o}", "state", state, "healthRecords", list));
-        if (newest) {
-                json_t *data = json_object_get(newest, "data");
-                json_t *legacy = json_pack("{s:s}", "state", json_string_value(json_object_get(data, "state")));
-                if (json_is_integer(json_object_get(data, "lastRun")))
-                        json_object_set(legacy, "lastRun", json_object_get(data, "lastRun"));
-                if (json_is_object(json_object_get(data, "details")))
-                        json_object_set_new(legacy, "details", details_copy(json_object_get(data, "details")));
-                json_object_set_new(out, "healthRecord", legacy);
-        } else
-                json_object_set_new(out, "healthRecord", json_null());
+        if (!newest)
+                return NULL;
+        json_t *data = json_object_get(newest, "data");
+        json_t *out = json_pack("{s:s}", "state", json_string_value(json_object_get(data, "state")));
+        if (json_is_integer(json_object_get(data, "lastRun")))
+                json_object_set(out, "lastRun", json_object_get(data, "lastRun"));
+        if (json_is_object(json_object_get(data, "details")))
+                json_object_set_new(out, "details", details_copy(json_object_get(data, "details")));
         return out;
 }
 
-/* What the status holds of what health owns, in the projection's shape. */
-static json_t *owned_part(const json_t *status) {
+json_t *kstatus_health_project(const json_t *records, const char *namespace, const char *name) {
+        json_t *legacy = project_health_record(records, namespace, name);
+        return json_pack("{s:o, s:o}", "healthStatus", project_health_status(records, namespace, name),
+                         "healthRecord", legacy ? legacy : json_null());
+}
+
+/* What the status holds of what health writes, in the projection's shape. */
+static json_t *owned_part(const json_t *status, bool health_status) {
         json_t *out = json_object();
         json_t *hs = json_object_get(status, "healthStatus");
-        if (json_is_object(hs)) {
+        if (health_status && json_is_object(hs)) {
                 json_t *part = json_object();
                 if (json_object_get(hs, "state"))
                         json_object_set(part, "state", json_object_get(hs, "state"));
                 if (json_object_get(hs, "healthRecords"))
                         json_object_set(part, "healthRecords", json_object_get(hs, "healthRecords"));
                 json_object_set_new(out, "healthStatus", part);
-        } else if (hs)
+        } else if (health_status && hs)
                 json_object_set(out, "healthStatus", hs);
         if (json_object_get(status, "healthRecord"))
                 json_object_set(out, "healthRecord", json_object_get(status, "healthRecord"));
         return out;
 }
 
-json_t *kstatus_health_status_patch(const json_t *status, const json_t *records, const char *namespace,
-                                    const char *name, const char **state) {
-        if (!json_is_object(status))
-                status = NULL;
-        bool any = false;
+static bool any_match(const json_t *records, bool exactly, const char *namespace, const char *name) {
         size_t i;
         json_t *r;
-        json_array_foreach(records, i, r) any |= kstatus_health_record_matches(r, namespace, name);
-        if (!any && !json_object_get(status, "healthStatus") && !json_object_get(status, "healthRecord"))
+        json_array_foreach(records, i, r) {
+                if (exactly ? kstatus_health_record_matches_exactly(r, namespace, name)
+                            : kstatus_health_record_matches(r, namespace, name))
+                        return true;
+        }
+        return false;
+}
+
+json_t *kstatus_health_status_patch(const json_t *status, const struct kstatus_health_target *t,
+                                    const char **state) {
+        if (!json_is_object(status))
+                status = NULL;
+        bool with_hs = t->all_records != NULL;
+        bool legacy_any = any_match(t->records, false, t->namespace, t->name);
+        bool hs_any = with_hs && any_match(t->all_records, true, t->namespace, t->name);
+        bool shown = json_object_get(status, "healthRecord") || (with_hs && json_object_get(status, "healthStatus"));
+        if (!legacy_any && !hs_any && !shown)
                 return NULL;
 
-        _cleanup_json_ json_t *projected = kstatus_health_project(records, namespace, name);
-        /* Without a newest record healthRecord is null: absent from what is
-         * wanted, so the diff deletes it. */
-        _cleanup_json_ json_t *want = kstatus_merge_strip_nulls(projected);
-        _cleanup_json_ json_t *have = owned_part(status);
+        _cleanup_json_ json_t *want = json_object();
+        json_t *legacy = project_health_record(t->records, t->namespace, t->name);
+        if (legacy)
+                json_object_set_new(want, "healthRecord", legacy);
+        if (with_hs)
+                json_object_set_new(want, "healthStatus", project_health_status(t->all_records, t->namespace, t->name));
+        _cleanup_json_ json_t *have = owned_part(status, with_hs);
         json_t *patch = kstatus_merge_diff(have, want);
         if (patch && state) {
-                const char *s = json_string_value(json_object_get(json_object_get(want, "healthStatus"), "state"));
-                *state = states[kstatus_health_rank(s) - 1];
+                json_t *from = with_hs ? json_object_get(want, "healthStatus") : legacy;
+                int rank = kstatus_health_rank(json_string_value(json_object_get(from, "state")));
+                *state = rank ? states[rank - 1] : NULL;
         }
         return patch;
 }

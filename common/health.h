@@ -1,4 +1,4 @@
-/* health.h - HealthRecords reflected on resources (CONTRACT §7), as pure
+/* health.h - HealthRecords reflected on resources (docs/BEHAVIOUR.md §7), as pure
  * functions: the controller (`kstatus-sidecar health`) and the plugin's
  * describe both use them. */
 #pragma once
@@ -24,28 +24,52 @@ int kstatus_health_record_check(const json_t *record, struct kstatus_error *err)
 int kstatus_health_record_target(const json_t *record, const char **promise, const char **namespace,
                                  const char **name, struct kstatus_error *err);
 
-/* True when a valid record's data.resourceRef names (namespace, name). */
+/* True when a valid record's data.resourceRef names (namespace, name); a
+ * resourceRef without a namespace names one in the record's own namespace
+ * (kstatus's reading, for status.healthRecord). */
 bool kstatus_health_record_matches(const json_t *record, const char *namespace, const char *name);
 
-/* The health status fragment for one resource from `records` (an array of
- * HealthRecord objects, borrowed; invalid and unrelated ones are skipped):
+/* Kratix's HealthRecord controller's matching, for status.healthStatus: a
+ * valid record counts when its data.resourceRef name and namespace equal
+ * (namespace, name) as written (a missing namespace is ""), whichever
+ * Promise it names (it must name one: Kratix's CRD requires promiseRef). namespace is "" for a cluster-scoped resource. */
+bool kstatus_health_record_matches_exactly(const json_t *record, const char *namespace, const char *name);
+
+/* The health of one resource from `records` (an array of HealthRecord
+ * objects, borrowed; invalid and unrelated ones are skipped):
  *   {"healthStatus": {"state": S, "healthRecords": [{state, lastRun, details, source{name,namespace}}…]},
  *    "healthRecord": {state, lastRun, details}}   (the newest record; null when there is none)
- * healthRecords are ordered by source namespace/name. Returns a new reference. */
+ * healthStatus is Kratix's projection: the records that match exactly
+ * (kstatus_health_record_matches_exactly), in the order Kratix lists them
+ * (by namespace/name as one key), lastRun 0 when unset, the least desirable
+ * state (ready when there is none). healthRecord is the seed's form, the
+ * newest (largest lastRun) of the records kstatus_health_record_matches.
+ * Returns a new reference. */
 json_t *kstatus_health_project(const json_t *records, const char *namespace, const char *name);
 
+/* What `kstatus-sidecar health` reflects on one resource. */
+struct kstatus_health_target {
+        const char *namespace; /* the resource's; "" when cluster-scoped */
+        const char *name;
+        const json_t *records; /* the records that name it, for healthRecord (borrowed array) */
+        /* Every live record, for healthStatus (Kratix matches on resourceRef
+         * alone); NULL to leave healthStatus to Kratix's own controller. */
+        const json_t *all_records;
+};
+
 /* The merge patch for a resource's status (borrowed; NULL or not an object
- * means none) that makes it show `records` (borrowed array; only those that
- * kstatus_health_record_matches (namespace, name) count), or NULL when it
- * shows them already. Only what health owns is compared and written:
- * healthStatus.state, healthStatus.healthRecords and healthRecord; other keys
- * under healthStatus (Kratix's expectedPromiseVersion, ...) are left alone.
- * A resource with no records and no health in its status gets nothing
- * (Kratix writes health only once a record exists); one whose records are all
- * gone gets {state: ready, healthRecords: []} and loses healthRecord. Nulls in
- * details are dropped, as the API server drops them from a merge patch, so
- * a write always stores exactly what the next comparison expects.
- * Returns a new reference; *state (may be NULL) gets the aggregate
- * state (static string) when a patch is returned. */
-json_t *kstatus_health_status_patch(const json_t *status, const json_t *records, const char *namespace,
-                                    const char *name, const char **state);
+ * means none) that makes it show its records, or NULL when it shows them
+ * already. It names only what it writes: healthRecord, and with all_records
+ * healthStatus.state and healthStatus.healthRecords (other keys under
+ * healthStatus, Kratix's expectedPromiseVersion, ..., are left alone), so
+ * healthStatus written by Kratix's controller is never touched by default.
+ * A resource with no records and none of that health in its status gets
+ * nothing; one whose records are all gone loses healthRecord and gets
+ * healthStatus {state: ready, healthRecords: []}. Nulls in details are
+ * dropped, as the API server drops them from a merge patch, so a write always
+ * stores exactly what the next comparison expects.
+ * Returns a new reference; *state (may be NULL) gets, when a patch is
+ * returned, the state written (static string): healthStatus.state with
+ * all_records, else healthRecord.state (NULL when it is removed). */
+json_t *kstatus_health_status_patch(const json_t *status, const struct kstatus_health_target *t,
+                                    const char **state);

@@ -57,6 +57,8 @@ static char *configured_text(const json_t *wf) {
                 return xstrdup(del ? "Deleted" : "Completed");
         if (strcmp(state, "InProgress") == 0)
                 return xstrdup(del ? "Deleting" : "InProgress");
+        if (strcmp(state, "Suspended") == 0)
+                return pipeline ? xasprintf("Suspended (%s)", pipeline) : xstrdup("Suspended");
         if (strcmp(state, "Failed") == 0)
                 return pipeline ? xasprintf("%s (%s)", del ? "DeleteFailed" : "Failed", pipeline)
                                 : xstrdup(del ? "DeleteFailed" : "Failed");
@@ -103,18 +105,14 @@ static json_t *row_of(const json_t *obj, const struct target *t, int64_t now) {
                 json_object_set(row, "generation", gen);
         if (json_is_integer(og))
                 json_object_set(row, "observedGeneration", og);
-        json_t *wfs = json_object_get(json_object_get(status, "kratix"), "workflows");
+        /* Kratix's status.kratix.workflows.pipelines[], the only list it writes. */
+        json_t *list = json_object_get(json_object_get(json_object_get(status, "kratix"), "workflows"), "pipelines");
         long total = 0, ok = 0;
-        const char *keys[] = { NULL, "configure" };
-        for (size_t k = 0; k < 2; k++) {
-                json_t *list = keys[k] ? json_object_get(json_object_get(wfs, keys[k]), "pipelines")
-                                       : json_object_get(wfs, "pipelines");
-                size_t i;
-                json_t *p;
-                json_array_foreach(list, i, p) {
-                        total++;
-                        ok += str(p, "phase") && strcmp(str(p, "phase"), "Succeeded") == 0;
-                }
+        size_t i;
+        json_t *p;
+        json_array_foreach(list, i, p) {
+                total++;
+                ok += str(p, "phase") && strcmp(str(p, "phase"), "Succeeded") == 0;
         }
         if (total)
                 json_object_set_new(row, "pipelines", json_pack("{s:I, s:I}", "succeeded", (json_int_t)ok, "total",

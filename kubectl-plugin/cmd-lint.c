@@ -1,4 +1,6 @@
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plugin.h"
@@ -6,8 +8,9 @@
 
 const char lint_usage[] =
         "Check a status.yaml exactly as the sidecar will: YAML syntax (as Kubernetes converts it), the limits,\n"
-        "the protected \"kratix\" key and the conditions. Prints the status the sidecar would send, as JSON,\n"
-        "or every problem with its line and column. Exits 1 when the file is invalid.\n"
+        "the keys Kratix owns and types (\"kratix\", \"message\", the counters) and the conditions. Prints the\n"
+        "status the sidecar would send, as JSON, or every problem with its line and column. Warns about what\n"
+        "the API server or Kratix would not keep. Exits 1 when the file is invalid.\n"
         "\n"
         "Usage:\n"
         "  kubectl kstatus lint [options] FILE|-\n"
@@ -18,31 +21,58 @@ const char lint_usage[] =
         "\n"
         "Options:\n"
         "  -o, --output=json|yaml        print the status in this format (default json)\n"
-        "  -q, --quiet                   print nothing on success\n" LIMIT_USAGE;
+        "  -q, --quiet                   print nothing on success\n"
+        "      --workflow-type=resource|promise  whose status the file is for: a Promise's keeps only \"message\"\n"
+        "                                (default: $KRATIX_WORKFLOW_TYPE, else resource)\n" LIMIT_USAGE;
 
-struct report {
-        const char *file;
-        int count;
-};
+enum { OPT_WORKFLOW_TYPE = 2000 };
 
-static void report_problem(const struct kstatus_error *e, void *userdata) {
-        struct report *r = userdata;
-        _cleanup_free_ char *msg = kstatus_error_format(e, r->file);
+static void report_problem(enum kstatus_problem_level level, const struct kstatus_error *e, void *userdata) {
+        const char *file = userdata;
+        _cleanup_free_ char *msg = kstatus_error_format(e, file);
         _cleanup_free_ char *safe = escape_for_terminal(msg);
-        fprintf(stderr, "error: %s\n", safe);
-        r->count++;
+        fprintf(stderr, "%s: %s\n", level == KSTATUS_PROBLEM_ERROR ? "error" : "warning", safe);
+}
+
+/* --workflow-type: *promise true for promise. 0, or -EINVAL after printing the usage error. */
+static int parse_workflow_type(const char *s, bool *promise) {
+        if (strcmp(s, "promise") == 0 || strcmp(s, "resource") == 0) {
+                *promise = strcmp(s, "promise") == 0;
+                return 0;
+        }
+        usage_error("invalid argument \"%s\" for \"--workflow-type\": want resource or promise", s);
+        return -EINVAL;
+}
+
+/* Read and parse FILE, keeping its text for positions. */
+static int load(const char *path, const char *name, const struct kstatus_limits *lim, char **text, size_t *len,
+                json_t **doc) {
+        struct kstatus_error err = { 0 };
+        int r = kstatus_read_file(path, false, lim->max_file_bytes, text, len, &err);
+        if (r >= 0)
+                r = kstatus_document_parse(*text, *len, lim, doc, &err);
+        if (r < 0) {
+                _cleanup_free_ char *msg = kstatus_error_format(&err, name);
+                _cleanup_free_ char *safe = escape_for_terminal(msg);
+                fprintf(stderr, "error: %s\n", safe);
+        }
+        return r;
 }
 
 int cmd_lint(int argc, char **argv) {
         static const struct option options[] = {
                 { "output", required_argument, NULL, 'o' },
                 { "quiet", no_argument, NULL, 'q' },
+                { "workflow-type", required_argument, NULL, OPT_WORKFLOW_TYPE },
                 LIMIT_OPTIONS,
                 {},
         };
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         enum output_format format = OUTPUT_JSON;
-        bool quiet = false;
+        bool quiet = false, promise = false;
+        const char *env_type = getenv("KRATIX_WORKFLOW_TYPE");
+        if (env_type && *env_type && parse_workflow_type(env_type, &promise) < 0)
+                return EXIT_USAGE;
         int c;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+o:q", options, NULL)) >= 0) {
@@ -53,6 +83,10 @@ int cmd_lint(int argc, char **argv) {
                         break;
                 case 'q':
                         quiet = true;
+                        break;
+                case OPT_WORKFLOW_TYPE:
+                        if (parse_workflow_type(optarg, &promise) < 0)
+                                return EXIT_USAGE;
                         break;
                 case '?':
                         return usage_error("unknown flag: %s", argv[optind - 1]);
@@ -74,12 +108,13 @@ int cmd_lint(int argc, char **argv) {
         const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
 
         _cleanup_json_ json_t *doc = NULL;
-        if (load_document(path, &lim, false, &doc) < 0)
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        if (load(path, name, &lim, &text, &len, &doc) < 0)
                 return EXIT_FAILED;
 
-        struct report rep = { .file = name };
-        kstatus_status_check(doc, report_problem, &rep);
-        if (rep.count > 0)
+        struct kstatus_check_options opts = { .text = text, .len = len, .promise = promise };
+        if (kstatus_status_check(doc, &opts, report_problem, (void *)name) > 0)
                 return EXIT_FAILED;
         if (!quiet)
                 print_json_value(doc, format);

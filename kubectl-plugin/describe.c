@@ -70,6 +70,30 @@ static void set_opt(json_t *o, const char *key, json_t *v) {
                 json_object_set_new(o, key, v);
 }
 
+/* The pipeline that suspended the workflow (phase Suspended in Kratix's
+ * status.kratix.workflows.pipelines), or NULL. Borrowed. */
+static const json_t *suspended_pipeline(const json_t *status) {
+        json_t *list = json_object_get(json_object_get(json_object_get(status, "kratix"), "workflows"), "pipelines");
+        size_t i;
+        json_t *p;
+        json_array_foreach(list, i, p) {
+                const char *phase = str(p, "phase");
+                if (phase && strcmp(phase, "Suspended") == 0)
+                        return p;
+        }
+        return NULL;
+}
+
+/* "in 4m", "4m ago" or NULL, for a time a pipeline will be retried at. New reference. */
+static json_t *retry_in(const char *when, int64_t now) {
+        int64_t t;
+        if (!when || kstatus_time_parse(when, &t) < 0)
+                return NULL;
+        char buf[32];
+        human_duration(t >= now ? t - now : now - t, buf);
+        return json_sprintf(t >= now ? "in %s" : "%s ago", buf);
+}
+
 json_t *describe_workflow(const json_t *status, int64_t now) {
         json_t *conds = json_object_get(status, "conditions");
         json_t *w = json_object();
@@ -102,6 +126,15 @@ json_t *describe_workflow(const json_t *status, int64_t now) {
                         text = xasprintf("failed in pipeline %s %s ago", pipeline, age);
                 else
                         text = xasprintf("%s workflow failed %s ago", action, age);
+        } else if (suspended_pipeline(status)) {
+                /* Kratix's status-writer does not complete a workflow whose
+                 * last pipeline asked to suspend or retry. */
+                state = "Suspended";
+                pipeline = str(suspended_pipeline(status), "name");
+                _cleanup_json_ json_t *in = retry_in(str(suspended_pipeline(status), "nextRetryAt"), now);
+                text = in ? xasprintf("%s workflow suspended by pipeline %s, retry %s", action, pipeline ? pipeline : "?",
+                                      json_string_value(in))
+                          : xasprintf("%s workflow suspended by pipeline %s", action, pipeline ? pipeline : "?");
         } else if (cstatus && strcmp(cstatus, "False") == 0) {
                 state = "InProgress";
                 text = xasprintf("%s workflow in progress for %s", action, age);
@@ -116,32 +149,61 @@ json_t *describe_workflow(const json_t *status, int64_t now) {
         return w;
 }
 
+/* Kratix's status.kratix.workflows.pipelines[] ({name, phase, message,
+ * nextRetryAt, attempts, lastTransitionTime}), the only list it writes. */
 static json_t *pipelines_of(const json_t *status, int64_t now) {
-        json_t *wf = json_object_get(json_object_get(status, "kratix"), "workflows");
+        json_t *list = json_object_get(json_object_get(json_object_get(status, "kratix"), "workflows"), "pipelines");
         json_t *out = json_array();
-        /* Kratix has used a flat list (workflows.pipelines) and keyed lists
-         * (workflows.configure.pipelines, workflows.delete.pipelines). */
-        const char *keys[] = { NULL, "configure", "delete" };
-        for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
-                json_t *list = keys[k] ? json_object_get(json_object_get(wf, keys[k]), "pipelines")
-                                       : json_object_get(wf, "pipelines");
-                size_t i;
-                json_t *p;
-                json_array_foreach(list, i, p) {
-                        json_t *e = json_object();
-                        set_opt(e, "name", json_incref(json_object_get(p, "name")));
-                        if (keys[k])
-                                json_object_set_new(e, "workflow", json_string(keys[k]));
-                        set_opt(e, "phase", json_incref(json_object_get(p, "phase")));
-                        set_opt(e, "lastTransitionTime", json_incref(json_object_get(p, "lastTransitionTime")));
-                        set_opt(e, "age", age_of(str(p, "lastTransitionTime"), now));
-                        set_opt(e, "message", json_incref(json_object_get(p, "message")));
-                        set_opt(e, "attempts", json_incref(json_object_get(p, "attempts")));
-                        set_opt(e, "nextRetryAt", json_incref(json_object_get(p, "nextRetryAt")));
-                        json_array_append_new(out, e);
-                }
+        size_t i;
+        json_t *p;
+        json_array_foreach(list, i, p) {
+                json_t *e = json_object();
+                set_opt(e, "name", json_incref(json_object_get(p, "name")));
+                set_opt(e, "phase", json_incref(json_object_get(p, "phase")));
+                set_opt(e, "lastTransitionTime", json_incref(json_object_get(p, "lastTransitionTime")));
+                set_opt(e, "age", age_of(str(p, "lastTransitionTime"), now));
+                set_opt(e, "message", json_incref(json_object_get(p, "message")));
+                set_opt(e, "attempts", json_incref(json_object_get(p, "attempts")));
+                set_opt(e, "nextRetryAt", json_incref(json_object_get(p, "nextRetryAt")));
+                set_opt(e, "nextRetryIn", retry_in(str(p, "nextRetryAt"), now));
+                json_array_append_new(out, e);
         }
         return out;
+}
+
+/* {label, pipeline, message, attempts, nextRetryAt, nextRetryIn} when Kratix
+ * suspended the workflow (the object's kratix.io/workflow-suspended label, a
+ * pipeline in phase Suspended), else NULL. New reference. */
+static json_t *suspension_of(const json_t *obj, int64_t now) {
+        const char *label = str(json_object_get(json_object_get(obj, "metadata"), "labels"),
+                                "kratix.io/workflow-suspended");
+        bool labelled = label && strcmp(label, "true") == 0;
+        const json_t *p = suspended_pipeline(json_object_get(obj, "status"));
+        if (!labelled && !p)
+                return NULL;
+        json_t *s = json_pack("{s:b}", "label", labelled);
+        if (p) {
+                set_opt(s, "pipeline", json_incref(json_object_get(p, "name")));
+                set_opt(s, "message", json_incref(json_object_get(p, "message")));
+                set_opt(s, "attempts", json_incref(json_object_get(p, "attempts")));
+                set_opt(s, "nextRetryAt", json_incref(json_object_get(p, "nextRetryAt")));
+                set_opt(s, "nextRetryIn", retry_in(str(p, "nextRetryAt"), now));
+        }
+        return s;
+}
+
+/* {state, lastRun, lastRunAge} of a healthRecord. New reference. */
+static json_t *newest_record(const json_t *r, int64_t now) {
+        json_t *e = json_object();
+        set_opt(e, "state", json_incref(json_object_get(r, "state")));
+        json_t *lr = json_object_get(r, "lastRun");
+        set_opt(e, "lastRun", json_incref(lr));
+        if (json_is_integer(lr)) {
+                char buf[32];
+                human_duration(now - json_integer_value(lr), buf);
+                json_object_set_new(e, "lastRunAge", json_string(buf));
+        }
+        return e;
 }
 
 static json_t *health_of(const json_t *status, const json_t *records, const char *ns, const char *name,
@@ -193,6 +255,10 @@ static json_t *health_of(const json_t *status, const json_t *records, const char
         json_object_set_new(h, "state", state ? json_string(state) : json_null());
         json_object_set_new(h, "source", json_string(source));
         json_object_set_new(h, "records", list);
+        /* Both forms: Kratix's healthStatus above, the seed's healthRecord here. */
+        json_t *newest = projected ? json_object_get(projected, "healthRecord") : legacy;
+        if (json_is_object(hs) && json_is_object(newest))
+                json_object_set_new(h, "healthRecord", newest_record(newest, now));
         json_decref(projected);
         return h;
 }
@@ -304,6 +370,7 @@ json_t *describe_model(const struct describe_input *in) {
         json_t *msg = json_object_get(status, "message");
         json_object_set_new(m, "message", msg ? json_incref(msg) : json_null());
         json_object_set_new(m, "workflow", describe_workflow(status, in->now));
+        set_opt(m, "suspended", suspension_of(obj, in->now));
 
         json_t *conds = json_array();
         size_t i;
@@ -518,6 +585,74 @@ static void render_tree(FILE *out, const json_t *v, int indent, const struct ren
         }
 }
 
+/* The suspended workflow called out under Workflow: the pipeline that asked
+ * for it, its message, the retry, the label Kratix put on the object. */
+static void render_suspension(FILE *out, const json_t *s, const struct render_options *o) {
+        if (!s)
+                return;
+        heading(out, o, "Suspended:");
+        fputs(o->color ? "    " C_YELLOW : "    ", out);
+        const char *pipeline = str(s, "pipeline"), *message = str(s, "message");
+        fputs("by ", out);
+        if (pipeline) {
+                fputs("pipeline ", out);
+                put_escaped(out, pipeline);
+        } else
+                fputs("Kratix", out);
+        if (message) {
+                fputs(" (\"", out);
+                put_escaped(out, message);
+                fputs("\")", out);
+        }
+        json_t *attempts = json_object_get(s, "attempts");
+        const char *retry = o->absolute_time ? str(s, "nextRetryAt") : str(s, "nextRetryIn");
+        if (retry) {
+                fputs(o->absolute_time ? ", next retry at " : ", next retry ", out);
+                put_escaped(out, retry);
+        }
+        if (json_is_integer(attempts))
+                fprintf(out, " (attempt %lld)", (long long)json_integer_value(attempts));
+        if (json_is_true(json_object_get(s, "label")))
+                fputs("; labelled kratix.io/workflow-suspended=true", out);
+        fputs(o->color ? C_RESET "\n" : "\n", out);
+}
+
+/* ATTEMPTS and NEXT RETRY appear when a pipeline has them (a retryAfter). */
+static void render_pipelines(FILE *out, const json_t *pipes, const struct render_options *o) {
+        bool retries = false;
+        size_t i;
+        json_t *p;
+        json_array_foreach(pipes, i, p) retries |= json_object_get(p, "attempts") || json_object_get(p, "nextRetryAt");
+        struct table t;
+        table_init(&t, retries ? 6 : 4);
+        t.color_col = 1;
+        if (retries)
+                table_add(&t, (const char *[]){ "NAME", "PHASE", o->absolute_time ? "LAST TRANSITION" : "AGE",
+                                                "ATTEMPTS", "NEXT RETRY", "MESSAGE" },
+                          NULL);
+        else
+                table_add(&t, (const char *[]){ "NAME", "PHASE", o->absolute_time ? "LAST TRANSITION" : "AGE", "MESSAGE" },
+                          NULL);
+        json_array_foreach(pipes, i, p) {
+                char age[64], attempts[32] = "-";
+                when(p, "lastTransitionTime", o, age, sizeof(age));
+                const char *phase = str(p, "phase");
+                const char *color = phase && strcmp(phase, "Suspended") == 0 ? C_YELLOW
+                                    : phase && strcmp(phase, "Failed") == 0  ? C_RED
+                                                                             : NULL;
+                if (!retries) {
+                        table_add(&t, (const char *[]){ str(p, "name"), phase, age, str(p, "message") }, color);
+                        continue;
+                }
+                if (json_is_integer(json_object_get(p, "attempts")))
+                        snprintf(attempts, sizeof(attempts), "%lld", (long long)json_integer_value(json_object_get(p, "attempts")));
+                const char *retry = o->absolute_time ? str(p, "nextRetryAt") : str(p, "nextRetryIn");
+                table_add(&t, (const char *[]){ str(p, "name"), phase, age, attempts, retry ? retry : "-", str(p, "message") },
+                          color);
+        }
+        table_print(out, &t, o, 2);
+}
+
 void describe_render(FILE *out, const json_t *m, const struct render_options *o) {
         char buf[256];
         field(out, o, "Name:", str(m, "name"));
@@ -553,6 +688,7 @@ void describe_render(FILE *out, const json_t *m, const struct render_options *o)
                 fputs(strcmp(ws, "Completed") == 0 ? C_GREEN : strcmp(ws, "Failed") == 0 ? C_RED : C_YELLOW, out);
         put_escaped(out, str(wf, "text"));
         fputs(o->color ? C_RESET "\n" : "\n", out);
+        render_suspension(out, json_object_get(m, "suspended"), o);
 
         json_t *conds = json_object_get(m, "conditions");
         fputc('\n', out);
@@ -609,6 +745,16 @@ void describe_render(FILE *out, const json_t *m, const struct render_options *o)
                         }
                         table_print(out, &t, o, 2);
                 }
+                json_t *newest = json_object_get(h, "healthRecord");
+                if (newest) {
+                        fputs("  Newest record (healthRecord): ", out);
+                        fputs(o->color ? health_color(str(newest, "state")) : "", out);
+                        put_escaped(out, str(newest, "state"));
+                        fputs(o->color ? C_RESET : "", out);
+                        if (str(newest, "lastRunAge"))
+                                fprintf(out, ", last run %s ago", str(newest, "lastRunAge"));
+                        fputc('\n', out);
+                }
         }
 
         json_t *pipes = json_object_get(m, "pipelines");
@@ -616,18 +762,7 @@ void describe_render(FILE *out, const json_t *m, const struct render_options *o)
                 fputc('\n', out);
                 heading(out, o, "Pipelines:");
                 fputc('\n', out);
-                struct table t;
-                table_init(&t, 4);
-                table_add(&t, (const char *[]){ "NAME", "PHASE", o->absolute_time ? "LAST TRANSITION" : "AGE", "MESSAGE" },
-                          NULL);
-                size_t i;
-                json_t *p;
-                json_array_foreach(pipes, i, p) {
-                        char age[64];
-                        when(p, "lastTransitionTime", o, age, sizeof(age));
-                        table_add(&t, (const char *[]){ str(p, "name"), str(p, "phase"), age, str(p, "message") }, NULL);
-                }
-                table_print(out, &t, o, 2);
+                render_pipelines(out, pipes, o);
         }
 
         json_t *rest = json_object_get(m, "status");

@@ -3,10 +3,13 @@
  * JSON/YAML for scripts. The model is the stable, documented structure:
  *
  *   {kind, apiVersion, name, namespace, created, age, generation, observedGeneration, stale,
- *    message, workflow: {action, state: Completed|InProgress|Failed|Unknown, since, pipeline, text},
+ *    message, workflow: {action, state: Completed|InProgress|Suspended|Failed|Unknown, since, pipeline, text},
+ *    suspended: {label, pipeline, message, attempts, nextRetryAt, nextRetryIn}   (only when suspended),
  *    conditions: [{type, status, reason, message, lastTransitionTime, age}],
- *    health: {state, source: status|records|none, records: [{source, state, lastRun, details}]},
- *    pipelines: [{name, phase, lastTransitionTime, age, message, attempts}],
+ *    health: {state, source: status|records|none, records: [{source, state, lastRun, details}],
+ *             healthRecord: {state, lastRun, lastRunAge}   (the seed's form, beside healthStatus)},
+ *    pipelines: [{name, phase, lastTransitionTime, age, message, attempts, nextRetryAt, nextRetryIn}]
+ *               (Kratix's status.kratix.workflows.pipelines),
  *    status: {the rest of .status},
  *    related: [{kind, name, state, age, failed, reason}],
  *    events: [{type, reason, age, count, from, message}]}

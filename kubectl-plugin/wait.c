@@ -70,7 +70,9 @@ bool wait_for_met(const struct wait_for *w, const json_t *obj) {
                 const char *s = json_string_value(json_object_get(c, "status"));
                 if (!s || strcasecmp(s, w->value) != 0)
                         return false;
-                json_t *og = json_object_get(c, "observedGeneration");
+                /* Kratix records the generation it reconciled at the top of
+                 * status; its schema prunes a condition's own observedGeneration. */
+                json_t *og = json_object_get(status, "observedGeneration");
                 json_t *gen = json_object_get(json_object_get(obj, "metadata"), "generation");
                 if (json_is_integer(og) && json_is_integer(gen) && json_integer_value(og) != json_integer_value(gen))
                         return false;

@@ -20,7 +20,9 @@ int wait_for_parse(const char *spec, struct wait_for *ret, char *err, size_t err
 void wait_for_clear(struct wait_for *w);
 
 /* Is `w` met by `obj` (NULL: the object does not exist)? A condition counts
- * only when its observedGeneration, if set, equals metadata.generation. */
+ * only when the resource's status.observedGeneration (Kratix's, top level), if
+ * set, equals metadata.generation; a per-condition observedGeneration is not
+ * read (Kratix's generated schema prunes it). */
 bool wait_for_met(const struct wait_for *w, const json_t *obj);
 
 /* Did the workflow fail (ConfigureWorkflowCompleted False/ConfigureWorkflowFailed,

@@ -8,6 +8,12 @@
  * resource is read, its wanted health computed from all the records that
  * name it (kstatus_health_status_patch) and written only when it differs.
  *
+ * By default it writes only status.healthRecord, the seed's form: Kratix's own
+ * HealthRecord controller writes status.healthStatus, and two writers of one
+ * key would alternate. --health-status (for a Kratix without that controller)
+ * writes healthStatus too, as Kratix projects it, with Events when its state
+ * changes.
+ *
  * At start and at every resync the resources of every Promise are listed
  * too, so health left behind by records deleted while the controller was not
  * running is put right, and the listed objects save a GET each. */
@@ -40,8 +46,9 @@ enum { SRC_SIGNAL = 1, SRC_WATCH, SRC_RESYNC, SRC_RETRY };
 #define RETRY_MAX_MS 30000
 
 static const char usage[] =
-        "kstatus-sidecar health reflects HealthRecords on the resources they name: status.healthStatus\n"
-        "{state, healthRecords} (the least desirable state wins) and status.healthRecord (the newest record).\n"
+        "kstatus-sidecar health reflects HealthRecords on the resources they name: status.healthRecord (the\n"
+        "newest record). Kratix's own controller writes status.healthStatus; with --health-status this one\n"
+        "writes it too, as Kratix would ({state, healthRecords}, the least desirable state wins).\n"
         "\n"
         "Usage:\n"
         "  kstatus-sidecar health [options]\n"
@@ -49,6 +56,8 @@ static const char usage[] =
         "Options:\n"
         "  -A, --all-namespaces          watch HealthRecords in every namespace (the default)\n"
         "  -n, --namespace=NS            watch HealthRecords in NS only\n"
+        "      --health-status           also write status.healthStatus (for a Kratix without its HealthRecord\n"
+        "                                controller), with an Event when its state changes\n"
         "      --resync=DURATION         re-read every resource this often, 0 never (10m)\n"
         "      --deadline=DURATION       how long one status write may retry (10s)\n"
         "      --kubeconfig=FILE         kubeconfig outside a cluster (default: KUBECONFIG as kubectl reads it)\n"
@@ -71,6 +80,7 @@ struct health {
         char *namespace;           /* NULL: all namespaces */
         char *kubeconfig, *context;
         int64_t resync_ms, deadline_ms, request_timeout_ms;
+        bool health_status;        /* --health-status: write healthStatus too */
 
         struct kube_config *config;
         struct kube_client *client;
@@ -78,6 +88,7 @@ struct health {
         bool started;              /* listed and watching */
 
         json_t *records;           /* "ns/name" → HealthRecord */
+        json_t *live;              /* the records not being deleted (array), while reconciling */
         json_t *dirty;             /* target key "promise/ns/name" → true */
         json_t *retry;             /* targets whose write failed for now */
         json_t *seen;              /* targets whose resource existed once: their vanishing is quiet */
@@ -302,8 +313,8 @@ struct write_ctx {
         const char *path;          /* the object's path */
         const json_t *records;     /* the records that name it */
         const char *ns, *name;
-        char *prev_state;          /* healthStatus.state before the write */
-        const char *state;         /* the aggregate written */
+        char *prev_state;          /* the state written before (healthStatus's or healthRecord's) */
+        const char *state;         /* the state written */
         char *uid;
 };
 
@@ -311,14 +322,23 @@ struct write_ctx {
 static json_t *plan(struct write_ctx *w, const json_t *obj) {
         json_t *status = json_object_get(obj, "status");
         free(w->prev_state);
-        const char *prev = json_string_value(json_object_get(json_object_get(status, "healthStatus"), "state"));
+        const char *form = w->h->health_status ? "healthStatus" : "healthRecord";
+        const char *prev = json_string_value(json_object_get(json_object_get(status, form), "state"));
         w->prev_state = prev ? xstrdup(prev) : NULL;
         free(w->uid);
         w->uid = xstrdup(meta(obj, "uid"));
-        json_t *patch = kstatus_health_status_patch(status, w->records, w->ns, w->name, &w->state);
+        struct kstatus_health_target t = {
+                .namespace = w->p->res.namespaced ? w->ns : "",
+                .name = w->name,
+                .records = w->records,
+                .all_records = w->h->health_status ? w->h->live : NULL,
+        };
+        json_t *patch = kstatus_health_status_patch(status, &t, &w->state);
         if (!patch)
                 return NULL;
-        /* The resourceVersion makes a write that raced another writer a 409:
+        /* The patch names only the keys this controller writes, so what
+         * another writer (Kratix's controller) stored under other keys stays.
+         * The resourceVersion makes a write that raced another writer a 409:
          * recompute() then reads again and plans from what is there. */
         return json_pack("{s:{s:s}, s:o}", "metadata", "resourceVersion", meta(obj, "resourceVersion"), "status",
                          patch);
@@ -425,9 +445,12 @@ static int reconcile(struct health *h, const char *key, const json_t *records, c
                 r = 0;
         } else {
                 h->writes++;
-                log_info("write", "%s \"%s/%s\": health %s (%zu record%s)", p->qualified, ns, name, w.state,
+                log_info("write", "%s \"%s/%s\": %s %s (%zu record%s)", p->qualified, ns, name,
+                         h->health_status ? "health" : "healthRecord", w.state ? w.state : "removed",
                          json_array_size(records), json_array_size(records) == 1 ? "" : "s");
-                if (!w.prev_state || strcmp(w.prev_state, w.state) != 0) {
+                /* Kratix's controller posts its own Events about healthStatus:
+                 * only a controller writing that aggregate posts them. */
+                if (h->health_status && w.state && (!w.prev_state || strcmp(w.prev_state, w.state) != 0)) {
                         _cleanup_free_ char *msg = xasprintf("Health state is %s", w.state);
                         _cleanup_free_ char *api_version = xasprintf("%s/%s", p->res.group, p->res.version);
                         post_event(h, api_version, p->res.kind, p->res.namespaced ? ns : NULL, name, w.uid,
@@ -469,6 +492,13 @@ static void reconcile_dirty(struct health *h, const json_t *listed) {
                 return;
         _cleanup_json_ json_t *index = index_records(h);
         _cleanup_json_ json_t *empty = json_array();
+        h->live = json_array();
+        const char *rk;
+        json_t *rec;
+        json_object_foreach(h->records, rk, rec) {
+                if (!*meta(rec, "deletionTimestamp"))
+                        json_array_append(h->live, rec);
+        }
         _cleanup_json_ json_t *dirty = TAKE_PTR(h->dirty);
         h->dirty = json_object();
         const char *k;
@@ -485,6 +515,7 @@ static void reconcile_dirty(struct health *h, const json_t *listed) {
                 arm(h->retry_fd, h->retry_ms);
         } else
                 h->retry_ms = 0;
+        json_decref(TAKE_PTR(h->live));
 }
 
 /* ---- the record store ------------------------------------------------------ */
@@ -789,10 +820,11 @@ static int run(struct health *h) {
 
 /* 0 to run, 1 when done (--help), <0 on a usage error (printed). */
 static int parse_args(struct health *h, int argc, char **argv) {
-        enum { O_RESYNC = 1000, O_DEADLINE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT, O_HELP };
+        enum { O_RESYNC = 1000, O_DEADLINE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT, O_HELP, O_HEALTH_STATUS };
         static const struct option options[] = {
                 { "all-namespaces", no_argument, NULL, 'A' },
                 { "namespace", required_argument, NULL, 'n' },
+                { "health-status", no_argument, NULL, O_HEALTH_STATUS },
                 { "resync", required_argument, NULL, O_RESYNC },
                 { "deadline", required_argument, NULL, O_DEADLINE },
                 { "kubeconfig", required_argument, NULL, O_KUBECONFIG },
@@ -813,6 +845,7 @@ static int parse_args(struct health *h, int argc, char **argv) {
                 switch (c) {
                 case 'A': all = true; break;
                 case 'n': set_str(&h->namespace, optarg); break;
+                case O_HEALTH_STATUS: h->health_status = true; break;
                 case O_RESYNC:
                         if (parse_duration_arg("resync", optarg, &h->resync_ms) < 0)
                                 return -EINVAL;

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -17,12 +18,17 @@ struct reply {
         int retry_after; /* seconds; 0: no Retry-After header */
         const char *content_type; /* static; NULL: application/json */
         struct watch *watch; /* owned; a streaming body when set */
+        /* Another streaming body (pods/log?follow=true): owned by stream_free. */
+        void *stream;
+        ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
+        void (*stream_free)(void *cls);
 };
 
 struct api_config {
         const char *token;   /* required bearer token */
         int bookmark_ms;     /* interval of BOOKMARK events */
         char *server_url;    /* for /api's serverAddressByClientCIDRs */
+        size_t max_log_bytes; /* kept per container run (pods/log); the oldest lines go first */
 };
 
 extern struct api_config api_config;
@@ -43,5 +49,8 @@ void api_handle_internal_create(const char *group, const char *version, const ch
 /* Load CRDs (YAML or JSON, multi-document) from a file or each .yaml or .json file
  * of a directory at start. 0 or a negative errno with a message on stderr. */
 int api_preload_crds(const char *path);
+
+/* Free every container log (at exit, once no connection is left). */
+void logs_free(void);
 
 #define API_MAX_BODY (3u * 1024 * 1024)

@@ -344,6 +344,9 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct reply *rep, bool d
         if (rep->watch)
                 resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, watch_read, rep->watch,
                                                          watch_free);
+        else if (rep->stream)
+                resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, rep->stream_read, rep->stream,
+                                                         rep->stream_free);
         else if (drop) {
                 struct dropper *d = xcalloc(1, sizeof(*d));
                 d->body = rep->body;
@@ -502,7 +505,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (n > 0 && (size_t)n < sizeof(line))
                         (void)!write(access_log_fd, line, (size_t)n);
         }
-        return queue(c, &rep, fa.drop && !rep.watch);
+        return queue(c, &rep, fa.drop && !rep.watch && !rep.stream);
 }
 
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen) {
@@ -530,13 +533,15 @@ static void usage(FILE *f) {
               "  --bookmark-interval D   BOOKMARK interval for watches that ask (default 1s)\n"
               "  --quiet                 do not log requests\n"
               "  --access-log FILE       append \"SECONDS.MICROSECONDS METHOD URL CODE\" for each\n"
-              "                          request, stamped when it has been handled\n",
+              "                          request, stamped when it has been handled\n"
+              "  --max-log-bytes SIZE    log kept per container run for pods/log (default 4Mi);\n"
+              "                          the oldest lines go first\n",
               f);
 }
 
 int main(int argc, char **argv) {
         enum { ARG_ADDRESS = 0x100, ARG_PORT, ARG_INSECURE, ARG_TOKEN, ARG_KUBECONFIG, ARG_CA, ARG_CRDS, ARG_FAULT,
-               ARG_HISTORY, ARG_BOOKMARK, ARG_QUIET, ARG_CLIENT_CA, ARG_CLIENT_CERT, ARG_ACCESS_LOG };
+               ARG_HISTORY, ARG_BOOKMARK, ARG_QUIET, ARG_CLIENT_CA, ARG_CLIENT_CERT, ARG_ACCESS_LOG, ARG_MAX_LOG };
         static const struct option options[] = {
                 { "address", required_argument, NULL, ARG_ADDRESS },
                 { "port", required_argument, NULL, ARG_PORT },
@@ -552,6 +557,7 @@ int main(int argc, char **argv) {
                 { "bookmark-interval", required_argument, NULL, ARG_BOOKMARK },
                 { "quiet", no_argument, NULL, ARG_QUIET },
                 { "access-log", required_argument, NULL, ARG_ACCESS_LOG },
+                { "max-log-bytes", required_argument, NULL, ARG_MAX_LOG },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -628,6 +634,12 @@ int main(int argc, char **argv) {
                         access_log_fd = open(optarg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
                         if (access_log_fd < 0) {
                                 fprintf(stderr, "error: cannot open --access-log \"%s\": %s\n", optarg, strerror(errno));
+                                { rc = 2; goto out; }
+                        }
+                        break;
+                case ARG_MAX_LOG:
+                        if (parse_size(optarg, &api_config.max_log_bytes) < 0 || api_config.max_log_bytes == 0) {
+                                fprintf(stderr, "error: invalid --max-log-bytes \"%s\"\n", optarg);
                                 { rc = 2; goto out; }
                         }
                         break;
@@ -777,6 +789,7 @@ out:
         if (store_ready)
                 store_free();
         faults_free();
+        logs_free();
         free(api_config.server_url);
         free(arg_token);
         free(tls_key_pem);

@@ -12,7 +12,7 @@
 start_apiserver --watch-history 10
 apiserver_install_crds
 health_setup
-start_health
+start_health --health-status
 
 hr r1 default db-a default healthy 10
 hr r2 default db-b default degraded 10
@@ -56,7 +56,7 @@ kubectl delete healthrecord r1 >/dev/null         # default/db-a loses its only 
 hr r4 default db-b default unknown 40             # default/db-b gains one
 kubectl delete healthrecord -n team-a burst-1 burst-2 >/dev/null
 hr burst-3 team-a db-a team-a unhealthy 200       # team-a/db-a changes
-start_health
+start_health --health-status
 wait_until "restart: a record deleted while down is gone from the resource" "ready/0/-" health_of db default db-a
 wait_until "restart: a record added while down is shown" "unknown/1/unknown" health_of db default db-b
 wait_until "restart: updates and deletions while down" "unhealthy/10/unhealthy" health_of db team-a db-a
@@ -64,7 +64,7 @@ wait_until "restart: updates and deletions while down" "unhealthy/10/unhealthy" 
 # --- a restart over an up-to-date cluster writes nothing -------------------
 stop_health TERM
 apiserver_reset_counters
-start_health
+start_health --health-status
 sleep 1
 counters=$(apiserver_counters)
 is "$(jq '.byVerb.PATCH // 0' <<<"$counters")" 0 "a restart over an up-to-date cluster makes zero PATCH requests"
@@ -80,7 +80,7 @@ is "$(apiserver_count PATCH /apis/example.promise.syntasso.io/v1/namespaces/defa
 stop_health TERM
 
 # --- failing and conflicting writes ------------------------------------------
-start_health --deadline=1s --resync=1s
+start_health --health-status --deadline=1s --resync=1s
 status=/apis/example.promise.syntasso.io/v1/namespaces/default/databases/db-b/status
 apiserver_fault "{\"verb\":\"PATCH\",\"path\":\"$status\",\"code\":503,\"count\":2}"
 hr r4 default db-b default degraded 50

@@ -9,6 +9,8 @@
 #   apiserver_reset_counters
 #   apiserver_outage SECONDS                 # refuse connections for a while
 #   apiserver_curl [curl args...] PATH       # curl with the token and CA
+#   apiserver_log NS POD CONTAINER TEXT [previous] [close] [restart]
+#                                            # append TEXT to a container's log (pods/log)
 #   start_apiserver_client_certs [args...]   # start_apiserver that also accepts client certificates:
 #                                            # exports APISERVER_CLIENT_CA, _CERT, _KEY (files)
 #
@@ -120,4 +122,26 @@ apiserver_stored_after() {
 
 apiserver_outage() {
         apiserver_curl -f -X POST --data "{\"seconds\":$1}" /_kstatus/outage >/dev/null
+}
+
+# apiserver_log NS POD CONTAINER TEXT [previous] [close] [restart]: append
+# TEXT (newlines included as given) to the log kubectl logs shows for that
+# container: its current run, or with "previous" the run before (kubectl logs
+# --previous). "close" ends the run (kubectl logs -f returns); "restart" first
+# makes the current run the previous one, as the kubelet restarting it. The
+# Pod's container statuses decide, as on a real node, which run a read sees.
+apiserver_log() {
+        local ns=$1 pod=$2 container=$3 text=$4 flag body
+        shift 4
+        # The text through stdin: a long log does not fit in one argument.
+        body=$(printf '%s' "$text" | jq -Rsc --arg ns "$ns" --arg pod "$pod" --arg c "$container" \
+                '{namespace: $ns, pod: $pod, container: $c, text: .}') || return 1
+        for flag in "$@"; do
+                case $flag in
+                previous | close | restart) body=$(jq -c --arg f "$flag" '.[$f] = true' <<<"$body") ;;
+                *) echo "apiserver_log: unknown flag \"$flag\"" >&2; return 2 ;;
+                esac
+        done
+        apiserver_curl -f -X POST -H 'Content-Type: application/json' --data-binary @- /_kstatus/logs \
+                <<<"$body" >/dev/null
 }

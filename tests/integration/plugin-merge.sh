@@ -58,7 +58,7 @@ is "$(jq -c '[.conditions[].type]' <<<"$out")" '["DatabaseReady","VaultReady"]' 
 printf 'kratix:\n  x: 1\n' >kratix.yaml
 fails_with 1 "a top-level kratix key is refused" kubectl kstatus merge kratix.yaml
 err=$(kubectl kstatus merge kratix.yaml 2>&1 >/dev/null)
-is "$err" 'error: kratix.yaml: "kratix" is a kratix managed status field that cannot be updated via workflows' \
+is "$err" 'error: kratix.yaml:1:1: "kratix" is a kratix managed status field that cannot be updated via workflows' \
         "the kratix key error names the file"
 fails_with 1 "a missing file is an error" kubectl kstatus merge nope.yaml
 is "$(kubectl kstatus merge nope.yaml 2>&1)" "error: nope.yaml: no such file or directory" "missing file message"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kubectl kstatus wait against the test API server: kubectl's messages, watches
-# (no polling), --any, fail fast and the exit codes of CONTRACT §8.
+# (no polling), --any, fail fast and the exit codes of docs/BEHAVIOUR.md §8.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
 cd "$TEST_TMP"
@@ -69,12 +69,19 @@ is "$(kubectl kstatus wait db a b --for=health=healthy 2>&1 | sort)" \
         "several names: one line each"
 is "$(kubectl kstatus wait db/a database/b --for=health=healthy 2>&1 | wc -l)" 2 "TYPE/NAME forms"
 
-# observedGeneration: a condition about an older generation does not count.
+# Kratix's status.observedGeneration (top level): while it is older than the
+# spec's generation, a condition does not count; a per-condition one is not read.
 kubectl patch db a --type merge -p '{"spec":{"size":"20Gi"}}' >/dev/null
-status a "{\"conditions\":[$(cond Ready True Ok ok 1)]}"
-fails_with 1 "a condition with a stale observedGeneration is not met" kubectl kstatus wait db/a --for=condition=Ready --timeout=1s
-status a "{\"conditions\":[$(cond Ready True Ok ok 2)]}"
-ok "the current generation is" kubectl kstatus wait db/a --for=condition=Ready --timeout=1s
+is "$(kubectl get db a -o jsonpath='{.metadata.generation}')" 2 "the spec change made generation 2"
+status a "{\"observedGeneration\":1,\"conditions\":[$(cond Ready True Ok ok)]}"
+fails_with 1 "a stale status.observedGeneration blocks the condition" kubectl kstatus wait db/a --for=condition=Ready --timeout=1s
+status a "{\"observedGeneration\":1,\"conditions\":[$(cond Ready True Ok ok 2)]}"
+fails_with 1 "a condition's own observedGeneration does not make it current" kubectl kstatus wait db/a --for=condition=Ready --timeout=1s
+status a '{"observedGeneration":2}'
+is "$(kubectl kstatus wait db/a --for=condition=Ready --timeout=1s 2>&1)" "database.example.promise.syntasso.io/a condition met" \
+        "the condition counts once Kratix records the current generation"
+status a "{\"observedGeneration\":null,\"conditions\":[$(cond Ready True Ok ok 1)]}"
+ok "without status.observedGeneration the condition counts" kubectl kstatus wait db/a --for=condition=Ready --timeout=1s
 
 # Deletion.
 (sleep 1; kubectl delete db b >/dev/null) &

@@ -247,11 +247,11 @@ _kx_cs() {
         now=$(kx_now)
         _kx_status_edit --arg c "$1" --arg s "$2" --arg x "${3:-0}" --arg now "$now" '
           def upd: if .name != $c then . else
-            if $s == "running" then .state = {running: {startedAt: $now}} | .started = true
-              | .ready = (.name != "status-writer" or true)
+            if $s == "running" then .state = {running: {startedAt: $now}} | .started = true | .ready = true
+              | .containerID = "containerd://\(.name)-\(.restartCount)"
             elif $s == "terminated" then .state = {terminated: {exitCode: ($x | tonumber),
                 reason: (if $x == "0" then "Completed" else "Error" end), startedAt: (.state.running.startedAt // $now),
-                finishedAt: $now}} | .ready = false | .started = false
+                finishedAt: $now, containerID: (.containerID // "containerd://\(.name)")}} | .ready = false | .started = false
             elif $s == "restart" then .lastState = .state | .restartCount += 1
               | .state = {waiting: {reason: "CrashLoopBackOff", message: "back-off restarting failed container"}}
             else .state = {waiting: {reason: $x}} end end;
@@ -300,6 +300,7 @@ _kx_sidecar_stop() {
         rc=$?
         echo "$rc" >"$KX_POD_DIR/sidecar.rc"
         KX_SIDECAR_RC=$rc
+        _kx_ship_log kstatus-sidecar "$KX_POD_DIR/sidecar.log"
         KX_SIDECAR_PID=
         _kx_cs kstatus-sidecar terminated "$rc"
 }
@@ -446,8 +447,10 @@ _kx_container() {
                 _kx_cs "$name" running
                 [ "$name" = status-writer ] && _kx_status_edit '.phase = "Running"'
                 _kx_status_push
-                "$@" >>"$KX_POD_DIR/$name.log" 2>&1
+                "$@" >"$KX_POD_DIR/$name.run.log" 2>&1
                 rc=$?
+                _kx_ship_log "$name" "$KX_POD_DIR/$name.run.log"
+                cat "$KX_POD_DIR/$name.run.log" >>"$KX_POD_DIR/$name.log"
                 if [ "$rc" = 0 ]; then _kx_cs "$name" terminated 0; return 0; fi
                 KX_FAILURES=$((KX_FAILURES + 1))
                 _kx_cs "$name" terminated "$rc"
@@ -459,7 +462,22 @@ _kx_container() {
                 fi
                 _kx_cs "$name" restart
                 _kx_status_push
+                KX_LOG_RESTART=1
         done
+}
+
+# The kubelet keeps each container's output: the test API server serves it as
+# pods/log (POST /_kstatus/logs), so `kubectl logs` works on the stand-in's Pods.
+_kx_ship_log() { # CONTAINER FILE
+        local body
+        body=$(jq -nc --arg ns "$(_kx_pod_ns)" --arg pod "$KX_POD" --arg c "$1" --rawfile t "$2" \
+                --argjson restart "$([ "${KX_LOG_RESTART:-}" = 1 ] && echo true || echo false)" \
+                '{namespace: $ns, pod: $pod, container: $c, text: $t, restart: $restart, close: true}')
+        KX_LOG_RESTART=
+        local args=(-sS -o /dev/null -X POST -H "Authorization: Bearer $KX_TOKEN" -H "Content-Type: application/json"
+                --data-binary @-)
+        [ -n "${KX_CA:-}" ] && args+=(--cacert "$KX_CA")
+        curl "${args[@]}" "$KX_URL/_kstatus/logs" <<<"$body" 2>/dev/null || true
 }
 
 _kx_pipeline_cmd() { # the pipeline's own container: a bash snippet

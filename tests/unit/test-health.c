@@ -112,10 +112,12 @@ Test(health, target_needs_a_promise) {
         json_decref(r);
 }
 
+/* The patch --health-status writes (healthStatus too). */
 static json_t *patch_for(const char *status, const char *records, const char **state) {
         json_t *s = status ? J(status) : NULL;
         json_t *recs = J(records);
-        json_t *p = kstatus_health_status_patch(s, recs, "default", "db", state);
+        struct kstatus_health_target t = { .namespace = "default", .name = "db", .records = recs, .all_records = recs };
+        json_t *p = kstatus_health_status_patch(s, &t, state);
         json_decref(s);
         json_decref(recs);
         return p;
@@ -172,13 +174,82 @@ Test(health, status_patch_drops_null_details) {
                            "{\"a\":null,\"b\":[{\"c\":null,\"d\":1},null]}}}]";
         json_t *p = patch_for(NULL, recs, NULL);
         assert_json_eq(p, "{\"healthStatus\":{\"state\":\"ready\",\"healthRecords\":[{\"state\":\"ready\",\"details\":"
-                          "{\"b\":[{\"d\":1},null]},\"source\":{\"name\":\"r\",\"namespace\":\"default\"}}]},"
+                          "{\"b\":[{\"d\":1},null]},\"lastRun\":0,\"source\":{\"name\":\"r\",\"namespace\":\"default\"}}]},"
                           "\"healthRecord\":{\"state\":\"ready\",\"details\":{\"b\":[{\"d\":1},null]}}}");
         /* What that patch stores is up to date. */
         json_t *stored = kstatus_merge_patch(NULL, p);
         json_t *recs_j = J(recs);
-        assert_json_eq(kstatus_health_status_patch(stored, recs_j, "default", "db", NULL), NULL);
+        struct kstatus_health_target t = { .namespace = "default", .name = "db", .records = recs_j,
+                                           .all_records = recs_j };
+        assert_json_eq(kstatus_health_status_patch(stored, &t, NULL), NULL);
         json_decref(recs_j);
         json_decref(stored);
         json_decref(p);
+}
+
+/* The default: only the seed's healthRecord, and a patch that names nothing else. */
+static json_t *record_patch_for(const char *status, const char *records, const char **state) {
+        json_t *s = status ? J(status) : NULL;
+        json_t *recs = J(records);
+        struct kstatus_health_target t = { .namespace = "default", .name = "db", .records = recs };
+        json_t *p = kstatus_health_status_patch(s, &t, state);
+        json_decref(s);
+        json_decref(recs);
+        return p;
+}
+
+Test(health, default_writes_only_health_record) {
+        const char *one = "[" REC("r1", "default", "db", "default", "degraded", 10) "]";
+        const char *state = NULL;
+        /* Kratix's controller wrote healthStatus (even a different one): left alone. */
+        json_t *p = record_patch_for("{\"healthStatus\":{\"state\":\"unhealthy\",\"healthRecords\":[]}}", one, &state);
+        assert_json_eq(p, "{\"healthRecord\":{\"state\":\"degraded\",\"lastRun\":10}}");
+        cr_assert_str_eq(state, "degraded");
+        json_decref(p);
+        assert_json_eq(record_patch_for("{\"healthStatus\":{\"state\":\"unhealthy\"},\"healthRecord\":{\"state\":"
+                                        "\"degraded\",\"lastRun\":10}}",
+                                        one, NULL),
+                       NULL);
+        /* Only Kratix's healthStatus and no records: nothing to do, even though
+         * --health-status would reset it. */
+        assert_json_eq(record_patch_for("{\"healthStatus\":{\"state\":\"unhealthy\"}}", "[]", NULL), NULL);
+        /* Records gone: healthRecord removed, healthStatus still not named. */
+        state = "x";
+        p = record_patch_for("{\"healthStatus\":{\"state\":\"unhealthy\"},\"healthRecord\":{\"state\":\"degraded\"}}", "[]",
+                             &state);
+        assert_json_eq(p, "{\"healthRecord\":null}");
+        cr_assert_null(state);
+        json_decref(p);
+}
+
+#define REC_P(name, ns, promise, rname, rns_member, state) \
+        "{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"" ns "\"},\"data\":{\"promiseRef\":{\"name\":\"" promise \
+        "\"},\"resourceRef\":{\"name\":\"" rname "\"" rns_member "},\"state\":\"" state "\"}}"
+
+Test(health, health_status_is_kratix_projection) {
+        /* Kratix's getHealthDataAndStates: every record whose resourceRef name
+         * and namespace are the resource's as written (any Promise; a missing
+         * namespace is "", not the record's own), listed by "namespace/name",
+         * lastRun 0 when unset. healthRecord keeps kstatus's reading. */
+        json_t *recs = J("[" REC_P("z", "a", "database", "db", ",\"namespace\":\"default\"", "healthy") ","
+                         REC_P("y", "a-b", "cache", "db", ",\"namespace\":\"default\"", "degraded") ","
+                         REC_P("x", "default", "database", "db", "", "unhealthy") ","
+                         REC_P("w", "default", "database", "other", ",\"namespace\":\"default\"", "unhealthy") "]");
+        json_t *p = kstatus_health_project(recs, "default", "db");
+        assert_json_eq(json_object_get(p, "healthStatus"),
+                       "{\"state\":\"degraded\",\"healthRecords\":["
+                       "{\"state\":\"degraded\",\"lastRun\":0,\"source\":{\"name\":\"y\",\"namespace\":\"a-b\"}},"
+                       "{\"state\":\"healthy\",\"lastRun\":0,\"source\":{\"name\":\"z\",\"namespace\":\"a\"}}]}");
+        json_decref(p);
+        json_decref(recs);
+}
+
+Test(health, health_record_is_the_newest_first_by_source_on_a_tie) {
+        json_t *recs = J("[" REC("b", "default", "db", "default", "degraded", 10) ","
+                         REC("a", "default", "db", "default", "healthy", 10) ","
+                         REC("c", "default", "db", "default", "unknown", 5) "]");
+        json_t *p = kstatus_health_project(recs, "default", "db");
+        assert_json_eq(json_object_get(p, "healthRecord"), "{\"state\":\"healthy\",\"lastRun\":10}");
+        json_decref(p);
+        json_decref(recs);
 }

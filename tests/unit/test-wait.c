@@ -15,19 +15,32 @@ static bool met(const char *spec, const char *obj_text) {
         return r;
 }
 
-#define OBJ(gen, conds, extra) "{\"metadata\":{\"generation\":" #gen "},\"status\":{\"conditions\":[" conds "]" extra "}}"
-#define CWC(status, og) "{\"type\":\"ConfigureWorkflowCompleted\",\"status\":\"" status "\",\"observedGeneration\":" #og "}"
+/* og: Kratix's status.observedGeneration (top level). */
+#define OBJ(gen, og, conds, extra)                                                                            \
+        "{\"metadata\":{\"generation\":" #gen "},\"status\":{\"observedGeneration\":" #og ",\"conditions\":[" conds \
+        "]" extra "}}"
+#define CWC(status) "{\"type\":\"ConfigureWorkflowCompleted\",\"status\":\"" status "\"}"
+#define CWC_OG(status, og) \
+        "{\"type\":\"ConfigureWorkflowCompleted\",\"status\":\"" status "\",\"observedGeneration\":" #og "}"
 
 Test(wait, conditions) {
-        cr_assert(met("condition=ConfigureWorkflowCompleted", OBJ(1, CWC("True", 1), "")));
-        cr_assert(met("condition=configureworkflowcompleted", OBJ(1, CWC("True", 1), "")) == false);
-        cr_assert(met("condition=ConfigureWorkflowCompleted=true", OBJ(1, CWC("True", 1), "")),
+        cr_assert(met("condition=ConfigureWorkflowCompleted", OBJ(1, 1, CWC("True"), "")));
+        cr_assert(met("condition=configureworkflowcompleted", OBJ(1, 1, CWC("True"), "")) == false);
+        cr_assert(met("condition=ConfigureWorkflowCompleted=true", OBJ(1, 1, CWC("True"), "")),
                   "values compare case-insensitively, as kubectl's");
-        cr_assert_not(met("condition=ConfigureWorkflowCompleted", OBJ(1, CWC("False", 1), "")));
-        cr_assert(met("condition=ConfigureWorkflowCompleted=False", OBJ(1, CWC("False", 1), "")));
-        cr_assert_not(met("condition=ConfigureWorkflowCompleted", OBJ(2, CWC("True", 1), "")),
-                      "a condition for an older generation does not count");
-        cr_assert_not(met("condition=Missing", OBJ(1, CWC("True", 1), "")));
+        cr_assert_not(met("condition=ConfigureWorkflowCompleted", OBJ(1, 1, CWC("False"), "")));
+        cr_assert(met("condition=ConfigureWorkflowCompleted=False", OBJ(1, 1, CWC("False"), "")));
+        cr_assert_not(met("condition=ConfigureWorkflowCompleted", OBJ(2, 1, CWC("True"), "")),
+                      "a condition while status.observedGeneration is older does not count");
+        cr_assert(met("condition=ConfigureWorkflowCompleted", OBJ(2, 2, CWC("True"), "")));
+        cr_assert(met("condition=ConfigureWorkflowCompleted",
+                      "{\"metadata\":{\"generation\":5},\"status\":{\"conditions\":[" CWC("True") "]}}"),
+                  "without status.observedGeneration the condition counts");
+        cr_assert(met("condition=ConfigureWorkflowCompleted", OBJ(2, 2, CWC_OG("True", 1), "")),
+                  "a per-condition observedGeneration (pruned by Kratix's schema) is not read");
+        cr_assert_not(met("condition=ConfigureWorkflowCompleted", OBJ(2, 1, CWC_OG("True", 2), "")),
+                      "nor does it make a stale resource current");
+        cr_assert_not(met("condition=Missing", OBJ(1, 1, CWC("True"), "")));
         cr_assert_not(met("condition=ConfigureWorkflowCompleted", NULL));
 }
 
