@@ -229,8 +229,7 @@ ok "the API token is in none of the $((2 * N)) sidecar logs" bash -c "! cat $TES
 want() { # I
         jq -nc --argjson i "$1" --argjson m "$M" '{
                 conditions: [{type: "ConfigureWorkflowCompleted", status: "True",
-                              reason: "PipelinesExecutedSuccessfully", message: "Pipelines completed",
-                              observedGeneration: 1}],
+                              reason: "PipelinesExecutedSuccessfully", message: "Pipelines completed"}],
                 message: "r\($i) p2 v\($m)",
                 p1: {v: $m, "tmp\($m)": "x"},
                 p2: {v: $m, "tmp\($m)": "x"},
@@ -242,8 +241,7 @@ jq -c '.items[] | [.metadata.name, (.status | del(.conditions[]?.lastTransitionT
 jq -nc --argjson n "$N" --argjson m "$M" '
         range(0; $n) as $i | ["load-" + ("000\($i)" | .[-4:]),
         {conditions: [{type: "ConfigureWorkflowCompleted", status: "True",
-                       reason: "PipelinesExecutedSuccessfully", message: "Pipelines completed",
-                       observedGeneration: 1}],
+                       reason: "PipelinesExecutedSuccessfully", message: "Pipelines completed"}],
          message: "r\($i) p2 v\($m)",
          p1: {v: $m, "tmp\($m)": "x"},
          p2: {v: $m, "tmp\($m)": "x"},
