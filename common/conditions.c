@@ -80,8 +80,7 @@ bool kstatus_condition_type_is_owned(const char *type) {
         return strcmp(type, KSTATUS_COND_CONFIGURE) == 0 || strcmp(type, KSTATUS_COND_DELETE) == 0;
 }
 
-json_t *kstatus_condition_new(const char *type, const char *status, const char *reason, const char *message,
-                              int64_t observed_generation) {
+json_t *kstatus_condition_new(const char *type, const char *status, const char *reason, const char *message) {
         json_t *c = json_object();
         json_object_set_new(c, "type", json_string(type));
         json_object_set_new(c, "status", json_string(status));
@@ -89,8 +88,6 @@ json_t *kstatus_condition_new(const char *type, const char *status, const char *
                 json_object_set_new(c, "reason", json_string(reason));
         if (message)
                 json_object_set_new(c, "message", json_string(message));
-        if (observed_generation >= 0)
-                json_object_set_new(c, "observedGeneration", json_integer(observed_generation));
         return c;
 }
 
@@ -145,6 +142,60 @@ bool kstatus_conditions_set(json_t *conditions, const json_t *cond, const char *
         else
                 json_array_append_new(conditions, next);
         return true;
+}
+
+static bool same_field(const json_t *a, const json_t *b, const char *key) {
+        /* A field left out is "", as Go's struct fields are. */
+        const char *x = json_string_value(json_object_get(a, key)) ?: "";
+        const char *y = json_string_value(json_object_get(b, key)) ?: "";
+        return strcmp(x, y) == 0;
+}
+
+/* cluster-api's hasSameState (Severity is not in Kratix's schema). */
+static bool same_state(const json_t *a, const json_t *b) {
+        return same_field(a, b, "status") && same_field(a, b, "reason") && same_field(a, b, "message");
+}
+
+/* cluster-api's lexicographicLess: Ready first, then by type. */
+static bool cond_less(const json_t *a, const json_t *b) {
+        const char *x = cond_type(a) ?: "", *y = cond_type(b) ?: "";
+        return (strcmp(x, "Ready") == 0 || strcmp(x, y) < 0) && strcmp(y, "Ready") != 0;
+}
+
+/* Insertion sort in place: lists are a handful of conditions, and it is stable. */
+static void sort_conditions(json_t *conditions) {
+        size_t n = json_array_size(conditions);
+        for (size_t i = 1; i < n; i++) {
+                json_t *c = json_incref(json_array_get(conditions, i));
+                size_t j = i;
+                while (j > 0 && cond_less(c, json_array_get(conditions, j - 1)))
+                        j--;
+                if (j != i) {
+                        json_array_remove(conditions, i);
+                        json_array_insert(conditions, j, c);
+                }
+                json_decref(c);
+        }
+}
+
+bool kstatus_conditions_mark(json_t *conditions, const json_t *cond, const char *now) {
+        const char *type = cond_type(cond);
+        if (!type || !json_is_array(conditions))
+                return false;
+        _cleanup_json_ json_t *before = json_deep_copy(conditions);
+        ssize_t i = find_index(conditions, type);
+        json_t *existing = i < 0 ? NULL : json_array_get(conditions, (size_t)i);
+        if (!existing || !same_state(existing, cond)) {
+                json_t *next = json_deep_copy(cond);
+                if (existing || !json_is_string(json_object_get(next, "lastTransitionTime")))
+                        json_object_set_new(next, "lastTransitionTime", json_string(now));
+                if (existing)
+                        json_array_set_new(conditions, (size_t)i, next);
+                else
+                        json_array_append_new(conditions, next);
+        }
+        sort_conditions(conditions);
+        return !json_equal(before, conditions);
 }
 
 bool kstatus_conditions_remove(json_t *conditions, const char *type) {

@@ -1,8 +1,8 @@
-/* conditions.h - Kubernetes-style status conditions (CONTRACT §4).
+/* conditions.h - Kubernetes-style status conditions (docs/BEHAVIOUR.md §4).
  *
- * Semantics are meta.SetStatusCondition's: an existing condition of the same
- * type is updated in place (keeping its position), lastTransitionTime changes
- * only when `status` changes, and a new type is appended. */
+ * kstatus_conditions_set() has meta.SetStatusCondition's semantics (status.yaml's
+ * own conditions); kstatus_conditions_mark() has cluster-api's conditions.Set
+ * semantics, which Kratix uses for the workflow conditions. */
 #pragma once
 
 #include <stdbool.h>
@@ -36,9 +36,10 @@ int kstatus_time_parse(const char *s, int64_t *ret);
 /* True for condition types status.yaml may not set (kstatus owns them). */
 bool kstatus_condition_type_is_owned(const char *type);
 
-/* A new condition object (new reference). observed_generation < 0: omitted. */
-json_t *kstatus_condition_new(const char *type, const char *status, const char *reason, const char *message,
-                              int64_t observed_generation);
+/* A new condition object (new reference) with only the fields Kratix's schema
+ * keeps: type, status, reason and message (lastTransitionTime is set when it
+ * is marked). reason and message may be NULL. */
+json_t *kstatus_condition_new(const char *type, const char *status, const char *reason, const char *message);
 
 /* The condition of `type` in `conditions` (an array, may be NULL); borrowed or NULL. */
 json_t *kstatus_conditions_find(const json_t *conditions, const char *type);
@@ -48,6 +49,14 @@ json_t *kstatus_conditions_find(const json_t *conditions, const char *type);
  * stamps lastTransitionTime when the status changes and `cond` carries none.
  * Returns true when the array changed. */
 bool kstatus_conditions_set(json_t *conditions, const json_t *cond, const char *now);
+
+/* Set `cond` (borrowed) in `conditions` (an array, modified in place) as
+ * Kratix does, with cluster-api's conditions.Set: an existing condition of
+ * the same type is replaced, with lastTransitionTime `now`, only when its
+ * status, reason or message differ, and kept exactly as it is otherwise; a
+ * new type is added (with `now` unless `cond` carries a time); the list is
+ * then sorted by type, Ready first. Returns true when the array changed. */
+bool kstatus_conditions_mark(json_t *conditions, const json_t *cond, const char *now);
 
 /* Remove the condition of `type`; true when one was removed. */
 bool kstatus_conditions_remove(json_t *conditions, const char *type);

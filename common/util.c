@@ -144,51 +144,122 @@ int parse_size(const char *s, size_t *ret) {
         return 0;
 }
 
-int parse_duration_ms(const char *s, int64_t *ret_ms) {
-        if (!s || !*s)
+/* Go's leadingInt: [0-9]*, failing on overflow past 1<<63. */
+static int go_leading_int(const char **p, uint64_t *ret) {
+        uint64_t x = 0;
+        for (; **p >= '0' && **p <= '9'; (*p)++) {
+                if (x > (UINT64_C(1) << 63) / 10)
+                        return -ERANGE;
+                x = x * 10 + (uint64_t)(**p - '0');
+                if (x > UINT64_C(1) << 63)
+                        return -ERANGE;
+        }
+        *ret = x;
+        return 0;
+}
+
+/* Go's leadingFraction: [0-9]* after the dot, as a value and its scale; digits
+ * beyond int64's precision are consumed and dropped. */
+static void go_leading_fraction(const char **p, uint64_t *ret, double *ret_scale) {
+        uint64_t x = 0;
+        double scale = 1;
+        bool overflow = false;
+        for (; **p >= '0' && **p <= '9'; (*p)++) {
+                if (overflow)
+                        continue;
+                if (x > ((UINT64_C(1) << 63) - 1) / 10) {
+                        overflow = true;
+                        continue;
+                }
+                uint64_t y = x * 10 + (uint64_t)(**p - '0');
+                if (y > UINT64_C(1) << 63) {
+                        overflow = true;
+                        continue;
+                }
+                x = y;
+                scale *= 10;
+        }
+        *ret = x;
+        *ret_scale = scale;
+}
+
+static uint64_t go_unit(const char *u, size_t n) {
+        static const struct { const char *name; uint64_t ns; } units[] = {
+                { "ns", 1 }, { "us", 1000 }, { "\u00b5s", 1000 }, { "\u03bcs", 1000 }, { "ms", 1000000 },
+                { "s", 1000000000 }, { "m", UINT64_C(60000000000) }, { "h", UINT64_C(3600000000000) },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(units); i++)
+                if (strlen(units[i].name) == n && memcmp(units[i].name, u, n) == 0)
+                        return units[i].ns;
+        return 0;
+}
+
+int parse_go_duration(const char *s, int64_t *ret_ns) {
+        if (!s)
                 return -EINVAL;
+        bool neg = false;
+        if (*s == '-' || *s == '+')
+                neg = *s++ == '-';
         if (strcmp(s, "0") == 0) {
-                *ret_ms = 0;
+                *ret_ns = 0;
                 return 0;
         }
-        int64_t total = 0;
-        const char *p = s;
-        while (*p) {
-                if (!isdigit((unsigned char)*p))
+        if (!*s)
+                return -EINVAL;
+        uint64_t d = 0;
+        while (*s) {
+                if (*s != '.' && !(*s >= '0' && *s <= '9'))
                         return -EINVAL;
-                errno = 0;
-                char *end;
-                unsigned long long v = strtoull(p, &end, 10);
-                if (errno == ERANGE || v > INT64_MAX / 3600000)
+                const char *start = s;
+                uint64_t v, f = 0;
+                double scale = 1;
+                if (go_leading_int(&s, &v) < 0)
                         return -ERANGE;
-                double frac = 0;
-                if (*end == '.') {
-                        char *fend;
-                        frac = strtod(end, &fend);
-                        end = fend;
+                bool pre = s != start, post = false;
+                if (*s == '.') {
+                        const char *frac = ++s;
+                        go_leading_fraction(&s, &f, &scale);
+                        post = s != frac;
                 }
-                int64_t unit;
-                if (strncmp(end, "ms", 2) == 0) {
-                        unit = 1;
-                        end += 2;
-                } else if (*end == 'h') {
-                        unit = 3600000;
-                        end++;
-                } else if (*end == 'm') {
-                        unit = 60000;
-                        end++;
-                } else if (*end == 's') {
-                        unit = 1000;
-                        end++;
-                } else
+                if (!pre && !post)
                         return -EINVAL;
-                int64_t add = (int64_t)v * unit + (int64_t)(frac * (double)unit);
-                if (add < 0 || total > INT64_MAX - add)
+                size_t n = 0;
+                while (s[n] && s[n] != '.' && !(s[n] >= '0' && s[n] <= '9'))
+                        n++;
+                uint64_t unit = n ? go_unit(s, n) : 0;
+                if (!unit)
+                        return -EINVAL; /* missing or unknown unit */
+                s += n;
+                if (v > (UINT64_C(1) << 63) / unit)
                         return -ERANGE;
-                total += add;
-                p = end;
+                v *= unit;
+                if (f > 0) {
+                        v += (uint64_t)((double)f * ((double)unit / scale));
+                        if (v > UINT64_C(1) << 63)
+                                return -ERANGE;
+                }
+                d += v;
+                if (d > UINT64_C(1) << 63)
+                        return -ERANGE;
         }
-        *ret_ms = total;
+        if (neg) {
+                *ret_ns = d == UINT64_C(1) << 63 ? INT64_MIN : -(int64_t)d;
+                return 0;
+        }
+        if (d > (uint64_t)INT64_MAX)
+                return -ERANGE;
+        *ret_ns = (int64_t)d;
+        return 0;
+}
+
+int parse_duration_ms(const char *s, int64_t *ret_ms) {
+        int64_t ns;
+        int r = parse_go_duration(s, &ns);
+        if (r < 0)
+                return r;
+        if (ns < 0)
+                return -EINVAL;
+        *ret_ms = ns / 1000000;
         return 0;
 }
 

@@ -70,7 +70,11 @@ bool str_has_suffix(const char *s, const char *suffix);
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
 /* Parse a size with an optional Ki/Mi/Gi suffix (kubectl quantity style, binary only). */
 int parse_size(const char *s, size_t *ret);
-/* Parse a duration such as "30s", "2m", "1h30m", "500ms" (Go's time.ParseDuration subset). */
+/* Parse a duration exactly as Go's time.ParseDuration does: [-+]?([0-9]*(\.[0-9]*)?unit)+ with the
+ * units ns, us, µs, μs, ms, s, m, h, or "0". 0 with nanoseconds, -EINVAL (syntax, missing or unknown
+ * unit) or -ERANGE (beyond int64 nanoseconds, about 292 years). */
+int parse_go_duration(const char *s, int64_t *ret_ns);
+/* parse_go_duration() for flags: negative durations are -EINVAL; whole milliseconds (truncated). */
 int parse_duration_ms(const char *s, int64_t *ret_ms);
 
 /* Decode base64 (padding and line breaks ignored) into a new buffer with a

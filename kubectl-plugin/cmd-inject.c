@@ -9,23 +9,28 @@
 const char inject_usage[] =
         "Add kstatus-sidecar to Pods, Jobs, Deployments (and the other Pod-template kinds) read from a file or\n"
         "standard input, and write them back: a native sidecar (init container with restartPolicy Always) after\n"
-        "Kratix's reader, with the pipeline's KRATIX_* variables, POD_NAME/POD_NAMESPACE from the downward API,\n"
-        "and the shared-metadata volume mounted read-only at /kratix/metadata; the Pod's\n"
-        "terminationGracePeriodSeconds is raised to 75 (time for the final write). Other objects pass through\n"
-        "unchanged. Running it twice changes nothing.\n"
+        "Kratix's reader, with the pipeline's KRATIX_* variables (and status-writer's IS_LAST_PIPELINE),\n"
+        "POD_NAME/POD_NAMESPACE from the downward API, and the shared-metadata volume mounted read-only at\n"
+        "/kratix/metadata; the Pod's terminationGracePeriodSeconds is raised to 75 (time for the final write).\n"
+        "Other objects pass through unchanged. Running it twice changes nothing.\n"
         "\n"
         "Usage:\n"
         "  kubectl kstatus inject [options] [-f FILE]\n"
         "\n"
         "Examples:\n"
-        "  kubectl get job kratix-iam-example-create-user -o yaml | kubectl kstatus inject | kubectl apply -f -\n"
+        "  kubectl kstatus inject -f pipeline-job.yaml | kubectl create -f -\n"
         "  kubectl kstatus inject --rbac -f pipeline-pod.yaml\n"
+        "\n"
+        "A Job that exists cannot be injected: its Pod template is immutable, and Kratix creates and starts\n"
+        "its pipeline Jobs itself. In a cluster, inject at admission (deploy/policies); use inject on\n"
+        "manifests before they are applied.\n"
         "\n"
         "Options:\n"
         "  -f, --filename=FILE     read from FILE instead of standard input (- for stdin)\n"
         "      --image=IMAGE       the sidecar image (default ghcr.io/kstatus/kstatus-sidecar:v" KSTATUS_VERSION ")\n"
         "      --merge=deep|shallow  how the sidecar merges status.yaml (default deep)\n"
-        "      --rbac              also write the Role, RoleBinding, ClusterRole and ClusterRoleBinding it needs\n"
+        "      --rbac              also write the Roles, RoleBindings, ClusterRole and ClusterRoleBinding it needs\n"
+        "                          (in the resource's namespace too when the pipeline runs in another)\n"
         "  -o, --output=yaml|json  output format (default yaml)\n";
 
 static const char *env_value(json_t *container, const char *name) {
@@ -83,7 +88,9 @@ static int inject_object(json_t *obj, const struct inject_options *opts, bool rb
                         }
                         const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
                         const char *sa = json_string_value(json_object_get(spec, "serviceAccountName"));
-                        _cleanup_json_ json_t *objs = inject_rbac(ns ? ns : "default", sa ? sa : "default", group, plural);
+                        const char *resource_ns = env_value(sidecar, "KRATIX_OBJECT_NAMESPACE");
+                        _cleanup_json_ json_t *objs = inject_rbac(ns ? ns : "default", sa ? sa : "default",
+                                                                  resource_ns, group, plural);
                         json_array_foreach(objs, i, c) {
                                 if (!has_object(rbac_out, c))
                                         json_array_append(rbac_out, c);

@@ -113,7 +113,7 @@ int cmd_merge(int argc, char **argv) {
         kstatus_time_now(now);
 
         if (workflow) {
-                json_t *next = kstatus_workflow_apply(status, KSTATUS_WORKFLOW_CONFIGURE_STARTED, NULL, -1, now);
+                json_t *next = kstatus_workflow_apply(status, KSTATUS_WORKFLOW_CONFIGURE_STARTED, NULL, now);
                 json_decref(status);
                 status = next;
         }
@@ -126,7 +126,7 @@ int cmd_merge(int argc, char **argv) {
                 status = next;
         }
         if (workflow) {
-                json_t *next = kstatus_workflow_apply(status, KSTATUS_WORKFLOW_CONFIGURE_SUCCEEDED, NULL, -1, now);
+                json_t *next = kstatus_workflow_apply(status, KSTATUS_WORKFLOW_CONFIGURE_SUCCEEDED, NULL, now);
                 json_decref(status);
                 status = next;
         }

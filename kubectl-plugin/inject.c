@@ -1,5 +1,5 @@
 /* inject.c - add kstatus-sidecar to a Pod template as a native sidecar
- * (CONTRACT §5). Pure JSON in, JSON out; running it twice changes nothing. */
+ * (docs/BEHAVIOUR.md §5). Pure JSON in, JSON out; running it twice changes nothing. */
 #include "inject.h"
 
 #include <string.h>
@@ -89,9 +89,19 @@ static void copy_kratix_env(json_t *spec, json_t *env) {
         }
 }
 
+/* IS_LAST_PIPELINE as Kratix sets it on status-writer (and only there): the
+ * sidecar needs it to know whether the workflow completes with this pipeline. */
+static void copy_last_pipeline_env(json_t *spec, json_t *env) {
+        json_t *writer = find_named(json_object_get(spec, "containers"), "status-writer", NULL);
+        json_t *e = find_named(json_object_get(writer, "env"), "IS_LAST_PIPELINE", NULL);
+        if (e)
+                json_array_append_new(env, json_deep_copy(e));
+}
+
 static json_t *sidecar_container(json_t *spec, const struct inject_options *opts) {
         json_t *env = json_array();
         copy_kratix_env(spec, env);
+        copy_last_pipeline_env(spec, env);
         json_array_append_new(env, json_pack("{s:s, s:{s:{s:s}}}", "name", "POD_NAME", "valueFrom", "fieldRef",
                                              "fieldPath", "metadata.name"));
         json_array_append_new(env, json_pack("{s:s, s:{s:{s:s}}}", "name", "POD_NAMESPACE", "valueFrom", "fieldRef",
@@ -160,41 +170,61 @@ int inject_pod_spec_sidecar(json_t *spec, const struct inject_options *opts) {
         return 1;
 }
 
-json_t *inject_rbac(const char *namespace, const char *service_account, const char *group, const char *plural) {
+static json_t *role(const char *name, const char *namespace, json_t *rules) {
+        return json_pack("{s:s, s:s, s:{s:s, s:s}, s:o}", "apiVersion", "rbac.authorization.k8s.io/v1", "kind", "Role",
+                         "metadata", "name", name, "namespace", namespace, "rules", rules);
+}
+
+static json_t *binding(const char *kind, const char *name, const char *namespace, const char *role_kind,
+                       const char *role_name, const char *sa_namespace, const char *sa) {
+        json_t *b = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}", "apiVersion",
+                              "rbac.authorization.k8s.io/v1", "kind", kind, "metadata", "name", name, "roleRef",
+                              "apiGroup", "rbac.authorization.k8s.io", "kind", role_kind, "name", role_name,
+                              "subjects", "kind", "ServiceAccount", "name", sa, "namespace", sa_namespace);
+        if (namespace)
+                json_object_set_new(json_object_get(b, "metadata"), "namespace", json_string(namespace));
+        return b;
+}
+
+json_t *inject_rbac(const char *namespace, const char *service_account, const char *resource_namespace,
+                    const char *group, const char *plural) {
         json_t *out = json_array();
         /* One Role per resource type and one binding per service account, so that the
          * pipelines of several Promises in one namespace do not overwrite each other's. */
         _cleanup_free_ char *name = *group ? xasprintf("kstatus-sidecar-%s.%s", plural, group)
                                            : xasprintf("kstatus-sidecar-%s", plural);
-        _cleanup_free_ char *binding = xasprintf("%s-%s", name, service_account);
+        _cleanup_free_ char *bname = xasprintf("%s-%s", name, service_account);
         _cleanup_free_ char *status_resource = xasprintf("%s/status", plural);
-        json_array_append_new(out, json_pack(
-                "{s:s, s:s, s:{s:s, s:s}, s:[{s:[s], s:[s], s:[s, s]}, {s:[s], s:[s], s:[s]}, {s:[s], s:[s], s:[s]},"
-                " {s:[s], s:[s], s:[s]}]}",
-                "apiVersion", "rbac.authorization.k8s.io/v1", "kind", "Role", "metadata", "name", name, "namespace",
-                namespace,
-                "rules",
-                "apiGroups", group, "resources", status_resource, "verbs", "get", "patch",
-                "apiGroups", group, "resources", plural, "verbs", "get",
-                "apiGroups", "", "resources", "pods", "verbs", "get",
-                "apiGroups", "", "resources", "events", "verbs", "create"));
-        json_array_append_new(out, json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}",
-                                             "apiVersion", "rbac.authorization.k8s.io/v1", "kind", "RoleBinding",
-                                             "metadata", "name", binding, "namespace", namespace, "roleRef", "apiGroup",
-                                             "rbac.authorization.k8s.io", "kind", "Role", "name", name, "subjects",
-                                             "kind", "ServiceAccount", "name", service_account, "namespace",
-                                             namespace));
+        json_t *resource_rules = json_pack("[{s:[s], s:[s], s:[s, s]}, {s:[s], s:[s], s:[s]}]", "apiGroups", group,
+                                           "resources", status_resource, "verbs", "get", "patch", "apiGroups", group,
+                                           "resources", plural, "verbs", "get");
+        json_t *pods = json_pack("{s:[s], s:[s], s:[s]}", "apiGroups", "", "resources", "pods", "verbs", "get");
+        json_t *events = json_pack("{s:[s], s:[s], s:[s]}", "apiGroups", "", "resources", "events", "verbs", "create");
+        if (!resource_namespace || !*resource_namespace || strcmp(resource_namespace, namespace) == 0) {
+                json_array_append_new(resource_rules, pods);
+                json_array_append_new(resource_rules, events);
+                json_array_append_new(out, role(name, namespace, resource_rules));
+                json_array_append_new(out, binding("RoleBinding", bname, namespace, "Role", name, namespace,
+                                                   service_account));
+        } else {
+                /* pipelineNamespace: the Pod runs here, the resource (and its Events) live in
+                 * resource_namespace. Each Role grants only what is done in its namespace. */
+                json_array_append_new(resource_rules, events);
+                json_array_append_new(out, role(name, resource_namespace, resource_rules));
+                json_array_append_new(out, binding("RoleBinding", bname, resource_namespace, "Role", name, namespace,
+                                                   service_account));
+                _cleanup_free_ char *pname = xasprintf("kstatus-sidecar-pod-reader-%s", service_account);
+                json_array_append_new(out, role(pname, namespace, json_pack("[o]", pods)));
+                json_array_append_new(out, binding("RoleBinding", pname, namespace, "Role", pname, namespace,
+                                                   service_account));
+        }
         /* Promises are cluster-scoped: reading one needs a ClusterRole. */
         json_array_append_new(out, json_pack("{s:s, s:s, s:{s:s}, s:[{s:[s], s:[s], s:[s]}]}", "apiVersion",
                                              "rbac.authorization.k8s.io/v1", "kind", "ClusterRole", "metadata", "name",
                                              "kstatus-sidecar-promise-reader", "rules", "apiGroups",
                                              "platform.kratix.io", "resources", "promises", "verbs", "get"));
         _cleanup_free_ char *crb = xasprintf("kstatus-sidecar-%s-%s", namespace, service_account);
-        json_array_append_new(out, json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:s}, s:[{s:s, s:s, s:s}]}",
-                                             "apiVersion", "rbac.authorization.k8s.io/v1", "kind",
-                                             "ClusterRoleBinding", "metadata", "name", crb, "roleRef", "apiGroup",
-                                             "rbac.authorization.k8s.io", "kind", "ClusterRole", "name",
-                                             "kstatus-sidecar-promise-reader", "subjects", "kind", "ServiceAccount",
-                                             "name", service_account, "namespace", namespace));
+        json_array_append_new(out, binding("ClusterRoleBinding", crb, NULL, "ClusterRole",
+                                           "kstatus-sidecar-promise-reader", namespace, service_account));
         return out;
 }

@@ -55,6 +55,7 @@ void api_counters(const struct api *api, unsigned *requests, unsigned *connectio
 
 static int fail(int r, struct kube_status_error *kerr, struct api_error *err) {
         err->http_code = kerr->http_code;
+        err->transient = kerr->http_code == 409 || kube_error_is_transient(r, kerr);
         err->retry_after_ms = kerr->retry_after_ms;
         snprintf(err->message, sizeof(err->message), "%s", kerr->message ? kerr->message : strerror(-r));
         kube_status_error_done(kerr);
@@ -63,6 +64,7 @@ static int fail(int r, struct kube_status_error *kerr, struct api_error *err) {
 
 static void clear(struct api_error *err) {
         err->http_code = 0;
+        err->transient = false;
         err->retry_after_ms = -1;
         err->message[0] = '\0';
 }
@@ -145,5 +147,5 @@ int api_resolve_kind(struct api *api, const char *group, const char *version, co
 }
 
 bool api_error_is_transient(const struct api_error *err) {
-        return err->http_code == 0 || err->http_code == 409 || err->http_code == 429 || err->http_code >= 500;
+        return err->transient;
 }

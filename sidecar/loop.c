@@ -40,6 +40,7 @@ struct loop {
         int dir_wd;    /* watch on the metadata directory, -1 until it exists */
         int parent_wd; /* watch on its parent while it does not */
         int64_t first_change_ms; /* first change since the last push, 0 none */
+        bool complete;           /* a complete write arrived in this batch of events */
         unsigned retries;
 };
 
@@ -145,8 +146,15 @@ static void drain_inotify(struct sidecar *s, struct loop *l) {
                                 (void)watch_dir(l, &s->cfg);
                                 continue;
                         }
-                        /* Only complete writes count: close after writing, or a rename into place. */
-                        if (is_status_file(ev) && (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_DELETE | IN_MOVED_FROM)))
+                        if (!is_status_file(ev))
+                                continue;
+                        /* A complete write (close after writing, or a rename into place) is
+                         * pushed as soon as the events read so far are drained; a removal
+                         * waits for the debounce, as an editor's delete-and-recreate would
+                         * otherwise push an empty status between two versions. */
+                        if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+                                l->complete = true;
+                        else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
                                 schedule_push(l, &s->cfg);
                 }
         }
@@ -324,6 +332,13 @@ int sidecar_run(struct sidecar *s) {
                         }
                         case SRC_INOTIFY:
                                 drain_inotify(s, &l);
+                                /* Writes that came while the last push was being sent are
+                                 * one push now: a burst costs at most one push per send. */
+                                if (l.complete && s->cfg.live) {
+                                        l.complete = false;
+                                        disarm(l.debounce_fd);
+                                        do_push(s, &l);
+                                }
                                 break;
                         case SRC_DEBOUNCE:
                                 if (read(l.debounce_fd, &ticks, sizeof(ticks)) == sizeof(ticks))

@@ -1,5 +1,5 @@
 /* kstatus-sidecar: carries /kratix/metadata/status.yaml into the resource's
- * status, live and when the pipeline ends (CONTRACT §3-§6).
+ * status, live and when the pipeline ends (docs/BEHAVIOUR.md §3-§6).
  * main.c parses the configuration; loop.c waits; push.c writes. */
 #include <errno.h>
 #include <getopt.h>
@@ -17,10 +17,6 @@
 #include "version.h"
 
 enum { EXIT_DONE = 0, EXIT_WRITE_FAILED = 1, EXIT_CONFIG = 2 };
-
-/* How long the final write waits for the Pod to show the pipeline's containers terminated. */
-#define POD_SETTLE_ATTEMPTS 20
-#define POD_SETTLE_INTERVAL_MS 250
 
 static const char usage[] =
         "kstatus-sidecar watches a Kratix pipeline's /kratix/metadata/status.yaml and patches the\n"
@@ -46,7 +42,12 @@ static const char usage[] =
         "      --metadata-dir=DIR       where status.yaml is written (KSTATUS_METADATA_DIR, /kratix/metadata)\n"
         "      --input-dir=DIR          where object.yaml is (KSTATUS_INPUT_DIR, /kratix/input)\n"
         "      --merge=deep|shallow     how status.yaml merges (KSTATUS_MERGE, deep)\n"
-        "      --debounce=DURATION      quiet time before a live push (200ms)\n"
+        "      --workflow-conditions=auto|on|off\n"
+        "                               who writes ConfigureWorkflowCompleted and the message resets Kratix owns\n"
+        "                               (KSTATUS_WORKFLOW_CONDITIONS): auto, the default, leaves them to Kratix in\n"
+        "                               a Pod with Kratix's status-writer and writes them as Kratix would elsewhere\n"
+        "      --debounce=DURATION      wait before pushing a removed or polled file (50ms); a complete\n"
+        "                               write is pushed at once\n"
         "      --max-debounce=DURATION  longest delay of a live push (2s)\n"
         "      --deadline=DURATION      how long the final write may retry (60s)\n"
         "      --no-live                only write when the pipeline ends\n"
@@ -65,6 +66,17 @@ static const char usage[] =
 static char *env_dup(const char *name) {
         const char *v = getenv(name);
         return v && *v ? xstrdup(v) : NULL;
+}
+
+static int workflow_conditions_from_string(const char *v, enum workflow_conditions *ret) {
+        static const char *const names[] = { [WORKFLOW_CONDITIONS_AUTO] = "auto", [WORKFLOW_CONDITIONS_ON] = "on",
+                                              [WORKFLOW_CONDITIONS_OFF] = "off" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strcmp(v, names[i]) == 0) {
+                        *ret = (enum workflow_conditions)i;
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 static int parse_count(const char *what, const char *v, int *ret) {
@@ -115,8 +127,8 @@ static int object_from_input(struct sidecar_config *cfg) {
 
 static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
         *cfg = (struct sidecar_config){
-                .pipeline_index = -1, .pipeline_count = -1, .mode = KSTATUS_MERGE_DEEP,
-                .limits = KSTATUS_LIMITS_DEFAULT, .debounce_ms = 200, .max_debounce_ms = 2000,
+                .pipeline_index = -1, .pipeline_count = -1, .is_last = -1, .mode = KSTATUS_MERGE_DEEP,
+                .limits = KSTATUS_LIMITS_DEFAULT, .debounce_ms = 50, .max_debounce_ms = 2000,
                 .final_deadline_ms = 60000, .request_timeout_ms = 10000, .live = true,
         };
         cfg->object.group = env_dup("KRATIX_OBJECT_GROUP");
@@ -147,9 +159,16 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 return -EINVAL;
         if ((v = getenv("KSTATUS_MERGE")) && *v && kstatus_merge_mode_from_string(v, &cfg->mode) < 0)
                 return config_error("invalid KSTATUS_MERGE \"%s\": want deep or shallow", v);
+        if ((v = getenv("KSTATUS_WORKFLOW_CONDITIONS")) && *v &&
+            workflow_conditions_from_string(v, &cfg->workflow_conditions) < 0)
+                return config_error("invalid KSTATUS_WORKFLOW_CONDITIONS \"%s\": want auto, on or off", v);
+        /* As Kratix reads them: exactly "true" is true. */
+        if ((v = getenv("IS_LAST_PIPELINE")) && *v)
+                cfg->is_last = strcmp(v, "true") == 0;
+        cfg->dry_run = (v = getenv("KRATIX_DRY_RUN")) && strcmp(v, "true") == 0;
 
         enum { O_GROUP = 1000, O_VERSION, O_RESOURCE, O_NAME, O_CLUSTER, O_PIPELINE, O_INDEX, O_COUNT, O_META, O_INPUT,
-               O_MERGE, O_DEBOUNCE, O_MAXDEB, O_DEADLINE, O_NOLIVE, O_POLL, O_ONCE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT,
+               O_MERGE, O_WFCOND, O_DEBOUNCE, O_MAXDEB, O_DEADLINE, O_NOLIVE, O_POLL, O_ONCE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT,
                O_MAXFILE, O_MAXDEPTH, O_MAXNODES, O_MAXSTATUS, O_VERSIONFLAG, O_HELP };
         static const struct option options[] = {
                 { "group", required_argument, NULL, O_GROUP },
@@ -164,6 +183,7 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 { "metadata-dir", required_argument, NULL, O_META },
                 { "input-dir", required_argument, NULL, O_INPUT },
                 { "merge", required_argument, NULL, O_MERGE },
+                { "workflow-conditions", required_argument, NULL, O_WFCOND },
                 { "debounce", required_argument, NULL, O_DEBOUNCE },
                 { "max-debounce", required_argument, NULL, O_MAXDEB },
                 { "deadline", required_argument, NULL, O_DEADLINE },
@@ -211,6 +231,11 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 case O_MERGE:
                         if (kstatus_merge_mode_from_string(optarg, &cfg->mode) < 0)
                                 return config_error("invalid argument \"%s\" for \"--merge\": want deep or shallow", optarg);
+                        break;
+                case O_WFCOND:
+                        if (workflow_conditions_from_string(optarg, &cfg->workflow_conditions) < 0)
+                                return config_error("invalid argument \"%s\" for \"--workflow-conditions\": want "
+                                                    "auto, on or off", optarg);
                         break;
                 case O_DEBOUNCE:
                         if (parse_duration_arg("debounce", optarg, &cfg->debounce_ms) < 0)
@@ -350,53 +375,6 @@ void sidecar_done(struct sidecar *s) {
         sidecar_config_clear(&s->cfg);
 }
 
-int sidecar_final(struct sidecar *s, bool failed, const char *why) {
-        _cleanup_free_ char *reason = NULL;
-        if (s->cfg.pod_name && !failed) {
-                /* In a Pod, the containers' own exit codes say how the pipeline ended. */
-                struct kstatus_object_ref pod = {
-                        .group = "", .version = "v1", .resource = "pods", .name = s->cfg.pod_name,
-                        .namespace = s->cfg.pod_namespace ? s->cfg.pod_namespace : s->cfg.object.namespace,
-                };
-                _cleanup_free_ char *path = kstatus_object_ref_path(&pod, NULL);
-                struct api_error aerr = { 0 };
-                /* The kubelet stops us once the pipeline's containers have exited, but
-                 * reports their states to the API on its own schedule: give it a few
-                 * seconds to catch up before calling an unfinished pipeline failed. */
-                for (unsigned attempt = 0;; attempt++) {
-                        _cleanup_json_ json_t *obj = NULL;
-                        if (api_get(s->api, path, &obj, &aerr) < 0) {
-                                log_warning("final", "cannot read pod \"%s\": %s; assuming the pipeline succeeded",
-                                            s->cfg.pod_name, aerr.message);
-                                break;
-                        }
-                        struct kstatus_pod_outcome o;
-                        kstatus_pod_outcome_read(obj, s->cfg.container_name, &o);
-                        bool settled = o.failed || o.finished || attempt >= POD_SETTLE_ATTEMPTS;
-                        if (settled && (o.failed || !o.finished)) {
-                                failed = true;
-                                reason = o.failed_container
-                                                 ? xasprintf("container %s: %s", o.failed_container,
-                                                             o.failed_reason ? o.failed_reason : "failed")
-                                                 : xstrdup("the Pod stopped before the pipeline finished");
-                                why = reason;
-                        }
-                        kstatus_pod_outcome_clear(&o);
-                        if (settled)
-                                break;
-                        if (attempt == 0)
-                                log_info("final", "pod \"%s\" still shows the pipeline running; waiting for the "
-                                                  "kubelet to report it", s->cfg.pod_name);
-                        struct timespec ts = { .tv_nsec = POD_SETTLE_INTERVAL_MS * 1000000L };
-                        nanosleep(&ts, NULL);
-                }
-        }
-        if (failed)
-                log_warning("final", "pipeline %s failed%s%s", s->cfg.pipeline ? s->cfg.pipeline : "?", why ? ": " : "",
-                            why ? why : "");
-        return sidecar_finish(s, failed, why);
-}
-
 /* kube's messages are kubectl's whole line ("error: …", "Error from server …"); others get the prefix. */
 static void print_error_line(const char *message) {
         bool prefixed = strncmp(message, "error: ", 7) == 0 || strncmp(message, "Error ", 6) == 0;
@@ -424,7 +402,7 @@ static int resolve_resource(struct sidecar *s) {
 
 int main(int argc, char **argv) {
         if (argc > 1 && strcmp(argv[1], "health") == 0) return health_main(argc - 1, argv + 1);
-        struct sidecar s = { .generation = -1 };
+        struct sidecar s = { .kratix_owned = -1, .last = -1 };
         srandom((unsigned)time(NULL) ^ (unsigned)getpid());
         int r = parse_config(argc, argv, &s.cfg);
         if (r != 0) {
@@ -453,7 +431,7 @@ int main(int argc, char **argv) {
                 return EXIT_CONFIG;
         }
         if (s.cfg.once)
-                r = sidecar_finish(&s, false, NULL);
+                r = sidecar_finish(&s, OUTCOME_SUCCEEDED, NULL);
         else
                 r = sidecar_run(&s);
         sidecar_done(&s);

@@ -14,13 +14,13 @@
 #include "status.h"
 #include "workflow.h"
 
-static int64_t now_ms(void) {
+int64_t sidecar_now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(int64_t ms) {
+void sidecar_sleep_ms(int64_t ms) {
         if (ms <= 0)
                 return;
         struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
@@ -29,15 +29,14 @@ static void sleep_ms(int64_t ms) {
 }
 
 /* Full-jitter exponential backoff: 100 ms doubling to 5 s. */
-static int64_t backoff_ms(unsigned attempt) {
+int64_t sidecar_backoff_ms(unsigned attempt) {
         int64_t cap = 100LL << (attempt < 6 ? attempt : 6);
         if (cap > 5000)
                 cap = 5000;
         return 50 + (int64_t)(random() % cap);
 }
 
-static void event(struct sidecar *s, const char *type, const char *reason, const char *fmt, ...) _printf_(4, 5);
-static void event(struct sidecar *s, const char *type, const char *reason, const char *fmt, ...) {
+void sidecar_event(struct sidecar *s, const char *type, const char *reason, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         _cleanup_free_ char *msg = NULL;
@@ -92,9 +91,6 @@ static void take_object(struct sidecar *s, json_t *obj) {
                 free(s->uid);
                 s->uid = xstrdup(uid);
         }
-        json_t *gen = json_object_get(meta, "generation");
-        if (json_is_integer(gen))
-                s->generation = json_integer_value(gen);
 }
 
 static int read_object(struct sidecar *s, struct api_error *aerr) {
@@ -108,7 +104,7 @@ static int read_object(struct sidecar *s, struct api_error *aerr) {
 }
 
 /* PATCH {"metadata":{"resourceVersion":…}?, "status": patch}. */
-static int send_patch(struct sidecar *s, const json_t *patch, bool precondition, struct api_error *aerr) {
+int sidecar_send_patch(struct sidecar *s, const json_t *patch, bool precondition, struct api_error *aerr) {
         _cleanup_free_ char *path = kstatus_object_ref_path(&s->cfg.object, "status");
         _cleanup_json_ json_t *body = json_object();
         json_object_set(body, "status", (json_t *)patch);
@@ -141,11 +137,55 @@ static int read_status_file(struct sidecar *s, json_t **ret, char **ret_error) {
                 *ret_error = kstatus_error_format(&err, "status.yaml");
                 return r;
         }
+        /* In a dry run the message is status-writer's ("Dry run executed", set after
+         * status.yaml is merged): writing the file's would set it back and forth. */
+        if (s->cfg.dry_run && json_object_del(*ret, "message") == 0)
+                log_debug("push", "dry run: status.yaml's message is left to Kratix");
         return 0;
 }
 
 static size_t count_keys(const json_t *patch) {
         return json_object_size(patch);
+}
+
+static struct kstatus_workflow workflow_of(const struct sidecar *s) {
+        return (struct kstatus_workflow){ .pipeline = s->cfg.pipeline, .workflow_type = s->cfg.workflow_type,
+                                          .dry_run = s->cfg.dry_run, .kratix_owned = s->kratix_owned == 1 };
+}
+
+/* The workflow is in progress from a pipeline's start, as Kratix marks it
+ * when it starts each pipeline Job (a no-op when it already is). A
+ * configure pipeline whose place is unknown leaves the condition alone. */
+static void mark_started(struct sidecar *s) {
+        bool del = s->cfg.action == ACTION_DELETE;
+        if (!del && s->last < 0)
+                return;
+        enum kstatus_workflow_event ev = del ? KSTATUS_WORKFLOW_DELETE_STARTED : KSTATUS_WORKFLOW_CONFIGURE_STARTED;
+        struct kstatus_workflow wf = workflow_of(s);
+        struct api_error aerr = { 0 };
+        int64_t deadline = sidecar_now_ms() + s->cfg.final_deadline_ms;
+        for (unsigned attempt = 0;; attempt++) {
+                char now[KSTATUS_TIME_LEN];
+                kstatus_time_now(now);
+                _cleanup_json_ json_t *want = kstatus_workflow_apply(s->server, ev, &wf, now);
+                _cleanup_json_ json_t *patch = kstatus_merge_diff(s->server, want);
+                if (!patch)
+                        return;
+                if (sidecar_send_patch(s, patch, true, &aerr) >= 0) {
+                        log_info("start", "workflow marked in progress (resourceVersion %s)",
+                                 s->resource_version ? s->resource_version : "?");
+                        return;
+                }
+                if (!api_error_is_transient(&aerr) || sidecar_now_ms() > deadline) {
+                        log_warning("start", "cannot mark the workflow in progress: %s", aerr.message);
+                        return;
+                }
+                /* 409: re-read and recompute against what the server now holds. */
+                if (aerr.http_code == 409)
+                        (void)read_object(s, &aerr);
+                else
+                        sidecar_sleep_ms(aerr.retry_after_ms >= 0 ? aerr.retry_after_ms : sidecar_backoff_ms(attempt));
+        }
 }
 
 int sidecar_start(struct sidecar *s) {
@@ -176,71 +216,25 @@ int sidecar_start(struct sidecar *s) {
 
         /* The API may be briefly unavailable (429, 5xx, a restart): ride it
          * out as writes do, within the final write's deadline. */
-        int64_t read_deadline = now_ms() + s->cfg.final_deadline_ms;
+        int64_t read_deadline = sidecar_now_ms() + s->cfg.final_deadline_ms;
         for (unsigned attempt = 0;; attempt++) {
                 r = read_object(s, &aerr);
                 if (r >= 0)
                         break;
                 _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
-                int64_t wait = aerr.retry_after_ms >= 0 ? aerr.retry_after_ms : backoff_ms(attempt);
-                if (!api_error_is_transient(&aerr) || now_ms() + wait > read_deadline)
+                int64_t wait = aerr.retry_after_ms >= 0 ? aerr.retry_after_ms : sidecar_backoff_ms(attempt);
+                if (!api_error_is_transient(&aerr) || sidecar_now_ms() + wait > read_deadline)
                         return log_error_errno(r, "start", "cannot read %s: %s", what, aerr.message);
                 log_warning("start", "cannot read %s: %s; retrying", what, aerr.message);
-                sleep_ms(wait);
+                sidecar_sleep_ms(wait);
         }
         if (!s->start)
                 s->start = json_deep_copy(s->server);
 
-        /* First or last pipeline of the workflow: from the environment, else the Promise. */
-        if (s->cfg.pipeline_index < 0 && s->cfg.promise && s->cfg.pipeline) {
-                _cleanup_free_ char *path = xasprintf("/apis/platform.kratix.io/v1alpha1/promises/%s", s->cfg.promise);
-                _cleanup_json_ json_t *promise = NULL;
-                if (api_get(s->api, path, &promise, &aerr) >= 0) {
-                        const char *action = s->cfg.action == ACTION_DELETE ? "delete" : "configure";
-                        if (kstatus_promise_pipeline_position(promise, s->cfg.workflow_type, action, s->cfg.pipeline,
-                                                              &s->cfg.pipeline_index, &s->cfg.pipeline_count) < 0)
-                                log_warning("start", "promise \"%s\" does not list pipeline \"%s\" under %s.%s",
-                                            s->cfg.promise, s->cfg.pipeline, s->cfg.workflow_type, action);
-                } else
-                        log_warning("start", "cannot read promise \"%s\": %s", s->cfg.promise, aerr.message);
-        }
-        if (s->cfg.pipeline_index < 0)
-                log_warning("start", "cannot tell whether this is the first or last pipeline; leaving the workflow "
-                                     "conditions alone");
-        else
-                log_info("start", "pipeline %s (%d of %d) for %s/%s", s->cfg.pipeline ? s->cfg.pipeline : "?",
-                         s->cfg.pipeline_index + 1, s->cfg.pipeline_count, s->cfg.object.resource, s->cfg.object.name);
-
-        /* The workflow is in progress from its first pipeline on. */
-        bool first = s->cfg.pipeline_index == 0;
-        if (first && !s->cfg.once) {
-                enum kstatus_workflow_event ev = s->cfg.action == ACTION_DELETE ? KSTATUS_WORKFLOW_DELETE_STARTED
-                                                                                : KSTATUS_WORKFLOW_CONFIGURE_STARTED;
-                int64_t deadline = now_ms() + s->cfg.final_deadline_ms;
-                for (unsigned attempt = 0;; attempt++) {
-                        char now[KSTATUS_TIME_LEN];
-                        kstatus_time_now(now);
-                        _cleanup_json_ json_t *want = kstatus_workflow_apply(s->server, ev, s->cfg.pipeline,
-                                                                             s->generation, now);
-                        _cleanup_json_ json_t *patch = kstatus_merge_diff(s->server, want);
-                        if (!patch)
-                                break;
-                        r = send_patch(s, patch, true, &aerr);
-                        if (r >= 0) {
-                                log_info("start", "workflow marked in progress (resourceVersion %s)",
-                                         s->resource_version ? s->resource_version : "?");
-                                break;
-                        }
-                        if (!api_error_is_transient(&aerr) || now_ms() > deadline) {
-                                log_warning("start", "cannot mark the workflow in progress: %s", aerr.message);
-                                break;
-                        }
-                        if (aerr.http_code == 409)
-                                (void)read_object(s, &aerr);
-                        else
-                                sleep_ms(aerr.retry_after_ms >= 0 ? aerr.retry_after_ms : backoff_ms(attempt));
-                }
-        }
+        sidecar_decide_owner(s);
+        sidecar_locate(s);
+        if (!s->cfg.once)
+                mark_started(s);
         return 0;
 }
 
@@ -251,7 +245,7 @@ int sidecar_push_live(struct sidecar *s) {
                 s->refusals++;
                 log_warning("refuse", "%s; keeping the last good status", error);
                 if (!s->last_error || strcmp(s->last_error, error) != 0) {
-                        event(s, "Warning", "StatusRefused", "%s; keeping the last good status", error);
+                        sidecar_event(s, "Warning", "StatusRefused", "%s; keeping the last good status", error);
                         free(s->last_error);
                         s->last_error = TAKE_PTR(error);
                 }
@@ -282,8 +276,8 @@ int sidecar_push_live(struct sidecar *s) {
         /* Conditions are a list the server replaces whole: guard them. */
         bool precondition = json_object_get(patch, "conditions") != NULL;
         struct api_error aerr = { 0 };
-        int64_t t0 = now_ms();
-        int r = send_patch(s, patch, precondition, &aerr);
+        int64_t t0 = sidecar_now_ms();
+        int r = sidecar_send_patch(s, patch, precondition, &aerr);
         if (r < 0) {
                 own_union(&s->unsure, owned);
                 r = log_event(LOG_LEVEL_WARNING, api_error_is_transient(&aerr) ? EAGAIN : EIO, "push",
@@ -297,12 +291,114 @@ int sidecar_push_live(struct sidecar *s) {
         s->pushed = TAKE_PTR(owned_ref);
         log_info("push", "sent %zu key%s (resourceVersion %s) in %lld ms", count_keys(patch),
                  count_keys(patch) == 1 ? "" : "s", s->resource_version ? s->resource_version : "?",
-                 (long long)(now_ms() - t0));
+                 (long long)(sidecar_now_ms() - t0));
         return 0;
 }
 
-int sidecar_finish(struct sidecar *s, bool failed, const char *why) {
-        int64_t deadline = now_ms() + s->cfg.final_deadline_ms;
+/* workflow-control.yaml, read as Kratix reads it at every pipeline's end: an
+ * invalid file is refused in one line and a Warning Event, whatever the
+ * outcome (status-writer fails on it, so the workflow is not completed).
+ * Returns -1 invalid, 1 it asks to suspend or retry, 0 neither. */
+static int read_control(struct sidecar *s) {
+        struct kstatus_workflow_control control = { 0 };
+        _cleanup_free_ char *error = NULL;
+        if (sidecar_read_control(s, &control, &error) < 0) {
+                log_warning("refuse", "%s; the workflow is not completed", error);
+                sidecar_event(s, "Warning", "WorkflowControlRefused", "%s; the workflow is not completed", error);
+                return -1;
+        }
+        bool holds = kstatus_workflow_control_holds(&control);
+        if (holds && s->last == 1)
+                log_info("final", "workflow-control.yaml asks to %s%s: the workflow is not complete",
+                         control.suspend ? "suspend" : "retry after ", control.suspend ? "" : control.retry_after);
+        kstatus_workflow_control_clear(&control);
+        return holds;
+}
+
+/* A successful pipeline completes the workflow only when it is the last and
+ * workflow-control.yaml asks for neither suspend nor retry, as status-writer
+ * decides; an invalid file completes nothing. */
+static bool success_event(struct sidecar *s, int control, enum kstatus_workflow_event *ev) {
+        if (control < 0)
+                return false;
+        *ev = KSTATUS_WORKFLOW_PIPELINE_SUCCEEDED;
+        if (s->cfg.action == ACTION_CONFIGURE && s->last == 1 && control == 0)
+                *ev = KSTATUS_WORKFLOW_CONFIGURE_SUCCEEDED;
+        else if (s->cfg.action == ACTION_CONFIGURE && s->last < 0 && s->kratix_owned == 1)
+                log_warning("final", "cannot tell whether this is the last pipeline; leaving the workflow "
+                                     "condition alone");
+        return true;
+}
+
+/* The workflow event the final write carries, if any. */
+static bool final_event(struct sidecar *s, enum pipeline_outcome outcome, enum kstatus_workflow_event *ev) {
+        int control = read_control(s);
+        switch (outcome) {
+        case OUTCOME_SUCCEEDED:
+                return success_event(s, control, ev);
+        case OUTCOME_FAILED:
+                *ev = s->cfg.action == ACTION_DELETE ? KSTATUS_WORKFLOW_DELETE_FAILED : KSTATUS_WORKFLOW_CONFIGURE_FAILED;
+                return true;
+        case OUTCOME_STOPPED:
+        case OUTCOME_UNKNOWN:
+                break;
+        }
+        return false;
+}
+
+/* Plan the final write against the status just read: 1 sent (or nothing to
+ * send), <0 the write failed (aerr says why), -ENOTRECOVERABLE the plan itself failed. */
+static int final_attempt(struct sidecar *s, json_t *file, const enum kstatus_workflow_event *ev,
+                         struct api_error *aerr) {
+        char now[KSTATUS_TIME_LEN];
+        kstatus_time_now(now);
+        _cleanup_json_ json_t *pushed = pushed_view(s);
+        struct kstatus_plan plan = { .start = s->start, .pushed = pushed, .server = s->server, .file = file,
+                                     .mode = s->cfg.mode, .now = now };
+        json_t *patch = NULL, *owned = NULL;
+        struct kstatus_error err = { 0 };
+        if (kstatus_plan_patch(&plan, &patch, &owned, &err) < 0) {
+                log_error("final", "%s", err.message);
+                return -ENOTRECOVERABLE;
+        }
+        _cleanup_json_ json_t *owned_ref = owned;
+        _cleanup_json_ json_t *after = patch ? kstatus_merge_patch(s->server, patch) : json_incref(s->server);
+        json_decref(patch);
+        if (ev) {
+                struct kstatus_workflow wf = workflow_of(s);
+                json_t *next = kstatus_workflow_apply(after, *ev, &wf, now);
+                json_decref(after);
+                after = next;
+        }
+        _cleanup_json_ json_t *full = kstatus_merge_diff(s->server, after);
+        if (full) {
+                int r = sidecar_send_patch(s, full, true, aerr);
+                if (r < 0)
+                        return r;
+                s->pushes++;
+        }
+        json_decref(s->pushed);
+        s->pushed = TAKE_PTR(owned_ref);
+        log_info("final", "%s (resourceVersion %s)", full ? "final status written" : "status already final",
+                 s->resource_version ? s->resource_version : "?");
+        return 1;
+}
+
+static void final_report(struct sidecar *s, enum pipeline_outcome outcome, const char *why) {
+        const char *p = s->cfg.pipeline ? s->cfg.pipeline : "?";
+        if (outcome == OUTCOME_FAILED)
+                sidecar_event(s, "Warning", "PipelineFailed", "pipeline %s failed%s%s; status written", p,
+                              why ? ": " : "", why ? why : "");
+        else if (outcome == OUTCOME_STOPPED)
+                sidecar_event(s, "Normal", "PipelineStopped", "pipeline %s stopped early%s%s; status written", p,
+                              why ? ": " : "", why ? why : "");
+        else
+                sidecar_event(s, "Normal", "StatusWritten", "pipeline %s finished; status written (%u push%s)", p,
+                              s->pushes, s->pushes == 1 ? "" : "es");
+}
+
+int sidecar_finish(struct sidecar *s, enum pipeline_outcome outcome, const char *why) {
+        int64_t deadline = sidecar_now_ms() + s->cfg.final_deadline_ms;
         struct api_error aerr = { 0 };
         _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
 
@@ -310,88 +406,41 @@ int sidecar_finish(struct sidecar *s, bool failed, const char *why) {
         _cleanup_free_ char *error = NULL;
         if (read_status_file(s, &file, &error) < 0) {
                 log_warning("refuse", "%s; the final write uses the last good status", error);
-                event(s, "Warning", "StatusRefused", "%s; the final write uses the last good status", error);
+                sidecar_event(s, "Warning", "StatusRefused", "%s; the final write uses the last good status", error);
                 file = s->last_good ? json_incref(s->last_good) : json_object();
         }
-
-        bool known = s->cfg.pipeline_index >= 0;
-        bool last = known && s->cfg.pipeline_index == s->cfg.pipeline_count - 1;
-        bool have_event = false;
-        enum kstatus_workflow_event ev = KSTATUS_WORKFLOW_CONFIGURE_SUCCEEDED;
-        if (failed) {
-                have_event = true;
-                ev = s->cfg.action == ACTION_DELETE ? KSTATUS_WORKFLOW_DELETE_FAILED : KSTATUS_WORKFLOW_CONFIGURE_FAILED;
-        } else if (last && s->cfg.action == ACTION_CONFIGURE)
-                have_event = true;
+        enum kstatus_workflow_event ev;
+        bool have_event = final_event(s, outcome, &ev);
 
         for (unsigned attempt = 0;; attempt++) {
                 int r = read_object(s, &aerr);
                 if (r >= 0) {
-                        char now[KSTATUS_TIME_LEN];
-                        kstatus_time_now(now);
-                        _cleanup_json_ json_t *pushed = pushed_view(s);
-                        struct kstatus_plan plan = { .start = s->start, .pushed = pushed, .server = s->server,
-                                                     .file = file, .mode = s->cfg.mode, .now = now };
-                        json_t *patch = NULL, *owned = NULL;
-                        struct kstatus_error err = { 0 };
-                        if (kstatus_plan_patch(&plan, &patch, &owned, &err) < 0)
-                                return log_error_errno(EINVAL, "final", "%s", err.message);
-                        _cleanup_json_ json_t *owned_ref = owned;
-                        _cleanup_json_ json_t *after = patch ? kstatus_merge_patch(s->server, patch)
-                                                             : json_incref(s->server);
-                        json_decref(patch);
-                        if (have_event) {
-                                json_t *next = kstatus_workflow_apply(after, ev, s->cfg.pipeline, s->generation, now);
-                                json_decref(after);
-                                after = next;
-                        }
-                        _cleanup_json_ json_t *full = kstatus_merge_diff(s->server, after);
-                        if (!full) {
-                                json_decref(s->pushed);
-                                s->pushed = TAKE_PTR(owned_ref);
-                                log_info("final", "status already final (resourceVersion %s)",
-                                         s->resource_version ? s->resource_version : "?");
-                                goto done;
-                        }
-                        r = send_patch(s, full, true, &aerr);
-                        if (r >= 0) {
-                                json_decref(s->pushed);
-                                s->pushed = TAKE_PTR(owned_ref);
-                                s->pushes++;
-                                log_info("final", "final status written (resourceVersion %s)",
-                                         s->resource_version ? s->resource_version : "?");
-                                goto done;
-                        }
-                } else if (aerr.http_code == 404) {
-                        if (s->cfg.action == ACTION_DELETE && !failed) {
-                                log_info("final", "%s is gone; nothing to write", what);
-                                return 0;
-                        }
+                        r = final_attempt(s, file, have_event ? &ev : NULL, &aerr);
+                        if (r > 0)
+                                break;
+                        if (r == -ENOTRECOVERABLE)
+                                return -EINVAL;
+                } else if (aerr.http_code == 404 && s->cfg.action == ACTION_DELETE && outcome != OUTCOME_FAILED) {
+                        log_info("final", "%s is gone; nothing to write", what);
+                        return 0;
                 }
                 if (!api_error_is_transient(&aerr)) {
                         log_error("final", "final write to %s failed: %s", what, aerr.message);
-                        event(s, "Warning", "StatusWriteFailed", "final status write failed: %s", aerr.message);
+                        sidecar_event(s, "Warning", "StatusWriteFailed", "final status write failed: %s", aerr.message);
                         return -EIO;
                 }
                 int64_t wait = aerr.http_code == 409 ? 0
                                : aerr.retry_after_ms >= 0 ? aerr.retry_after_ms
-                                                          : backoff_ms(attempt);
-                if (now_ms() + wait > deadline) {
+                                                          : sidecar_backoff_ms(attempt);
+                if (sidecar_now_ms() + wait > deadline) {
                         log_error("final", "final write to %s failed after %u attempts: %s", what, attempt + 1,
                                   aerr.message);
                         return -ETIMEDOUT;
                 }
                 log_warning("final", "attempt %u failed: %s; retrying in %lld ms", attempt + 1, aerr.message,
                             (long long)wait);
-                sleep_ms(wait);
+                sidecar_sleep_ms(wait);
         }
-
-done:
-        if (failed) {
-                event(s, "Warning", "PipelineFailed", "pipeline %s failed%s%s; status written",
-                      s->cfg.pipeline ? s->cfg.pipeline : "?", why ? ": " : "", why ? why : "");
-        } else
-                event(s, "Normal", "StatusWritten", "pipeline %s finished; status written (%u push%s)",
-                      s->cfg.pipeline ? s->cfg.pipeline : "?", s->pushes, s->pushes == 1 ? "" : "es");
+        final_report(s, outcome, why);
         return 0;
 }

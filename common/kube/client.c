@@ -817,7 +817,7 @@ int kube_client_list(struct kube_client *c, const char *path, unsigned limit, ku
 
 /* ---- writes with retries ---- */
 
-static bool transient(int r, const struct kube_status_error *e) {
+bool kube_error_is_transient(int r, const struct kube_status_error *e) {
         if (e->http_code == 0)
                 return r == -ECONNREFUSED || r == -ECONNRESET || r == -ETIMEDOUT || r == -EHOSTUNREACH;
         return e->http_code == 429 || e->http_code >= 500;
@@ -880,7 +880,7 @@ int kube_client_write(struct kube_client *c, const char *method, const char *pat
                         json_decref(cur);
                         cur = next;
                         wait = 0;
-                } else if (!transient(r, e))
+                } else if (!kube_error_is_transient(r, e))
                         break;
                 else if ((e->http_code == 429 || e->http_code == 503) && e->retry_after_ms >= 0)
                         wait = e->retry_after_ms;

@@ -126,6 +126,13 @@ struct kube_retry_policy {
 
 #define KUBE_NOTHING_TO_DO 1
 
+/* The one notion of "worth retrying" the retry policy uses: 429 and 5xx, or no
+ * answer because the connection was refused, reset or timed out, or the host
+ * did not resolve. A TLS verification failure, a rejected credential (401/403),
+ * 404 or 422 are permanent. (A 409 is the caller's: see recompute.) r is the
+ * negative errno the call returned. */
+bool kube_error_is_transient(int r, const struct kube_status_error *e);
+
 /* Send a write (method PATCH, POST, PUT or DELETE; or a GET that should ride
  * out faults, body NULL) under policy (NULL: one attempt). Returns 0 with the server's answer in *ret (new reference; ret
  * may be NULL), KUBE_NOTHING_TO_DO when recompute() said so, or a negative

@@ -54,6 +54,10 @@ kratix_env_jmes="request.object.spec.initContainers[?env[?name=='KRATIX_OBJECT_N
 kratix_env_jq='[.spec.initContainers[]? | select(any(.env[]?; .name == "KRATIX_OBJECT_NAME"))] | .[0].env // [] | map(select(.name | startswith("KRATIX_")))'
 is "$(kq '[.spec.rules[].context[] | select(.name == "kratixEnv") | .variable.jmesPath] | unique | .[]')" \
         "$kratix_env_jmes" "kratixEnv is the expression the test evaluates"
+sidecar_env_jmes="[$kratix_env_jmes, request.object.spec.containers[?name=='status-writer'] | [0].env[?name=='IS_LAST_PIPELINE'] || \`[]\`][]"
+sidecar_env_jq="($kratix_env_jq) + ([.spec.containers[]? | select(.name == \"status-writer\")] | .[0].env // [] | map(select(.name == \"IS_LAST_PIPELINE\")))"
+is "$(kq '.spec.rules[1].context[] | select(.name == "sidecarEnv") | .variable.jmesPath')" \
+        "$sidecar_env_jmes" "sidecarEnv (KRATIX_* and status-writer's IS_LAST_PIPELINE) is the expression the test evaluates"
 grace_jmes='max([request.object.spec.terminationGracePeriodSeconds || `30`, `75`])'
 grace_jq='[.spec.terminationGracePeriodSeconds // 30, 75] | max'
 is "$(kq '.spec.rules[1].context[] | select(.name == "gracePeriod") | .variable.jmesPath')" \
@@ -109,10 +113,12 @@ for n in 0 1; do
                 apply_patch "${patch//\{\{elementIndex\}\}/$i}" "rule 1 patches $list[$i] ($(jq -r ".spec.$list[$i].name" <<<"$pod"))"
         done
 done
-# Rule 2: the sidecar, with kratixEnv substituted as Kyverno does inside a string (a list is written as JSON).
+# Rule 2: the sidecar, with sidecarEnv substituted as Kyverno does inside a string (a list is written as JSON).
 patch=$(kq '.spec.rules[1].mutate.patchesJson6902')
-env_json=$(jq -c "$kratix_env_jq" <<<"$pod")
-patch=${patch//\{\{ kratixEnv \}\}/$env_json}
+env_json=$(jq -c "$sidecar_env_jq" <<<"$pod")
+is "$(jq -r '.[-1] | "\(.name)=\(.value)"' <<<"$env_json")" "IS_LAST_PIPELINE=false" \
+        "sidecarEnv ends with status-writer's IS_LAST_PIPELINE (false in the fixture)"
+patch=${patch//\{\{ sidecarEnv \}\}/$env_json}
 apply_patch "${patch//\{\{ gracePeriod \}\}/$(jq "$grace_jq" <<<"$pod")}" "rule 2 adds the sidecar"
 got=$(cat "$cur")
 is "$(jq -S . <<<"$got")" "$(jq -S . <<<"$want")" "Kyverno's mutation and kubectl kstatus inject give the same Pod"
@@ -143,7 +149,7 @@ cel=$(mq '[.items[0].spec.mutations[] | .applyConfiguration.expression, .jsonPat
 like "$cel" "path: '/spec/initContainers/1'" "the sidecar is inserted at index 1, after the reader"
 like "$(mq '.items[0].spec.matchConditions[].expression')" "object.spec.initContainers\[0\].name == 'reader'" \
         "the policy applies only when the reader is the first init container"
-# Every scalar inject puts into the sidecar (other than the copied KRATIX_* values) is in the CEL.
+# Every scalar inject puts into the sidecar (other than the copied KRATIX_* and IS_LAST_PIPELINE) is in the CEL.
 sidecar=$(jq -c '.spec.initContainers[] | select(.name == "kstatus-sidecar")' <<<"$want")
 missing=
 while IFS=$'\t' read -r path value; do
@@ -152,10 +158,17 @@ while IFS=$'\t' read -r path value; do
         *) needle="'$value'" ;;
         esac
         [[ $cel == *"$needle"* ]] || missing+=" $path=$value"
-done < <(jq -r 'del(.env[] | select(.name | startswith("KRATIX_"))) | paths(scalars) as $p
+done < <(jq -r 'del(.env[] | select(.name | startswith("KRATIX_") or . == "IS_LAST_PIPELINE")) | paths(scalars) as $p
         | [($p | map(tostring) | join(".")), (getpath($p) | tostring)] | @tsv' <<<"$sidecar")
 is "$missing" "" "every value of inject's sidecar appears in the policy's CEL"
-like "$cel" "variables.kratixEnv \+" "the sidecar's env starts with the pipeline's KRATIX_* variables"
+like "$cel" "variables.kratixEnv \+ variables.lastPipelineEnv \+" \
+        "the sidecar's env starts with the pipeline's KRATIX_* variables, then status-writer's IS_LAST_PIPELINE"
+like "$(mq '.items[0].spec.variables[] | select(.name == "lastPipelineEnv") | .expression')" \
+        "filter\(c, c.name == 'status-writer'\)\[0\].\?env.orValue\(\[\]\)" \
+        "lastPipelineEnv reads status-writer's env"
+like "$(mq '.items[0].spec.variables[] | select(.name == "lastPipelineEnv") | .expression')" \
+        "filter\(e, e.name == 'IS_LAST_PIPELINE'\)" \
+        "lastPipelineEnv copies IS_LAST_PIPELINE from status-writer"
 like "$(mq '.items[0].spec.variables[] | select(.name == "kratixEnv") | .expression')" \
         "e.name.startsWith\('KRATIX_'\)" "kratixEnv copies the KRATIX_* variables"
 like "$cel" "!\(c.name in \['reader', 'status-writer'\]\)" "shared-metadata goes to every container but reader and status-writer"

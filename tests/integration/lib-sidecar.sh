@@ -60,7 +60,7 @@ _launch_sidecar() {
         local name=${SIDECAR_ARGS[0]} index=${SIDECAR_ARGS[1]} count=${SIDECAR_ARGS[2]}
         local starts
         starts=$(grep -c 'watch: ' "$PIPE_DIR/sidecar.log")
-        env KRATIX_WORKFLOW_ACTION="${ACTION:-configure}" KRATIX_WORKFLOW_TYPE=resource \
+        env KRATIX_WORKFLOW_ACTION="${ACTION:-configure}" KRATIX_WORKFLOW_TYPE="${WORKFLOW_TYPE:-resource}" \
                 KRATIX_PROMISE_NAME=iam KRATIX_PIPELINE_NAME="$name" \
                 KRATIX_OBJECT_KIND=IAM KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 \
                 KRATIX_OBJECT_NAME="${OBJ_NAME:-example}" KRATIX_OBJECT_NAMESPACE=default \

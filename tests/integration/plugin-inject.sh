@@ -10,8 +10,14 @@ is "$(jq -r '[.spec.template.spec.initContainers[].name] | join(",")' once.json)
         "reader,kstatus-sidecar,create-db,work-writer" "the sidecar is a native sidecar right after reader"
 is "$(jq -r '.spec.template.spec.initContainers[1].restartPolicy' once.json)" Always "restartPolicy Always"
 is "$(jq -c '[.spec.template.spec.initContainers[1].env[].name]' once.json)" \
-        '["KRATIX_WORKFLOW_ACTION","KRATIX_WORKFLOW_TYPE","KRATIX_PROMISE_NAME","KRATIX_PIPELINE_NAME","KRATIX_OBJECT_KIND","KRATIX_OBJECT_GROUP","KRATIX_OBJECT_VERSION","KRATIX_OBJECT_NAME","KRATIX_OBJECT_NAMESPACE","KRATIX_CRD_PLURAL","KRATIX_CLUSTER_SCOPED","POD_NAME","POD_NAMESPACE","KSTATUS_CONTAINER_NAME"]' \
-        "the pipeline's KRATIX_* variables and the downward API"
+        '["KRATIX_WORKFLOW_ACTION","KRATIX_WORKFLOW_TYPE","KRATIX_PROMISE_NAME","KRATIX_PIPELINE_NAME","KRATIX_OBJECT_KIND","KRATIX_OBJECT_GROUP","KRATIX_OBJECT_VERSION","KRATIX_OBJECT_NAME","KRATIX_OBJECT_NAMESPACE","KRATIX_CRD_PLURAL","KRATIX_CLUSTER_SCOPED","IS_LAST_PIPELINE","POD_NAME","POD_NAMESPACE","KSTATUS_CONTAINER_NAME"]' \
+        "the pipeline's KRATIX_* variables, status-writer's IS_LAST_PIPELINE and the downward API"
+is "$(jq -c '.spec.template.spec.initContainers[1].env[] | select(.name == "IS_LAST_PIPELINE")' once.json)" \
+        "$(jq -c '.spec.template.spec.containers[] | select(.name == "status-writer") | .env[] | select(.name == "IS_LAST_PIPELINE")' once.json)" \
+        "IS_LAST_PIPELINE is status-writer's, copied as it is"
+sed 's/{name: IS_LAST_PIPELINE, value: "false"}/{name: IS_LAST_PIPELINE, value: "true"}/' "$job" >last-job.yaml
+is "$(kubectl kstatus inject -f last-job.yaml -o json | jq -r '.spec.template.spec.initContainers[1].env[] | select(.name == "IS_LAST_PIPELINE") | .value')" \
+        true "the last pipeline's Job gives the sidecar IS_LAST_PIPELINE=true"
 is "$(jq -c '.spec.template.spec.initContainers[1].volumeMounts' once.json)" \
         '[{"mountPath":"/kratix/metadata","name":"shared-metadata","readOnly":true},{"mountPath":"/kratix/input","name":"shared-input","readOnly":true}]' \
         "shared-metadata and shared-input mounted read-only"
@@ -45,6 +51,19 @@ other=$(kubectl kstatus inject --rbac -f other-job.yaml -o json)
 is "$( (jq -r '.items[] | select(.kind=="Role" or .kind=="RoleBinding") | .metadata.name' <<<"$out";
         jq -r '.items[] | select(.kind=="Role" or .kind=="RoleBinding") | .metadata.name' <<<"$other") | sort -u | wc -l)" 4 \
         "two Promises' pipelines in one namespace get distinct Roles and RoleBindings"
+# pipelineNamespace: the Job runs in "pipelines", the resource is in "default".
+sed -e 's/^  namespace: default$/  namespace: pipelines/' "$job" >elsewhere-job.yaml
+grep -q '^  namespace: pipelines$' elsewhere-job.yaml || echo "# the fixture's Job namespace line changed: update this test"
+out=$(kubectl kstatus inject --rbac -f elsewhere-job.yaml -o json)
+is "$(jq -r '.items[] | select(.kind == "Role" or .kind == "RoleBinding") | "\(.kind) \(.metadata.namespace)"' <<<"$out" | tr '\n' ',')" \
+        "Role default,RoleBinding default,Role pipelines,RoleBinding pipelines," \
+        "a pipeline in another namespace: a Role and binding where the resource is, and where the Pod is"
+is "$(jq -c '[.items[] | select(.kind == "Role" and .metadata.namespace == "default") | .rules[].resources[]]' <<<"$out")" \
+        '["iams/status","iams","events"]' "in the resource's namespace: the resource, its status and Events"
+is "$(jq -c '[.items[] | select(.kind == "Role" and .metadata.namespace == "pipelines") | .rules[] | {resources, verbs}]' <<<"$out")" \
+        '[{"resources":["pods"],"verbs":["get"]}]' "in the pipeline's namespace: only get on Pods"
+is "$(jq -c '[.items[] | select(.kind == "RoleBinding") | .subjects[] | "\(.namespace)/\(.name)"] | unique' <<<"$out")" \
+        '["pipelines/iam-resource-configure-create-user"]' "both bound to the pipeline's ServiceAccount in its namespace"
 
 : >empty.yaml
 fails_with 1 "an empty input is an error" kubectl kstatus inject -f empty.yaml

@@ -154,4 +154,22 @@ is "$rc" 2 "no credentials: exit 2"
 is "$(printf '%s\n' "$out" | grep -c .)" 1 "no credentials: one line"
 like "$out" '^error: no kubeconfig and not in a cluster' "no credentials: says so, with one error: prefix"
 fails_with 2 "an unknown flag: exit 2" "$SIDECAR" --frobnicate
+
+# A permanent error stops at once with one line instead of retrying to the deadline:
+# a kubeconfig whose CA is not the server's (TLS verification fails).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TEST_TMP/other.key" \
+        -out "$TEST_TMP/other.crt" -subj /CN=other-ca -days 1 2>/dev/null
+kubectl config view --raw -o json | jq --arg ca "$(base64 -w0 <"$TEST_TMP/other.crt")" \
+        '.clusters[0].cluster["certificate-authority-data"] = $ca | del(.clusters[0].cluster["certificate-authority"])' \
+        >"$TEST_TMP/other-ca.json"
+t0=${EPOCHREALTIME/./}
+out=$(env -i PATH="$PATH" HOME="$TEST_TMP" KRATIX_OBJECT_NAME=example KRATIX_OBJECT_VERSION=v1 KRATIX_CRD_PLURAL=iams \
+        KRATIX_OBJECT_GROUP=example.promise.syntasso.io KSTATUS_METADATA_DIR="$TEST_TMP" \
+        KUBECONFIG="$TEST_TMP/other-ca.json" "$SIDECAR" --deadline=60s 2>&1); rc=$?
+elapsed_ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
+is "$rc" 2 "a CA that is not the server's: exit 2"
+ok "a CA that is not the server's: it gives up at once (${elapsed_ms} ms, deadline 60 s)" [ "$elapsed_ms" -lt 1000 ]
+is "$(printf '%s\n' "$out" | grep -c .)" 1 "a CA that is not the server's: one line"
+like "$out" 'cannot read iams.example.promise.syntasso.io/example: Unable to connect to the server: ' \
+        "a CA that is not the server's: it says it cannot connect, naming the resource"
 done_testing

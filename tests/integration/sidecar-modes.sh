@@ -65,12 +65,13 @@ is "$rc" 0 "with only object.yaml the sidecar finds the resource through discove
 is "$(status_of .status.message)" '"from object.yaml alone"' "and writes its status"
 
 # --- success and failure read from the sidecar's own Pod ---------------------
-# make_pod NAME STATE_JSON: a Pod whose pipeline container is in STATE_JSON.
+# make_pod NAME STATE_JSON: a Pod whose pipeline container is in STATE_JSON; restartPolicy
+# Never, so a non-zero exit is final (under OnFailure the kubelet would restart it).
 make_pod() {
         kubectl delete pod "$1" --ignore-not-found >/dev/null
         kubectl create -f - >/dev/null <<EOF
 {"apiVersion":"v1","kind":"Pod","metadata":{"name":"$1","namespace":"default"},
- "spec":{"containers":[{"name":"pipeline","image":"x"},{"name":"kstatus-sidecar","image":"y"}]},
+ "spec":{"restartPolicy":"Never","containers":[{"name":"pipeline","image":"x"},{"name":"kstatus-sidecar","image":"y"}]},
  "status":{"phase":"Running","containerStatuses":[
    {"name":"pipeline","state":$2},
    {"name":"kstatus-sidecar","state":{"running":{}}}]}}

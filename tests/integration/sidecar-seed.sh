@@ -41,7 +41,7 @@ is "$(cat "$TEST_TMP/wait.out")" "iam.example.promise.syntasso.io/example condit
 
 status=$(kubectl get iam example -o json | jq -c '.status | del(.conditions[].lastTransitionTime)')
 json_is "$status" '{
-  "conditions": [{"type":"ConfigureWorkflowCompleted","status":"True","reason":"PipelinesExecutedSuccessfully","message":"Pipelines completed","observedGeneration":1}],
+  "conditions": [{"type":"ConfigureWorkflowCompleted","status":"True","reason":"PipelinesExecutedSuccessfully","message":"Pipelines completed"}],
   "iam": {"password": "<vault-ref>", "user": "admin"},
   "message": "User created and vault secret created"
 }' "the end status is the seed's: iam.user and iam.password kept, the last message, the condition True"

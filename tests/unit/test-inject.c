@@ -16,7 +16,8 @@ static const char *kratix_job =
         "\"example\"},{\"name\":\"KRATIX_CRD_PLURAL\",\"value\":\"iams\"},{\"name\":\"OTHER\",\"value\":\"x\"}],"
         "\"volumeMounts\":[{\"name\":\"shared-metadata\",\"mountPath\":\"/kratix/metadata\"}]},"
         "{\"name\":\"work-writer\",\"image\":\"pipeline-adapter\"}],"
-        "\"containers\":[{\"name\":\"status-writer\",\"image\":\"pipeline-adapter\"}],"
+        "\"containers\":[{\"name\":\"status-writer\",\"image\":\"pipeline-adapter\",\"env\":[{\"name\":"
+        "\"IS_LAST_PIPELINE\",\"value\":\"true\"},{\"name\":\"KRATIX_OBJECT_NAME\",\"value\":\"example\"}]}],"
         "\"volumes\":[{\"name\":\"shared-input\",\"emptyDir\":{}},{\"name\":\"shared-metadata\",\"emptyDir\":{}}]}}}}";
 
 static const struct inject_options opts = { .image = "kstatus-sidecar:test" };
@@ -37,6 +38,9 @@ Test(inject, native_sidecar_after_reader) {
         cr_assert(strstr(env, "{\"name\":\"KRATIX_OBJECT_NAME\",\"value\":\"example\"}"), "%s", env);
         cr_assert(strstr(env, "KRATIX_CRD_PLURAL"));
         cr_assert_null(strstr(env, "OTHER"));
+        /* status-writer's IS_LAST_PIPELINE, right after the KRATIX_* variables. */
+        cr_assert(strstr(env, "\"value\":\"iams\"},{\"name\":\"IS_LAST_PIPELINE\",\"value\":\"true\"},{\"name\":\"POD_NAME\""),
+                  "%s", env);
         cr_assert(strstr(env, "{\"name\":\"POD_NAME\",\"valueFrom\":{\"fieldRef\":{\"fieldPath\":\"metadata.name\"}}}"),
                   "%s", env);
         free(env);
@@ -101,12 +105,31 @@ Test(inject, kinds) {
 }
 
 Test(inject, rbac) {
-        json_t *r = inject_rbac("default", "sa", "example.promise.syntasso.io", "iams");
+        json_t *r = inject_rbac("default", "sa", "default", "example.promise.syntasso.io", "iams");
         cr_assert_eq(json_array_size(r), 4);
         char *s = json_dumps(r, JSON_COMPACT);
         cr_assert(strstr(s, "\"resources\":[\"iams/status\"],\"verbs\":[\"get\",\"patch\"]"), "%s", s);
         cr_assert(strstr(s, "\"resources\":[\"events\"],\"verbs\":[\"create\"]"));
         cr_assert(strstr(s, "\"resources\":[\"promises\"],\"verbs\":[\"get\"]"));
         free(s);
+        json_decref(r);
+}
+
+/* pipelineNamespace: the resource's rules and Events where the resource is, Pods where the pipeline runs. */
+Test(inject, rbac_pipeline_namespace) {
+        json_t *r = inject_rbac("pipelines", "sa", "team-a", "example.promise.syntasso.io", "iams");
+        cr_assert_eq(json_array_size(r), 6);
+        json_t *res = json_array_get(r, 0), *rb = json_array_get(r, 1), *pods = json_array_get(r, 2);
+        assert_json_eq(json_object_get(res, "metadata"), "{\"name\":\"kstatus-sidecar-iams.example.promise.syntasso.io\","
+                                                         "\"namespace\":\"team-a\"}");
+        char *s = json_dumps(json_object_get(res, "rules"), JSON_COMPACT);
+        cr_assert(strstr(s, "\"resources\":[\"events\"],\"verbs\":[\"create\"]"), "%s", s);
+        cr_assert_null(strstr(s, "pods"), "%s", s);
+        free(s);
+        cr_assert_str_eq(json_string_value(json_object_get(json_object_get(rb, "metadata"), "namespace")), "team-a");
+        assert_json_eq(json_object_get(rb, "subjects"),
+                       "[{\"kind\":\"ServiceAccount\",\"name\":\"sa\",\"namespace\":\"pipelines\"}]");
+        cr_assert_str_eq(json_string_value(json_object_get(json_object_get(pods, "metadata"), "namespace")), "pipelines");
+        assert_json_eq(json_object_get(pods, "rules"), "[{\"apiGroups\":[\"\"],\"resources\":[\"pods\"],\"verbs\":[\"get\"]}]");
         json_decref(r);
 }

@@ -41,6 +41,45 @@ Test(util, parse_duration) {
         cr_assert_eq(parse_duration_ms("5d", &ms), -EINVAL);
 }
 
+/* Go's own table (src/time/time_test.go, parseDurationTests and parseDurationErrorTests). */
+Test(util, parse_go_duration) {
+        static const struct { const char *in; int64_t ns; } ok[] = {
+                { "0", 0 }, { "5s", 5000000000 }, { "30s", 30000000000 }, { "1478s", 1478000000000 },
+                { "-5s", -5000000000 }, { "+5s", 5000000000 }, { "-0", 0 }, { "+0", 0 },
+                { "5.0s", 5000000000 }, { "5.6s", 5600000000 }, { "5.s", 5000000000 }, { ".5s", 500000000 },
+                { "1.0s", 1000000000 }, { "1.00s", 1000000000 }, { "1.004s", 1004000000 }, { "1.0040s", 1004000000 },
+                { "100.00100s", 100001000000 }, { "10ns", 10 }, { "11us", 11000 }, { "12\u00b5s", 12000 },
+                { "12\u03bcs", 12000 }, { "13ms", 13000000 }, { "14s", 14000000000 }, { "15m", 900000000000 },
+                { "16h", 57600000000000 }, { "3h30m", 12600000000000 }, { "10.5s4m", 250500000000 },
+                { "-2m3.4s", -123400000000 }, { "1h2m3s4ms5us6ns", 3723004005006 },
+                { "39h9m14.425s", 140954425000000 },
+                { "52763797000ns", 52763797000 }, { "0.3333333333333333333h", 1200000000000 },
+                { "9007199254740993ns", 9007199254740993 }, { "9223372036854775807ns", INT64_MAX },
+                { "9223372036854775.807us", INT64_MAX }, { "9223372036854ms775us807ns", INT64_MAX },
+                { "-9223372036854775808ns", INT64_MIN }, { "-9223372036854775.808us", INT64_MIN },
+                { "-2562047h47m16.854775808s", INT64_MIN }, { "0.100000000000000000000h", 360000000000 },
+                { "0.830103483285477580700h", 2988372539827 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                int64_t ns = 42;
+                cr_assert_eq(parse_go_duration(ok[i].in, &ns), 0, "%s", ok[i].in);
+                cr_assert_eq(ns, ok[i].ns, "%s: %lld, want %lld", ok[i].in, (long long)ns, (long long)ok[i].ns);
+        }
+        static const char *bad[] = {
+                "", "3", "-", "s", ".", "-.", ".s", "+.s", "1d", "\x85\x85", "\xff" "ff", "hello \xff" "ff world",
+                "9223372036854775808ns", "9223372036854775.808us", "9223372036854ms775us808ns", "-9223372036854775809ns",
+                "1s ", " 1s", "1sx", "1.5.s",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                int64_t ns;
+                cr_assert_lt(parse_go_duration(bad[i], &ns), 0, "\"%s\" accepted", bad[i]);
+        }
+        int64_t ms;
+        cr_assert_eq(parse_duration_ms("-1s", &ms), -EINVAL, "flags take no negative duration");
+        cr_assert_eq(parse_duration_ms("1500us", &ms), 0);
+        cr_assert_eq(ms, 1);
+}
+
 Test(util, error_format) {
         struct kstatus_error e = { 0 };
         cr_assert_eq(kstatus_error_set(&e, EINVAL, 3, 7, "found %s", "it"), -EINVAL);
