@@ -199,9 +199,13 @@ json_t *inject_rbac(const char *namespace, const char *service_account, const ch
                                            "resources", status_resource, "verbs", "get", "patch", "apiGroups", group,
                                            "resources", plural, "verbs", "get");
         json_t *pods = json_pack("{s:[s], s:[s], s:[s]}", "apiGroups", "", "resources", "pods", "verbs", "get");
+        /* Its Pod's Job: a Pod deleted after backoffLimit (FailureTarget) is a failure, one
+         * deleted because Kratix suspended the Job is not (docs/BEHAVIOUR.md §5). */
+        json_t *jobs = json_pack("{s:[s], s:[s], s:[s]}", "apiGroups", "batch", "resources", "jobs", "verbs", "get");
         json_t *events = json_pack("{s:[s], s:[s], s:[s]}", "apiGroups", "", "resources", "events", "verbs", "create");
         if (!resource_namespace || !*resource_namespace || strcmp(resource_namespace, namespace) == 0) {
                 json_array_append_new(resource_rules, pods);
+                json_array_append_new(resource_rules, jobs);
                 json_array_append_new(resource_rules, events);
                 json_array_append_new(out, role(name, namespace, resource_rules));
                 json_array_append_new(out, binding("RoleBinding", bname, namespace, "Role", name, namespace,
@@ -214,7 +218,7 @@ json_t *inject_rbac(const char *namespace, const char *service_account, const ch
                 json_array_append_new(out, binding("RoleBinding", bname, resource_namespace, "Role", name, namespace,
                                                    service_account));
                 _cleanup_free_ char *pname = xasprintf("kstatus-sidecar-pod-reader-%s", service_account);
-                json_array_append_new(out, role(pname, namespace, json_pack("[o]", pods)));
+                json_array_append_new(out, role(pname, namespace, json_pack("[oo]", pods, jobs)));
                 json_array_append_new(out, binding("RoleBinding", pname, namespace, "Role", pname, namespace,
                                                    service_account));
         }

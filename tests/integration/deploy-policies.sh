@@ -188,10 +188,11 @@ _tap_result $? "deploy/rbac.yaml is YAML kubectl reads" "$rbac"
 is "$(rules <<<"$rbac")" "$want_rules" "deploy/rbac.yaml grants exactly what kubectl kstatus inject --rbac grants"
 is "$(rules <<<"$rbac")" " events create
  pods get
+batch jobs get
 example.promise.syntasso.io iams get
 example.promise.syntasso.io iams/status get
 example.promise.syntasso.io iams/status patch
-platform.kratix.io promises get" "least privilege: get iams, get/patch iams/status, get pods, create events, get promises"
+platform.kratix.io promises get" "least privilege: get iams, get/patch iams/status, get pods and jobs, create events, get promises"
 is "$(jq -r '[.items[] | select(.kind | test("Binding$")) | .subjects[] | "\(.namespace)/\(.name)"] | unique | join(" ")' <<<"$rbac")" \
         "default/iam-resource-configure-create-user default/iam-resource-configure-populate-vault" \
         "bound to the service accounts Kratix gives the two pipelines"

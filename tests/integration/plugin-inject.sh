@@ -61,7 +61,8 @@ is "$(jq -r '.items[] | select(.kind == "Role" or .kind == "RoleBinding") | "\(.
 is "$(jq -c '[.items[] | select(.kind == "Role" and .metadata.namespace == "default") | .rules[].resources[]]' <<<"$out")" \
         '["iams/status","iams","events"]' "in the resource's namespace: the resource, its status and Events"
 is "$(jq -c '[.items[] | select(.kind == "Role" and .metadata.namespace == "pipelines") | .rules[] | {resources, verbs}]' <<<"$out")" \
-        '[{"resources":["pods"],"verbs":["get"]}]' "in the pipeline's namespace: only get on Pods"
+        '[{"resources":["pods"],"verbs":["get"]},{"resources":["jobs"],"verbs":["get"]}]' \
+        "in the pipeline's namespace: only get on its Pod and its Job"
 is "$(jq -c '[.items[] | select(.kind == "RoleBinding") | .subjects[] | "\(.namespace)/\(.name)"] | unique' <<<"$out")" \
         '["pipelines/iam-resource-configure-create-user"]' "both bound to the pipeline's ServiceAccount in its namespace"
 

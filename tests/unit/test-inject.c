@@ -130,6 +130,7 @@ Test(inject, rbac_pipeline_namespace) {
         assert_json_eq(json_object_get(rb, "subjects"),
                        "[{\"kind\":\"ServiceAccount\",\"name\":\"sa\",\"namespace\":\"pipelines\"}]");
         cr_assert_str_eq(json_string_value(json_object_get(json_object_get(pods, "metadata"), "namespace")), "pipelines");
-        assert_json_eq(json_object_get(pods, "rules"), "[{\"apiGroups\":[\"\"],\"resources\":[\"pods\"],\"verbs\":[\"get\"]}]");
+        assert_json_eq(json_object_get(pods, "rules"), "[{\"apiGroups\":[\"\"],\"resources\":[\"pods\"],\"verbs\":[\"get\"]},"
+                       "{\"apiGroups\":[\"batch\"],\"resources\":[\"jobs\"],\"verbs\":[\"get\"]}]");
         json_decref(r);
 }
