@@ -1,4 +1,4 @@
-/* merge.h - how status.yaml lands on a resource's status (CONTRACT §3).
+/* merge.h - how status.yaml lands on a resource's status (docs/BEHAVIOUR.md §3).
  *
  * Deep mode (default): RFC 7386 JSON merge patch of status.yaml onto the
  * status the pipeline started from: maps merge recursively, lists and scalars

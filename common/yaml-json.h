@@ -15,7 +15,7 @@
 
 #include "util.h"
 
-/* Input limits (CONTRACT §2). Every one is enforced with an error naming it. */
+/* Input limits (docs/BEHAVIOUR.md §2). Every one is enforced with an error naming it. */
 struct kstatus_limits {
         size_t max_file_bytes;   /* size of the YAML text */
         unsigned max_depth;      /* nesting of mappings and sequences */

@@ -9,7 +9,7 @@
 #include "util.h"
 #include "yaml-json.h"
 
-/* Exit codes (CONTRACT §8): kubectl lumps these into 1, we tell them apart. */
+/* Exit codes (docs/BEHAVIOUR.md §8): kubectl lumps these into 1, we tell them apart. */
 enum {
         EXIT_MET = 0,
         EXIT_FAILED = 1, /* invalid input, timed out */
@@ -37,7 +37,7 @@ int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret)
 /* kubectl's message for an -o value we do not print; returns EXIT_USAGE. */
 int output_format_error(const char *s);
 
-/* The status-file limit flags lint and merge share (CONTRACT §2). */
+/* The status-file limit flags lint and merge share (docs/BEHAVIOUR.md §2). */
 #define LIMIT_OPTIONS                                                   \
         { "max-file-size", required_argument, NULL, 1001 },            \
         { "max-depth", required_argument, NULL, 1002 },                \

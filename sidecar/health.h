@@ -1,5 +1,5 @@
 /* health.h - `kstatus-sidecar health`: a small controller that reflects
- * HealthRecords on the resources they name (CONTRACT §7). It lists and
+ * HealthRecords on the resources they name (docs/BEHAVIOUR.md §7). It lists and
  * watches HealthRecords, resolves each record's Promise to its resource
  * type, and merge-patches the resource's status.healthStatus {state,
  * healthRecords} and the seed's status.healthRecord only when they differ

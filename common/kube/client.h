@@ -1,4 +1,4 @@
-/* client.h - talking to the Kubernetes API (CONTRACT §6).
+/* client.h - talking to the Kubernetes API (docs/BEHAVIOUR.md §6).
  *
  * A struct kube_client carries everything (no global state): one curl easy
  * handle reused for every request (keep-alive, HTTP/2 where the server offers
@@ -106,7 +106,7 @@ enum kube_patch_type {
 
 const char *kube_patch_content_type(enum kube_patch_type type);
 
-/* Retry policy for writes (CONTRACT §6):
+/* Retry policy for writes (docs/BEHAVIOUR.md §6):
  *   409 Conflict     → recompute() re-reads and returns a new body, or says there is nothing to do
  *   429, 503         → wait Retry-After seconds (else backoff)
  *   other 5xx, no answer (refused, reset, timeout) → exponential backoff with full jitter

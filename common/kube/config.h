@@ -1,5 +1,5 @@
 /* config.h - where the API server is and how to authenticate, read exactly
- * as kubectl reads it (CONTRACT §6): a KUBECONFIG list merged with kubectl's
+ * as kubectl reads it (docs/BEHAVIOUR.md §6): a KUBECONFIG list merged with kubectl's
  * precedence, or --kubeconfig, contexts, clusters and users chosen by flags,
  * or the in-cluster service account.
  *

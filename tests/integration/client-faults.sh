@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes through common/kube under every fault class the test API server can
-# inject (CONTRACT §6): each write either succeeds exactly once or fails with
+# inject (docs/BEHAVIOUR.md §6): each write either succeeds exactly once or fails with
 # a clear error at its deadline, and the server's counters show every attempt.
 #
 # The write appends a marker to status.log with a JSON patch that carries
