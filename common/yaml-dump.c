@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <limits.h>
 #include <locale.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -482,8 +483,14 @@ static int emit(yaml_emitter_t *e, yaml_event_t *ev) {
 
 static int emit_scalar(yaml_emitter_t *e, const char *text, size_t len, yaml_scalar_style_t style) {
         yaml_event_t ev;
-        yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)"tag:yaml.org,2002:str", (yaml_char_t *)text, (int)len,
-                                     1, 1, style);
+        /* libyaml refuses text that is not UTF-8 (jansson accepts it through
+         * the *_nocheck setters) and leaves ev unset: say so, never emit it. */
+        if (len > INT_MAX || !yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)"tag:yaml.org,2002:str",
+                                                           (yaml_char_t *)text, (int)len, 1, 1, style)) {
+                e->error = YAML_EMITTER_ERROR;
+                e->problem = len > INT_MAX ? "string too long" : "invalid UTF-8 in a string";
+                return -1;
+        }
         return emit(e, &ev);
 }
 
@@ -553,41 +560,65 @@ static int write_handler(void *data, unsigned char *buffer, size_t size) {
         return 1;
 }
 
-char *kstatus_yaml_dump(const json_t *value) {
-        /* Empty collections at the top are written in flow style, as kubectl does. */
-        if (json_is_object(value) && json_object_size(value) == 0)
-                return xstrdup("{}\n");
-        if (json_is_array(value) && json_array_size(value) == 0)
-                return xstrdup("[]\n");
+/* The emitter's own words for why it stopped. */
+static int emitter_error(const yaml_emitter_t *e, struct kstatus_error *err) {
+        if (e->error == YAML_MEMORY_ERROR)
+                return kstatus_error_set(err, ENOMEM, 0, 0, "cannot print YAML: out of memory");
+        return kstatus_error_set(err, EINVAL, 0, 0, "cannot print YAML: %s",
+                                 e->problem ? e->problem : "the emitter failed");
+}
 
+static int emit_document(yaml_emitter_t *e, const json_t *value) {
+        yaml_event_t ev;
+        yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+        if (emit(e, &ev) < 0)
+                return -1;
+        yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+        if (emit(e, &ev) < 0 || emit_value(e, value) < 0)
+                return -1;
+        yaml_document_end_event_initialize(&ev, 1);
+        if (emit(e, &ev) < 0)
+                return -1;
+        yaml_stream_end_event_initialize(&ev);
+        return emit(e, &ev);
+}
+
+int kstatus_yaml_dump(const json_t *value, char **ret, struct kstatus_error *err) {
+        /* Empty collections at the top are written in flow style, as kubectl does. */
+        if (json_is_object(value) && json_object_size(value) == 0) {
+                *ret = xstrdup("{}\n");
+                return 0;
+        }
+        if (json_is_array(value) && json_array_size(value) == 0) {
+                *ret = xstrdup("[]\n");
+                return 0;
+        }
+
+        _cleanup_free_ char *data = NULL;
         struct buf b = { 0 };
         yaml_emitter_t e;
-        yaml_event_t ev;
         if (!yaml_emitter_initialize(&e))
-                return xstrdup("");
+                return kstatus_error_set(err, ENOMEM, 0, 0, "cannot print YAML: out of memory");
         yaml_emitter_set_output(&e, write_handler, &b);
         yaml_emitter_set_unicode(&e, 1);
         yaml_emitter_set_indent(&e, 2);
         /* go-yaml v2 folds long scalars at 80 columns; libyaml, of which it is
          * a port, folds them the same way (the corpus's print-long cases). */
         yaml_emitter_set_width(&e, 80);
-        int r = 0;
-        yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-        r |= emit(&e, &ev);
-        yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-        r |= emit(&e, &ev);
-        r |= emit_value(&e, value);
-        yaml_document_end_event_initialize(&ev, 1);
-        r |= emit(&e, &ev);
-        yaml_stream_end_event_initialize(&ev);
-        r |= emit(&e, &ev);
+        int r = emit_document(&e, value);
+        data = b.data;
+        if (r < 0)
+                r = emitter_error(&e, err);
         yaml_emitter_delete(&e);
-        if (!b.data)
-                return xstrdup("");
+        if (r < 0)
+                return r;
+        if (!data)
+                data = xstrdup("");
         /* libyaml ends a document whose last scalar keeps trailing newlines
          * (|+) with "...", go-yaml does not. In block context nothing else
          * can put "..." at the start of the last line. */
-        if (b.len > 4 && str_has_suffix(b.data, "\n...\n"))
-                b.data[b.len -= 4] = '\0';
-        return b.data;
+        if (b.len > 4 && str_has_suffix(data, "\n...\n"))
+                data[b.len - 4] = '\0';
+        *ret = TAKE_PTR(data);
+        return 0;
 }

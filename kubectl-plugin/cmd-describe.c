@@ -370,8 +370,8 @@ int cmd_describe(int argc, char **argv) {
                         single ? json_incref(json_array_get(models, 0))
                                : json_pack("{s:s, s:s, s:O}", "apiVersion", "kstatus.syntasso.io/v1", "kind",
                                            "DescribeList", "items", models);
-                print_json_value(doc, a.format);
-                return rc_missing;
+                int r = print_json_value(doc, a.format);
+                return r ? r : rc_missing;
         }
         struct render_options ro = {
                 .color = use_color(a.kube.color),

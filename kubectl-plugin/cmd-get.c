@@ -214,7 +214,10 @@ static void print_table(struct view *v) {
         v->lines = text_table_print(stdout, &v->table, v->width, v->a->output == GET_WIDE, v->color);
 }
 
-static void print_rows(struct view *v) {
+/* Returns 0, or EXIT_FAILED when the YAML could not be printed or stdout
+ * failed (main() says how when it closes stdout). */
+static int print_rows(struct view *v) {
+        int r = 0;
         if (v->a->output == GET_NAME) {
                 size_t i;
                 json_t *row;
@@ -222,10 +225,12 @@ static void print_rows(struct view *v) {
         } else if (v->a->output == GET_JSON || v->a->output == GET_YAML) {
                 _cleanup_json_ json_t *doc = json_pack("{s:s, s:s, s:O}", "apiVersion", "kstatus.syntasso.io/v1",
                                                        "kind", "GetList", "items", v->rows);
-                print_json_value(doc, v->a->output == GET_JSON ? OUTPUT_JSON : OUTPUT_YAML);
+                r = print_json_value(doc, v->a->output == GET_JSON ? OUTPUT_JSON : OUTPUT_YAML);
         } else
                 print_table(v);
-        fflush(stdout);
+        if (flush_stdout() < 0)
+                r = EXIT_FAILED;
+        return r;
 }
 
 /* Replace (or add, or with row NULL remove) the row with row's key. */
@@ -271,7 +276,9 @@ static bool wanted(const struct watch_ctx *w, const json_t *obj) {
         return false;
 }
 
-static void on_change(struct watch_ctx *w, const char *type, const json_t *obj) {
+/* Returns 0, or EXIT_FAILED when stdout failed (a full disk, a closed pipe):
+ * nothing more can be shown, so the watch stops and main() reports why. */
+static int on_change(struct watch_ctx *w, const char *type, const json_t *obj) {
         struct view *v = w->v;
         _cleanup_json_ json_t *row = row_of(obj, w->t, plugin_now());
         upsert(v->rows, strcmp(type, "DELETED") == 0 ? NULL : row, row);
@@ -281,7 +288,8 @@ static void on_change(struct watch_ctx *w, const char *type, const json_t *obj) 
                 /* kubectl -w -o json prints one object per change. */
                 if (v->a->output == GET_YAML)
                         fputs("---\n", stdout);
-                print_json_value(row, v->a->output == GET_JSON ? OUTPUT_JSON : OUTPUT_YAML);
+                if (print_json_value(row, v->a->output == GET_JSON ? OUTPUT_JSON : OUTPUT_YAML))
+                        return EXIT_FAILED;
         } else if (v->tty) {
                 /* Redraw in place: up over what was drawn, clear to the end. */
                 if (v->lines)
@@ -293,7 +301,7 @@ static void on_change(struct watch_ctx *w, const char *type, const json_t *obj) 
                 add_row(v, t, row);
                 text_table_print_row(stdout, t, t->rows - 1, v->color);
         }
-        fflush(stdout);
+        return flush_stdout() < 0 ? EXIT_FAILED : 0;
 }
 
 static int on_event(const char *type, const json_t *obj, void *userdata) {
@@ -301,13 +309,12 @@ static int on_event(const char *type, const json_t *obj, void *userdata) {
         if (strcmp(type, "RELIST") == 0) {
                 size_t i;
                 json_t *x;
-                json_array_foreach(json_object_get(obj, "items"), i, x) if (wanted(w, x))
-                        on_change(w, "MODIFIED", x);
-                return 0;
+                int r = 0;
+                json_array_foreach(json_object_get(obj, "items"), i, x) if (r == 0 && wanted(w, x))
+                        r = on_change(w, "MODIFIED", x);
+                return r;
         }
-        if (wanted(w, obj))
-                on_change(w, type, obj);
-        return 0;
+        return wanted(w, obj) ? on_change(w, type, obj) : 0;
 }
 
 /* A LIST's pages become rows as they arrive: only the rows are kept, not
@@ -485,8 +492,7 @@ static int run_watch(struct kube_session *s, struct view *v, struct targets *ts,
         if (!rc) {
                 struct kube_status_error err = { .retry_after_ms = -1 };
                 int r = watch_all(ws, ts->n, -1, &err);
-                if (r < 0)
-                        rc = api_error(&err);
+                rc = r < 0 ? api_error(&err) : r;
         }
         for (size_t i = 0; i < ts->n; i++)
                 kube_watch_free(ws[i]);
@@ -546,10 +552,10 @@ int cmd_get(int argc, char **argv) {
                 }
                 if (json_array_size(v.rows) || a.output == GET_JSON || a.output == GET_YAML ||
                     (a.watch && !a.no_headers && a.output <= GET_WIDE && v.tty))
-                        print_rows(&v);
+                        rc = print_rows(&v);
                 else if (a.watch && a.output <= GET_WIDE)
                         print_table(&v); /* the header, so lines after it line up */
-                if (a.watch)
+                if (a.watch && !rc)
                         rc = run_watch(&s, &v, &ts, rvs);
         }
         for (size_t i = 0; i < ts.n; i++)

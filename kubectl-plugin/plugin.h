@@ -51,8 +51,13 @@ int output_format_error(const char *s);
 /* Handle one of the LIMIT_OPTIONS; returns 1 if it was one, 0 if not, -1 (after printing) if invalid. */
 int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim);
 
-/* Print a JSON value in the chosen format to stdout. */
-void print_json_value(const json_t *value, enum output_format format);
+/* fflush(stdout), remembering why it failed for the error main() prints
+ * when it closes stdout (git's check_write): returns 0 or -errno. */
+int flush_stdout(void);
+
+/* Print a JSON value in the chosen format to stdout; returns 0, or EXIT_FAILED
+ * after printing the error when the YAML emitter refuses the value. */
+int print_json_value(const json_t *value, enum output_format format);
 
 /* Read and parse FILE ("-" for stdin) as a mapping; prints the error and returns <0 on failure. */
 int load_document(const char *path, const struct kstatus_limits *lim, bool validate_status, json_t **ret);
