@@ -517,13 +517,10 @@ int cmd_get(int argc, char **argv) {
         rc = a.all_kratix ? kratix_targets(&s, &ts) : targets_parse(&s, argv + optind, argc - optind, &ts);
         if (rc)
                 return rc;
-        bool named = false;
-        for (size_t i = 0; i < ts.n; i++)
-                named |= ts.items[i].n_names > 0;
-        if (named && a.kube.all_namespaces)
-                return usage_error("a resource cannot be retrieved by name across all namespaces");
-        if (named && a.kube.selector)
-                return usage_error("when specifying names, no label selector is allowed");
+        bool named;
+        rc = targets_check_named(&ts, &a.kube, &named);
+        if (rc)
+                return rc;
 
         struct view v = {
                 .a = &a,
@@ -542,14 +539,8 @@ int cmd_get(int argc, char **argv) {
         for (size_t i = 0; i < ts.n && !rc; i++)
                 rc = fetch(&s, &a, &ts.items[i], &v, &rvs[i], &rc_missing);
         if (!rc) {
-                bool any_ns = !a.kube.all_namespaces && ts.n > 0 && ts.items[0].res.namespaced;
-                if (json_array_size(v.rows) == 0 && !named && a.output != GET_JSON && a.output != GET_YAML) {
-                        if (any_ns) {
-                                _cleanup_free_ char *safe = escape_for_terminal(s.namespace);
-                                fprintf(stderr, "No resources found in %s namespace.\n", safe);
-                        } else
-                                fputs("No resources found\n", stderr);
-                }
+                if (json_array_size(v.rows) == 0 && !named && a.output != GET_JSON && a.output != GET_YAML)
+                        print_no_resources(&s, &a.kube, &ts);
                 if (json_array_size(v.rows) || a.output == GET_JSON || a.output == GET_YAML ||
                     (a.watch && !a.no_headers && a.output <= GET_WIDE && v.tty))
                         rc = print_rows(&v);

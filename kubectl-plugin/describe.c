@@ -263,68 +263,85 @@ static json_t *health_of(const json_t *status, const json_t *records, const char
         return h;
 }
 
+/* The first container (init containers first) that ended with a non-zero
+ * exit code, now or before its last restart, as "container c: Reason (exit
+ * code N)"; NULL when none did. */
+static char *failed_container(const json_t *st) {
+        static const char *const lists[] = { "initContainerStatuses", "containerStatuses" };
+        for (size_t l = 0; l < ELEMENTSOF(lists); l++) {
+                size_t j;
+                json_t *cs;
+                json_array_foreach(json_object_get(st, lists[l]), j, cs) {
+                        json_t *t = json_object_get(json_object_get(cs, "state"), "terminated");
+                        if (!t)
+                                t = json_object_get(json_object_get(cs, "lastState"), "terminated");
+                        json_int_t code = json_integer_value(json_object_get(t, "exitCode"));
+                        if (t && code != 0)
+                                return xasprintf("container %s: %s (exit code %lld)", str(cs, "name") ?: "?",
+                                                 str(t, "reason") ?: "Error", (long long)code);
+                }
+        }
+        return NULL;
+}
+
+/* A Pod's phase; failed when it failed or one of its containers did. */
+static const char *pod_state(const json_t *st, bool *failed, char **reason) {
+        const char *state = str(st, "phase") ? str(st, "phase") : "Unknown";
+        *reason = failed_container(st);
+        *failed = strcmp(state, "Failed") == 0 || *reason;
+        return state;
+}
+
+/* A Job: Complete or Failed from its True conditions, else Running. */
+static const char *job_state(const json_t *st, bool *failed, char **reason) {
+        const char *state = "Running";
+        size_t j;
+        json_t *c;
+        json_array_foreach(json_object_get(st, "conditions"), j, c) {
+                const char *t = str(c, "type");
+                if (!t || strcmp(str(c, "status") ?: "", "True") != 0)
+                        continue;
+                if (strcmp(t, "Complete") == 0)
+                        state = "Complete";
+                else if (strcmp(t, "Failed") == 0) {
+                        state = "Failed";
+                        *failed = true;
+                        if (!*reason && str(c, "message"))
+                                *reason = xstrdup(str(c, "message"));
+                }
+        }
+        return state;
+}
+
+static json_t *related_one(const json_t *o, int64_t now) {
+        const char *kind = str(o, "kind");
+        json_t *meta = json_object_get(o, "metadata");
+        json_t *st = json_object_get(o, "status");
+        json_t *e = json_object();
+        json_object_set_new(e, "kind", json_string(kind ? kind : "?"));
+        set_opt(e, "name", json_incref(json_object_get(meta, "name")));
+        set_opt(e, "pipeline",
+                json_incref(json_object_get(json_object_get(meta, "labels"), "kratix.io/pipeline-name")));
+        set_opt(e, "age", age_of(str(meta, "creationTimestamp"), now));
+        const char *state = "Unknown";
+        bool failed = false;
+        _cleanup_free_ char *reason = NULL;
+        if (kind && strcmp(kind, "Pod") == 0)
+                state = pod_state(st, &failed, &reason);
+        else if (kind && strcmp(kind, "Job") == 0)
+                state = job_state(st, &failed, &reason);
+        json_object_set_new(e, "state", json_string(state));
+        json_object_set_new(e, "failed", json_boolean(failed));
+        if (reason)
+                json_object_set_new(e, "reason", json_string(reason));
+        return e;
+}
+
 static json_t *related_of(const json_t *related, int64_t now) {
         json_t *out = json_array();
         size_t i;
         json_t *o;
-        json_array_foreach(related, i, o) {
-                const char *kind = str(o, "kind");
-                json_t *meta = json_object_get(o, "metadata");
-                json_t *st = json_object_get(o, "status");
-                json_t *e = json_object();
-                json_object_set_new(e, "kind", json_string(kind ? kind : "?"));
-                set_opt(e, "name", json_incref(json_object_get(meta, "name")));
-                set_opt(e, "pipeline", json_incref(json_object_get(json_object_get(meta, "labels"),
-                                                                   "kratix.io/pipeline-name")));
-                set_opt(e, "age", age_of(str(meta, "creationTimestamp"), now));
-                const char *state = "Unknown";
-                bool failed = false;
-                _cleanup_free_ char *reason = NULL;
-                if (kind && strcmp(kind, "Pod") == 0) {
-                        state = str(st, "phase") ? str(st, "phase") : "Unknown";
-                        failed = strcmp(state, "Failed") == 0;
-                        const char *lists[] = { "initContainerStatuses", "containerStatuses" };
-                        for (size_t l = 0; l < 2 && !reason; l++) {
-                                size_t j;
-                                json_t *cs;
-                                json_array_foreach(json_object_get(st, lists[l]), j, cs) {
-                                        json_t *t = json_object_get(json_object_get(cs, "state"), "terminated");
-                                        if (!t)
-                                                t = json_object_get(json_object_get(cs, "lastState"), "terminated");
-                                        if (t && json_integer_value(json_object_get(t, "exitCode")) != 0) {
-                                                failed = true;
-                                                reason = xasprintf("container %s: %s (exit code %lld)",
-                                                                   str(cs, "name") ?: "?", str(t, "reason") ?: "Error",
-                                                                   (long long)json_integer_value(
-                                                                           json_object_get(t, "exitCode")));
-                                                break;
-                                        }
-                                }
-                        }
-                } else if (kind && strcmp(kind, "Job") == 0) {
-                        state = "Running";
-                        size_t j;
-                        json_t *c;
-                        json_array_foreach(json_object_get(st, "conditions"), j, c) {
-                                const char *t = str(c, "type");
-                                if (!t || strcmp(str(c, "status") ?: "", "True") != 0)
-                                        continue;
-                                if (strcmp(t, "Complete") == 0)
-                                        state = "Complete";
-                                else if (strcmp(t, "Failed") == 0) {
-                                        state = "Failed";
-                                        failed = true;
-                                        if (!reason && str(c, "message"))
-                                                reason = xstrdup(str(c, "message"));
-                                }
-                        }
-                }
-                json_object_set_new(e, "state", json_string(state));
-                json_object_set_new(e, "failed", json_boolean(failed));
-                if (reason)
-                        json_object_set_new(e, "reason", json_string(reason));
-                json_array_append_new(out, e);
-        }
+        json_array_foreach(related, i, o) json_array_append_new(out, related_one(o, now));
         return out;
 }
 

@@ -223,6 +223,27 @@ int api_error(struct kube_status_error *err) {
         return EXIT_API;
 }
 
+int targets_check_named(const struct targets *t, const struct kube_args *a, bool *ret_named) {
+        bool named = false;
+        for (size_t i = 0; i < t->n; i++)
+                named |= t->items[i].n_names > 0;
+        if (named && a->all_namespaces)
+                return usage_error("a resource cannot be retrieved by name across all namespaces");
+        if (named && a->selector)
+                return usage_error("when specifying names, no label selector is allowed");
+        *ret_named = named;
+        return 0;
+}
+
+void print_no_resources(const struct kube_session *s, const struct kube_args *a, const struct targets *t) {
+        if (a->all_namespaces || t->n == 0 || !t->items[0].res.namespaced) {
+                fputs("No resources found\n", stderr);
+                return;
+        }
+        _cleanup_free_ char *safe = escape_for_terminal(s->namespace);
+        fprintf(stderr, "No resources found in %s namespace.\n", safe);
+}
+
 char *object_ref(const struct kube_resource *r, const char *name) {
         _cleanup_free_ char *kind = xstrdup(r->kind ? r->kind : r->resource);
         for (char *p = kind; *p; p++)
