@@ -42,6 +42,53 @@ static void shortest_digits(double v, char *digits, size_t size, int *exp10) {
         *exp10 = *p == 'e' ? atoi(p + 1) : 0;
 }
 
+/* A bounded output cursor: what does not fit is dropped, and the text stays
+ * NUL-terminated (out has room for at least one byte). */
+struct cursor {
+        char *o, *end;
+};
+
+static void put_char(struct cursor *c, char ch) {
+        if (c->o < c->end)
+                *c->o++ = ch;
+}
+
+static void put_chars(struct cursor *c, const char *s, size_t n) {
+        for (size_t i = 0; i < n && s[i]; i++)
+                put_char(c, s[i]);
+}
+
+/* d.ddde±XX: Go's 'e' format, at least two exponent digits. */
+static void format_e(struct cursor *c, const char *digits, size_t nd, int exp10) {
+        put_char(c, digits[0]);
+        if (nd > 1) {
+                put_char(c, '.');
+                put_chars(c, digits + 1, nd - 1);
+        }
+        char eb[16];
+        snprintf(eb, sizeof(eb), "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+        put_chars(c, eb, sizeof(eb));
+}
+
+/* Go's 'f' format: no exponent, zeros where the digits run out. */
+static void format_f(struct cursor *c, const char *digits, size_t nd, int exp10) {
+        if (exp10 < 0) {
+                put_chars(c, "0.", 2);
+                for (int i = 0; i < -exp10 - 1; i++)
+                        put_char(c, '0');
+                put_chars(c, digits, nd);
+                return;
+        }
+        size_t whole = (size_t)exp10 + 1;
+        put_chars(c, digits, nd < whole ? nd : whole);
+        for (size_t i = nd; i < whole; i++)
+                put_char(c, '0');
+        if (nd > whole) {
+                put_char(c, '.');
+                put_chars(c, digits + whole, nd - whole);
+        }
+}
+
 /* strconv.FormatFloat(v, fmt, -1, 64) for fmt 'e' or 'f'. */
 static void go_format_float(double v, char fmt, char *out, size_t size) {
         if (v == 0) {
@@ -51,48 +98,14 @@ static void go_format_float(double v, char fmt, char *out, size_t size) {
         char digits[32];
         int exp10;
         shortest_digits(v, digits, sizeof(digits), &exp10);
-        int nd = (int)strlen(digits);
-        char *o = out, *end = out + size - 1;
-#define PUT(c)                    \
-        do {                      \
-                if (o < end)      \
-                        *o++ = (c); \
-        } while (0)
+        struct cursor c = { out, out + size - 1 };
         if (v < 0)
-                PUT('-');
-        if (fmt == 'e') {
-                PUT(digits[0]);
-                if (nd > 1) {
-                        PUT('.');
-                        for (int i = 1; i < nd; i++)
-                                PUT(digits[i]);
-                }
-                PUT('e');
-                PUT(exp10 < 0 ? '-' : '+');
-                char eb[16];
-                snprintf(eb, sizeof(eb), "%02d", abs(exp10));
-                for (char *q = eb; *q; q++)
-                        PUT(*q);
-        } else {
-                if (exp10 < 0) {
-                        PUT('0');
-                        PUT('.');
-                        for (int i = 0; i < -exp10 - 1; i++)
-                                PUT('0');
-                        for (int i = 0; i < nd; i++)
-                                PUT(digits[i]);
-                } else {
-                        for (int i = 0; i <= exp10; i++)
-                                PUT(i < nd ? digits[i] : '0');
-                        if (nd > exp10 + 1) {
-                                PUT('.');
-                                for (int i = exp10 + 1; i < nd; i++)
-                                        PUT(digits[i]);
-                        }
-                }
-        }
-        *o = '\0';
-#undef PUT
+                put_char(&c, '-');
+        if (fmt == 'e')
+                format_e(&c, digits, strlen(digits), exp10);
+        else
+                format_f(&c, digits, strlen(digits), exp10);
+        *c.o = '\0';
 }
 
 /* go-yaml v2's float: strconv.FormatFloat(f, 'g', -1, 64), which in its
