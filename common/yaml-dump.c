@@ -152,26 +152,12 @@ static void yaml_number_from_real(double d, char *out, size_t size) {
 
 /* ---- JSON (encoding/json, MarshalIndent with four spaces) ---- */
 
-struct buf {
-        char *data;
-        size_t len, cap;
-};
 
-static void put(struct buf *b, const char *s, size_t n) {
-        if (b->len + n + 1 > b->cap) {
-                b->cap = (b->len + n + 1) * 2;
-                b->data = xrealloc(b->data, b->cap);
-        }
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = '\0';
+static void puts_(struct kstatus_buf *b, const char *s) {
+        kstatus_buf_put(b, s, strlen(s));
 }
 
-static void puts_(struct buf *b, const char *s) {
-        put(b, s, strlen(s));
-}
-
-static void json_string_out(struct buf *b, const char *s, size_t n) {
+static void json_string_out(struct kstatus_buf *b, const char *s, size_t n) {
         static const char hex[] = "0123456789abcdef";
         puts_(b, "\"");
         for (size_t i = 0; i < n; i++) {
@@ -179,7 +165,7 @@ static void json_string_out(struct buf *b, const char *s, size_t n) {
                 char esc[8];
                 if (c == '"' || c == '\\') {
                         esc[0] = '\\', esc[1] = (char)c;
-                        put(b, esc, 2);
+                        kstatus_buf_put(b, esc, 2);
                 } else if (c == '\n')
                         puts_(b, "\\n");
                 else if (c == '\r')
@@ -194,7 +180,7 @@ static void json_string_out(struct buf *b, const char *s, size_t n) {
                         puts_(b, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
                         i += 2;
                 } else
-                        put(b, (const char *)&s[i], 1);
+                        kstatus_buf_put(b, (const char *)&s[i], 1);
         }
         puts_(b, "\"");
 }
@@ -313,12 +299,12 @@ static const char **yaml_sorted_keys(const json_t *obj, size_t *ret_n) {
         return keys;
 }
 
-static void indent(struct buf *b, int level) {
+static void indent(struct kstatus_buf *b, int level) {
         for (int i = 0; i < level; i++)
                 puts_(b, "    ");
 }
 
-static void json_out(struct buf *b, const json_t *v, bool compact, int level) {
+static void json_out(struct kstatus_buf *b, const json_t *v, bool compact, int level) {
         char num[64];
         switch (json_typeof(v)) {
         case JSON_OBJECT: {
@@ -396,7 +382,7 @@ static void json_out(struct buf *b, const json_t *v, bool compact, int level) {
 }
 
 char *kstatus_json_dump(const json_t *value, bool compact) {
-        struct buf b = { 0 };
+        struct kstatus_buf b = { 0 };
         json_out(&b, value, compact, 0);
         puts_(&b, "\n");
         return b.data;
@@ -569,7 +555,7 @@ static int emit_value(yaml_emitter_t *e, const json_t *v) {
 }
 
 static int write_handler(void *data, unsigned char *buffer, size_t size) {
-        put(data, (const char *)buffer, size);
+        kstatus_buf_put(data, (const char *)buffer, size);
         return 1;
 }
 
@@ -608,7 +594,7 @@ int kstatus_yaml_dump(const json_t *value, char **ret, struct kstatus_error *err
         }
 
         _cleanup_free_ char *data = NULL;
-        struct buf b = { 0 };
+        struct kstatus_buf b = { 0 };
         yaml_emitter_t e;
         if (!yaml_emitter_initialize(&e))
                 return kstatus_error_set(err, ENOMEM, 0, 0, "cannot print YAML: out of memory");

@@ -305,12 +305,8 @@ static int parse_args(int argc, char **argv, struct describe_args *a) {
                 case 'o':
                         if (strcmp(optarg, "wide") == 0)
                                 a->wide = true;
-                        else if (parse_output_format(optarg, true, &a->format) < 0) {
-                                _cleanup_free_ char *safe = escape_for_terminal(optarg);
-                                return usage_error("unable to match a printer suitable for the output format \"%s\", "
-                                                   "allowed formats are: json,yaml,wide",
-                                                   safe);
-                        }
+                        else if (parse_output_format(optarg, true, &a->format) < 0)
+                                return printer_error(optarg, "json,yaml,wide");
                         break;
                 case 3000:
                         a->absolute_time = true;

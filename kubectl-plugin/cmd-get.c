@@ -444,12 +444,8 @@ static int parse_args(int argc, char **argv, struct get_args *a) {
                                         a->output = (enum get_output)(i + 1);
                                         found = true;
                                 }
-                        if (!found) {
-                                _cleanup_free_ char *safe = escape_for_terminal(optarg);
-                                return usage_error("unable to match a printer suitable for the output format \"%s\", "
-                                                   "allowed formats are: json,name,wide,yaml",
-                                                   safe);
-                        }
+                        if (!found)
+                                return printer_error(optarg, "json,name,wide,yaml");
                         break;
                 }
                 case 3000:

@@ -383,21 +383,15 @@ int64_t plugin_now(void) {
         return (int64_t)time(NULL);
 }
 
-static int64_t monotonic_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kube_status_error *err) {
-        int64_t end = timeout_ms >= 0 ? monotonic_ms() + timeout_ms : -1;
+        int64_t end = timeout_ms >= 0 ? kstatus_monotonic_ms() + timeout_ms : -1;
         _cleanup_free_ struct pollfd *p = xcalloc(n ? n : 1, sizeof(struct pollfd));
         for (size_t i = 0; i < n; i++)
                 p[i] = (struct pollfd){ .fd = kube_watch_fd(ws[i]), .events = POLLIN };
         for (;;) {
                 int wait = -1;
                 if (end >= 0) {
-                        int64_t left = end - monotonic_ms();
+                        int64_t left = end - kstatus_monotonic_ms();
                         if (left <= 0)
                                 return -ETIMEDOUT;
                         wait = left > 1000000 ? 1000000 : (int)left;

@@ -70,11 +70,14 @@ int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret)
         return 0;
 }
 
-int output_format_error(const char *s) {
+int printer_error(const char *s, const char *allowed) {
         _cleanup_free_ char *safe = escape_for_terminal(s);
-        return usage_error("unable to match a printer suitable for the output format \"%s\", allowed formats are: "
-                           "json,yaml",
-                           safe);
+        return usage_error("unable to match a printer suitable for the output format \"%s\", allowed formats are: %s",
+                           safe, allowed);
+}
+
+int output_format_error(const char *s) {
+        return printer_error(s, "json,yaml");
 }
 
 int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim) {

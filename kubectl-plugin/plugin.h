@@ -34,7 +34,10 @@ int fail(const char *fmt, ...) _printf_(1, 2);
 /* Output formats a command accepts. */
 enum output_format { OUTPUT_DEFAULT, OUTPUT_JSON, OUTPUT_YAML };
 int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret);
-/* kubectl's message for an -o value we do not print; returns EXIT_USAGE. */
+/* kubectl's message for an -o value we do not print, naming the allowed
+ * ones ("json,yaml"); returns EXIT_USAGE. */
+int printer_error(const char *s, const char *allowed);
+/* printer_error() for the commands that print json and yaml. */
 int output_format_error(const char *s);
 
 /* The status-file limit flags lint and merge share (CONTRACT §2). */
