@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # common.sh - shared by scripts/test, scripts/demo and scripts/bench: install
 # missing Debian packages (apt-get update once, then only what is missing) and
 # configure + build a meson build directory.

@@ -4,8 +4,8 @@
 # nothing shown, as git does. A reader that stops early (EPIPE) is no error.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
-start_apiserver --access-log "$TEST_TMP/access.log" || { done_testing; exit 1; }
+cd "$TEST_TMP" || exit 1
+start_apiserver --access-log "$TEST_TMP/access.log" || exit 1
 apiserver_install_crds
 kubectl create -f - >/dev/null <<'EOT'
 apiVersion: example.promise.syntasso.io/v1
@@ -60,14 +60,15 @@ err=$(kubectl kstatus describe db nope 2>&1 >/dev/full); rc=$?
 like "$rc:$err" '^4:Error from server \(NotFound\)' "describe: not found still exits 4 with nothing to print"
 
 # get -w with nothing listed: the first change it cannot print stops the watch.
+seen=$(wc -l <"$TEST_TMP/access.log")
 kubectl kstatus get db -l wave=later -w -o name >/dev/full 2>"$TEST_TMP/watch.err" &
 watch_pid=$!
 at_exit "kill $watch_pid 2>/dev/null"
-# Create only once the list was answered (the access log has no query), so
-# the object comes through the watch.
+# Create only once its list was answered (a line after the earlier commands'
+# ones: the access log has no query), so the object comes through the watch.
 list_line='GET /apis/example.promise.syntasso.io/v1/namespaces/default/databases 200$'
 for _ in $(seq 1 200); do
-        grep -q "$list_line" "$TEST_TMP/access.log" && break
+        tail -n +"$((seen + 1))" "$TEST_TMP/access.log" | grep -q "$list_line" && break
         sleep 0.05
 done
 kubectl create -f - >/dev/null <<'EOT'
