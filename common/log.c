@@ -44,9 +44,7 @@ int log_event(enum log_level level, int code, const char *event, const char *fmt
 
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *msg = NULL;
-        if (vasprintf(&msg, fmt, ap) < 0)
-                msg = NULL;
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
         va_end(ap);
 
         struct timeval tv;
@@ -66,7 +64,7 @@ int log_event(enum log_level level, int code, const char *event, const char *fmt
                 return ret;
         if (log_fmt == LOG_FORMAT_JSON) {
                 json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "time", ts, "level", level_name(level), "event", event,
-                                      "msg", msg ? msg : "");
+                                      "msg", msg);
                 if (!o || json_dumpf(o, f, JSON_COMPACT | JSON_ENSURE_ASCII) < 0) {
                         json_decref(o);
                         fclose(f);
@@ -77,7 +75,7 @@ int log_event(enum log_level level, int code, const char *event, const char *fmt
         } else {
                 /* Escape control characters: one event, one line. */
                 fprintf(f, "%s %s %s: ", ts, level_name(level), event);
-                for (const unsigned char *p = (const unsigned char *)(msg ? msg : ""); *p; p++) {
+                for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
                         if (*p == '\n')
                                 fputs("\\n", f);
                         else if (*p < 0x20 || *p == 0x7f)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void closep(int *fd) {
@@ -83,15 +84,35 @@ char *xstrndup(const char *s, size_t n) {
         return p;
 }
 
-char *xasprintf(const char *fmt, ...) {
-        va_list ap;
+char *xvasprintf(const char *fmt, va_list ap) {
         char *p;
-        va_start(ap, fmt);
-        int r = vasprintf(&p, fmt, ap);
-        va_end(ap);
-        if (r < 0)
+        if (vasprintf(&p, fmt, ap) < 0)
                 oom();
         return p;
+}
+
+char *xasprintf(const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        char *p = xvasprintf(fmt, ap);
+        va_end(ap);
+        return p;
+}
+
+int64_t kstatus_monotonic_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void kstatus_buf_put(struct kstatus_buf *b, const char *s, size_t n) {
+        if (b->len + n + 1 > b->cap) {
+                b->cap = (b->len + n + 1) * 2;
+                b->data = xrealloc(b->data, b->cap);
+        }
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
 }
 
 bool str_has_prefix(const char *s, const char *prefix) {

@@ -62,6 +62,19 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
+char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
+
+/* Milliseconds on CLOCK_MONOTONIC: for deadlines and intervals, never for dates. */
+int64_t kstatus_monotonic_ms(void);
+
+/* A growable byte buffer (git's strbuf, reduced): { 0 } is empty; data is
+ * NUL-terminated once anything was put, and the caller frees it. */
+struct kstatus_buf {
+        char *data;
+        size_t len, cap;
+};
+/* Append n bytes of s (which may hold NULs); aborts on OOM like xmalloc. */
+void kstatus_buf_put(struct kstatus_buf *b, const char *s, size_t n);
 
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <limits.h>
 #include <locale.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -41,6 +42,53 @@ static void shortest_digits(double v, char *digits, size_t size, int *exp10) {
         *exp10 = *p == 'e' ? atoi(p + 1) : 0;
 }
 
+/* A bounded output cursor: what does not fit is dropped, and the text stays
+ * NUL-terminated (out has room for at least one byte). */
+struct cursor {
+        char *o, *end;
+};
+
+static void put_char(struct cursor *c, char ch) {
+        if (c->o < c->end)
+                *c->o++ = ch;
+}
+
+static void put_chars(struct cursor *c, const char *s, size_t n) {
+        for (size_t i = 0; i < n && s[i]; i++)
+                put_char(c, s[i]);
+}
+
+/* d.ddde±XX: Go's 'e' format, at least two exponent digits. */
+static void format_e(struct cursor *c, const char *digits, size_t nd, int exp10) {
+        put_char(c, digits[0]);
+        if (nd > 1) {
+                put_char(c, '.');
+                put_chars(c, digits + 1, nd - 1);
+        }
+        char eb[16];
+        snprintf(eb, sizeof(eb), "e%c%02d", exp10 < 0 ? '-' : '+', abs(exp10));
+        put_chars(c, eb, sizeof(eb));
+}
+
+/* Go's 'f' format: no exponent, zeros where the digits run out. */
+static void format_f(struct cursor *c, const char *digits, size_t nd, int exp10) {
+        if (exp10 < 0) {
+                put_chars(c, "0.", 2);
+                for (int i = 0; i < -exp10 - 1; i++)
+                        put_char(c, '0');
+                put_chars(c, digits, nd);
+                return;
+        }
+        size_t whole = (size_t)exp10 + 1;
+        put_chars(c, digits, nd < whole ? nd : whole);
+        for (size_t i = nd; i < whole; i++)
+                put_char(c, '0');
+        if (nd > whole) {
+                put_char(c, '.');
+                put_chars(c, digits + whole, nd - whole);
+        }
+}
+
 /* strconv.FormatFloat(v, fmt, -1, 64) for fmt 'e' or 'f'. */
 static void go_format_float(double v, char fmt, char *out, size_t size) {
         if (v == 0) {
@@ -50,48 +98,14 @@ static void go_format_float(double v, char fmt, char *out, size_t size) {
         char digits[32];
         int exp10;
         shortest_digits(v, digits, sizeof(digits), &exp10);
-        int nd = (int)strlen(digits);
-        char *o = out, *end = out + size - 1;
-#define PUT(c)                    \
-        do {                      \
-                if (o < end)      \
-                        *o++ = (c); \
-        } while (0)
+        struct cursor c = { out, out + size - 1 };
         if (v < 0)
-                PUT('-');
-        if (fmt == 'e') {
-                PUT(digits[0]);
-                if (nd > 1) {
-                        PUT('.');
-                        for (int i = 1; i < nd; i++)
-                                PUT(digits[i]);
-                }
-                PUT('e');
-                PUT(exp10 < 0 ? '-' : '+');
-                char eb[16];
-                snprintf(eb, sizeof(eb), "%02d", abs(exp10));
-                for (char *q = eb; *q; q++)
-                        PUT(*q);
-        } else {
-                if (exp10 < 0) {
-                        PUT('0');
-                        PUT('.');
-                        for (int i = 0; i < -exp10 - 1; i++)
-                                PUT('0');
-                        for (int i = 0; i < nd; i++)
-                                PUT(digits[i]);
-                } else {
-                        for (int i = 0; i <= exp10; i++)
-                                PUT(i < nd ? digits[i] : '0');
-                        if (nd > exp10 + 1) {
-                                PUT('.');
-                                for (int i = exp10 + 1; i < nd; i++)
-                                        PUT(digits[i]);
-                        }
-                }
-        }
-        *o = '\0';
-#undef PUT
+                put_char(&c, '-');
+        if (fmt == 'e')
+                format_e(&c, digits, strlen(digits), exp10);
+        else
+                format_f(&c, digits, strlen(digits), exp10);
+        *c.o = '\0';
 }
 
 /* go-yaml v2's float: strconv.FormatFloat(f, 'g', -1, 64), which in its
@@ -138,26 +152,12 @@ static void yaml_number_from_real(double d, char *out, size_t size) {
 
 /* ---- JSON (encoding/json, MarshalIndent with four spaces) ---- */
 
-struct buf {
-        char *data;
-        size_t len, cap;
-};
 
-static void put(struct buf *b, const char *s, size_t n) {
-        if (b->len + n + 1 > b->cap) {
-                b->cap = (b->len + n + 1) * 2;
-                b->data = xrealloc(b->data, b->cap);
-        }
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = '\0';
+static void puts_(struct kstatus_buf *b, const char *s) {
+        kstatus_buf_put(b, s, strlen(s));
 }
 
-static void puts_(struct buf *b, const char *s) {
-        put(b, s, strlen(s));
-}
-
-static void json_string_out(struct buf *b, const char *s, size_t n) {
+static void json_string_out(struct kstatus_buf *b, const char *s, size_t n) {
         static const char hex[] = "0123456789abcdef";
         puts_(b, "\"");
         for (size_t i = 0; i < n; i++) {
@@ -165,7 +165,7 @@ static void json_string_out(struct buf *b, const char *s, size_t n) {
                 char esc[8];
                 if (c == '"' || c == '\\') {
                         esc[0] = '\\', esc[1] = (char)c;
-                        put(b, esc, 2);
+                        kstatus_buf_put(b, esc, 2);
                 } else if (c == '\n')
                         puts_(b, "\\n");
                 else if (c == '\r')
@@ -180,7 +180,7 @@ static void json_string_out(struct buf *b, const char *s, size_t n) {
                         puts_(b, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029");
                         i += 2;
                 } else
-                        put(b, (const char *)&s[i], 1);
+                        kstatus_buf_put(b, (const char *)&s[i], 1);
         }
         puts_(b, "\"");
 }
@@ -299,12 +299,12 @@ static const char **yaml_sorted_keys(const json_t *obj, size_t *ret_n) {
         return keys;
 }
 
-static void indent(struct buf *b, int level) {
+static void indent(struct kstatus_buf *b, int level) {
         for (int i = 0; i < level; i++)
                 puts_(b, "    ");
 }
 
-static void json_out(struct buf *b, const json_t *v, bool compact, int level) {
+static void json_out(struct kstatus_buf *b, const json_t *v, bool compact, int level) {
         char num[64];
         switch (json_typeof(v)) {
         case JSON_OBJECT: {
@@ -382,7 +382,7 @@ static void json_out(struct buf *b, const json_t *v, bool compact, int level) {
 }
 
 char *kstatus_json_dump(const json_t *value, bool compact) {
-        struct buf b = { 0 };
+        struct kstatus_buf b = { 0 };
         json_out(&b, value, compact, 0);
         puts_(&b, "\n");
         return b.data;
@@ -482,8 +482,14 @@ static int emit(yaml_emitter_t *e, yaml_event_t *ev) {
 
 static int emit_scalar(yaml_emitter_t *e, const char *text, size_t len, yaml_scalar_style_t style) {
         yaml_event_t ev;
-        yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)"tag:yaml.org,2002:str", (yaml_char_t *)text, (int)len,
-                                     1, 1, style);
+        /* libyaml refuses text that is not UTF-8 (jansson accepts it through
+         * the *_nocheck setters) and leaves ev unset: say so, never emit it. */
+        if (len > INT_MAX || !yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)"tag:yaml.org,2002:str",
+                                                           (yaml_char_t *)text, (int)len, 1, 1, style)) {
+                e->error = YAML_EMITTER_ERROR;
+                e->problem = len > INT_MAX ? "string too long" : "invalid UTF-8 in a string";
+                return -1;
+        }
         return emit(e, &ev);
 }
 
@@ -549,45 +555,69 @@ static int emit_value(yaml_emitter_t *e, const json_t *v) {
 }
 
 static int write_handler(void *data, unsigned char *buffer, size_t size) {
-        put(data, (const char *)buffer, size);
+        kstatus_buf_put(data, (const char *)buffer, size);
         return 1;
 }
 
-char *kstatus_yaml_dump(const json_t *value) {
-        /* Empty collections at the top are written in flow style, as kubectl does. */
-        if (json_is_object(value) && json_object_size(value) == 0)
-                return xstrdup("{}\n");
-        if (json_is_array(value) && json_array_size(value) == 0)
-                return xstrdup("[]\n");
+/* The emitter's own words for why it stopped. */
+static int emitter_error(const yaml_emitter_t *e, struct kstatus_error *err) {
+        if (e->error == YAML_MEMORY_ERROR)
+                return kstatus_error_set(err, ENOMEM, 0, 0, "cannot print YAML: out of memory");
+        return kstatus_error_set(err, EINVAL, 0, 0, "cannot print YAML: %s",
+                                 e->problem ? e->problem : "the emitter failed");
+}
 
-        struct buf b = { 0 };
-        yaml_emitter_t e;
+static int emit_document(yaml_emitter_t *e, const json_t *value) {
         yaml_event_t ev;
+        yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+        if (emit(e, &ev) < 0)
+                return -1;
+        yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+        if (emit(e, &ev) < 0 || emit_value(e, value) < 0)
+                return -1;
+        yaml_document_end_event_initialize(&ev, 1);
+        if (emit(e, &ev) < 0)
+                return -1;
+        yaml_stream_end_event_initialize(&ev);
+        return emit(e, &ev);
+}
+
+int kstatus_yaml_dump(const json_t *value, char **ret, struct kstatus_error *err) {
+        /* Empty collections at the top are written in flow style, as kubectl does. */
+        if (json_is_object(value) && json_object_size(value) == 0) {
+                *ret = xstrdup("{}\n");
+                return 0;
+        }
+        if (json_is_array(value) && json_array_size(value) == 0) {
+                *ret = xstrdup("[]\n");
+                return 0;
+        }
+
+        _cleanup_free_ char *data = NULL;
+        struct kstatus_buf b = { 0 };
+        yaml_emitter_t e;
         if (!yaml_emitter_initialize(&e))
-                return xstrdup("");
+                return kstatus_error_set(err, ENOMEM, 0, 0, "cannot print YAML: out of memory");
         yaml_emitter_set_output(&e, write_handler, &b);
         yaml_emitter_set_unicode(&e, 1);
         yaml_emitter_set_indent(&e, 2);
         /* go-yaml v2 folds long scalars at 80 columns; libyaml, of which it is
          * a port, folds them the same way (the corpus's print-long cases). */
         yaml_emitter_set_width(&e, 80);
-        int r = 0;
-        yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-        r |= emit(&e, &ev);
-        yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-        r |= emit(&e, &ev);
-        r |= emit_value(&e, value);
-        yaml_document_end_event_initialize(&ev, 1);
-        r |= emit(&e, &ev);
-        yaml_stream_end_event_initialize(&ev);
-        r |= emit(&e, &ev);
+        int r = emit_document(&e, value);
+        data = b.data;
+        if (r < 0)
+                r = emitter_error(&e, err);
         yaml_emitter_delete(&e);
-        if (!b.data)
-                return xstrdup("");
+        if (r < 0)
+                return r;
+        if (!data)
+                data = xstrdup("");
         /* libyaml ends a document whose last scalar keeps trailing newlines
          * (|+) with "...", go-yaml does not. In block context nothing else
          * can put "..." at the start of the last line. */
-        if (b.len > 4 && str_has_suffix(b.data, "\n...\n"))
-                b.data[b.len -= 4] = '\0';
-        return b.data;
+        if (b.len > 4 && str_has_suffix(data, "\n...\n"))
+                data[b.len - 4] = '\0';
+        *ret = TAKE_PTR(data);
+        return 0;
 }

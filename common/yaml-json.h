@@ -64,8 +64,11 @@ bool kstatus_yaml_plain_is_string(const char *text);
  * for control characters, single quotes where plain style cannot hold the
  * text; multi-line strings as | or |- blocks; long scalars folded at 80
  * columns; floats as Go prints them). value is borrowed.
- * Returns a new NUL-terminated string the caller frees; ends with "\n". */
-char *kstatus_yaml_dump(const json_t *value);
+ * On success *ret is a new NUL-terminated string the caller frees, ending
+ * with "\n", and 0 is returned. When libyaml's emitter refuses the value (a
+ * string that is not UTF-8) or runs out of memory, returns -EINVAL or
+ * -ENOMEM with the emitter's reason in err, and *ret is untouched. */
+int kstatus_yaml_dump(const json_t *value, char **ret, struct kstatus_error *err);
 
 /* Render a value as JSON the way `kubectl get -o json` does, byte for byte
  * (keys in byte order, four-space indent, floats in Go's shortest form,

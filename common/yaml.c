@@ -87,41 +87,45 @@ static const char *const false_words[] = { "n", "N", "no", "No", "NO", "false", 
 static const char *const inf_words[] = { ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", NULL };
 static const char *const nan_words[] = { ".nan", ".NaN", ".NAN", NULL };
 
+/* Go's base prefixes for base 0: 0x, 0o, 0b, or a leading 0 for octal.
+ * Moves *p past the prefix. */
+static int go_int_base(const char **p) {
+        const char *s = *p;
+        if (s[0] != '0' || !s[1])
+                return 10;
+        char c = (char)tolower((unsigned char)s[1]);
+        int base = c == 'x' ? 16 : c == 'o' ? 8 : c == 'b' ? 2 : 0;
+        *p += base ? 2 : 1;
+        return base ? base : 8;
+}
+
+/* The whole of p as digits of base into *ret; false when a character is not
+ * one or the value overflows a uint64. */
+static bool parse_digits(const char *p, int base, uint64_t *ret) {
+        uint64_t v = 0;
+        for (; *p; p++) {
+                int d = isdigit((unsigned char)*p)   ? *p - '0'
+                        : isalpha((unsigned char)*p) ? tolower((unsigned char)*p) - 'a' + 10
+                                                     : base;
+                if (d >= base || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+                        return false;
+                v = v * (uint64_t)base + (uint64_t)d;
+        }
+        *ret = v;
+        return true;
+}
+
 /* Go's strconv.ParseInt/ParseUint with base 0 on text without underscores.
  * Returns 1 for an int64, 2 for a uint64 beyond int64, 0 when not an integer. */
 static int parse_go_int(const char *s, int64_t *ret_i, uint64_t *ret_u) {
         const char *p = s;
-        bool neg = false;
-        if (*p == '+' || *p == '-') {
-                neg = *p == '-';
+        bool neg = *p == '-';
+        if (*p == '+' || *p == '-')
                 p++;
-        }
-        int base = 10;
-        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-                base = 16, p += 2;
-        else if (p[0] == '0' && (p[1] == 'o' || p[1] == 'O'))
-                base = 8, p += 2;
-        else if (p[0] == '0' && (p[1] == 'b' || p[1] == 'B'))
-                base = 2, p += 2;
-        else if (p[0] == '0' && p[1])
-                base = 8, p += 1;
-        if (!*p)
+        int base = go_int_base(&p);
+        uint64_t v;
+        if (!*p || !parse_digits(p, base, &v))
                 return 0;
-        uint64_t v = 0;
-        for (; *p; p++) {
-                int d;
-                if (isdigit((unsigned char)*p))
-                        d = *p - '0';
-                else if (isalpha((unsigned char)*p))
-                        d = tolower((unsigned char)*p) - 'a' + 10;
-                else
-                        return 0;
-                if (d >= base)
-                        return 0;
-                if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
-                        return 0;
-                v = v * (uint64_t)base + (uint64_t)d;
-        }
         if (neg) {
                 if (v > (uint64_t)INT64_MAX + 1)
                         return 0;
@@ -297,23 +301,57 @@ static json_t *decode_binary(const char *text, size_t len) {
         return json_stringn(out, n); /* NULL when not valid UTF-8 */
 }
 
+/* go-yaml's name for the type a plain scalar resolved to. */
+static const char *resolved_kind(const json_t *v) {
+        return json_is_integer(v)   ? "int"
+               : json_is_real(v)    ? "float"
+               : json_is_boolean(v) ? "bool"
+               : json_is_null(v)    ? "null"
+                                    : "str";
+}
+
+/* An explicit core tag must agree with what the text resolves to (v); on
+ * disagreement v is released and go-yaml's words are the error:
+ * cannot decode !!float `3.5` as a !!int */
+static int check_core_tag(struct builder *b, const yaml_event_t *ev, json_t *v) {
+        const yaml_char_t *t = ev->data.scalar.tag;
+        bool typed = tag_is(t, "int") || tag_is(t, "float") || tag_is(t, "bool") || tag_is(t, "null");
+        bool ok = !typed || (tag_is(t, "int") && json_is_integer(v)) || (tag_is(t, "float") && json_is_number(v)) ||
+                  (tag_is(t, "bool") && json_is_boolean(v)) || (tag_is(t, "null") && json_is_null(v));
+        if (ok)
+                return 0;
+        const char *kind = resolved_kind(v);
+        json_decref(v);
+        return fail_at(b, ev->start_mark, EINVAL, "cannot decode !!%s `%s` as a !!%s", kind,
+                       (const char *)ev->data.scalar.value, (const char *)t + strlen("tag:yaml.org,2002:"));
+}
+
+/* Quoted (unless a core tag other than !!str says otherwise), explicitly
+ * !!str, or an unknown or local tag (!foo): the scalar is a string. */
+static bool scalar_is_string(const yaml_event_t *ev, bool core) {
+        const yaml_char_t *tag = ev->data.scalar.tag;
+        bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        if (tag && !core)
+                return true;
+        if (core && tag_is(tag, "str"))
+                return true;
+        return !plain && !core;
+}
+
 static int scalar_value(struct builder *b, yaml_event_t *ev, json_t **ret, bool *ret_merge) {
         const char *text = (const char *)ev->data.scalar.value;
         size_t len = ev->data.scalar.length;
         const char *tag = (const char *)ev->data.scalar.tag;
-        bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
         *ret_merge = false;
 
-        /* Quoted, explicitly !!str, or an unknown or local tag (!foo): a string. */
         bool core = tag && str_has_prefix(tag, "tag:yaml.org,2002:");
-        if (tag && core && tag_is(ev->data.scalar.tag, "binary")) {
+        if (core && tag_is(ev->data.scalar.tag, "binary")) {
                 *ret = decode_binary(text, len);
                 if (!*ret)
                         return fail_at(b, ev->start_mark, EINVAL, "!!binary value is not base64 text");
                 return 0;
         }
-        if ((!plain && !(core && !tag_is(ev->data.scalar.tag, "str"))) || (tag && !core) ||
-            (core && tag_is(ev->data.scalar.tag, "str"))) {
+        if (scalar_is_string(ev, core)) {
                 *ret = json_stringn(text, len);
                 return 0;
         }
@@ -331,25 +369,8 @@ static int scalar_value(struct builder *b, yaml_event_t *ev, json_t **ret, bool 
         if (r == R_INF || r == R_NAN)
                 return fail_at(b, ev->start_mark, EINVAL, "%s is not a number JSON can hold (%s)", text,
                                r == R_INF ? "infinity" : "NaN");
-        if (core) {
-                /* An explicit core tag must agree with what the text resolves to. */
-                const yaml_char_t *t = ev->data.scalar.tag;
-                bool ok = (tag_is(t, "int") && json_is_integer(v)) || (tag_is(t, "float") && json_is_number(v)) ||
-                          (tag_is(t, "bool") && json_is_boolean(v)) || (tag_is(t, "null") && json_is_null(v)) ||
-                          tag_is(t, "timestamp") ||
-                          !(tag_is(t, "int") || tag_is(t, "float") || tag_is(t, "bool") || tag_is(t, "null"));
-                if (!ok) {
-                        /* go-yaml's words: cannot decode !!float `3.5` as a !!int */
-                        const char *kind = json_is_integer(v) ? "int"
-                                           : json_is_real(v)  ? "float"
-                                           : json_is_boolean(v) ? "bool"
-                                           : json_is_null(v)  ? "null"
-                                                              : "str";
-                        json_decref(v);
-                        return fail_at(b, ev->start_mark, EINVAL, "cannot decode !!%s `%s` as a !!%s", kind, text,
-                                       tag + strlen("tag:yaml.org,2002:"));
-                }
-        }
+        if (core && check_core_tag(b, ev, v) < 0)
+                return -EINVAL;
         *ret = v;
         return 0;
 }
@@ -640,26 +661,68 @@ static int unshare(struct builder *b, json_t **doc) {
 }
 
 /* One document (stream == NULL) or every document appended to `stream`. */
+/* What libyaml is not asked to see: a file over the limit, a NUL byte
+ * (libyaml stops at one; say where it is instead). */
+static int check_input(const char *buf, size_t len, const struct kstatus_limits *lim, struct kstatus_error *err) {
+        if (len > lim->max_file_bytes)
+                return kstatus_error_set(err, E2BIG, 0, 0, "file is %zu bytes, over the limit of %zu bytes (max-file-size)",
+                                         len, lim->max_file_bytes);
+        const char *nul = memchr(buf, '\0', len);
+        if (!nul)
+                return 0;
+        int line = 1, col = 1;
+        for (const char *p = buf; p < nul; p++) {
+                if (*p == '\n')
+                        line++, col = 1;
+                else
+                        col++;
+        }
+        return kstatus_error_set(err, EINVAL, line, col, "control characters are not allowed (NUL byte)");
+}
+
+/* One top-level event into *doc (and, in a stream, each finished document
+ * into stream). Returns 0 to go on, 1 at the end of the stream, or <0. */
+static int top_event(struct builder *b, yaml_event_t *ev, json_t *stream, json_t **doc, int *docs) {
+        int r = 0;
+        switch (ev->type) {
+        case YAML_STREAM_END_EVENT:
+                return 1;
+        case YAML_STREAM_START_EVENT:
+                return 0;
+        case YAML_DOCUMENT_START_EVENT:
+                if (++*docs > 1 && !stream)
+                        return fail_at(b, ev->start_mark, EINVAL,
+                                       "more than one YAML document (a status file holds one)");
+                return 0;
+        case YAML_DOCUMENT_END_EVENT:
+                if (!stream)
+                        return 0;
+                r = unshare(b, doc);
+                /* Empty documents (a stray ---) are skipped, as kubectl does. */
+                if (r >= 0 && *doc)
+                        json_array_append_new(stream, *doc);
+                else
+                        json_decref(*doc);
+                *doc = NULL;
+                return r < 0 ? r : 0;
+        default: {
+                bool merge = false;
+                r = parse_node(b, ev, 0, doc, &merge);
+                if (r >= 0 && merge)
+                        *doc = json_string("<<");
+                return r < 0 ? r : 0;
+        }
+        }
+}
+
 static int parse_text(const char *buf, size_t len, const struct kstatus_limits *lim, json_t **ret, json_t *stream,
                       struct kstatus_error *err) {
         struct kstatus_limits defaults = KSTATUS_LIMITS_DEFAULT;
         if (!lim)
                 lim = &defaults;
-        if (len > lim->max_file_bytes)
-                return kstatus_error_set(err, E2BIG, 0, 0, "file is %zu bytes, over the limit of %zu bytes (max-file-size)",
-                                         len, lim->max_file_bytes);
-        if (memchr(buf, '\0', len)) {
-                /* libyaml stops at a NUL; say where it is instead. */
-                size_t at = (size_t)((const char *)memchr(buf, '\0', len) - buf);
-                int line = 1, col = 1;
-                for (size_t i = 0; i < at; i++) {
-                        if (buf[i] == '\n')
-                                line++, col = 1;
-                        else
-                                col++;
-                }
-                return kstatus_error_set(err, EINVAL, line, col, "control characters are not allowed (NUL byte)");
-        }
+        int r = check_input(buf, len, lim, err);
+        if (r < 0)
+                return r;
 
         struct builder b = { .lim = lim, .err = err };
         if (!yaml_parser_initialize(&b.parser))
@@ -667,43 +730,16 @@ static int parse_text(const char *buf, size_t len, const struct kstatus_limits *
         yaml_parser_set_input_string(&b.parser, (const unsigned char *)buf, len);
 
         json_t *doc = NULL;
-        int r = 0, docs = 0;
-        for (;;) {
+        int docs = 0;
+        while (r == 0) {
                 yaml_event_t ev;
                 if ((r = next_event(&b, &ev)) < 0)
                         break;
-                yaml_event_type_t type = ev.type;
-                if (type == YAML_STREAM_END_EVENT) {
-                        yaml_event_delete(&ev);
-                        break;
-                }
-                if (type == YAML_DOCUMENT_START_EVENT) {
-                        if (++docs > 1 && !stream) {
-                                r = fail_at(&b, ev.start_mark, EINVAL,
-                                            "more than one YAML document (a status file holds one)");
-                                yaml_event_delete(&ev);
-                                break;
-                        }
-                } else if (type == YAML_DOCUMENT_END_EVENT) {
-                        if (stream) {
-                                r = unshare(&b, &doc);
-                                /* Empty documents (a stray ---) are skipped, as kubectl does. */
-                                if (r >= 0 && doc)
-                                        json_array_append_new(stream, doc);
-                                else
-                                        json_decref(doc);
-                                doc = NULL;
-                        }
-                } else if (type != YAML_STREAM_START_EVENT) {
-                        bool merge = false;
-                        r = parse_node(&b, &ev, 0, &doc, &merge);
-                        if (r >= 0 && merge)
-                                doc = json_string("<<");
-                }
+                r = top_event(&b, &ev, stream, &doc, &docs);
                 yaml_event_delete(&ev);
-                if (r < 0)
-                        break;
         }
+        if (r > 0)
+                r = 0;
         builder_done(&b);
         yaml_parser_delete(&b.parser);
         if (r < 0) {

@@ -290,7 +290,7 @@ static int describe_target(struct kube_session *s, const struct describe_args *a
         return 0;
 }
 
-int cmd_describe(int argc, char **argv) {
+static int parse_args(int argc, char **argv, struct describe_args *a) {
         static const struct option options[] = {
                 { "output", required_argument, NULL, 'o' },
                 { "absolute-time", no_argument, NULL, 3000 },
@@ -298,26 +298,21 @@ int cmd_describe(int argc, char **argv) {
                 KUBE_ARGS_OPTIONS,
                 {},
         };
-        struct describe_args a = { .show_events = true };
         int c;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "o:" KUBE_ARGS_SHORT, options, NULL)) >= 0) {
                 switch (c) {
                 case 'o':
                         if (strcmp(optarg, "wide") == 0)
-                                a.wide = true;
-                        else if (parse_output_format(optarg, true, &a.format) < 0) {
-                                _cleanup_free_ char *safe = escape_for_terminal(optarg);
-                                return usage_error("unable to match a printer suitable for the output format \"%s\", "
-                                                   "allowed formats are: json,yaml,wide",
-                                                   safe);
-                        }
+                                a->wide = true;
+                        else if (parse_output_format(optarg, true, &a->format) < 0)
+                                return printer_error(optarg, "json,yaml,wide");
                         break;
                 case 3000:
-                        a.absolute_time = true;
+                        a->absolute_time = true;
                         break;
                 case 3001:
-                        a.show_events = !optarg || strcmp(optarg, "true") == 0;
+                        a->show_events = !optarg || strcmp(optarg, "true") == 0;
                         if (optarg && strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0)
                                 return usage_error("invalid argument \"%s\" for \"--show-events\": want true or false",
                                                    optarg);
@@ -326,28 +321,60 @@ int cmd_describe(int argc, char **argv) {
                 case ':':
                         return kube_args_getopt_error(c, argv);
                 default:
-                        if (kube_args_option(&a.kube, c, optarg) < 0)
+                        if (kube_args_option(&a->kube, c, optarg) < 0)
                                 return EXIT_USAGE;
                 }
         }
         if (optind >= argc)
                 return usage_error("you must specify the type of resource to describe, e.g. \"kubectl kstatus "
                                    "describe databases\"");
+        return 0;
+}
+
+/* -o json|yaml: one model alone when one object was named, else a list. */
+static int print_models_as(const struct describe_args *a, const struct targets *ts, json_t *models) {
+        bool single = ts->n == 1 && ts->items[0].n_names == 1 && json_array_size(models) == 1;
+        _cleanup_json_ json_t *doc = single ? json_incref(json_array_get(models, 0))
+                                            : json_pack("{s:s, s:s, s:O}", "apiVersion", "kstatus.syntasso.io/v1",
+                                                        "kind", "DescribeList", "items", models);
+        return print_json_value(doc, a->format);
+}
+
+static void render_models(const struct describe_args *a, json_t *models) {
+        struct render_options ro = {
+                .color = use_color(a->kube.color),
+                .absolute_time = a->absolute_time,
+                .wide = a->wide,
+                .width = terminal_width(),
+        };
+        size_t i;
+        json_t *m;
+        json_array_foreach(models, i, m) {
+                if (i > 0)
+                        fputs("\n\n", stdout);
+                if (!a->show_events)
+                        json_object_del(m, "events");
+                describe_render(stdout, m, &ro);
+        }
+}
+
+int cmd_describe(int argc, char **argv) {
+        struct describe_args a = { .show_events = true };
+        int rc = parse_args(argc, argv, &a);
+        if (rc)
+                return rc;
         _cleanup_(kube_session_close) struct kube_session s = { 0 };
-        int rc = kube_session_open(&a.kube, &s);
+        rc = kube_session_open(&a.kube, &s);
         if (rc)
                 return rc;
         _cleanup_(targets_free) struct targets ts = { 0 };
         rc = targets_parse(&s, argv + optind, argc - optind, &ts);
         if (rc)
                 return rc;
-        bool named = false;
-        for (size_t i = 0; i < ts.n; i++)
-                named |= ts.items[i].n_names > 0;
-        if (named && a.kube.all_namespaces)
-                return usage_error("a resource cannot be retrieved by name across all namespaces");
-        if (named && a.kube.selector)
-                return usage_error("when specifying names, no label selector is allowed");
+        bool named;
+        rc = targets_check_named(&ts, &a.kube, &named);
+        if (rc)
+                return rc;
 
         _cleanup_json_ json_t *models = json_array();
         int rc_missing = 0;
@@ -356,37 +383,13 @@ int cmd_describe(int argc, char **argv) {
         if (rc)
                 return rc;
         if (json_array_size(models) == 0 && !named) {
-                if (a.kube.all_namespaces || !ts.items[0].res.namespaced)
-                        fputs("No resources found\n", stderr);
-                else {
-                        _cleanup_free_ char *safe = escape_for_terminal(s.namespace);
-                        fprintf(stderr, "No resources found in %s namespace.\n", safe);
-                }
+                print_no_resources(&s, &a.kube, &ts);
                 return 0;
         }
         if (a.format != OUTPUT_DEFAULT) {
-                bool single = ts.n == 1 && ts.items[0].n_names == 1 && json_array_size(models) == 1;
-                _cleanup_json_ json_t *doc =
-                        single ? json_incref(json_array_get(models, 0))
-                               : json_pack("{s:s, s:s, s:O}", "apiVersion", "kstatus.syntasso.io/v1", "kind",
-                                           "DescribeList", "items", models);
-                print_json_value(doc, a.format);
-                return rc_missing;
+                rc = print_models_as(&a, &ts, models);
+                return rc ? rc : rc_missing;
         }
-        struct render_options ro = {
-                .color = use_color(a.kube.color),
-                .absolute_time = a.absolute_time,
-                .wide = a.wide,
-                .width = terminal_width(),
-        };
-        size_t i;
-        json_t *m;
-        json_array_foreach(models, i, m) {
-                if (i > 0)
-                        fputs("\n\n", stdout);
-                if (!a.show_events)
-                        json_object_del(m, "events");
-                describe_render(stdout, m, &ro);
-        }
+        render_models(&a, models);
         return rc_missing;
 }

@@ -214,7 +214,10 @@ static void print_table(struct view *v) {
         v->lines = text_table_print(stdout, &v->table, v->width, v->a->output == GET_WIDE, v->color);
 }
 
-static void print_rows(struct view *v) {
+/* Returns 0, or EXIT_FAILED when the YAML could not be printed or stdout
+ * failed (main() says how when it closes stdout). */
+static int print_rows(struct view *v) {
+        int r = 0;
         if (v->a->output == GET_NAME) {
                 size_t i;
                 json_t *row;
@@ -222,10 +225,12 @@ static void print_rows(struct view *v) {
         } else if (v->a->output == GET_JSON || v->a->output == GET_YAML) {
                 _cleanup_json_ json_t *doc = json_pack("{s:s, s:s, s:O}", "apiVersion", "kstatus.syntasso.io/v1",
                                                        "kind", "GetList", "items", v->rows);
-                print_json_value(doc, v->a->output == GET_JSON ? OUTPUT_JSON : OUTPUT_YAML);
+                r = print_json_value(doc, v->a->output == GET_JSON ? OUTPUT_JSON : OUTPUT_YAML);
         } else
                 print_table(v);
-        fflush(stdout);
+        if (flush_stdout() < 0)
+                r = EXIT_FAILED;
+        return r;
 }
 
 /* Replace (or add, or with row NULL remove) the row with row's key. */
@@ -271,7 +276,9 @@ static bool wanted(const struct watch_ctx *w, const json_t *obj) {
         return false;
 }
 
-static void on_change(struct watch_ctx *w, const char *type, const json_t *obj) {
+/* Returns 0, or EXIT_FAILED when stdout failed (a full disk, a closed pipe):
+ * nothing more can be shown, so the watch stops and main() reports why. */
+static int on_change(struct watch_ctx *w, const char *type, const json_t *obj) {
         struct view *v = w->v;
         _cleanup_json_ json_t *row = row_of(obj, w->t, plugin_now());
         upsert(v->rows, strcmp(type, "DELETED") == 0 ? NULL : row, row);
@@ -281,7 +288,8 @@ static void on_change(struct watch_ctx *w, const char *type, const json_t *obj) 
                 /* kubectl -w -o json prints one object per change. */
                 if (v->a->output == GET_YAML)
                         fputs("---\n", stdout);
-                print_json_value(row, v->a->output == GET_JSON ? OUTPUT_JSON : OUTPUT_YAML);
+                if (print_json_value(row, v->a->output == GET_JSON ? OUTPUT_JSON : OUTPUT_YAML))
+                        return EXIT_FAILED;
         } else if (v->tty) {
                 /* Redraw in place: up over what was drawn, clear to the end. */
                 if (v->lines)
@@ -293,7 +301,7 @@ static void on_change(struct watch_ctx *w, const char *type, const json_t *obj) 
                 add_row(v, t, row);
                 text_table_print_row(stdout, t, t->rows - 1, v->color);
         }
-        fflush(stdout);
+        return flush_stdout() < 0 ? EXIT_FAILED : 0;
 }
 
 static int on_event(const char *type, const json_t *obj, void *userdata) {
@@ -301,13 +309,12 @@ static int on_event(const char *type, const json_t *obj, void *userdata) {
         if (strcmp(type, "RELIST") == 0) {
                 size_t i;
                 json_t *x;
-                json_array_foreach(json_object_get(obj, "items"), i, x) if (wanted(w, x))
-                        on_change(w, "MODIFIED", x);
-                return 0;
+                int r = 0;
+                json_array_foreach(json_object_get(obj, "items"), i, x) if (r == 0 && wanted(w, x))
+                        r = on_change(w, "MODIFIED", x);
+                return r;
         }
-        if (wanted(w, obj))
-                on_change(w, type, obj);
-        return 0;
+        return wanted(w, obj) ? on_change(w, type, obj) : 0;
 }
 
 /* A LIST's pages become rows as they arrive: only the rows are kept, not
@@ -437,12 +444,8 @@ static int parse_args(int argc, char **argv, struct get_args *a) {
                                         a->output = (enum get_output)(i + 1);
                                         found = true;
                                 }
-                        if (!found) {
-                                _cleanup_free_ char *safe = escape_for_terminal(optarg);
-                                return usage_error("unable to match a printer suitable for the output format \"%s\", "
-                                                   "allowed formats are: json,name,wide,yaml",
-                                                   safe);
-                        }
+                        if (!found)
+                                return printer_error(optarg, "json,name,wide,yaml");
                         break;
                 }
                 case 3000:
@@ -485,8 +488,7 @@ static int run_watch(struct kube_session *s, struct view *v, struct targets *ts,
         if (!rc) {
                 struct kube_status_error err = { .retry_after_ms = -1 };
                 int r = watch_all(ws, ts->n, -1, &err);
-                if (r < 0)
-                        rc = api_error(&err);
+                rc = r < 0 ? api_error(&err) : r;
         }
         for (size_t i = 0; i < ts->n; i++)
                 kube_watch_free(ws[i]);
@@ -511,13 +513,10 @@ int cmd_get(int argc, char **argv) {
         rc = a.all_kratix ? kratix_targets(&s, &ts) : targets_parse(&s, argv + optind, argc - optind, &ts);
         if (rc)
                 return rc;
-        bool named = false;
-        for (size_t i = 0; i < ts.n; i++)
-                named |= ts.items[i].n_names > 0;
-        if (named && a.kube.all_namespaces)
-                return usage_error("a resource cannot be retrieved by name across all namespaces");
-        if (named && a.kube.selector)
-                return usage_error("when specifying names, no label selector is allowed");
+        bool named;
+        rc = targets_check_named(&ts, &a.kube, &named);
+        if (rc)
+                return rc;
 
         struct view v = {
                 .a = &a,
@@ -536,20 +535,14 @@ int cmd_get(int argc, char **argv) {
         for (size_t i = 0; i < ts.n && !rc; i++)
                 rc = fetch(&s, &a, &ts.items[i], &v, &rvs[i], &rc_missing);
         if (!rc) {
-                bool any_ns = !a.kube.all_namespaces && ts.n > 0 && ts.items[0].res.namespaced;
-                if (json_array_size(v.rows) == 0 && !named && a.output != GET_JSON && a.output != GET_YAML) {
-                        if (any_ns) {
-                                _cleanup_free_ char *safe = escape_for_terminal(s.namespace);
-                                fprintf(stderr, "No resources found in %s namespace.\n", safe);
-                        } else
-                                fputs("No resources found\n", stderr);
-                }
+                if (json_array_size(v.rows) == 0 && !named && a.output != GET_JSON && a.output != GET_YAML)
+                        print_no_resources(&s, &a.kube, &ts);
                 if (json_array_size(v.rows) || a.output == GET_JSON || a.output == GET_YAML ||
                     (a.watch && !a.no_headers && a.output <= GET_WIDE && v.tty))
-                        print_rows(&v);
+                        rc = print_rows(&v);
                 else if (a.watch && a.output <= GET_WIDE)
                         print_table(&v); /* the header, so lines after it line up */
-                if (a.watch)
+                if (a.watch && !rc)
                         rc = run_watch(&s, &v, &ts, rvs);
         }
         for (size_t i = 0; i < ts.n; i++)

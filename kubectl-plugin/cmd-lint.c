@@ -116,7 +116,5 @@ int cmd_lint(int argc, char **argv) {
         struct kstatus_check_options opts = { .text = text, .len = len, .promise = promise };
         if (kstatus_status_check(doc, &opts, report_problem, (void *)name) > 0)
                 return EXIT_FAILED;
-        if (!quiet)
-                print_json_value(doc, format);
-        return 0;
+        return quiet ? 0 : print_json_value(doc, format);
 }

@@ -130,6 +130,5 @@ int cmd_merge(int argc, char **argv) {
                 json_decref(status);
                 status = next;
         }
-        print_json_value(status, format);
-        return 0;
+        return print_json_value(status, format);
 }

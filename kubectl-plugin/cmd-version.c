@@ -35,8 +35,6 @@ int cmd_version(int argc, char **argv) {
                 printf("kubectl-kstatus version v%s (commit %s)\n", KSTATUS_VERSION, KSTATUS_COMMIT);
                 return 0;
         }
-        json_t *v = json_pack("{s:s, s:s}", "version", "v" KSTATUS_VERSION, "commit", KSTATUS_COMMIT);
-        print_json_value(v, format);
-        json_decref(v);
-        return 0;
+        _cleanup_json_ json_t *v = json_pack("{s:s, s:s}", "version", "v" KSTATUS_VERSION, "commit", KSTATUS_COMMIT);
+        return print_json_value(v, format);
 }

@@ -85,7 +85,7 @@ static void evaluate(struct waiter *w, struct entry *e) {
                 _cleanup_free_ char *ref = object_ref(&e->t->res, e->name);
                 _cleanup_free_ char *safe = escape_for_terminal(ref);
                 printf("%s condition met\n", safe);
-                fflush(stdout);
+                (void)flush_stdout(); /* main() reports a failure at exit */
                 return;
         }
         const char *message = NULL;

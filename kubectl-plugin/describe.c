@@ -263,68 +263,85 @@ static json_t *health_of(const json_t *status, const json_t *records, const char
         return h;
 }
 
+/* The first container (init containers first) that ended with a non-zero
+ * exit code, now or before its last restart, as "container c: Reason (exit
+ * code N)"; NULL when none did. */
+static char *failed_container(const json_t *st) {
+        static const char *const lists[] = { "initContainerStatuses", "containerStatuses" };
+        for (size_t l = 0; l < ELEMENTSOF(lists); l++) {
+                size_t j;
+                json_t *cs;
+                json_array_foreach(json_object_get(st, lists[l]), j, cs) {
+                        json_t *t = json_object_get(json_object_get(cs, "state"), "terminated");
+                        if (!t)
+                                t = json_object_get(json_object_get(cs, "lastState"), "terminated");
+                        json_int_t code = json_integer_value(json_object_get(t, "exitCode"));
+                        if (t && code != 0)
+                                return xasprintf("container %s: %s (exit code %lld)", str(cs, "name") ?: "?",
+                                                 str(t, "reason") ?: "Error", (long long)code);
+                }
+        }
+        return NULL;
+}
+
+/* A Pod's phase; failed when it failed or one of its containers did. */
+static const char *pod_state(const json_t *st, bool *failed, char **reason) {
+        const char *state = str(st, "phase") ? str(st, "phase") : "Unknown";
+        *reason = failed_container(st);
+        *failed = strcmp(state, "Failed") == 0 || *reason;
+        return state;
+}
+
+/* A Job: Complete or Failed from its True conditions, else Running. */
+static const char *job_state(const json_t *st, bool *failed, char **reason) {
+        const char *state = "Running";
+        size_t j;
+        json_t *c;
+        json_array_foreach(json_object_get(st, "conditions"), j, c) {
+                const char *t = str(c, "type");
+                if (!t || strcmp(str(c, "status") ?: "", "True") != 0)
+                        continue;
+                if (strcmp(t, "Complete") == 0)
+                        state = "Complete";
+                else if (strcmp(t, "Failed") == 0) {
+                        state = "Failed";
+                        *failed = true;
+                        if (!*reason && str(c, "message"))
+                                *reason = xstrdup(str(c, "message"));
+                }
+        }
+        return state;
+}
+
+static json_t *related_one(const json_t *o, int64_t now) {
+        const char *kind = str(o, "kind");
+        json_t *meta = json_object_get(o, "metadata");
+        json_t *st = json_object_get(o, "status");
+        json_t *e = json_object();
+        json_object_set_new(e, "kind", json_string(kind ? kind : "?"));
+        set_opt(e, "name", json_incref(json_object_get(meta, "name")));
+        set_opt(e, "pipeline",
+                json_incref(json_object_get(json_object_get(meta, "labels"), "kratix.io/pipeline-name")));
+        set_opt(e, "age", age_of(str(meta, "creationTimestamp"), now));
+        const char *state = "Unknown";
+        bool failed = false;
+        _cleanup_free_ char *reason = NULL;
+        if (kind && strcmp(kind, "Pod") == 0)
+                state = pod_state(st, &failed, &reason);
+        else if (kind && strcmp(kind, "Job") == 0)
+                state = job_state(st, &failed, &reason);
+        json_object_set_new(e, "state", json_string(state));
+        json_object_set_new(e, "failed", json_boolean(failed));
+        if (reason)
+                json_object_set_new(e, "reason", json_string(reason));
+        return e;
+}
+
 static json_t *related_of(const json_t *related, int64_t now) {
         json_t *out = json_array();
         size_t i;
         json_t *o;
-        json_array_foreach(related, i, o) {
-                const char *kind = str(o, "kind");
-                json_t *meta = json_object_get(o, "metadata");
-                json_t *st = json_object_get(o, "status");
-                json_t *e = json_object();
-                json_object_set_new(e, "kind", json_string(kind ? kind : "?"));
-                set_opt(e, "name", json_incref(json_object_get(meta, "name")));
-                set_opt(e, "pipeline", json_incref(json_object_get(json_object_get(meta, "labels"),
-                                                                   "kratix.io/pipeline-name")));
-                set_opt(e, "age", age_of(str(meta, "creationTimestamp"), now));
-                const char *state = "Unknown";
-                bool failed = false;
-                _cleanup_free_ char *reason = NULL;
-                if (kind && strcmp(kind, "Pod") == 0) {
-                        state = str(st, "phase") ? str(st, "phase") : "Unknown";
-                        failed = strcmp(state, "Failed") == 0;
-                        const char *lists[] = { "initContainerStatuses", "containerStatuses" };
-                        for (size_t l = 0; l < 2 && !reason; l++) {
-                                size_t j;
-                                json_t *cs;
-                                json_array_foreach(json_object_get(st, lists[l]), j, cs) {
-                                        json_t *t = json_object_get(json_object_get(cs, "state"), "terminated");
-                                        if (!t)
-                                                t = json_object_get(json_object_get(cs, "lastState"), "terminated");
-                                        if (t && json_integer_value(json_object_get(t, "exitCode")) != 0) {
-                                                failed = true;
-                                                reason = xasprintf("container %s: %s (exit code %lld)",
-                                                                   str(cs, "name") ?: "?", str(t, "reason") ?: "Error",
-                                                                   (long long)json_integer_value(
-                                                                           json_object_get(t, "exitCode")));
-                                                break;
-                                        }
-                                }
-                        }
-                } else if (kind && strcmp(kind, "Job") == 0) {
-                        state = "Running";
-                        size_t j;
-                        json_t *c;
-                        json_array_foreach(json_object_get(st, "conditions"), j, c) {
-                                const char *t = str(c, "type");
-                                if (!t || strcmp(str(c, "status") ?: "", "True") != 0)
-                                        continue;
-                                if (strcmp(t, "Complete") == 0)
-                                        state = "Complete";
-                                else if (strcmp(t, "Failed") == 0) {
-                                        state = "Failed";
-                                        failed = true;
-                                        if (!reason && str(c, "message"))
-                                                reason = xstrdup(str(c, "message"));
-                                }
-                        }
-                }
-                json_object_set_new(e, "state", json_string(state));
-                json_object_set_new(e, "failed", json_boolean(failed));
-                if (reason)
-                        json_object_set_new(e, "reason", json_string(reason));
-                json_array_append_new(out, e);
-        }
+        json_array_foreach(related, i, o) json_array_append_new(out, related_one(o, now));
         return out;
 }
 
@@ -518,9 +535,10 @@ static void table_print(FILE *out, struct table *t, const struct render_options 
         free(width);
 }
 
-static void when(const json_t *e, const char *time_key, const struct render_options *o, char *buf, size_t n) {
+/* The age, or with --absolute-time the time itself; "-" when unknown. Borrowed from e. */
+static const char *when(const json_t *e, const char *time_key, const struct render_options *o) {
         const char *v = o->absolute_time ? str(e, time_key) : str(e, "age");
-        snprintf(buf, n, "%s", v ? v : "-");
+        return v ? v : "-";
 }
 
 static void render_tree(FILE *out, const json_t *v, int indent, const struct render_options *o);
@@ -634,8 +652,8 @@ static void render_pipelines(FILE *out, const json_t *pipes, const struct render
                 table_add(&t, (const char *[]){ "NAME", "PHASE", o->absolute_time ? "LAST TRANSITION" : "AGE", "MESSAGE" },
                           NULL);
         json_array_foreach(pipes, i, p) {
-                char age[64], attempts[32] = "-";
-                when(p, "lastTransitionTime", o, age, sizeof(age));
+                char attempts[32] = "-";
+                const char *age = when(p, "lastTransitionTime", o);
                 const char *phase = str(p, "phase");
                 const char *color = phase && strcmp(phase, "Suspended") == 0 ? C_YELLOW
                                     : phase && strcmp(phase, "Failed") == 0  ? C_RED
@@ -653,25 +671,28 @@ static void render_pipelines(FILE *out, const json_t *pipes, const struct render
         table_print(out, &t, o, 2);
 }
 
-void describe_render(FILE *out, const json_t *m, const struct render_options *o) {
-        char buf[256];
+/* Name, namespace, kind, age and generation. */
+static void render_header(FILE *out, const json_t *m, const struct render_options *o) {
         field(out, o, "Name:", str(m, "name"));
         if (str(m, "namespace"))
                 field(out, o, "Namespace:", str(m, "namespace"));
-        snprintf(buf, sizeof(buf), "%s (%s)", str(m, "kind") ?: "?", str(m, "apiVersion") ?: "?");
-        field(out, o, "Kind:", buf);
-        when(m, "created", o, buf, sizeof(buf));
-        field(out, o, "Age:", buf);
+        _cleanup_free_ char *kind = xasprintf("%s (%s)", str(m, "kind") ?: "?", str(m, "apiVersion") ?: "?");
+        field(out, o, "Kind:", kind);
+        field(out, o, "Age:", when(m, "created", o));
         json_t *gen = json_object_get(m, "generation"), *og = json_object_get(m, "observedGeneration");
-        if (json_is_integer(gen)) {
-                if (json_is_integer(og))
-                        snprintf(buf, sizeof(buf), "%lld (status observed generation %lld%s)",
-                                 (long long)json_integer_value(gen), (long long)json_integer_value(og),
-                                 json_is_true(json_object_get(m, "stale")) ? ": STALE, the spec changed since" : "");
-                else
-                        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(gen));
-                field(out, o, "Generation:", buf);
-        }
+        if (!json_is_integer(gen))
+                return;
+        _cleanup_free_ char *text =
+                !json_is_integer(og)
+                        ? xasprintf("%lld", (long long)json_integer_value(gen))
+                        : xasprintf("%lld (status observed generation %lld%s)", (long long)json_integer_value(gen),
+                                    (long long)json_integer_value(og),
+                                    json_is_true(json_object_get(m, "stale")) ? ": STALE, the spec changed since" : "");
+        field(out, o, "Generation:", text);
+}
+
+/* MESSAGE, the workflow's verdict and a suspension. */
+static void render_message(FILE *out, const json_t *m, const struct render_options *o) {
         json_t *msg = json_object_get(m, "message");
         heading(out, o, "Message:");
         fputs("      ", out);
@@ -689,134 +710,151 @@ void describe_render(FILE *out, const json_t *m, const struct render_options *o)
         put_escaped(out, str(wf, "text"));
         fputs(o->color ? C_RESET "\n" : "\n", out);
         render_suspension(out, json_object_get(m, "suspended"), o);
+}
 
-        json_t *conds = json_object_get(m, "conditions");
+static void render_conditions(FILE *out, const json_t *conds, const struct render_options *o) {
         fputc('\n', out);
         heading(out, o, "Conditions:");
-        if (!json_array_size(conds))
+        if (!json_array_size(conds)) {
                 fputs(" <none>\n", out);
-        else {
-                fputc('\n', out);
-                struct table t;
-                table_init(&t, 5);
-                t.color_col = 1;
-                table_add(&t, (const char *[]){ "TYPE", "STATUS", "REASON", o->absolute_time ? "LAST TRANSITION" : "AGE",
-                                                "MESSAGE" },
-                          NULL);
-                size_t i;
-                json_t *c;
-                json_array_foreach(conds, i, c) {
-                        char age[64];
-                        when(c, "lastTransitionTime", o, age, sizeof(age));
-                        table_add(&t, (const char *[]){ str(c, "type"), str(c, "status"), str(c, "reason"), age,
-                                                        str(c, "message") },
-                                  status_color(str(c, "status")));
-                }
-                table_print(out, &t, o, 2);
+                return;
         }
+        fputc('\n', out);
+        struct table t;
+        table_init(&t, 5);
+        t.color_col = 1;
+        table_add(&t, (const char *[]){ "TYPE", "STATUS", "REASON", o->absolute_time ? "LAST TRANSITION" : "AGE",
+                                        "MESSAGE" },
+                  NULL);
+        size_t i;
+        json_t *c;
+        json_array_foreach(conds, i, c) {
+                table_add(&t, (const char *[]){ str(c, "type"), str(c, "status"), str(c, "reason"),
+                                                when(c, "lastTransitionTime", o),
+                                                str(c, "message") },
+                          status_color(str(c, "status")));
+        }
+        table_print(out, &t, o, 2);
+}
 
-        json_t *h = json_object_get(m, "health");
+static void render_health_records(FILE *out, const json_t *recs, const struct render_options *o) {
+        if (!json_array_size(recs))
+                return;
+        struct table t;
+        table_init(&t, 4);
+        t.color_col = 1;
+        table_add(&t, (const char *[]){ "SOURCE", "STATE", "LAST RUN", "DETAILS" }, NULL);
+        size_t i;
+        json_t *r;
+        json_array_foreach(recs, i, r) {
+                _cleanup_free_ char *details = json_dumps(json_object_get(r, "details"), JSON_COMPACT | JSON_SORT_KEYS);
+                table_add(&t, (const char *[]){ str(r, "source") ?: "-", str(r, "state"), str(r, "lastRunAge") ?: "-",
+                                                details ? details : "" },
+                          health_color(str(r, "state")));
+        }
+        table_print(out, &t, o, 2);
+}
+
+/* The seed's status.healthRecord: the newest record, as the status holds it. */
+static void render_newest_record(FILE *out, const json_t *newest, const struct render_options *o) {
+        if (!newest)
+                return;
+        fputs("  Newest record (healthRecord): ", out);
+        fputs(o->color ? health_color(str(newest, "state")) : "", out);
+        put_escaped(out, str(newest, "state"));
+        fputs(o->color ? C_RESET : "", out);
+        if (str(newest, "lastRunAge")) {
+                fputs(", last run ", out);
+                put_escaped(out, str(newest, "lastRunAge"));
+                fputs(" ago", out);
+        }
+        fputc('\n', out);
+}
+
+static void render_health(FILE *out, const json_t *h, const struct render_options *o) {
         fputc('\n', out);
         heading(out, o, "Health:");
         const char *hstate = str(h, "state");
-        if (!hstate)
+        if (!hstate) {
                 fputs("       <none>\n", out);
-        else {
-                fprintf(out, "       %s", o->color ? health_color(hstate) : "");
-                put_escaped(out, hstate);
-                fprintf(out, "%s (from %s)\n", o->color ? C_RESET : "",
-                        strcmp(str(h, "source"), "records") == 0 ? "live HealthRecords" : "status");
-                json_t *recs = json_object_get(h, "records");
-                if (json_array_size(recs)) {
-                        struct table t;
-                        table_init(&t, 4);
-                        t.color_col = 1;
-                        table_add(&t, (const char *[]){ "SOURCE", "STATE", "LAST RUN", "DETAILS" }, NULL);
-                        size_t i;
-                        json_t *r;
-                        json_array_foreach(recs, i, r) {
-                                _cleanup_free_ char *details = json_dumps(json_object_get(r, "details"),
-                                                                          JSON_COMPACT | JSON_SORT_KEYS);
-                                char run[64];
-                                snprintf(run, sizeof(run), "%s", str(r, "lastRunAge") ?: "-");
-                                table_add(&t, (const char *[]){ str(r, "source") ?: "-", str(r, "state"), run,
-                                                                details ? details : "" },
-                                          health_color(str(r, "state")));
-                        }
-                        table_print(out, &t, o, 2);
-                }
-                json_t *newest = json_object_get(h, "healthRecord");
-                if (newest) {
-                        fputs("  Newest record (healthRecord): ", out);
-                        fputs(o->color ? health_color(str(newest, "state")) : "", out);
-                        put_escaped(out, str(newest, "state"));
-                        fputs(o->color ? C_RESET : "", out);
-                        if (str(newest, "lastRunAge"))
-                                fprintf(out, ", last run %s ago", str(newest, "lastRunAge"));
-                        fputc('\n', out);
-                }
+                return;
         }
+        fprintf(out, "       %s", o->color ? health_color(hstate) : "");
+        put_escaped(out, hstate);
+        fprintf(out, "%s (from %s)\n", o->color ? C_RESET : "",
+                strcmp(str(h, "source"), "records") == 0 ? "live HealthRecords" : "status");
+        render_health_records(out, json_object_get(h, "records"), o);
+        render_newest_record(out, json_object_get(h, "healthRecord"), o);
+}
 
-        json_t *pipes = json_object_get(m, "pipelines");
-        if (json_array_size(pipes)) {
-                fputc('\n', out);
-                heading(out, o, "Pipelines:");
-                fputc('\n', out);
-                render_pipelines(out, pipes, o);
+/* A section that only appears when there is something in it: a blank line, its heading, its body. */
+static bool section(FILE *out, const struct render_options *o, const char *title, bool present) {
+        if (!present)
+                return false;
+        fputc('\n', out);
+        heading(out, o, title);
+        fputc('\n', out);
+        return true;
+}
+
+static void render_related(FILE *out, const json_t *rel, const struct render_options *o) {
+        if (!section(out, o, "Related:", json_array_size(rel) > 0))
+                return;
+        struct table t;
+        table_init(&t, 4);
+        t.color_col = 1;
+        table_add(&t, (const char *[]){ "OBJECT", "STATE", "AGE", "DETAILS" }, NULL);
+        size_t i;
+        json_t *r;
+        json_array_foreach(rel, i, r) {
+                _cleanup_free_ char *name = xasprintf("%s/%s", str(r, "kind"), str(r, "name") ?: "?");
+                bool failed = json_is_true(json_object_get(r, "failed"));
+                _cleanup_free_ char *details =
+                        failed ? xasprintf("FAILED%s%s", str(r, "reason") ? ": " : "", str(r, "reason") ?: "")
+                               : xstrdup(str(r, "pipeline") ? str(r, "pipeline") : "");
+                table_add(&t, (const char *[]){ name, str(r, "state"), str(r, "age") ?: "-", details },
+                          failed ? C_RED : NULL);
         }
+        table_print(out, &t, o, 2);
+}
 
-        json_t *rest = json_object_get(m, "status");
-        if (json_object_size(rest)) {
-                fputc('\n', out);
-                heading(out, o, "Status:");
-                fputc('\n', out);
-                render_tree(out, rest, 2, o);
-        }
-
-        json_t *rel = json_object_get(m, "related");
-        if (json_array_size(rel)) {
-                fputc('\n', out);
-                heading(out, o, "Related:");
-                fputc('\n', out);
-                struct table t;
-                table_init(&t, 4);
-                t.color_col = 1;
-                table_add(&t, (const char *[]){ "OBJECT", "STATE", "AGE", "DETAILS" }, NULL);
-                size_t i;
-                json_t *r;
-                json_array_foreach(rel, i, r) {
-                        _cleanup_free_ char *name = xasprintf("%s/%s", str(r, "kind"), str(r, "name") ?: "?");
-                        bool failed = json_is_true(json_object_get(r, "failed"));
-                        _cleanup_free_ char *details =
-                                failed ? xasprintf("FAILED%s%s", str(r, "reason") ? ": " : "", str(r, "reason") ?: "")
-                                       : xstrdup(str(r, "pipeline") ? str(r, "pipeline") : "");
-                        table_add(&t, (const char *[]){ name, str(r, "state"), str(r, "age") ?: "-", details },
-                                  failed ? C_RED : NULL);
-                }
-                table_print(out, &t, o, 2);
-        }
-
-        json_t *evs = json_object_get(m, "events");
+/* kubectl describe's Events table; no section at all with --show-events=false (evs NULL). */
+static void render_events(FILE *out, const json_t *evs, const struct render_options *o) {
         if (!evs)
-                return; /* --show-events=false */
+                return;
         fputc('\n', out);
         heading(out, o, "Events:");
-        if (!json_array_size(evs))
+        if (!json_array_size(evs)) {
                 fputs("       <none>\n", out);
-        else {
-                fputc('\n', out);
-                struct table t;
-                table_init(&t, 5);
-                t.color_col = 0;
-                table_add(&t, (const char *[]){ "Type", "Reason", "Age", "From", "Message" }, NULL);
-                table_add(&t, (const char *[]){ "----", "------", "----", "----", "-------" }, NULL);
-                size_t i;
-                json_t *e;
-                json_array_foreach(evs, i, e) {
-                        table_add(&t, (const char *[]){ str(e, "type"), str(e, "reason"), str(e, "age") ?: "-",
-                                                        str(e, "from") ?: "", str(e, "message") },
-                                  str(e, "type") && strcmp(str(e, "type"), "Warning") == 0 ? C_YELLOW : NULL);
-                }
-                table_print(out, &t, o, 2);
+                return;
         }
+        fputc('\n', out);
+        struct table t;
+        table_init(&t, 5);
+        t.color_col = 0;
+        table_add(&t, (const char *[]){ "Type", "Reason", "Age", "From", "Message" }, NULL);
+        table_add(&t, (const char *[]){ "----", "------", "----", "----", "-------" }, NULL);
+        size_t i;
+        json_t *e;
+        json_array_foreach(evs, i, e) {
+                table_add(&t, (const char *[]){ str(e, "type"), str(e, "reason"), str(e, "age") ?: "-",
+                                                str(e, "from") ?: "", str(e, "message") },
+                          str(e, "type") && strcmp(str(e, "type"), "Warning") == 0 ? C_YELLOW : NULL);
+        }
+        table_print(out, &t, o, 2);
+}
+
+void describe_render(FILE *out, const json_t *m, const struct render_options *o) {
+        render_header(out, m, o);
+        render_message(out, m, o);
+        render_conditions(out, json_object_get(m, "conditions"), o);
+        render_health(out, json_object_get(m, "health"), o);
+        json_t *pipes = json_object_get(m, "pipelines");
+        if (section(out, o, "Pipelines:", json_array_size(pipes) > 0))
+                render_pipelines(out, pipes, o);
+        json_t *rest = json_object_get(m, "status");
+        if (section(out, o, "Status:", json_object_size(rest) > 0))
+                render_tree(out, rest, 2, o);
+        render_related(out, json_object_get(m, "related"), o);
+        render_events(out, json_object_get(m, "events"), o);
 }

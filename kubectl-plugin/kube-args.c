@@ -223,6 +223,27 @@ int api_error(struct kube_status_error *err) {
         return EXIT_API;
 }
 
+int targets_check_named(const struct targets *t, const struct kube_args *a, bool *ret_named) {
+        bool named = false;
+        for (size_t i = 0; i < t->n; i++)
+                named |= t->items[i].n_names > 0;
+        if (named && a->all_namespaces)
+                return usage_error("a resource cannot be retrieved by name across all namespaces");
+        if (named && a->selector)
+                return usage_error("when specifying names, no label selector is allowed");
+        *ret_named = named;
+        return 0;
+}
+
+void print_no_resources(const struct kube_session *s, const struct kube_args *a, const struct targets *t) {
+        if (a->all_namespaces || t->n == 0 || !t->items[0].res.namespaced) {
+                fputs("No resources found\n", stderr);
+                return;
+        }
+        _cleanup_free_ char *safe = escape_for_terminal(s->namespace);
+        fprintf(stderr, "No resources found in %s namespace.\n", safe);
+}
+
 char *object_ref(const struct kube_resource *r, const char *name) {
         _cleanup_free_ char *kind = xstrdup(r->kind ? r->kind : r->resource);
         for (char *p = kind; *p; p++)
@@ -362,21 +383,15 @@ int64_t plugin_now(void) {
         return (int64_t)time(NULL);
 }
 
-static int64_t monotonic_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kube_status_error *err) {
-        int64_t end = timeout_ms >= 0 ? monotonic_ms() + timeout_ms : -1;
+        int64_t end = timeout_ms >= 0 ? kstatus_monotonic_ms() + timeout_ms : -1;
         _cleanup_free_ struct pollfd *p = xcalloc(n ? n : 1, sizeof(struct pollfd));
         for (size_t i = 0; i < n; i++)
                 p[i] = (struct pollfd){ .fd = kube_watch_fd(ws[i]), .events = POLLIN };
         for (;;) {
                 int wait = -1;
                 if (end >= 0) {
-                        int64_t left = end - monotonic_ms();
+                        int64_t left = end - kstatus_monotonic_ms();
                         if (left <= 0)
                                 return -ETIMEDOUT;
                         wait = left > 1000000 ? 1000000 : (int)left;

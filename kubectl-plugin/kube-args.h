@@ -105,6 +105,12 @@ struct targets {
 int targets_parse(struct kube_session *s, char **args, int n, struct targets *ret);
 void targets_free(struct targets *t);
 
+/* kubectl's refusals of names with -A or -l: prints and returns EXIT_USAGE,
+ * or 0 with *ret_named telling whether any target names objects. */
+int targets_check_named(const struct targets *t, const struct kube_args *a, bool *ret_named);
+/* kubectl's "No resources found[ in NS namespace.]" on stderr. */
+void print_no_resources(const struct kube_session *s, const struct kube_args *a, const struct targets *t);
+
 /* "database.example.promise.syntasso.io/NAME": how kubectl names an object in
  * "condition met" and -o name. New string. */
 char *object_ref(const struct kube_resource *r, const char *name);

@@ -70,11 +70,14 @@ int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret)
         return 0;
 }
 
-int output_format_error(const char *s) {
+int printer_error(const char *s, const char *allowed) {
         _cleanup_free_ char *safe = escape_for_terminal(s);
-        return usage_error("unable to match a printer suitable for the output format \"%s\", allowed formats are: "
-                           "json,yaml",
-                           safe);
+        return usage_error("unable to match a printer suitable for the output format \"%s\", allowed formats are: %s",
+                           safe, allowed);
+}
+
+int output_format_error(const char *s) {
+        return printer_error(s, "json,yaml");
 }
 
 int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim) {
@@ -110,9 +113,18 @@ int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim) {
         }
 }
 
-void print_json_value(const json_t *value, enum output_format format) {
-        _cleanup_free_ char *text = format == OUTPUT_YAML ? kstatus_yaml_dump(value) : kstatus_json_dump(value, false);
+int print_json_value(const json_t *value, enum output_format format) {
+        _cleanup_free_ char *text = NULL;
+        if (format == OUTPUT_YAML) {
+                struct kstatus_error err = { 0 };
+                if (kstatus_yaml_dump(value, &text, &err) < 0) {
+                        _cleanup_free_ char *safe = escape_for_terminal(err.message);
+                        return fail("%s", safe);
+                }
+        } else
+                text = kstatus_json_dump(value, false);
         fputs(text, stdout);
+        return 0;
 }
 
 int load_document(const char *path, const struct kstatus_limits *lim, bool validate_status, json_t **ret) {
@@ -137,8 +149,33 @@ int load_document(const char *path, const struct kstatus_limits *lim, bool valid
         return r;
 }
 
-int main(int argc, char **argv) {
-        setlocale(LC_CTYPE, "");
+/* Why the last flush of stdout failed: glibc drops what a failed fflush()
+ * could not write, so a later flush succeeds and only ferror() remains. */
+static int stdout_errno;
+
+int flush_stdout(void) {
+        if (fflush(stdout) != 0) {
+                stdout_errno = errno;
+                return -stdout_errno;
+        }
+        return ferror(stdout) ? -(stdout_errno ? stdout_errno : EIO) : 0;
+}
+
+/* Everything printed must have reached stdout, as git's run_builtin()
+ * checks: a full disk or a closed descriptor is an error, not a success.
+ * EPIPE is the reader's choice to stop (`| head`), as git treats it. */
+static int finish_stdout(int code) {
+        int r = flush_stdout();
+        /* Closing a descriptor that was never open (>&-) loses nothing once the flush succeeded. */
+        if (fclose(stdout) != 0 && r == 0 && errno != EBADF)
+                r = -errno;
+        if (r == 0 || r == -EPIPE)
+                return code;
+        fprintf(stderr, "error: unable to write to standard output: %s\n", strerror(-r));
+        return code == EXIT_MET ? EXIT_FAILED : code;
+}
+
+static int run(int argc, char **argv) {
         if (argc < 2)
                 return print_help(stderr), EXIT_USAGE;
 
@@ -176,4 +213,9 @@ int main(int argc, char **argv) {
         }
         _cleanup_free_ char *safe = escape_for_terminal(name);
         return usage_error("unknown command \"%s\" for \"kubectl kstatus\"; see 'kubectl kstatus --help'", safe);
+}
+
+int main(int argc, char **argv) {
+        setlocale(LC_CTYPE, "");
+        return finish_stdout(run(argc, argv));
 }

@@ -34,7 +34,10 @@ int fail(const char *fmt, ...) _printf_(1, 2);
 /* Output formats a command accepts. */
 enum output_format { OUTPUT_DEFAULT, OUTPUT_JSON, OUTPUT_YAML };
 int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret);
-/* kubectl's message for an -o value we do not print; returns EXIT_USAGE. */
+/* kubectl's message for an -o value we do not print, naming the allowed
+ * ones ("json,yaml"); returns EXIT_USAGE. */
+int printer_error(const char *s, const char *allowed);
+/* printer_error() for the commands that print json and yaml. */
 int output_format_error(const char *s);
 
 /* The status-file limit flags lint and merge share (docs/BEHAVIOUR.md §2). */
@@ -51,8 +54,13 @@ int output_format_error(const char *s);
 /* Handle one of the LIMIT_OPTIONS; returns 1 if it was one, 0 if not, -1 (after printing) if invalid. */
 int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim);
 
-/* Print a JSON value in the chosen format to stdout. */
-void print_json_value(const json_t *value, enum output_format format);
+/* fflush(stdout), remembering why it failed for the error main() prints
+ * when it closes stdout (git's check_write): returns 0 or -errno. */
+int flush_stdout(void);
+
+/* Print a JSON value in the chosen format to stdout; returns 0, or EXIT_FAILED
+ * after printing the error when the YAML emitter refuses the value. */
+int print_json_value(const json_t *value, enum output_format format);
 
 /* Read and parse FILE ("-" for stdin) as a mapping; prints the error and returns <0 on failure. */
 int load_document(const char *path, const struct kstatus_limits *lim, bool validate_status, json_t **ret);

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # common.sh - shared by scripts/test, scripts/demo and scripts/bench: install
 # missing Debian packages (apt-get update once, then only what is missing) and
 # configure + build a meson build directory.
@@ -7,15 +8,19 @@ KSTATUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Packages the build and the test suite need on Debian 12.
+# Packages the build and the test suite need on Debian 12 (the scripts that
+# source this file read these lists).
+# shellcheck disable=SC2034
 KSTATUS_BUILD_PACKAGES=(gcc libc6-dev pkg-config meson ninja-build git
         libcurl4-openssl-dev libyaml-dev libjansson-dev libcriterion-dev
         libmicrohttpd-dev libgnutls28-dev)
 # The -dev packages whose static archives release builds link (meson.build,
 # static_deps): libcurl's, and those of every library Debian's libcurl.a uses.
 # deploy/Dockerfile installs the same list (tests/integration/deploy-image.sh).
+# shellcheck disable=SC2034
 KSTATUS_STATIC_PACKAGES=(libcurl4-openssl-dev libyaml-dev libjansson-dev libnghttp2-dev libidn2-dev
         libunistring-dev libssh2-1-dev libpsl-dev libssl-dev libzstd-dev libbrotli-dev zlib1g-dev)
+# shellcheck disable=SC2034
 KSTATUS_TEST_PACKAGES=(valgrind jq procps curl openssl ca-certificates clang libclang-rt-14-dev nghttp2-server)
 
 _as_root() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib-apiserver.sh - run kstatus-test-apiserver for a test. Source after lib.sh.
 #
 #   start_apiserver [extra server args...]   # TLS + token; exports KUBECONFIG,
@@ -22,9 +23,9 @@
 APISERVER_BIN=$KSTATUS_BUILD_DIR/tests/apiserver/kstatus-test-apiserver
 
 _stop_apiserver() { # pid
-        local pid=$1 i
+        local pid=$1
         kill -TERM "$pid" 2>/dev/null || return 0
-        for i in $(seq 1 50); do
+        for _ in $(seq 1 50); do
                 kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
                 sleep 0.1
         done
@@ -34,6 +35,7 @@ _stop_apiserver() { # pid
 }
 
 start_apiserver() {
+        # shellcheck disable=SC2154 # _cleanups is lib.sh's, sourced first
         local dir=$TEST_TMP/apiserver.$$.${#_cleanups[@]}
         mkdir -p "$dir"
         # KSTATUS_APISERVER_LOG: keep the server's stderr (ASan/valgrind reports) in that file.
@@ -41,9 +43,8 @@ start_apiserver() {
                 --write-ca "$dir/ca.crt" --quiet "$@" >"$dir/stdout" 2>>"${KSTATUS_APISERVER_LOG:-$dir/stderr}" &
         APISERVER_PID=$!
         at_exit "_stop_apiserver $APISERVER_PID"
-        local i
         # Ready when it has printed its URL: it listens and the kubeconfig is written.
-        for i in $(seq 1 ${KSTATUS_APISERVER_START_TRIES:-100}); do
+        for _ in $(seq 1 "${KSTATUS_APISERVER_START_TRIES:-100}"); do
                 APISERVER_URL=$(sed -n 's/^serving on //p' "$dir/stdout")
                 [ -n "$APISERVER_URL" ] && break
                 if ! kill -0 "$APISERVER_PID" 2>/dev/null; then

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib-plugin.sh - objects for the plugin's API tests. Source after lib-apiserver.sh
 # and start_apiserver + apiserver_install_crds.
 #

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - TAP helpers for integration tests. Source it, call plan/ok/..., then done_testing.
 #
 #   . "$(dirname "$0")/lib.sh"

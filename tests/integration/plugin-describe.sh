@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
 . "$(dirname "$0")/lib-plugin.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 start_apiserver || exit 1
 apiserver_install_crds
 plugin_fixture || { echo "# fixture failed"; exit 1; }
@@ -32,7 +32,7 @@ for form in "db example" "databases example" "Database example" "databases.examp
         is "$(kubectl kstatus describe $form)" "$out" "describe $form names the same object"
 done
 is "$(kubectl kstatus describe db/example | grep -c $'\033')" 0 "no colour when stdout is not a terminal"
-is "$(NO_COLOR= kubectl kstatus describe db/example --color=auto | grep -c $'\033')" 0 "--color=auto off a terminal: no colour"
+is "$(NO_COLOR="" kubectl kstatus describe db/example --color=auto | grep -c $'\033')" 0 "--color=auto off a terminal: no colour"
 like "$(kubectl kstatus describe db/example --absolute-time)" "ConfigureWorkflowCompleted +True +PipelinesExecutedSuccessfully +$(iso 7050)" \
         "--absolute-time prints the transition time"
 like "$out" 'Workflow: +configure workflow completed 3m ago' "the workflow verdict in words"

@@ -3,7 +3,7 @@
 # global flags, ambiguous names, big and hostile statuses, thousands of objects.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 start_apiserver || exit 1
 apiserver_install_crds
 kubectl create -f - >/dev/null <<'EOT'
@@ -35,7 +35,7 @@ apiserver_clear_faults
 
 # Global flags: --server/--token/--insecure-skip-tls-verify without a kubeconfig, --context, refused connections.
 ok "-s, --token, --insecure-skip-tls-verify work without a kubeconfig" \
-        env KUBECONFIG=$TEST_TMP/none kubectl kstatus get db -s "$APISERVER_URL" --token "$APISERVER_TOKEN" --insecure-skip-tls-verify
+        env KUBECONFIG="$TEST_TMP/none" kubectl kstatus get db -s "$APISERVER_URL" --token "$APISERVER_TOKEN" --insecure-skip-tls-verify
 is "$(kubectl kstatus get db --context nope 2>&1)" "$(kubectl get db --context nope 2>&1)" "--context that does not exist: kubectl's line"
 is "$(kubectl kstatus get db -s https://127.0.0.1:1 2>&1)" "$(kubectl get db -s https://127.0.0.1:1 2>&1 | tail -n 1)" \
         "a refused connection: kubectl's line"

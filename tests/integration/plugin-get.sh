@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
 . "$(dirname "$0")/lib-plugin.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 start_apiserver || exit 1
 apiserver_install_crds
 plugin_fixture || { echo "# fixture failed"; exit 1; }
@@ -25,6 +25,7 @@ golden() {
 # A second resource mid-workflow, a failed one in another namespace, an IAM.
 kubectl create namespace team-b >/dev/null
 for spec in "default pending" "team-b broken"; do
+        # shellcheck disable=SC2086 # "namespace name" splits into $1 and $2
         set -- $spec
         kubectl create -n "$1" -f - >/dev/null <<EOT
 apiVersion: example.promise.syntasso.io/v1

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kubectl kstatus lint: checks a status.yaml exactly as the sidecar will.
 . "$(dirname "$0")/lib.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
 ok "the plugin is found by kubectl's plugin discovery" kubectl kstatus --help
 like "$(kubectl plugin list 2>/dev/null)" 'kubectl-kstatus' "kubectl plugin list shows kubectl-kstatus"

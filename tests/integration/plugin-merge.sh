@@ -2,7 +2,7 @@
 # kubectl kstatus merge: the seed's two pipelines, bases, modes, bad inputs.
 . "$(dirname "$0")/lib.sh"
 seed=$KSTATUS_TEST_DATA/seed
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
 out=$(kubectl kstatus merge -o json "$seed/create-user.status.yaml" "$seed/populate-vault.status.yaml")
 is "$(jq -c .iam <<<"$out")" '{"password":"<vault-ref>","user":"admin"}' "seed: iam.user and iam.password both kept"

@@ -3,7 +3,7 @@
 # (no polling), --any, fail fast and the exit codes of docs/BEHAVIOUR.md §8.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 start_apiserver || exit 1
 apiserver_install_crds
 for n in a b; do
@@ -36,7 +36,7 @@ is "$out" "$(kubectl wait db/b --for=condition=ConfigureWorkflowCompleted --time
 
 # A change while waiting arrives through the watch: one LIST and one watch, no polling.
 apiserver_reset_counters
-(sleep 1.5; status b "{\"conditions\":[$(cond ConfigureWorkflowCompleted True PipelinesExecutedSuccessfully done)]}") &
+(sleep 1.5; status b "{\"conditions\":[$(cond ConfigureWorkflowCompleted True PipelinesExecutedSuccessfully "done")]}") &
 bg=$!
 start=$(date +%s%N)
 out=$(kubectl kstatus wait db/b --for=condition=ConfigureWorkflowCompleted --timeout=20s 2>&1); rc=$?

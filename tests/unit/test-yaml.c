@@ -27,6 +27,16 @@ static char *slurp(const char *path, size_t *len) {
         return buf;
 }
 
+/* kstatus_yaml_dump() that must succeed. */
+static char *yaml_dump(const json_t *v) {
+        char *text = NULL;
+        struct kstatus_error err = { 0 };
+        int r = kstatus_yaml_dump(v, &text, &err);
+        cr_assert_eq(r, 0, "kstatus_yaml_dump: %s", err.message);
+        cr_assert_not_null(text);
+        return text;
+}
+
 /* Turn every integer into a real, in place. */
 static void reals_only(json_t *v) {
         const char *k;
@@ -212,7 +222,7 @@ static bool check_print(const char *dir, const char *base, int *ret_yaml_cases) 
         want = slurp(yaml_path, &len);
         if (want) {
                 (*ret_yaml_cases)++;
-                got = kstatus_yaml_dump(v);
+                got = yaml_dump(v);
                 ok &= same_text(base, "-o yaml", got, want);
                 json_t *back = NULL;
                 struct kstatus_error err = { 0 };
@@ -413,7 +423,7 @@ Test(yaml, dump_like_kubectl) {
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 json_t *v = J(cases[i].json);
-                char *y = kstatus_yaml_dump(v);
+                char *y = yaml_dump(v);
                 cr_assert_str_eq(y, cases[i].yaml, "case %zu (%s)", i, cases[i].json);
                 /* Round trip: the YAML reads back as the same value. */
                 json_t *back = NULL;
@@ -433,7 +443,7 @@ Test(yaml, long_strings_fold_and_read_back) {
         long_text[300] = '\0';
         memcpy(long_text + 100, " and ", 5);
         json_t *v = json_pack("{s:s}", "a", long_text);
-        char *y = kstatus_yaml_dump(v);
+        char *y = yaml_dump(v);
         char *want = xasprintf("a: %.*s\n  and %s\n", 100, long_text, long_text + 105);
         cr_assert_str_eq(y, want);
         json_t *back = NULL;
@@ -450,7 +460,7 @@ Test(yaml, long_strings_fold_and_read_back) {
  * for keys where that order is not transitive (kubectl's varies there). */
 Test(yaml, dump_key_order) {
         json_t *v = J("{\"a10\":1,\"a9\":2,\"a\":3,\"_x\":4,\"B\":5,\"item-2\":6,\"item-10\":7,\"\\u00e9\":8,\"~\":9}");
-        char *y = kstatus_yaml_dump(v);
+        char *y = yaml_dump(v);
         cr_assert_str_eq(y, "_x: 4\n\"~\": 9\nB: 5\na: 3\na9: 2\na10: 1\nitem-2: 6\nitem-10: 7\n\xc3\xa9: 8\n");
         free(y);
         json_decref(v);
@@ -465,7 +475,7 @@ Test(yaml, dump_key_order) {
                 for (size_t i = ELEMENTSOF(keys); i > 0; i--)
                         json_object_set(rev, keys[(i - 1 + rot) % ELEMENTSOF(keys)],
                                         json_object_get(v, keys[(i - 1 + rot) % ELEMENTSOF(keys)]));
-                char *a = kstatus_yaml_dump(v), *b = kstatus_yaml_dump(rev);
+                char *a = yaml_dump(v), *b = yaml_dump(rev);
                 cr_assert_str_eq(a, b);
                 if (!first)
                         first = xstrdup(a);
@@ -487,7 +497,7 @@ Test(yaml, dump_key_order) {
 Test(yaml, dump_floats_like_kubectl) {
         json_t *v = json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "a", 9223372036854775808.0, "b", 3.0, "c", 1e20, "d",
                               1e21, "e", 0.1, "f", -2.5e-7);
-        char *y = kstatus_yaml_dump(v);
+        char *y = yaml_dump(v);
         cr_assert_str_eq(y, "a: 9223372036854776000\nb: 3\nc: 1e+20\nd: 1e+21\ne: 0.1\nf: -2.5e-07\n");
         free(y);
         y = kstatus_json_dump(v, true);
@@ -616,4 +626,24 @@ Test(yaml, one_mebibyte_at_the_default_limits) {
         cr_assert_eq(kstatus_yaml_parse(buf, len, NULL, &v, &err), -E2BIG);
         cr_assert(strstr(err.message, "max-file-size"), "%s", err.message);
         free(buf);
+}
+
+/* The emitter's refusal is reported, not dropped: a string that is not
+ * UTF-8 (jansson's *_nocheck setters let one in) anywhere in the value, as
+ * a value or as a key, gives -EINVAL, the emitter's reason, and no text. */
+Test(yaml, dump_reports_the_emitters_error) {
+        json_t *values[] = {
+                json_pack("{s:o}", "a", json_stringn_nocheck("ok \xff", 4)),
+                json_pack("{s:[i,{s:o}]}", "a", 1, "b", json_string_nocheck("\xc3(")),
+                json_object(),
+        };
+        json_object_set_new_nocheck(values[2], "\xe2\x82", json_integer(1));
+        for (size_t i = 0; i < ELEMENTSOF(values); i++) {
+                char *text = (char *)"untouched";
+                struct kstatus_error err = { 0 };
+                cr_assert_eq(kstatus_yaml_dump(values[i], &text, &err), -EINVAL, "value %zu", i);
+                cr_assert_str_eq(text, "untouched", "value %zu", i);
+                cr_assert_str_eq(err.message, "cannot print YAML: invalid UTF-8 in a string", "value %zu", i);
+                json_decref(values[i]);
+        }
 }
