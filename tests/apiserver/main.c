@@ -413,9 +413,13 @@ static bool authorized(struct MHD_Connection *c) {
         return token_ok(c) || client_cert_ok(c);
 }
 
+/* The reason of an injected failure: the codes a client acts on by reason.
+ * Others (404 among them) go without one, so tests see a client word a
+ * Status that has none. */
 static const char *fault_reason(int code) {
         switch (code) {
         case 409: return "Conflict";
+        case 422: return "Invalid";
         case 429: return "TooManyRequests";
         case 500: return "InternalError";
         case 503: return "ServiceUnavailable";

@@ -40,6 +40,32 @@ like "$(cat "$KX_DIR"/pods/*/sidecar.log)" 'status-writer' "the sidecar's log na
 sidecars_exit_0 "the sidecar exits 0 when status-writer failed"
 json_is "$(kratix_status | jq -c .iam)" '{"user":"admin"}' "the sidecar's writes landed though status-writer's never did"
 
+# ---- a file kstatus refuses (a condition's time the API server would refuse): nothing stored is lost ----
+bad="printf 'iam:\n  password: x\nconditions:\n- {type: Ready, status: \"True\", reason: R, message: m, lastTransitionTime: yesterday}\n' >\"\$METADATA/status.yaml\""
+KX_BACKOFF_LIMIT=1 kx_configure "$(seed_pipeline 1)" "$bad"
+is "$?" 1 "status-writer's PUT is refused (422): the Job fails"
+json_is "$(kratix_status | jq -c .iam)" '{"user":"admin"}' "what the first pipeline stored is still there"
+like "$(cat "$KX_DIR"/pods/*populate-vault*/sidecar.log)" 'refuse: status\.yaml:4:3: .*lastTransitionTime' \
+        "the sidecar refuses the file in one line naming file:line:col"
+sidecars_exit_0 "the sidecar exits 0 (its final write keeps the last good state)"
+
+# ---- the API server refuses the sidecar's writes (422): one line, no retry loop ----
+apiserver_fault '{"verb":"PATCH","path":"/apis/example.promise.syntasso.io/v1/namespaces/default/iams/example/status","code":422,"count":1000}'
+t0=$SECONDS
+kx_configure "$(seed_pipeline 1)" "$(seed_pipeline 2)"
+is "$?" 0 "Kratix's own writes (PUTs) go through: the workflow completes"
+apiserver_clear_faults
+ok "the sidecars do not retry a refused write to their deadline" test $((SECONDS - t0)) -lt 50
+log=$(cat "$KX_DIR"/pods/*/sidecar.log)
+like "$log" '422|[Ii]nvalid' "the sidecar's log says the server refused the write"
+# create-user's final write had nothing to do (status-writer's PUT had stored the same keys);
+# populate-vault's had to repair iam.user, and was refused.
+is "$(cat "$KX_DIR"/pods/*create-user*/sidecar.rc)" 0 "a sidecar whose final state was already stored exits 0"
+is "$(cat "$KX_DIR"/pods/*populate-vault*/sidecar.rc)" 1 "a sidecar whose final write is refused exits 1"
+like "$(cat "$KX_DIR"/pods/*populate-vault*/sidecar.log)" 'final write .*failed: Error from server \(Invalid\)' \
+        "in one line with the server's reason"
+rm -rf "$KX_DIR/pods"
+
 # ---- an evicted Pod: the Job controller makes a new one, the workflow completes ----
 kubectl label iam example kratix.io/workflow-suspended- >/dev/null 2>&1
 KX_EVICT=pipeline kx_configure "$(seed_pipeline 1)" "$(seed_pipeline 2)"
