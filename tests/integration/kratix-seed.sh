@@ -54,6 +54,10 @@ is "$(jq -c '[.change_backs[] | select(.writer == "kstatus") | .path]' <<<"$repo
 ok "kstatus pushed live while the pipelines ran" test "$(jq .kstatus_writes <<<"$report")" -ge 4
 echo "# writers: $(jq -c '{versions, kstatus_writes, kratix_writes}' <<<"$report")"
 
+is "$(kubectl get works -o name | sort | tr '\n' ' ')" \
+        "work.platform.kratix.io/iam-example-create-user work.platform.kratix.io/iam-example-populate-vault " \
+        "work-writer wrote a Work per pipeline"
+like "$(kubectl get workplacements)" 'iam-example-create-user\.default-worker-1' "each scheduled by a WorkPlacement"
 out=$(kubectl kstatus describe iam/example 2>&1)
 like "$out" 'create-user +Succeeded' "describe shows Kratix's pipeline phases"
 done_testing

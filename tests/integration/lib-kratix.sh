@@ -59,5 +59,6 @@ seed_pipeline() {
         local f=$KSTATUS_TEST_DATA/seed/create-user.status.yaml
         [ "$1" = 2 ] && f=$KSTATUS_TEST_DATA/seed/populate-vault.status.yaml
         echo "for i in 1 2 3 4 5; do printf 'message: %s step %s\n' \$KRATIX_PIPELINE_NAME \$i >\"\$METADATA/status.yaml\"; sleep 0.05; done
-              cp '$f' \"\$METADATA/status.yaml\""
+              cp '$f' \"\$METADATA/status.yaml\"
+              printf 'kind: ConfigMap\napiVersion: v1\nmetadata: {name: %s}\n' \"\$KRATIX_PIPELINE_NAME\" >\"\$OUTPUT/\$KRATIX_PIPELINE_NAME.yaml\""
 }
