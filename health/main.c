@@ -1,0 +1,158 @@
+/* main.c - `kstatus-sidecar health`, the HealthRecord controller: its flags,
+ * set-up and tear-down (controller.h says what it does, loop.c how).
+ *
+ * By default it writes only status.healthRecord, the seed's form: Kratix's own
+ * HealthRecord controller writes status.healthStatus, and two writers of one
+ * key would alternate. --health-status (for a Kratix without that controller)
+ * writes healthStatus too, as Kratix projects it, with Events when its state
+ * changes. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../sidecar/options.h"
+#include "controller.h"
+#include "internal.h"
+#include "kube/config.h"
+#include "log.h"
+#include "version.h"
+
+enum { EXIT_OK = 0, EXIT_CONFIG = 2 };
+
+static const char usage[] =
+        "kstatus-sidecar health reflects HealthRecords on the resources they name: status.healthRecord (the\n"
+        "newest record). Kratix's own controller writes status.healthStatus; with --health-status this one\n"
+        "writes it too, as Kratix would ({state, healthRecords}, the least desirable state wins).\n"
+        "\n"
+        "Usage:\n"
+        "  kstatus-sidecar health [options]\n"
+        "\n"
+        "Options:\n"
+        "  -A, --all-namespaces          watch HealthRecords in every namespace (the default)\n"
+        "  -n, --namespace=NS            watch HealthRecords in NS only\n"
+        "      --health-status           also write status.healthStatus (for a Kratix without its HealthRecord\n"
+        "                                controller), with an Event when its state changes\n"
+        "      --resync=DURATION         re-read every resource this often, 0 never (10m)\n"
+        "      --deadline=DURATION       how long one status write may retry (10s)\n"
+        "      --kubeconfig=FILE         kubeconfig outside a cluster (default: KUBECONFIG as kubectl reads it)\n"
+        "      --context=NAME            kubeconfig context\n"
+        "      --request-timeout=DURATION  give up on one request after DURATION (10s)\n"
+        "      --log-format=text|json    log line format (text)\n"
+        "  -v, --verbose                 log debug events too\n";
+
+static int parse_args(struct health *h, int argc, char **argv) {
+        enum { O_RESYNC = 1000, O_DEADLINE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT, O_HELP, O_HEALTH_STATUS };
+        static const struct option options[] = {
+                { "all-namespaces", no_argument, NULL, 'A' },
+                { "namespace", required_argument, NULL, 'n' },
+                { "health-status", no_argument, NULL, O_HEALTH_STATUS },
+                { "resync", required_argument, NULL, O_RESYNC },
+                { "deadline", required_argument, NULL, O_DEADLINE },
+                { "kubeconfig", required_argument, NULL, O_KUBECONFIG },
+                { "context", required_argument, NULL, O_CONTEXT },
+                { "request-timeout", required_argument, NULL, O_REQTIMEOUT },
+                { "log-format", required_argument, NULL, O_LOGFMT },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, O_HELP },
+                {},
+        };
+        enum log_format lf = LOG_FORMAT_TEXT;
+        enum log_level ll = LOG_LEVEL_INFO;
+        bool all = false;
+        int c;
+        opterr = 0;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "An:vh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'A': all = true; break;
+                case 'n': set_str(&h->namespace, optarg); break;
+                case O_HEALTH_STATUS: h->health_status = true; break;
+                case O_RESYNC:
+                        if (parse_duration_arg("resync", optarg, &h->resync_ms) < 0)
+                                return -EINVAL;
+                        break;
+                case O_DEADLINE:
+                        if (parse_duration_arg("deadline", optarg, &h->deadline_ms) < 0)
+                                return -EINVAL;
+                        break;
+                case O_KUBECONFIG: set_str(&h->kubeconfig, optarg); break;
+                case O_CONTEXT: set_str(&h->context, optarg); break;
+                case O_REQTIMEOUT:
+                        if (parse_duration_arg("request-timeout", optarg, &h->request_timeout_ms) < 0)
+                                return -EINVAL;
+                        break;
+                case O_LOGFMT:
+                        if (log_format_from_string(optarg, &lf) < 0)
+                                return config_error("invalid argument \"%s\" for \"--log-format\": want text or json",
+                                                    optarg);
+                        break;
+                case 'v': ll = LOG_LEVEL_DEBUG; break;
+                case O_HELP:
+                case 'h': fputs(usage, stdout); return 1;
+                case ':': return config_error("flag needs an argument: %s", argv[optind - 1]);
+                default: return config_error("unknown flag: %s", argv[optind - 1]);
+                }
+        }
+        if (optind < argc)
+                return config_error("unexpected argument \"%s\"", argv[optind]);
+        if (all && h->namespace)
+                return config_error("--all-namespaces and --namespace cannot be used together");
+        if (h->namespace && !*h->namespace)
+                return config_error("a namespace must not be empty");
+        log_setup(lf, ll);
+        return 0;
+}
+
+static void health_done(struct health *h) {
+        health_watch_stop(h);
+        kube_client_free(h->client);
+        kube_config_free(h->config);
+        json_decref(h->records);
+        json_decref(h->dirty);
+        json_decref(h->retry);
+        json_decref(h->seen);
+        json_decref(h->reported);
+        health_promises_clear(h);
+        free(h->namespace);
+        free(h->kubeconfig);
+        free(h->context);
+        int fds[] = { h->epoll_fd, h->signal_fd, h->resync_fd, h->retry_fd };
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                if (fds[i] >= 0)
+                        close(fds[i]);
+}
+
+int health_main(int argc, char **argv) {
+        struct health h = {
+                .resync_ms = 10 * 60 * 1000, .deadline_ms = 10000, .request_timeout_ms = 10000,
+                .records = json_object(), .dirty = json_object(), .retry = json_object(), .seen = json_object(),
+                .reported = json_object(), .epoll_fd = -1, .signal_fd = -1, .resync_fd = -1, .retry_fd = -1,
+        };
+        int r = parse_args(&h, argc, argv);
+        if (r != 0) {
+                health_done(&h);
+                return r > 0 ? EXIT_OK : EXIT_CONFIG;
+        }
+        /* In a Pod the service account; elsewhere a kubeconfig as kubectl reads it. */
+        struct kube_config_options opts = {
+                .source = KUBE_CONFIG_IN_CLUSTER_FIRST, .kubeconfig = h.kubeconfig, .context = h.context,
+        };
+        struct kstatus_error err = { 0 };
+        struct kube_client_options copts = {
+                .request_timeout_ms = h.request_timeout_ms, .user_agent = "kstatus-health/" KSTATUS_VERSION,
+        };
+        if (kube_config_load(&opts, &h.config, &err) < 0 || kube_client_new(h.config, &copts, &h.client, &err) < 0) {
+                /* The whole line kubectl prints for the same problem. */
+                fprintf(stderr, "%s\n", err.message);
+                health_done(&h);
+                return EXIT_CONFIG;
+        }
+        log_info("start", "kstatus-sidecar health v%s: healthrecords in %s%s%s, resync %s", KSTATUS_VERSION,
+                 h.namespace ? "namespace \"" : "all namespaces", h.namespace ? h.namespace : "",
+                 h.namespace ? "\"" : "", h.resync_ms > 0 ? "on" : "off");
+        r = health_run(&h);
+        health_done(&h);
+        return r < 0 ? 1 : EXIT_OK;
+}
