@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,6 +104,18 @@ int64_t kstatus_monotonic_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int kstatus_timerfd_arm(int fd, int64_t ms) {
+        struct itimerspec its = { .it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 } };
+        if (ms <= 0)
+                its.it_value = (struct timespec){ .tv_nsec = 1 }; /* zero would disarm it */
+        return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+int kstatus_timerfd_disarm(int fd) {
+        struct itimerspec its = { 0 };
+        return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
 void kstatus_buf_put(struct kstatus_buf *b, const char *s, size_t n) {

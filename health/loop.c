@@ -22,16 +22,9 @@ enum { SRC_SIGNAL = 1, SRC_WATCH, SRC_RESYNC, SRC_RETRY };
 
 #define RETRY_MAX_MS 30000
 
-static int arm(int fd, int64_t ms) {
-        struct itimerspec its = { .it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 } };
-        if (ms <= 0)
-                its.it_value.tv_nsec = 1;
-        return timerfd_settime(fd, 0, &its, NULL);
-}
-
 void health_retry_later(struct health *h) {
         h->retry_ms = h->retry_ms ? (h->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : h->retry_ms * 2) : 1000;
-        arm(h->retry_fd, h->retry_ms);
+        (void)kstatus_timerfd_arm(h->retry_fd, h->retry_ms);
 }
 
 static char *records_path(const struct health *h) {
@@ -157,15 +150,7 @@ static int loop_setup(struct health *h) {
                 if (epoll_ctl(h->epoll_fd, EPOLL_CTL_ADD, fds[i],
                               &(struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t)tags[i] }) < 0)
                         return -errno;
-        if (h->resync_ms > 0) {
-                struct itimerspec its = {
-                        .it_value = { .tv_sec = h->resync_ms / 1000, .tv_nsec = (h->resync_ms % 1000) * 1000000 },
-                        .it_interval = { .tv_sec = h->resync_ms / 1000, .tv_nsec = (h->resync_ms % 1000) * 1000000 },
-                };
-                if (timerfd_settime(h->resync_fd, 0, &its, NULL) < 0)
-                        return -errno;
-        }
-        return 0;
+        return h->resync_ms > 0 ? kstatus_timerfd_arm(h->resync_fd, h->resync_ms) : 0;
 }
 
 /* Handle one ready source; true when the controller is to stop. */
@@ -184,7 +169,10 @@ static bool dispatch(struct health *h, uint32_t source) {
                         on_watch(h);
                 return false;
         case SRC_RESYNC:
-                if (read(h->resync_fd, &ticks, sizeof(ticks)) == sizeof(ticks) && h->started)
+                if (read(h->resync_fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+                        return false;
+                (void)kstatus_timerfd_arm(h->resync_fd, h->resync_ms);
+                if (h->started)
                         resync(h);
                 return false;
         case SRC_RETRY:

@@ -42,66 +42,72 @@ static const char usage[] =
         "      --log-format=text|json    log line format (text)\n"
         "  -v, --verbose                 log debug events too\n";
 
+enum { O_RESYNC = 1000, O_DEADLINE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT, O_HELP, O_HEALTH_STATUS };
+
+static const struct option options[] = {
+        { "all-namespaces", no_argument, NULL, 'A' },
+        { "namespace", required_argument, NULL, 'n' },
+        { "health-status", no_argument, NULL, O_HEALTH_STATUS },
+        { "resync", required_argument, NULL, O_RESYNC },
+        { "deadline", required_argument, NULL, O_DEADLINE },
+        { "kubeconfig", required_argument, NULL, O_KUBECONFIG },
+        { "context", required_argument, NULL, O_CONTEXT },
+        { "request-timeout", required_argument, NULL, O_REQTIMEOUT },
+        { "log-format", required_argument, NULL, O_LOGFMT },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, O_HELP },
+        {},
+};
+
+/* What the flags set besides struct health. */
+struct flags {
+        bool all;
+        enum log_format log_format;
+        enum log_level log_level;
+};
+
+/* One flag c with its argument (given: the word on the command line). 0, 1
+ * when done (--help), <0 on a usage error (printed). */
+static int set_flag(struct health *h, struct flags *f, int c, const char *arg, const char *given) {
+        switch (c) {
+        case 'A': f->all = true; return 0;
+        case 'n': set_str(&h->namespace, arg); return 0;
+        case O_HEALTH_STATUS: h->health_status = true; return 0;
+        case O_RESYNC: return parse_duration_arg("resync", arg, &h->resync_ms);
+        case O_DEADLINE: return parse_duration_arg("deadline", arg, &h->deadline_ms);
+        case O_KUBECONFIG: set_str(&h->kubeconfig, arg); return 0;
+        case O_CONTEXT: set_str(&h->context, arg); return 0;
+        case O_REQTIMEOUT: return parse_duration_arg("request-timeout", arg, &h->request_timeout_ms);
+        case O_LOGFMT:
+                if (log_format_from_string(arg, &f->log_format) < 0)
+                        return config_error("invalid argument \"%s\" for \"--log-format\": want text or json", arg);
+                return 0;
+        case 'v': f->log_level = LOG_LEVEL_DEBUG; return 0;
+        case O_HELP:
+        case 'h': fputs(usage, stdout); return 1;
+        case ':': return config_error("flag needs an argument: %s", given);
+        default: return config_error("unknown flag: %s", given);
+        }
+}
+
+/* 0 to run, 1 when done (--help), <0 on a usage error (printed). */
 static int parse_args(struct health *h, int argc, char **argv) {
-        enum { O_RESYNC = 1000, O_DEADLINE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT, O_HELP, O_HEALTH_STATUS };
-        static const struct option options[] = {
-                { "all-namespaces", no_argument, NULL, 'A' },
-                { "namespace", required_argument, NULL, 'n' },
-                { "health-status", no_argument, NULL, O_HEALTH_STATUS },
-                { "resync", required_argument, NULL, O_RESYNC },
-                { "deadline", required_argument, NULL, O_DEADLINE },
-                { "kubeconfig", required_argument, NULL, O_KUBECONFIG },
-                { "context", required_argument, NULL, O_CONTEXT },
-                { "request-timeout", required_argument, NULL, O_REQTIMEOUT },
-                { "log-format", required_argument, NULL, O_LOGFMT },
-                { "verbose", no_argument, NULL, 'v' },
-                { "help", no_argument, NULL, O_HELP },
-                {},
-        };
-        enum log_format lf = LOG_FORMAT_TEXT;
-        enum log_level ll = LOG_LEVEL_INFO;
-        bool all = false;
+        struct flags f = { .log_format = LOG_FORMAT_TEXT, .log_level = LOG_LEVEL_INFO };
         int c;
         opterr = 0;
         optind = 1;
         while ((c = getopt_long(argc, argv, "An:vh", options, NULL)) >= 0) {
-                switch (c) {
-                case 'A': all = true; break;
-                case 'n': set_str(&h->namespace, optarg); break;
-                case O_HEALTH_STATUS: h->health_status = true; break;
-                case O_RESYNC:
-                        if (parse_duration_arg("resync", optarg, &h->resync_ms) < 0)
-                                return -EINVAL;
-                        break;
-                case O_DEADLINE:
-                        if (parse_duration_arg("deadline", optarg, &h->deadline_ms) < 0)
-                                return -EINVAL;
-                        break;
-                case O_KUBECONFIG: set_str(&h->kubeconfig, optarg); break;
-                case O_CONTEXT: set_str(&h->context, optarg); break;
-                case O_REQTIMEOUT:
-                        if (parse_duration_arg("request-timeout", optarg, &h->request_timeout_ms) < 0)
-                                return -EINVAL;
-                        break;
-                case O_LOGFMT:
-                        if (log_format_from_string(optarg, &lf) < 0)
-                                return config_error("invalid argument \"%s\" for \"--log-format\": want text or json",
-                                                    optarg);
-                        break;
-                case 'v': ll = LOG_LEVEL_DEBUG; break;
-                case O_HELP:
-                case 'h': fputs(usage, stdout); return 1;
-                case ':': return config_error("flag needs an argument: %s", argv[optind - 1]);
-                default: return config_error("unknown flag: %s", argv[optind - 1]);
-                }
+                int r = set_flag(h, &f, c, optarg, argv[optind - 1]);
+                if (r != 0)
+                        return r;
         }
         if (optind < argc)
                 return config_error("unexpected argument \"%s\"", argv[optind]);
-        if (all && h->namespace)
+        if (f.all && h->namespace)
                 return config_error("--all-namespaces and --namespace cannot be used together");
         if (h->namespace && !*h->namespace)
                 return config_error("a namespace must not be empty");
-        log_setup(lf, ll);
+        log_setup(f.log_format, f.log_level);
         return 0;
 }
 

@@ -66,11 +66,12 @@ static int send_patch(struct target *t, const json_t *body, struct kube_status_e
 }
 
 /* 0 (done, or nothing to do until something changes) or -EAGAIN (try again
- * later) for a request that failed with r. */
+ * later) for a request that failed with r, by the library's one notion of
+ * transient: a TLS verification failure, 401/403, 404 or 422 is not retried.
+ * A conflict that outlasted the write's deadline is tried again too: the
+ * recompute that resolves a 409 is this controller's. */
 static int outcome(int r, const struct kube_status_error *err) {
-        return err->http_code == 0 || err->http_code == 409 || err->http_code == 429 || err->http_code >= 500
-                       ? -EAGAIN
-                       : 0;
+        return kube_error_is_transient(r, err) || err->http_code == 409 ? -EAGAIN : 0;
 }
 
 /* Report msg on every record naming t (each once per resourceVersion). */
