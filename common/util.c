@@ -2,8 +2,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -113,9 +115,27 @@ int kstatus_timerfd_arm(int fd, int64_t ms) {
         return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
 }
 
+int kstatus_timerfd_new(void) {
+        int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        return fd < 0 ? -errno : fd;
+}
+
 int kstatus_timerfd_disarm(int fd) {
         struct itimerspec its = { 0 };
         return timerfd_settime(fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+int kstatus_stop_signalfd(void) {
+        sigset_t mask;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGPIPE);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        sigdelset(&mask, SIGPIPE);
+        int fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        return fd < 0 ? -errno : fd;
 }
 
 void kstatus_buf_put(struct kstatus_buf *b, const char *s, size_t n) {

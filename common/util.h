@@ -72,6 +72,13 @@ int64_t kstatus_monotonic_ms(void);
  * replaces the previous expiry. Disarm stops it. 0 or -errno. */
 int kstatus_timerfd_arm(int fd, int64_t ms);
 int kstatus_timerfd_disarm(int fd);
+/* A new timerfd on CLOCK_MONOTONIC, non-blocking and close-on-exec, or -errno. */
+int kstatus_timerfd_new(void);
+
+/* For a program's event loop: block SIGTERM, SIGINT and SIGPIPE (a write to a
+ * closed socket becomes EPIPE) and return a new signalfd (non-blocking,
+ * close-on-exec) that reads SIGTERM and SIGINT, or -errno. */
+int kstatus_stop_signalfd(void);
 
 /* A growable byte buffer (git's strbuf, reduced): { 0 } is empty; data is
  * NUL-terminated once anything was put, and the caller frees it. */

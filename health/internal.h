@@ -10,6 +10,7 @@
 #include "kube/client.h"
 #include "kube/discovery.h"
 #include "kube/watch.h"
+#include "../sidecar/options.h"
 #include "util.h"
 
 #define PROMISES_PATH "/apis/platform.kratix.io/v1alpha1/promises"
@@ -26,8 +27,8 @@ struct promise_api {
 
 struct health {
         char *namespace;           /* NULL: all namespaces */
-        char *kubeconfig, *context;
-        int64_t resync_ms, deadline_ms, request_timeout_ms;
+        struct connection_flags conn; /* --kubeconfig, --context, --request-timeout, logging */
+        int64_t resync_ms, deadline_ms;
         bool health_status;        /* --health-status: write healthStatus too */
 
         struct kube_config *config;

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -130,26 +129,21 @@ static void on_watch(struct health *h) {
 }
 
 static int loop_setup(struct health *h) {
-        sigset_t mask;
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGPIPE);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return -errno;
-        sigdelset(&mask, SIGPIPE);
         h->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-        h->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        h->resync_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        h->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (h->epoll_fd < 0 || h->signal_fd < 0 || h->resync_fd < 0 || h->retry_fd < 0)
+        if (h->epoll_fd < 0)
                 return -errno;
+        h->signal_fd = kstatus_stop_signalfd();
+        h->resync_fd = kstatus_timerfd_new();
+        h->retry_fd = kstatus_timerfd_new();
         int fds[] = { h->signal_fd, h->resync_fd, h->retry_fd };
         int tags[] = { SRC_SIGNAL, SRC_RESYNC, SRC_RETRY };
-        for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+        for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                if (fds[i] < 0)
+                        return fds[i];
                 if (epoll_ctl(h->epoll_fd, EPOLL_CTL_ADD, fds[i],
                               &(struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t)tags[i] }) < 0)
                         return -errno;
+        }
         return h->resync_ms > 0 ? kstatus_timerfd_arm(h->resync_fd, h->resync_ms) : 0;
 }
 

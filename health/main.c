@@ -12,7 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../sidecar/options.h"
 #include "controller.h"
 #include "internal.h"
 #include "kube/config.h"
@@ -42,7 +41,7 @@ static const char usage[] =
         "      --log-format=text|json    log line format (text)\n"
         "  -v, --verbose                 log debug events too\n";
 
-enum { O_RESYNC = 1000, O_DEADLINE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT, O_HELP, O_HEALTH_STATUS };
+enum { O_RESYNC = 1000, O_DEADLINE, O_HELP, O_HEALTH_STATUS };
 
 static const struct option options[] = {
         { "all-namespaces", no_argument, NULL, 'A' },
@@ -50,39 +49,23 @@ static const struct option options[] = {
         { "health-status", no_argument, NULL, O_HEALTH_STATUS },
         { "resync", required_argument, NULL, O_RESYNC },
         { "deadline", required_argument, NULL, O_DEADLINE },
-        { "kubeconfig", required_argument, NULL, O_KUBECONFIG },
-        { "context", required_argument, NULL, O_CONTEXT },
-        { "request-timeout", required_argument, NULL, O_REQTIMEOUT },
-        { "log-format", required_argument, NULL, O_LOGFMT },
-        { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, O_HELP },
+        CONNECTION_LONG_OPTIONS,
         {},
-};
-
-/* What the flags set besides struct health. */
-struct flags {
-        bool all;
-        enum log_format log_format;
-        enum log_level log_level;
 };
 
 /* One flag c with its argument (given: the word on the command line). 0, 1
  * when done (--help), <0 on a usage error (printed). */
-static int set_flag(struct health *h, struct flags *f, int c, const char *arg, const char *given) {
+static int set_flag(struct health *h, bool *all, int c, const char *arg, const char *given) {
+        int r = connection_flag(&h->conn, c, arg);
+        if (r <= 0)
+                return r;
         switch (c) {
-        case 'A': f->all = true; return 0;
+        case 'A': *all = true; return 0;
         case 'n': set_str(&h->namespace, arg); return 0;
         case O_HEALTH_STATUS: h->health_status = true; return 0;
         case O_RESYNC: return parse_duration_arg("resync", arg, &h->resync_ms);
         case O_DEADLINE: return parse_duration_arg("deadline", arg, &h->deadline_ms);
-        case O_KUBECONFIG: set_str(&h->kubeconfig, arg); return 0;
-        case O_CONTEXT: set_str(&h->context, arg); return 0;
-        case O_REQTIMEOUT: return parse_duration_arg("request-timeout", arg, &h->request_timeout_ms);
-        case O_LOGFMT:
-                if (log_format_from_string(arg, &f->log_format) < 0)
-                        return config_error("invalid argument \"%s\" for \"--log-format\": want text or json", arg);
-                return 0;
-        case 'v': f->log_level = LOG_LEVEL_DEBUG; return 0;
         case O_HELP:
         case 'h': fputs(usage, stdout); return 1;
         case ':': return config_error("flag needs an argument: %s", given);
@@ -92,22 +75,22 @@ static int set_flag(struct health *h, struct flags *f, int c, const char *arg, c
 
 /* 0 to run, 1 when done (--help), <0 on a usage error (printed). */
 static int parse_args(struct health *h, int argc, char **argv) {
-        struct flags f = { .log_format = LOG_FORMAT_TEXT, .log_level = LOG_LEVEL_INFO };
+        bool all = false;
         int c;
         opterr = 0;
         optind = 1;
         while ((c = getopt_long(argc, argv, "An:vh", options, NULL)) >= 0) {
-                int r = set_flag(h, &f, c, optarg, argv[optind - 1]);
+                int r = set_flag(h, &all, c, optarg, argv[optind - 1]);
                 if (r != 0)
                         return r;
         }
         if (optind < argc)
                 return config_error("unexpected argument \"%s\"", argv[optind]);
-        if (f.all && h->namespace)
+        if (all && h->namespace)
                 return config_error("--all-namespaces and --namespace cannot be used together");
         if (h->namespace && !*h->namespace)
                 return config_error("a namespace must not be empty");
-        log_setup(f.log_format, f.log_level);
+        log_setup(h->conn.log_format, h->conn.log_level);
         return 0;
 }
 
@@ -115,15 +98,12 @@ static void health_done(struct health *h) {
         health_watch_stop(h);
         kube_client_free(h->client);
         kube_config_free(h->config);
-        json_decref(h->records);
-        json_decref(h->dirty);
-        json_decref(h->retry);
-        json_decref(h->seen);
-        json_decref(h->reported);
         health_promises_clear(h);
         free(h->namespace);
-        free(h->kubeconfig);
-        free(h->context);
+        connection_flags_done(&h->conn);
+        json_t *maps[] = { h->records, h->dirty, h->retry, h->seen, h->reported };
+        for (size_t i = 0; i < ELEMENTSOF(maps); i++)
+                json_decref(maps[i]);
         int fds[] = { h->epoll_fd, h->signal_fd, h->resync_fd, h->retry_fd };
         for (size_t i = 0; i < ELEMENTSOF(fds); i++)
                 if (fds[i] >= 0)
@@ -132,7 +112,8 @@ static void health_done(struct health *h) {
 
 int health_main(int argc, char **argv) {
         struct health h = {
-                .resync_ms = 10 * 60 * 1000, .deadline_ms = 10000, .request_timeout_ms = 10000,
+                .resync_ms = 10 * 60 * 1000, .deadline_ms = 10000,
+                .conn = { .request_timeout_ms = 10000, .log_format = LOG_FORMAT_TEXT, .log_level = LOG_LEVEL_INFO },
                 .records = json_object(), .dirty = json_object(), .retry = json_object(), .seen = json_object(),
                 .reported = json_object(), .epoll_fd = -1, .signal_fd = -1, .resync_fd = -1, .retry_fd = -1,
         };
@@ -143,11 +124,11 @@ int health_main(int argc, char **argv) {
         }
         /* In a Pod the service account; elsewhere a kubeconfig as kubectl reads it. */
         struct kube_config_options opts = {
-                .source = KUBE_CONFIG_IN_CLUSTER_FIRST, .kubeconfig = h.kubeconfig, .context = h.context,
+                .source = KUBE_CONFIG_IN_CLUSTER_FIRST, .kubeconfig = h.conn.kubeconfig, .context = h.conn.context,
         };
         struct kstatus_error err = { 0 };
         struct kube_client_options copts = {
-                .request_timeout_ms = h.request_timeout_ms, .user_agent = "kstatus-health/" KSTATUS_VERSION,
+                .request_timeout_ms = h.conn.request_timeout_ms, .user_agent = "kstatus-health/" KSTATUS_VERSION,
         };
         if (kube_config_load(&opts, &h.config, &err) < 0 || kube_client_new(h.config, &copts, &h.client, &err) < 0) {
                 /* The whole line kubectl prints for the same problem. */
