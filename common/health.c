@@ -86,29 +86,6 @@ bool kstatus_health_record_matches_exactly(const json_t *record, const char *nam
         return n && strcmp(n, name) == 0 && strcmp(ns ? ns : "", namespace ? namespace : "") == 0;
 }
 
-/* A copy of details without null members at any depth, arrays included: the
- * API server prunes them from a merge patch (evanphx/json-patch's
- * pruneNulls), so they could never be read back. New reference. */
-static json_t *details_copy(const json_t *v) {
-        if (json_is_array(v)) {
-                json_t *out = json_array();
-                size_t i;
-                json_t *e;
-                json_array_foreach(v, i, e) json_array_append_new(out, details_copy(e));
-                return out;
-        }
-        if (!json_is_object(v))
-                return json_deep_copy(v);
-        json_t *out = json_object();
-        const char *k;
-        json_t *e;
-        json_object_foreach((json_t *)v, k, e) {
-                if (!json_is_null(e))
-                        json_object_set_new(out, k, details_copy(e));
-        }
-        return out;
-}
-
 static const char *meta_str(const json_t *record, const char *key) {
         const char *v = json_string_value(json_object_get(json_object_get(record, "metadata"), key));
         return v ? v : "";
@@ -146,9 +123,12 @@ static json_t *project_health_status(const json_t *records, const char *namespac
                                           json_is_integer(last) ? json_integer_value(last) : (json_int_t)0, "source",
                                           "name", meta_str(matched[i], "name"), "namespace",
                                           meta_str(matched[i], "namespace"));
+                /* details without null members at any depth: the API server
+                 * prunes them from a merge patch (evanphx/json-patch's
+                 * pruneNulls), so they could never be read back. */
                 json_t *details = json_object_get(data, "details");
                 if (json_is_object(details))
-                        json_object_set_new(entry, "details", details_copy(details));
+                        json_object_set_new(entry, "details", kstatus_merge_strip_nulls(details));
                 json_array_append_new(list, entry);
         }
         return json_pack("{s:s, s:o}", "state", state, "healthRecords", list);
@@ -177,7 +157,7 @@ static json_t *project_health_record(const json_t *records, const char *namespac
         if (json_is_integer(json_object_get(data, "lastRun")))
                 json_object_set(out, "lastRun", json_object_get(data, "lastRun"));
         if (json_is_object(json_object_get(data, "details")))
-                json_object_set_new(out, "details", details_copy(json_object_get(data, "details")));
+                json_object_set_new(out, "details", kstatus_merge_strip_nulls(json_object_get(data, "details")));
         return out;
 }
 

@@ -67,6 +67,19 @@ char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
 /* Milliseconds on CLOCK_MONOTONIC: for deadlines and intervals, never for dates. */
 int64_t kstatus_monotonic_ms(void);
 
+/* Arm a timerfd (CLOCK_MONOTONIC) to expire once, ms milliseconds from now,
+ * or at once when ms <= 0 (a zero it_value would disarm it instead); re-arming
+ * replaces the previous expiry. Disarm stops it. 0 or -errno. */
+int kstatus_timerfd_arm(int fd, int64_t ms);
+int kstatus_timerfd_disarm(int fd);
+/* A new timerfd on CLOCK_MONOTONIC, non-blocking and close-on-exec, or -errno. */
+int kstatus_timerfd_new(void);
+
+/* For a program's event loop: block SIGTERM, SIGINT and SIGPIPE (a write to a
+ * closed socket becomes EPIPE) and return a new signalfd (non-blocking,
+ * close-on-exec) that reads SIGTERM and SIGINT, or -errno. */
+int kstatus_stop_signalfd(void);
+
 /* A growable byte buffer (git's strbuf, reduced): { 0 } is empty; data is
  * NUL-terminated once anything was put, and the caller frees it. */
 struct kstatus_buf {

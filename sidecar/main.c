@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "api.h"
-#include "health.h"
+#include "../health/controller.h"
 #include "log.h"
 #include "options.h"
 #include "sidecar.h"

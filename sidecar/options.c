@@ -27,3 +27,22 @@ int parse_duration_arg(const char *flag, const char *v, int64_t *ret) {
                                     flag);
         return 0;
 }
+
+int connection_flag(struct connection_flags *f, int c, const char *arg) {
+        switch (c) {
+        case OPT_KUBECONFIG: set_str(&f->kubeconfig, arg); return 0;
+        case OPT_CONTEXT: set_str(&f->context, arg); return 0;
+        case OPT_REQUEST_TIMEOUT: return parse_duration_arg("request-timeout", arg, &f->request_timeout_ms);
+        case OPT_LOG_FORMAT:
+                if (log_format_from_string(arg, &f->log_format) < 0)
+                        return config_error("invalid argument \"%s\" for \"--log-format\": want text or json", arg);
+                return 0;
+        case 'v': f->log_level = LOG_LEVEL_DEBUG; return 0;
+        default: return 1;
+        }
+}
+
+void connection_flags_done(struct connection_flags *f) {
+        free(f->kubeconfig);
+        free(f->context);
+}

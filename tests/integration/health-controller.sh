@@ -136,7 +136,7 @@ for n in bad-state bad-lastrun no-promise-ref; do
         like "$out" "HealthRecord.platform.kratix.io \"$n\" is invalid: data" "Kratix's CRD refuses $n at the API server"
 done
 wait_for "the record without resourceRef is logged" grep -q 'healthrecord "default/no-ref"' "$HEALTH_LOG"
-sleep 2.5 # two resyncs (--resync=1s) must not repeat it
+wait_resyncs "two resyncs (--resync=1s) run meanwhile" 2
 like "$(grep 'healthrecord "default/no-ref"' "$HEALTH_LOG")" 'ignored: record has no "data.resourceRef"$' "missing resourceRef: says so"
 is "$(grep -c 'record: healthrecord "default/no-ref"' "$HEALTH_LOG")" 1 "an invalid record is one log line, not one per resync"
 like "$(grep -c 'resync: ' "$HEALTH_LOG")" '^[2-9]|[1-9][0-9]+$' "resyncs did run meanwhile"
@@ -160,7 +160,7 @@ hr lost default nope default unhealthy 1
 hr orphan default db-a default unhealthy 1 no-such-promise
 wait_for "a record for a missing resource is reported" grep -q 'healthrecord "default/lost": databases.example.promise.syntasso.io "nope" not found' "$HEALTH_LOG"
 wait_for "a record of a missing Promise is reported" grep -q 'healthrecord "default/orphan": promise "no-such-promise" not found' "$HEALTH_LOG"
-sleep 2.5
+wait_resyncs "two resyncs look at both again" 2
 is "$(grep -c 'record: healthrecord "default/\(lost\|orphan\)"' "$HEALTH_LOG")" 2 "each once, not retried in a loop"
 # Kratix lists every record naming default/db-a, whatever its Promise: the
 # orphan counts in healthStatus, but not in the seed's healthRecord.
@@ -176,7 +176,8 @@ wait_until "a resource created after its record is picked up at the next resync"
 # A resource that disappears is skipped quietly.
 warnings=$(grep -c ' warning ' "$HEALTH_LOG")
 kubectl delete db nope >/dev/null
-sleep 2.5
+wait_for "the next resync finds it gone" grep -q 'skip: databases.example.promise.syntasso.io "default/nope" is gone' \
+        "$HEALTH_LOG"
 is "$(grep -c ' warning ' "$HEALTH_LOG")" "$warnings" "a resource that disappears is skipped without a warning"
 ok "the controller is still running" kill -0 "$HEALTH_PID"
 kubectl delete healthrecord lost orphan >/dev/null
@@ -198,7 +199,9 @@ hr only default db-b default ready 50
 hr t2 team-a db-a team-a degraded 50
 start_health -n team-a --log-format=json --health-status
 wait_until "-n team-a: team-a's resource is written" "unhealthy/3/degraded" health_of db team-a db-a
-sleep 0.5
+# start_health returned on "watching healthrecords", logged once the first
+# pass over every listed record and resource was done: a record in default
+# would have been written by then.
 is "$(health_of db default db-b)" "unknown/1/unknown" "-n team-a: a record in default is not watched"
 ok "--log-format=json: every line is a JSON object" bash -c "sed -n '/\"event\":\"start\"/,\$p' '$HEALTH_LOG' | jq -e . >/dev/null"
 stop_health INT

@@ -54,8 +54,11 @@ apiserver_reset_counters
 args=$(jq -r "$c.args[1:] | join(\" \")" <<<"$dep")
 # shellcheck disable=SC2086 # the manifest's flags, split as the kubelet would
 start_health $args
+# start_health returned on "watching healthrecords", logged after the first
+# pass (reads, writes, Events); the watch request itself is the second GET of
+# the records' path (after the LIST).
 wait_for "the controller settled" grep -q 'default/orphan.*promise' "$HEALTH_LOG"
-sleep 0.5
+wait_until "and watches the records" 2 apiserver_count GET /apis/platform.kratix.io/v1alpha1/healthrecords
 requests=$(apiserver_counters | jq -r '.requests | keys[]')
 echo "$requests" | sed 's/^/# request: /'
 # "VERB path" → "group resource verb" (a collection GET is list, and watch for healthrecords).

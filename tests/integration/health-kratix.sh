@@ -47,13 +47,19 @@ kratix_reconcile() {
                         --data-binary @- "$DB/status" >>"$TEST_TMP/kratix-puts"
 }
 : >"$TEST_TMP/kratix-puts"
-( while [ ! -e "$TEST_TMP/stop-kratix" ]; do kratix_reconcile; sleep 0.05; done ) &
+# Each round of the stand-in (one every 50 ms) leaves a line in kratix-rounds.
+( while [ ! -e "$TEST_TMP/stop-kratix" ]; do kratix_reconcile; echo round >>"$TEST_TMP/kratix-rounds"; sleep 0.05; done ) &
 KRATIX_LOOP=$!
 at_exit "touch '$TEST_TMP/stop-kratix'; kill $KRATIX_LOOP 2>/dev/null"
 
 start_health --resync=1s
 writes() { # METHOD: answered writes of db-a's status in the access log
         awk -v m="$1" -v p="$DB/status" '$2 == m && ($3 == p || index($3, p "?") == 1) && $4 < 300' "$ACCESS" | wc -l
+}
+# wait_rounds DESCRIPTION N: until the stand-in has run N whole rounds from now.
+wait_rounds() {
+        local want=$(($(grep -c . "$TEST_TMP/kratix-rounds" 2>/dev/null) + $2 + 1))
+        wait_for "$1" bash -c "[ \$(grep -c . '$TEST_TMP/kratix-rounds') -ge $want ]"
 }
 both_forms() { kubectl get db db-a -o json | jq -c '[.status.healthStatus.state, (.status.healthStatus.healthRecords | length), .status.healthRecord.state]'; }
 
@@ -66,12 +72,14 @@ wait_until "the older record turns unhealthy and newest" '["unhealthy",2,"unheal
 hr k2 default db-a default degraded 5 # older now, same state: neither form's state moves
 wait_until "a record moved back in time" 1 bash -c "kubectl get db db-a -o json | jq '[.status.healthStatus.healthRecords[] | select(.lastRun == 5)] | length'"
 
-# Let both writers settle, then watch two resyncs: nobody writes.
-sleep 0.5
+# Let both writers settle (a whole resync of kstatus's, then two rounds of the
+# stand-in's to answer it), then watch two more resyncs and the stand-in's
+# answer to them: nobody writes.
+wait_resyncs "kstatus's controller has seen the last change" 1
+wait_rounds "and the stand-in has answered it" 2
 patches=$(writes PATCH) puts=$(writes PUT)
-resyncs=$(grep -c 'resync: re-reading' "$HEALTH_LOG")
-wait_for "two resyncs pass" bash -c "[ \$(grep -c 'resync: re-reading' '$HEALTH_LOG') -ge $((resyncs + 2)) ]"
-sleep 0.3 # the stand-in's loop runs every 50 ms
+wait_resyncs "two resyncs pass" 2
+wait_rounds "and the stand-in has answered them" 2
 is "$(writes PATCH)/$(writes PUT)" "$patches/$puts" "settled: neither writer writes again (nothing alternates)"
 is "$patches" 3 "kstatus wrote healthRecord once per change of the newest record (healthy, degraded, unhealthy)"
 is "$puts" 4 "the stand-in wrote healthStatus once per change of its projection"

@@ -8,6 +8,9 @@
 #   hr NAME NS RNAME RNS STATE [LASTRUN] [PROMISE]   apply a HealthRecord (hr_yaml: print it)
 #   health_of KIND NS NAME            "<aggregate>/<records>/<newest state>" from the resource's status
 #   health_json KIND NS NAME          the status's health as compact JSON (sorted keys)
+#   health_resyncs                    how many resyncs the controller has begun (its log)
+#   wait_resyncs DESCRIPTION N        wait until N whole resyncs have run from now (10 s at most)
+#   wait_apiserver_back DESCRIPTION   wait until the server answers again after apiserver_outage
 
 SIDECAR=${SIDECAR:-$KSTATUS_BUILD_DIR/sidecar/kstatus-sidecar}
 HEALTH_LOG=$TEST_TMP/health.log
@@ -34,6 +37,17 @@ start_health() {
         echo "# health controller did not start:"; sed 's/^/#   /' "$HEALTH_LOG"
         return 1
 }
+
+health_resyncs() { grep -c 'resync: re-reading' "$HEALTH_LOG"; }
+
+# wait_resyncs DESCRIPTION N: one loop does everything, so once N + 1 resyncs
+# have begun after now, N have run to their end, writes and reports included.
+wait_resyncs() {
+        local want=$(($(health_resyncs) + $2 + 1))
+        wait_for "$1" bash -c "[ \$(grep -c 'resync: re-reading' '$HEALTH_LOG') -ge $want ]"
+}
+
+wait_apiserver_back() { wait_for "$1" apiserver_curl -f /healthz; }
 
 stop_health() {
         kill -"${1:-TERM}" "$HEALTH_PID"

@@ -23,7 +23,7 @@ wait_until "start: team-a/db-a" "unhealthy/1/unhealthy" health_of db team-a db-a
 
 # --- a watch cut mid-stream resumes from its resourceVersion --------------
 apiserver_outage 1
-sleep 1.2
+wait_apiserver_back "the server is back after a 1 s outage"
 hr r1 default db-a default unhealthy 20
 kubectl delete healthrecord r2 >/dev/null
 hr r3 default db-b default ready 20
@@ -36,7 +36,7 @@ is "$(grep -c 'relisted' "$HEALTH_LOG")" 0 "the watch resumed (no relist was nee
 # and make more changes than the server's history keeps meanwhile.
 apiserver_fault '{"verb":"GET","path":"/apis/platform.kratix.io/v1alpha1/healthrecords","latencyMs":4000,"count":1}'
 apiserver_outage 1
-sleep 1.2
+wait_apiserver_back "the server is back after another outage"
 {
         for i in $(seq 1 12); do hr_yaml "burst-$i" team-a db-a team-a healthy "$((100 + i))"; done
         hr_yaml r1 default db-a default degraded 30
@@ -65,7 +65,8 @@ wait_until "restart: updates and deletions while down" "unhealthy/10/unhealthy" 
 stop_health TERM
 apiserver_reset_counters
 start_health --health-status
-sleep 1
+# start_health returned on "watching healthrecords", logged once the first
+# pass over every record and resource is done: any write it made is counted.
 counters=$(apiserver_counters)
 is "$(jq '.byVerb.PATCH // 0' <<<"$counters")" 0 "a restart over an up-to-date cluster makes zero PATCH requests"
 is "$(jq '.byVerb.POST // 0' <<<"$counters")" 0 "and records no Event"
@@ -94,7 +95,7 @@ wait_for "a write failing past its deadline is logged" grep -q 'cannot write hea
 apiserver_clear_faults
 wait_until "and retried later until it lands" "healthy/1/healthy" health_of db default db-b
 apiserver_outage 2
-sleep 2.2
+wait_apiserver_back "the server is back after a 2 s outage"
 hr r4 default db-b default degraded 53
 wait_until "after an outage the controller carries on" "degraded/1/degraded" health_of db default db-b
 
@@ -104,7 +105,7 @@ kubectl patch db db-b --subresource=status --type merge \
 wait_until "a clobbered healthStatus is restored by the resync" "degraded/1/degraded" health_of db default db-b
 is "$(kubectl get db db-b -o jsonpath='{.status.message}')" "mine" "the other writer's keys are left alone"
 kubectl patch db db-b --subresource=status --type merge -p '{"status":{"healthStatus":{"expectedPromiseVersion":"v2"}}}' >/dev/null
-sleep 1.5
+wait_resyncs "a whole resync has looked at it since" 1
 is "$(kubectl get db db-b -o json | jq -c '.status.healthStatus | {state, expectedPromiseVersion}')" \
         '{"state":"degraded","expectedPromiseVersion":"v2"}' "other keys under healthStatus are kept"
 stop_health TERM

@@ -1,4 +1,7 @@
 #include <errno.h>
+#include <poll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 #include <criterion/criterion.h>
 
 #include "util.h"
@@ -103,4 +106,34 @@ Test(util, base64) {
         cr_assert_eq(n, 0);
         free(out);
         cr_assert_eq(kstatus_base64_decode("a*b", 3, &out, &n), -EINVAL);
+}
+
+/* The expiry the kernel holds for fd, in ms (0: disarmed). */
+static int64_t timer_left_ms(int fd) {
+        struct itimerspec its;
+        cr_assert_eq(timerfd_gettime(fd, &its), 0);
+        cr_assert_eq(its.it_interval.tv_sec + its.it_interval.tv_nsec, 0, "one expiry, no interval");
+        return (int64_t)its.it_value.tv_sec * 1000 + its.it_value.tv_nsec / 1000000;
+}
+
+Test(util, timerfd_arm) {
+        _cleanup_close_ int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(kstatus_timerfd_arm(fd, 2500), 0);
+        int64_t left = timer_left_ms(fd);
+        cr_assert(left > 2000 && left <= 2500, "2500 ms: %lld ms left", (long long)left);
+        cr_assert_eq(kstatus_timerfd_disarm(fd), 0);
+        struct itimerspec its;
+        cr_assert_eq(timerfd_gettime(fd, &its), 0);
+        cr_assert_eq(its.it_value.tv_sec + its.it_value.tv_nsec, 0, "disarmed");
+        /* 0 and below expire at once instead of disarming. */
+        for (int64_t ms = 0; ms >= -1; ms--) {
+                cr_assert_eq(kstatus_timerfd_arm(fd, ms), 0);
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                cr_assert_eq(poll(&p, 1, 5000), 1, "%lld ms: expired", (long long)ms);
+                uint64_t ticks = 0;
+                cr_assert_eq(read(fd, &ticks, sizeof(ticks)), (ssize_t)sizeof(ticks));
+                cr_assert_eq(ticks, 1);
+        }
+        cr_assert_eq(kstatus_timerfd_arm(-1, 10), -EBADF);
 }
