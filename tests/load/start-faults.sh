@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../integration/lib-apiserver.sh"
 . "$(dirname "$0")/../integration/lib-sidecar.sh"
 
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || { _tap_result 1 "the test API server starts"; done_testing; }
 apiserver_install_crds
 create_seed_objects
 
@@ -61,6 +61,7 @@ cp "$TEST_TMP/early-status.yaml" "$PIPE_DIR/metadata/status.yaml"
 # line, and signalling the newest of those both failed the campaign and left
 # this script waiting for a sidecar that was never signalled. The signal goes
 # once the sidecar has logged the 503 (it then waits 2 s to read again).
+# shellcheck disable=SC2317 # called through poll
 retrying() { grep -q 'cannot read .*; retrying' "$PIPE_DIR/sidecar.log"; }
 (poll 10 retrying && pkill -TERM -P $$ -f -- "^$SIDECAR --debounce=50ms") &
 killer=$!
