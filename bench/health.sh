@@ -8,16 +8,11 @@
 #
 #   bench/health.sh [RESOURCES] [RECORDS_PER_RESOURCE]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/lib/common.sh"
-ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" "${KSTATUS_STATIC_PACKAGES[@]}" jq curl
-ensure_kubectl
-build=${KSTATUS_BENCH_BUILD_DIR:-$root/build-bench}
-bench_build "$build"
+. "$(dirname "$0")/lib.sh"
+bench_prepare jq curl
 
 resources=${1:-100}
 records=${2:-10}
-export KSTATUS_BUILD_DIR=$build KSTATUS_SOURCE_DIR=$root KSTATUS_TEST_DATA=$root/tests/data
 . "$root/tests/integration/lib.sh"
 . "$root/tests/integration/lib-apiserver.sh"
 . "$root/tests/integration/lib-sidecar.sh"
@@ -40,19 +35,21 @@ written() { awk '$2 == "PATCH" && $4 == 200 && $3 ~ /\/databases\/h[0-9]+\/statu
 last_write() { awk '$2 == "PATCH" && $4 == 200 && $3 ~ /\/databases\/h[0-9]+\/status/ { t = $1 } END { sub(/\./, "", t); print t }' "$access"; }
 
 t0=${EPOCHREALTIME/./}
+# shellcheck disable=SC2119 # start_health's arguments are extra flags; none here
 start_health || die "the health controller did not start"
 for ((i = 0; i < 600; i++)); do [ "$(written)" -ge "$resources" ] && break; sleep 0.1; done
 n=$(written)
 first_ms=$(( ($(last_write) - t0) / 1000 ))
-sleep 1
+sleep 1 # a measuring window: any write after the last resource's is counted too
 patches=$(grep -c ' PATCH ' "$access")
 stop_health TERM
 
 before=$(wc -l <"$access")
 t0=${EPOCHREALTIME/./}
+# shellcheck disable=SC2119 # as above
 start_health || die "the health controller did not restart"
 watch_ms=$(( (${EPOCHREALTIME/./} - t0) / 1000 ))
-sleep 2
+sleep 2 # a measuring window: the requests of its first 2 s watching (no writes expected)
 requests=$(tail -n +"$((before + 1))" "$access" | awk '{ c[$2]++ } END { for (m in c) printf "%s%d %s", sep, c[m], m; sep = ", " }')
 stop_health TERM
 

@@ -18,18 +18,15 @@
 #
 #   bench/kratix.sh [RUNS] [PARALLEL]     (default 200 runs, 2 at a time)
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/lib/common.sh"
+. "$(dirname "$0")/lib.sh"
 runs=${1:-200}
 parallel=${2:-2}
+# A test runs it small on its own build (KSTATUS_BUILD_DIR set): use that one.
 if [ -z "${KSTATUS_BUILD_DIR:-}" ]; then
-        ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" jq curl
-        ensure_kubectl
-        build=${KSTATUS_BENCH_BUILD_DIR:-$root/build-bench}
-        bench_build "$build"
-        export KSTATUS_BUILD_DIR=$build
+        bench_prepare jq curl
+else
+        export KSTATUS_SOURCE_DIR=$root KSTATUS_TEST_DATA=$root/tests/data
 fi
-export KSTATUS_SOURCE_DIR=$root KSTATUS_TEST_DATA=$root/tests/data
 . "$root/tests/integration/lib.sh"
 . "$root/tests/integration/lib-apiserver.sh"
 . "$root/tests/integration/lib-sidecar.sh"
@@ -41,6 +38,7 @@ apiserver_install_crds
 kubectl apply -f "$KSTATUS_TEST_DATA/seed/promise.yaml" >/dev/null
 seed=$KSTATUS_TEST_DATA/seed
 pipe() { # FILE: a pipeline container writing every 50 ms, then FILE
+        # shellcheck disable=SC2028 # the \n is for the printf in the script this prints
         echo "for i in 1 2 3 4 5; do printf 'message: %s step %s\n' \$KRATIX_PIPELINE_NAME \$i >\"\$METADATA/status.yaml\"; sleep 0.05; done
               cp '$1' \"\$METADATA/status.yaml\""
 }

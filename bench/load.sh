@@ -11,14 +11,9 @@
 #
 #   bench/load.sh [campaign options]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/lib/common.sh"
-ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" "${KSTATUS_STATIC_PACKAGES[@]}" jq curl
-ensure_kubectl
-build=${BENCH_BUILD_DIR:-$root/build-bench}
-bench_build "$build" # the release configuration
+. "$(dirname "$0")/lib.sh"
+bench_prepare jq curl
 # 400 sidecars and their connections: make sure the descriptors are there.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-export KSTATUS_BUILD_DIR=$build KSTATUS_SOURCE_DIR=$root KSTATUS_TEST_DATA=$root/tests/data
 export LOAD_TIMEOUT=${LOAD_TIMEOUT:-900}
 exec bash "$root/tests/load/campaign.sh" -n 200 -m 50 -f 0.2 -o 10 -i 0.2 -b 1 "$@"

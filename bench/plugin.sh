@@ -10,17 +10,11 @@
 #
 #   bench/plugin.sh [RUNS] [OBJECTS]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/lib/common.sh"
-ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" "${KSTATUS_STATIC_PACKAGES[@]}" jq curl time
-ensure_kubectl
-# The release configuration (KSTATUS_BENCH_OPTIONS): what users run.
-build=${KSTATUS_BENCH_BUILD_DIR:-$root/build-bench}
-bench_build "$build"
+. "$(dirname "$0")/lib.sh"
+bench_prepare jq curl time
 
 runs=${1:-20}
 objects=${2:-1000}
-export KSTATUS_BUILD_DIR=$build KSTATUS_SOURCE_DIR=$root KSTATUS_TEST_DATA=$root/tests/data
 . "$root/tests/integration/lib.sh"
 . "$root/tests/integration/lib-apiserver.sh"
 . "$root/tests/integration/lib-plugin.sh"
@@ -47,7 +41,7 @@ curl -K "$TEST_TMP/bulk.cfg"
 # time process inside the window: on a small VM their fork and exec cost
 # milliseconds); peak RSS comes from separate runs under GNU time.
 measure() {
-        local cold= i t0 t1 rss peak=0 times=() reqs
+        local cold='' i t0 t1 rss peak=0 times=() reqs
         [ "$1" = --cold ] && { cold=1; shift; }
         "$@" >/dev/null 2>&1 # warm the discovery caches
         apiserver_reset_counters
@@ -70,19 +64,18 @@ measure() {
 }
 
 # Warm first, then cold, each against its peer measured right after it.
-read -r d_ms d_rss d_req < <(measure kubectl kstatus describe database/example)
+read -r d_ms _ _ < <(measure kubectl kstatus describe database/example)
 read -r dd_ms dd_rss dd_req < <(measure kubectl-kstatus describe database/example)
 read -r kd_ms kd_rss kd_req < <(measure kubectl describe database/example)
-read -r ky_ms ky_rss ky_req < <(measure kubectl get database/example -o yaml)
+read -r ky_ms ky_rss _ < <(measure kubectl get database/example -o yaml)
 read -r cd_ms cd_rss cd_req < <(measure --cold kubectl-kstatus describe database/example)
 read -r ckd_ms ckd_rss ckd_req < <(measure --cold kubectl describe database/example)
-read -r g_ms g_rss g_req < <(measure kubectl kstatus get databases -A)
+read -r g_ms _ _ < <(measure kubectl kstatus get databases -A)
 read -r gd_ms gd_rss gd_req < <(measure kubectl-kstatus get databases -A)
 read -r kg_ms kg_rss kg_req < <(measure kubectl get databases -A)
-read -r cg_ms cg_rss cg_req < <(measure --cold kubectl-kstatus get databases -A)
-read -r ckg_ms ckg_rss ckg_req < <(measure --cold kubectl get databases -A)
+read -r cg_ms _ _ < <(measure --cold kubectl-kstatus get databases -A)
+read -r ckg_ms _ _ < <(measure --cold kubectl get databases -A)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == 0) print "inf"; else printf "%.1fx", b / a }'; }
 row() { printf '%-52s %12s %12s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 exec 1>&3
 printf '%-52s %12s %12s %8s\n' "metric ($runs runs, median; $((objects + 1)) Databases)" kstatus kubectl ratio

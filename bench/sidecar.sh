@@ -11,17 +11,11 @@
 # The sidecar runs with its defaults (and the test library's --debounce=50ms,
 # which only delays removals and polled changes: a complete write is pushed at once).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-. "$root/scripts/lib/common.sh"
-ensure_packages "${KSTATUS_BUILD_PACKAGES[@]}" "${KSTATUS_STATIC_PACKAGES[@]}" inotify-tools jq procps curl time
-ensure_kubectl
-# The release configuration (KSTATUS_BENCH_OPTIONS): what users run.
-build=${KSTATUS_BENCH_BUILD_DIR:-$root/build-bench}
-bench_build "$build"
+. "$(dirname "$0")/lib.sh"
+bench_prepare inotify-tools jq procps curl time
 
 writes=${1:-50}
 idle=${2:-10}
-export KSTATUS_BUILD_DIR=$build KSTATUS_SOURCE_DIR=$root KSTATUS_TEST_DATA=$root/tests/data
 . "$root/tests/integration/lib.sh"
 . "$root/tests/integration/lib-apiserver.sh"
 . "$root/tests/integration/lib-sidecar.sh"
@@ -43,16 +37,17 @@ now_ns() { date +%s%N; }
 # milliseconds to both sides.
 obj_path=/apis/example.promise.syntasso.io/v1/namespaces/default/iams/example
 measure_latency() { # dir → prints one latency (µs) per line
-        local dir=$1 i t0 want stamps=$TEST_TMP/stamps.$RANDOM
+        local dir=$1 i t0 want stamps=$TEST_TMP/stamps.$RANDOM mark
         : >"$stamps"
+        mark=$(apiserver_mark)
         curl -sSN --cacert "$APISERVER_CA" -H "Authorization: Bearer $APISERVER_TOKEN" \
                 "$APISERVER_URL${obj_path%/example}?watch=1&fieldSelector=metadata.name%3Dexample" 2>/dev/null |
                 while IFS= read -r line; do printf '%s %s\n' "${EPOCHREALTIME/./}" "$line" >>"$stamps"; done &
         local watcher=$!
-        sleep 0.5
+        apiserver_wait_access "$mark" 1 GET "${obj_path%/example}" >&2 || die "the latency watch did not start"
         # Follow the stamps with builtins only: a poller forking grep every
         # few ms would compete with the pusher for the CPU and inflate it.
-        local sfd pfd line partial= deadline
+        local sfd pfd line partial='' deadline
         exec {sfd}<"$stamps" {pfd}<> <(:)
         for i in $(seq 1 "$writes"); do
                 want="bench $i $RANDOM"
@@ -79,6 +74,8 @@ percentile() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int((NR*p+99)/100); if
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 private_kb() { awk '/^Private_Dirty/{print $2}' "/proc/$1/smaps_rollup"; }
 tree_pids() { echo "$1"; pgrep -P "$1" | while read -r c; do tree_pids "$c"; done; }
+# How many processes the tree has (not a pipeline: pgrep finding no child fails it under pipefail).
+tree_size() { local p n=0; for p in $(tree_pids "$1"); do n=$((n + 1)); done; echo "$n"; }
 # utime+stime+cutime+cstime: a shell's finished kubectl children count too.
 cpu_ticks() { local t=0 p; for p in $(tree_pids "$1"); do t=$((t + $(awk '{print $14+$15+$16+$17}' "/proc/$p/stat"))); done; echo "$t"; }
 # Context switches, voluntary and not: how often the process woke up.
@@ -99,7 +96,7 @@ set +e
 start_sidecar create-user 0 1 ${KSTATUS_BENCH_SIDECAR_ARGS:-} || die "the sidecar did not start"
 set -e
 sc_pid=$SIDECAR_PID
-sleep 1
+sleep 1 # a settling window: idle memory is measured after the start, not a synchronisation
 sc_idle_rss=$(rss_kb "$sc_pid"); sc_idle_priv=$(private_kb "$sc_pid")
 apiserver_reset_counters
 c0=$(cpu_ticks "$sc_pid")
@@ -113,20 +110,25 @@ set +e; stop_sidecar TERM; set -e
 
 # --- peer: inotifywait + kubectl patch ---
 peer_dir=$TEST_TMP/peer; mkdir -p "$peer_dir"
-( inotifywait -m -q -e close_write -e moved_to --format '%f' "$peer_dir" | while read -r f; do
+( inotifywait -m -e close_write -e moved_to --format '%f' "$peer_dir" | while read -r f; do
         [ "$f" = status.yaml ] || continue
         # kubectl takes a YAML patch: wrap the file under "status:".
         printf 'status:\n' >"$peer_dir/patch.yaml"; sed 's/^/  /' "$peer_dir/status.yaml" >>"$peer_dir/patch.yaml"
         /usr/bin/time -a -o "$peer_dir/kubectl.rss" -f %M \
                 kubectl patch iam example --subresource=status --type=merge --patch-file "$peer_dir/patch.yaml" >/dev/null
-done ) &
+done ) 2>"$peer_dir/inotifywait.err" &
 peer_pid=$!
-sleep 1
+# inotifywait says when its watch is in place; writes before would be missed.
+poll 10 grep -q 'Watches established' "$peer_dir/inotifywait.err" || die "inotifywait did not start"
+peer_tree=$(tree_size "$peer_pid")
+sleep 1 # a settling window, as for the sidecar
 peer_idle_rss=$(sum_over rss_kb "$peer_pid"); peer_idle_priv=$(sum_over private_kb "$peer_pid")
 apiserver_reset_counters
 c0=$(cpu_ticks "$peer_pid")
 measure_latency "$peer_dir" >"$TEST_TMP/peer.lat"
-sleep 0.5
+# The last kubectl has exited (its CPU counted in cutime) once the tree is back to its idle size.
+peer_idle() { [ "$(tree_size "$peer_pid")" -le "$peer_tree" ]; }
+poll 10 peer_idle || die "the peer's last kubectl did not exit"
 peer_busy_ticks=$(($(cpu_ticks "$peer_pid") - c0))
 peer_reqs=$(pusher_requests)
 # Peak: the shell and inotifywait plus the largest kubectl run.
@@ -138,7 +140,6 @@ pkill -P "$peer_pid" || true; kill "$peer_pid" 2>/dev/null || true
 exec 1>&3
 sc50=$(percentile 50 <"$TEST_TMP/sc.lat"); sc99=$(percentile 99 <"$TEST_TMP/sc.lat")
 p50=$(percentile 50 <"$TEST_TMP/peer.lat"); p99=$(percentile 99 <"$TEST_TMP/peer.lat")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == 0) print "inf"; else printf "%.1fx", b / a }'; }
 printf '%-34s %14s %14s %10s\n' "metric ($writes writes, ${idle}s idle)" kstatus-sidecar "inotify+kubectl" ratio
 printf '%-34s %14s %14s %10s\n' "write→ack latency p50 (µs)" "$sc50" "$p50" "$(ratio "$sc50" "$p50")"
 printf '%-34s %14s %14s %10s\n' "write→ack latency p99 (µs)" "$sc99" "$p99" "$(ratio "$sc99" "$p99")"

@@ -92,11 +92,12 @@ ok "after part of the body" test -s partial.json
 ok "the next request works" apiserver_curl -f -o /dev/null "$db"
 
 # ---- outages ----
+mark=$(apiserver_mark)
 apiserver_curl -N -o watch.out "/apis/example.promise.syntasso.io/v1/namespaces/default/databases?watch=1&timeoutSeconds=30" \
         2>/dev/null &
 watch_pid=$!
 at_exit "kill $watch_pid 2>/dev/null"
-sleep 0.5
+apiserver_wait_access "$mark" 1 GET /apis/example.promise.syntasso.io/v1/namespaces/default/databases # the watch is open
 start=$(date +%s%N)
 apiserver_outage 1
 rc=0; apiserver_curl -o /dev/null "$db" 2>/dev/null || rc=$?
@@ -108,13 +109,15 @@ rc=$?
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 ok "an open watch is cut by the outage (curl exit $rc after ${ms} ms)" test "$rc" -ne 0 -a "$ms" -lt 5000
 like "$(head -c 200 watch.out)" '"type":"ADDED"' "after it had streamed events"
-sleep 1.2
-ok "after the window the server answers again" apiserver_curl -f -o /dev/null "$db"
+ok "after the window the server answers again" poll 5 apiserver_curl -f -o /dev/null "$db"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ok "not before the 1 s window ended (${ms} ms)" test "$ms" -ge 1000 -a "$ms" -lt 5000
 ok "kubectl works again" kubectl get db orders
 
 # ---- stopping ----
 kill -TERM "$APISERVER_PID"
-for _ in $(seq 1 50); do kill -0 "$APISERVER_PID" 2>/dev/null || break; sleep 0.1; done
+server_gone() { ! kill -0 "$APISERVER_PID" 2>/dev/null; }
+poll 5 server_gone
 fails_with 1 "SIGTERM stops the server within 5 s" kill -0 "$APISERVER_PID"
 wait "$APISERVER_PID"
 is "$?" 0 "and it exits 0"

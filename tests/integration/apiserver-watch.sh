@@ -22,13 +22,34 @@ EOF
 }
 new_db orders
 
+# bg_wait OUT ARGS...: run "kubectl wait ARGS" in the background (its pid in
+# $bg, its output in OUT) and return once it is provably waiting: its list and
+# its watch of the collection were answered and it has not exited.
+bg_wait() {
+        local out=$1 mark
+        shift
+        mark=$(apiserver_mark)
+        kubectl wait "$@" >"$out" 2>&1 &
+        bg=$!
+        apiserver_wait_access "$mark" 2 GET "$dbs" && kill -0 "$bg"
+}
+
+# bg_done: wait for bg_wait's kubectl (not in a subshell: it is this shell's
+# child); ms is then the time since $start.
+bg_done() {
+        wait "$bg"
+        ms=$(( ($(date +%s%N) - start) / 1000000 ))
+}
+
 # ---- kubectl get -w sees a status change ----
+mark=$(apiserver_mark)
 kubectl get db orders -w -o jsonpath='{.status.message}{"\n"}' >w1.out 2>&1 &
 w1=$!
 kubectl get db -w >w2.out 2>&1 &
 w2=$!
 at_exit "kill $w1 $w2 2>/dev/null"
-sleep 1
+# Both listening: w1's watch (after a GET of the object) and w2's list and watch.
+apiserver_wait_access "$mark" 3 GET "$dbs"
 kubectl patch db orders --subresource=status --type merge -p '{"status":{"message":"Pending"}}' >/dev/null
 kubectl patch db orders --subresource=status --type merge \
         -p '{"status":{"message":"Resource requested","conditions":[{"type":"Reconciled","status":"True","message":"Done"}]}}' >/dev/null
@@ -43,30 +64,33 @@ orders +Pending +
 orders +Resource requested +Done$' "kubectl get -w prints Table rows for each change, header once"
 
 # ---- kubectl wait ----
-(sleep 1; kubectl patch db orders --subresource=status --type json \
-        -p '[{"op":"add","path":"/status/conditions/-","value":{"type":"Ready","status":"True"}}]' >/dev/null) &
-bg=$!
+# Each change is made once kubectl wait is provably waiting (its watch is open
+# and it is still running), so "condition met" after it means it saw the change.
+bg_wait wait.out --for=condition=Ready db/orders --timeout=10s
+is "$?" 0 "kubectl wait keeps waiting while the condition is absent"
 start=$(date +%s%N)
-is "$(kubectl wait --for=condition=Ready db/orders --timeout=10s 2>&1)" \
-        "database.example.promise.syntasso.io/orders condition met" "kubectl wait returns when the condition turns True"
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
-ok "it returned after the change, not at the timeout (${ms} ms)" test "$ms" -ge 800 -a "$ms" -lt 5000
-wait $bg
+kubectl patch db orders --subresource=status --type json \
+        -p '[{"op":"add","path":"/status/conditions/-","value":{"type":"Ready","status":"True"}}]' >/dev/null
+bg_done
+is "$(cat wait.out)" "database.example.promise.syntasso.io/orders condition met" \
+        "kubectl wait returns when the condition turns True"
+ok "at the change, not at the timeout (${ms} ms)" test "$ms" -lt 5000
 is "$(kubectl wait --for=condition=Broken db/orders --timeout=1s 2>&1)" \
         "error: timed out waiting for the condition on databases/orders" "kubectl wait times out with kubectl's message"
 fails_with 1 "and exits 1" kubectl wait --for=condition=Broken db/orders --timeout=1s
 is "$(kubectl wait --for=jsonpath='{.status.message}'='Resource requested' db/orders --timeout=5s 2>&1)" \
         "database.example.promise.syntasso.io/orders condition met" "kubectl wait --for=jsonpath"
-(sleep 1; kubectl patch db orders --subresource=status --type merge -p '{"status":{"message":"later"}}' >/dev/null) &
-bg=$!
-is "$(kubectl wait --for=jsonpath='{.status.message}'=later db/orders --timeout=10s 2>&1)" \
-        "database.example.promise.syntasso.io/orders condition met" "kubectl wait --for=jsonpath sees a later change"
-wait $bg
-(sleep 1; kubectl delete db orders >/dev/null) &
-bg=$!
-is "$(kubectl wait --for=delete db/orders --timeout=10s 2>&1)" "database.example.promise.syntasso.io/orders condition met" \
-        "kubectl wait --for=delete"
-wait $bg
+bg_wait wait.out --for=jsonpath='{.status.message}'=later db/orders --timeout=10s
+is "$?" 0 "kubectl wait --for=jsonpath keeps waiting for another value"
+kubectl patch db orders --subresource=status --type merge -p '{"status":{"message":"later"}}' >/dev/null
+bg_done
+is "$(cat wait.out)" "database.example.promise.syntasso.io/orders condition met" \
+        "kubectl wait --for=jsonpath sees a later change"
+bg_wait wait.out --for=delete db/orders --timeout=10s
+is "$?" 0 "kubectl wait --for=delete keeps waiting while the object exists"
+kubectl delete db orders >/dev/null
+bg_done
+is "$(cat wait.out)" "database.example.promise.syntasso.io/orders condition met" "kubectl wait --for=delete"
 
 # ---- raw watch streams ----
 new_db a
@@ -106,19 +130,24 @@ is "$(jq -c '[.type, .object.kind, .object.reason, .object.code]' gone.out)" '["
 like "$(jq -r .object.message gone.out)" "^too old resource version: $rv \\([0-9]+\\)$" "with the real server's message"
 
 # ---- finalizers ----
+mark=$(apiserver_mark)
 kubectl get db a -w -o jsonpath='{.metadata.name}{" "}{.metadata.deletionTimestamp}{"\n"}' >fin.out 2>&1 &
 wf=$!
 at_exit "kill $wf 2>/dev/null"
+apiserver_wait_access "$mark" 1 GET "$dbs" # its watch
 kubectl patch db a --type merge -p '{"metadata":{"finalizers":["kratix.io/cleanup"]}}' >/dev/null
 kubectl delete db a --wait=false >/dev/null
-sleep 0.5
-ok "a finalizer keeps the object after DELETE" kubectl get db a
-(sleep 1; kubectl patch db a --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null) &
-bg=$!
-is "$(kubectl wait --for=delete db/a --timeout=10s 2>&1)" "database.example.promise.syntasso.io/a condition met" \
+# The DELETE was answered (kubectl returned) and marked the object: it stays.
+like "$(kubectl get db a -o jsonpath='{.metadata.deletionTimestamp}' 2>&1)" '^20[0-9-]+T' \
+        "a finalizer keeps the object after DELETE, marked for deletion"
+bg_wait wait.out --for=delete db/a --timeout=10s
+is "$?" 0 "kubectl wait --for=delete keeps waiting while a finalizer holds the object"
+start=$(date +%s%N)
+kubectl patch db a --type json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null
+bg_done
+is "$(cat wait.out)" "database.example.promise.syntasso.io/a condition met" \
         "removing the finalizer completes the deletion"
-wait $bg
-sleep 0.3
+poll 5 grep -Eq '^a 20[0-9-]+T' fin.out
 kill $wf 2>/dev/null
 like "$(tail -1 fin.out)" '^a 20[0-9-]+T' "the watch saw the deletionTimestamp"
 

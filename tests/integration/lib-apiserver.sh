@@ -8,6 +8,8 @@
 #   apiserver_counters                       # JSON: {"total":N,"byVerb":{...},"requests":{"VERB path":N}}
 #   apiserver_count VERB PATH                # one counter, 0 when absent
 #   apiserver_reset_counters
+#   mark=$(apiserver_mark)                   # requests answered so far (the access log's length)
+#   apiserver_wait_access MARK N VERB PATH   # until N more VERB PATH were answered after MARK
 #   apiserver_outage SECONDS                 # refuse connections for a while
 #   apiserver_curl [curl args...] PATH       # curl with the token and CA
 #   apiserver_log NS POD CONTAINER TEXT [previous] [close] [restart]
@@ -16,7 +18,9 @@
 #                                            # exports APISERVER_CLIENT_CA, _CERT, _KEY (files)
 #
 # The server is stopped when the test exits (SIGTERM, then SIGKILL after 5 s),
-# so a failing test never leaves one behind. Pass --insecure-http for plain HTTP.
+# so a failing test never leaves one behind. Every server keeps an access log
+# (--access-log, the test's own if it passes one), exported as
+# APISERVER_ACCESS_LOG: tests wait on it instead of sleeping. Pass --insecure-http for plain HTTP.
 # KSTATUS_APISERVER_WRAPPER (e.g. "valgrind -q") runs the server under a tool;
 # KSTATUS_APISERVER_LOG appends the server's stderr to a file that outlives the test.
 
@@ -38,9 +42,15 @@ start_apiserver() {
         # shellcheck disable=SC2154 # _cleanups is lib.sh's, sourced first
         local dir=$TEST_TMP/apiserver.$$.${#_cleanups[@]}
         mkdir -p "$dir"
+        local access=$dir/access.log arg prev=
+        for arg in "$@"; do
+                [ "$prev" = --access-log ] && access=$arg
+                case $arg in --access-log=*) access=${arg#--access-log=} ;; esac
+                prev=$arg
+        done
         # KSTATUS_APISERVER_LOG: keep the server's stderr (ASan/valgrind reports) in that file.
         ${KSTATUS_APISERVER_WRAPPER:-} "$APISERVER_BIN" --port 0 --write-kubeconfig "$dir/kubeconfig" \
-                --write-ca "$dir/ca.crt" --quiet "$@" >"$dir/stdout" 2>>"${KSTATUS_APISERVER_LOG:-$dir/stderr}" &
+                --write-ca "$dir/ca.crt" --quiet --access-log "$access" "$@" >"$dir/stdout" 2>>"${KSTATUS_APISERVER_LOG:-$dir/stderr}" &
         APISERVER_PID=$!
         at_exit "_stop_apiserver $APISERVER_PID"
         # Ready when it has printed its URL: it listens and the kubeconfig is written.
@@ -60,8 +70,9 @@ start_apiserver() {
         APISERVER_DIR=$dir
         APISERVER_TOKEN=$(sed -n 's/^ *token: //p' "$dir/kubeconfig")
         APISERVER_CA=$dir/ca.crt
+        APISERVER_ACCESS_LOG=$access
         KUBECONFIG=$dir/kubeconfig
-        export KUBECONFIG APISERVER_URL APISERVER_TOKEN APISERVER_PID APISERVER_CA APISERVER_DIR
+        export KUBECONFIG APISERVER_URL APISERVER_TOKEN APISERVER_PID APISERVER_CA APISERVER_DIR APISERVER_ACCESS_LOG
 }
 
 # start_apiserver_client_certs [extra server args...]: start_apiserver with
@@ -110,6 +121,36 @@ apiserver_count() {
 
 apiserver_reset_counters() {
         apiserver_curl -f -X DELETE /_kstatus/counters >/dev/null
+}
+
+# apiserver_mark: how many requests the server has answered so far (lines in
+# its access log), to wait later for what comes after.
+apiserver_mark() {
+        local n
+        n=$(wc -l <"$APISERVER_ACCESS_LOG") || return 1
+        echo $((n))
+}
+
+# apiserver_access_count MARK VERB PATH: VERB requests of PATH (query ignored)
+# answered after MARK.
+apiserver_access_count() {
+        awk -v m="$1" -v verb="$2" -v path="$3" 'NR > m + 0 && $2 == verb && ($3 == path || index($3, path "?") == 1)' \
+                "$APISERVER_ACCESS_LOG" | wc -l
+}
+
+# apiserver_wait_access MARK N VERB PATH [SECONDS]: wait (10 s unless told)
+# until at least N VERB requests of PATH were answered after MARK. A watch is
+# logged once registered, so "the watcher is listening" is observable. 1 on
+# timeout, with a diagnostic line.
+apiserver_wait_access() {
+        local tries=$((${5:-10} * 20))
+        while [ "$(apiserver_access_count "$1" "$3" "$4")" -lt "$2" ]; do
+                if ((--tries <= 0)); then
+                        echo "# timed out waiting for $2 $3 $4 after request $1"
+                        return 1
+                fi
+                sleep 0.05
+        done
 }
 
 # apiserver_stored_after LOG T0 PATH: µs from T0 (bash's $EPOCHREALTIME without

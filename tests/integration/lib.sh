@@ -4,6 +4,7 @@
 #   . "$(dirname "$0")/lib.sh"
 #   ok "lint accepts the seed example" kubectl kstatus lint file.yaml
 #   is "$(cmd)" "expected" "description"
+#   poll 10 grep -q ready out.log    # wait (50 ms steps, 10 s bound) for something observable
 #
 # Binaries come from $KSTATUS_BUILD_DIR; kubectl finds the plugin through PATH
 # exactly as a user's kubectl would.
@@ -79,6 +80,17 @@ like() {
         else
                 _tap_result 1 "$3" "$(printf -- '--- got\n%s\n--- wanted a match for\n%s' "$1" "$2")"
         fi
+}
+
+# poll SECONDS CMD...: run CMD every 50 ms until it succeeds (0) or SECONDS
+# pass (1). For waiting on something observable, never as a fixed pause.
+poll() {
+        local tries=$(($1 * 20)); shift
+        while :; do
+                "$@" >/dev/null 2>&1 && return 0
+                ((--tries > 0)) || return 1
+                sleep 0.05
+        done
 }
 
 # json_is GOT_JSON WANT_JSON DESCRIPTION: equal as JSON values (key order ignored)

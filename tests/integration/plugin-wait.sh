@@ -21,6 +21,19 @@ cond() { # TYPE STATUS REASON MESSAGE [observedGeneration]
 }
 DB=/apis/example.promise.syntasso.io/v1/namespaces/default/databases
 
+# bg_wait OUT ARGS...: "kubectl kstatus wait ARGS" in the background (pid in
+# $bg, output in OUT), returning once it provably waits: its LIST and its watch
+# of the collection were answered and it is still running. A change made then
+# can only be seen through the watch.
+bg_wait() {
+        local out=$1 mark
+        shift
+        mark=$(apiserver_mark)
+        kubectl kstatus wait "$@" >"$out" 2>&1 &
+        bg=$!
+        apiserver_wait_access "$mark" 2 GET "$DB" && kill -0 "$bg"
+}
+
 status a "{\"message\":\"Resource requested\",\"conditions\":[$(cond ConfigureWorkflowCompleted True PipelinesExecutedSuccessfully 'Pipelines completed')]}"
 is "$(kubectl kstatus wait db/a --for=condition=ConfigureWorkflowCompleted 2>&1)" \
         "database.example.promise.syntasso.io/a condition met" "a met condition: kubectl's message, at once"
@@ -36,25 +49,26 @@ is "$out" "$(kubectl wait db/b --for=condition=ConfigureWorkflowCompleted --time
 
 # A change while waiting arrives through the watch: one LIST and one watch, no polling.
 apiserver_reset_counters
-(sleep 1.5; status b "{\"conditions\":[$(cond ConfigureWorkflowCompleted True PipelinesExecutedSuccessfully "done")]}") &
-bg=$!
+bg_wait wait.out db/b --for=condition=ConfigureWorkflowCompleted --timeout=20s
+is "$?" 0 "an unmet condition keeps it waiting"
 start=$(date +%s%N)
-out=$(kubectl kstatus wait db/b --for=condition=ConfigureWorkflowCompleted --timeout=20s 2>&1); rc=$?
+status b "{\"conditions\":[$(cond ConfigureWorkflowCompleted True PipelinesExecutedSuccessfully "done")]}"
+wait "$bg"
+rc=$?
 took=$((($(date +%s%N) - start) / 1000000))
-wait $bg
-is "$rc:$out" "0:database.example.promise.syntasso.io/b condition met" "met when the condition changes"
+is "$rc:$(cat wait.out)" "0:database.example.promise.syntasso.io/b condition met" "met when the condition changes"
 is "$(apiserver_count GET $DB)" 2 "two requests on the collection while waiting: the LIST and the watch"
-like "$took" '^[0-9]+$' "took ${took} ms"
+like "$took" '^[0-9]+$' "took ${took} ms after the change"
 
 # Fail fast when the workflow fails.
 status b "{\"conditions\":[$(cond ConfigureWorkflowCompleted False PipelinesInProgress 'Pipelines are still in progress')]}"
-(sleep 1; status b "{\"conditions\":[$(cond ConfigureWorkflowCompleted False ConfigureWorkflowFailed 'A Configure Pipeline has failed: populate-vault')]}") &
-bg=$!
 start=$(date +%s)
-out=$(kubectl kstatus wait db/b --for=condition=ConfigureWorkflowCompleted --timeout=60s 2>&1); rc=$?
-wait $bg
-is "$rc" 3 "a failed workflow exits 3"
-is "$out" "error: the workflow of databases/b failed: A Configure Pipeline has failed: populate-vault" "and says where it failed"
+bg_wait wait.out db/b --for=condition=ConfigureWorkflowCompleted --timeout=60s
+is "$?" 0 "a workflow in progress keeps it waiting"
+status b "{\"conditions\":[$(cond ConfigureWorkflowCompleted False ConfigureWorkflowFailed 'A Configure Pipeline has failed: populate-vault')]}"
+wait "$bg"
+is "$?" 3 "a failed workflow exits 3"
+is "$(cat wait.out)" "error: the workflow of databases/b failed: A Configure Pipeline has failed: populate-vault" "and says where it failed"
 is "$(( $(date +%s) - start < 10 ))" 1 "without waiting out the 60 s timeout"
 ok "waiting for the failure itself is not failed fast" \
         kubectl kstatus wait db/b --for=condition=ConfigureWorkflowCompleted=False --timeout=1s
@@ -84,11 +98,11 @@ status a "{\"observedGeneration\":null,\"conditions\":[$(cond Ready True Ok ok 1
 ok "without status.observedGeneration the condition counts" kubectl kstatus wait db/a --for=condition=Ready --timeout=1s
 
 # Deletion.
-(sleep 1; kubectl delete db b >/dev/null) &
-bg=$!
-is "$(kubectl kstatus wait db/b --for=delete --timeout=20s 2>&1)" "database.example.promise.syntasso.io/b condition met" \
-        "--for=delete is met when the object goes"
-wait $bg
+bg_wait wait.out db/b --for=delete --timeout=20s
+is "$?" 0 "--for=delete keeps waiting while the object exists"
+kubectl delete db b >/dev/null
+wait "$bg"
+is "$?:$(cat wait.out)" "0:database.example.promise.syntasso.io/b condition met" "--for=delete is met when the object goes"
 is "$(kubectl kstatus wait db/b --for=delete 2>&1; echo "rc=$?")" "rc=0" "--for=delete on what does not exist: met, silently (as kubectl)"
 
 # Usage and API errors.

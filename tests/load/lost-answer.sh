@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../integration/lib-apiserver.sh"
 . "$(dirname "$0")/../integration/lib-sidecar.sh"
 
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || { _tap_result 1 "the test API server starts"; done_testing; }
 apiserver_install_crds
 create_seed_objects
 status() { kubectl get iam example -o json | jq -c '.status | del(.conditions)'; }
@@ -19,6 +19,7 @@ start_sidecar only 0 1
 apiserver_fault '[{"verb":"PATCH","path":"/apis/example.promise.syntasso.io/*","drop":true,"count":1},
                   {"verb":"PATCH","path":"/apis/example.promise.syntasso.io/*","code":503}]'
 failures() { grep -c 'push failed' "$PIPE_DIR/sidecar.log"; }
+# shellcheck disable=SC2317 # called through wait_for
 more_failures_than() { [ "$(failures)" -gt "$1" ]; }
 printf 'message: one\nscratch: 1\n' >"$PIPE_DIR/metadata/status.yaml"
 wait_for "the sidecar saw its push fail, then a retry" more_failures_than 1

@@ -19,7 +19,7 @@ while getopts n:g:v opt; do
         esac
 done
 
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || { _tap_result 1 "the test API server starts"; done_testing; }
 apiserver_install_crds
 create_seed_objects
 
@@ -29,7 +29,7 @@ if [ -n "$VALGRIND" ]; then
                 --errors-for-leak-kinds=definite,indirect --error-exitcode=99
                 --suppressions=$KSTATUS_SOURCE_DIR/tests/valgrind.supp --log-file=$vglog"
 fi
-start_sidecar many 0 1 --debounce=0ms || { done_testing; exit 1; }
+start_sidecar many 0 1 --debounce=0ms || { _tap_result 1 "the sidecar starts"; done_testing; }
 rss_kb() { local k v; while read -r k v _; do [ "$k" = VmRSS: ] && echo "$v"; done <"/proc/$SIDECAR_PID/status"; }
 
 # Follow the log from where it is now: read only the new lines each time.

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../integration/lib-apiserver.sh"
 . "$(dirname "$0")/../integration/lib-sidecar.sh"
 
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || { _tap_result 1 "the test API server starts"; done_testing; }
 apiserver_install_crds
 create_seed_objects
 
@@ -59,14 +59,17 @@ cp "$TEST_TMP/early-status.yaml" "$PIPE_DIR/metadata/status.yaml"
 # Only this script's own sidecar (a child of this shell): the load campaign,
 # which meson may run at the same time, starts sidecars with the same command
 # line, and signalling the newest of those both failed the campaign and left
-# this script waiting for a sidecar that was never signalled.
-(sleep 0.7; pkill -TERM -P $$ -f -- "^$SIDECAR --debounce=50ms") &
+# this script waiting for a sidecar that was never signalled. The signal goes
+# once the sidecar has logged the 503 (it then waits 2 s to read again).
+# shellcheck disable=SC2317 # called through poll
+retrying() { grep -q 'cannot read .*; retrying' "$PIPE_DIR/sidecar.log"; }
+(poll 10 retrying && pkill -TERM -P $$ -f -- "^$SIDECAR --debounce=50ms") &
 killer=$!
 _launch_sidecar >/dev/null
 wait "$killer"
+is "$?" 0 "the signal came while it was retrying the read"
 wait "$SIDECAR_PID"
 is "$?" 0 "SIGTERM during the start: it still exits 0"
-like "$(cat "$PIPE_DIR/sidecar.log")" 'cannot read .*; retrying' "(the signal came while it was retrying the read)"
 is "$(kubectl get iam example -o json | jq -r .status.message)" "written before the API answered" \
         "and the final write carries status.yaml"
 
