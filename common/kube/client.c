@@ -27,7 +27,7 @@ void kube_status_error_done(struct kube_status_error *err) {
         *err = (struct kube_status_error){ .retry_after_ms = -1 };
 }
 
-static void status_error_set(struct kube_status_error *err, int http_code, const char *reason, char *message) {
+void kube_status_error_set(struct kube_status_error *err, int http_code, const char *reason, char *message) {
         if (!err) {
                 free(message);
                 return;
@@ -609,7 +609,7 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
                 r = -EPROTO;
                 msg = xasprintf("Unable to connect to the server: %s", why);
         }
-        status_error_set(err, 0, NULL, msg);
+        kube_status_error_set(err, 0, NULL, msg);
         return r;
 }
 
@@ -641,7 +641,7 @@ static int perform(struct kube_client *c, const char *method, const char *path, 
         c->errbuf[0] = '\0';
         if ((r = kube_apply_auth(c, h, &e)) < 0) {
                 /* No credential, no request: kubectl says "Unable to connect". */
-                status_error_set(err, 0, NULL, xasprintf("Unable to connect to the server: %s", e.message));
+                kube_status_error_set(err, 0, NULL, xasprintf("Unable to connect to the server: %s", e.message));
                 (void)r;
                 return -EPERM;
         }
@@ -704,7 +704,7 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
                         const json_t *body, json_t **ret, struct kube_status_error *err) {
         _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
         if (body && !text) {
-                status_error_set(err, 0, NULL, xstrdup("error: cannot encode the request body"));
+                kube_status_error_set(err, 0, NULL, xstrdup("error: cannot encode the request body"));
                 return -ENOMEM;
         }
         if (!c->attempt_timeout_ms)
@@ -732,7 +732,7 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
                         json_error_t je;
                         v = json_loadb(c->resp.data, c->resp.len, JSON_DECODE_ANY, &je);
                         if (!v) {
-                                status_error_set(err, (int)code, NULL,
+                                kube_status_error_set(err, (int)code, NULL,
                                                  xasprintf("error: the server's answer is not JSON: %s", je.text));
                                 return -EBADMSG;
                         }
@@ -745,7 +745,7 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
         }
         char *reason = NULL;
         char *msg = kube_format_server_error((int)code, c->resp.data, c->resp.len, &reason);
-        status_error_set(err, (int)code, reason, msg);
+        kube_status_error_set(err, (int)code, reason, msg);
         r = kube_http_errno((int)code, reason);
         free(reason);
         return r;
@@ -783,7 +783,7 @@ int kube_client_list(struct kube_client *c, const char *path, unsigned limit, ku
                 if (r < 0)
                         return r;
                 if (!json_is_object(page)) {
-                        status_error_set(err, 200, NULL, xstrdup("error: the server's answer is not a List"));
+                        kube_status_error_set(err, 200, NULL, xstrdup("error: the server's answer is not a List"));
                         return -EBADMSG;
                 }
                 if (page_fn) {
@@ -829,77 +829,115 @@ static char *format_ms(int64_t ms) {
         return xasprintf("%" PRId64 ".%" PRId64 "s", ms / 1000, (ms % 1000) / 100);
 }
 
+int64_t kube_retry_wait_ms(struct kube_client *c, const struct kube_retry_policy *policy, unsigned attempt,
+                           const struct kube_status_error *err) {
+        if ((err->http_code == 429 || err->http_code == 503) && err->retry_after_ms >= 0)
+                return err->retry_after_ms;
+        int64_t initial = policy && policy->initial_backoff_ms > 0 ? policy->initial_backoff_ms : 100;
+        int64_t max = policy && policy->max_backoff_ms > 0 ? policy->max_backoff_ms : 5000;
+        int64_t cap = initial;
+        for (unsigned i = 0; i < attempt && cap < max; i++)
+                cap *= 2;
+        if (cap > max)
+                cap = max;
+        /* Full jitter: anywhere in [0, cap]. */
+        return (int64_t)(c->clock.random(c->clock.userdata) % (uint64_t)(cap + 1));
+}
+
+/* One write in progress under a policy. */
+struct write_state {
+        struct kube_client *c;
+        const struct kube_retry_policy *p;
+        int64_t start;
+        unsigned waits;  /* backoffs so far (the next one's exponent) */
+        json_t *body;    /* what the next attempt sends (owned) */
+};
+
+static int64_t elapsed_ms(const struct write_state *w) {
+        return w->c->clock.now_ms(w->c->clock.userdata) - w->start;
+}
+
+/* Each attempt ends by the deadline too. */
+static void attempt_timeout(struct write_state *w) {
+        int64_t t = w->c->opts.request_timeout_ms, left = w->p->deadline_ms - elapsed_ms(w);
+        if (w->p->deadline_ms > 0 && (t == 0 || left < t))
+                t = left > 1 ? left : 1;
+        w->c->attempt_timeout_ms = t;
+}
+
+/* After failure r: 1 with *wait to retry, 0 to return r (or *r replaced:
+ * KUBE_NOTHING_TO_DO, or the recompute's error). */
+static int next_step(struct write_state *w, int *r, struct kube_status_error *e, int64_t *wait) {
+        const struct kube_retry_policy *p = w->p;
+        *wait = 0;
+        if (p->deadline_ms <= 0)
+                return 0;
+        if (e->http_code == 409 && *r == -ESTALE && p->recompute) {
+                json_t *next = NULL;
+                int rr = p->recompute(w->c, p->userdata, &next, e);
+                if (rr == 0) {
+                        *r = KUBE_NOTHING_TO_DO;
+                        return 0;
+                }
+                if (rr > 0) {
+                        json_decref(w->body);
+                        w->body = next;
+                        return 1;
+                }
+                *r = rr;
+        }
+        if (!kube_error_is_transient(*r, e))
+                return 0;
+        *wait = kube_retry_wait_ms(w->c, p, w->waits, e);
+        if (!((e->http_code == 429 || e->http_code == 503) && e->retry_after_ms >= 0))
+                w->waits++; /* Retry-After does not move the backoff on */
+        return 1;
+}
+
+static void gave_up(struct kube_status_error *e, int attempts, int64_t deadline_ms) {
+        _cleanup_free_ char *d = format_ms(deadline_ms);
+        char *msg = xasprintf("%s (gave up after %d attempts: deadline %s)", e->message ? e->message : "error",
+                              attempts, d);
+        free(e->message);
+        e->message = msg;
+}
+
 int kube_client_write(struct kube_client *c, const char *method, const char *path, const char *content_type,
                       const json_t *body, const struct kube_retry_policy *policy, json_t **ret,
                       struct kube_status_error *err) {
-        struct kube_retry_policy none = { 0 };
-        const struct kube_retry_policy *p = policy ? policy : &none;
-        int64_t initial = p->initial_backoff_ms > 0 ? p->initial_backoff_ms : 100;
-        int64_t max = p->max_backoff_ms > 0 ? p->max_backoff_ms : 5000;
-        int64_t start = c->clock.now_ms(c->clock.userdata), backoff = initial;
-        _cleanup_json_ json_t *cur = json_incref((json_t *)body);
+        static const struct kube_retry_policy none = { 0 };
+        struct write_state w = { .c = c, .p = policy ? policy : &none, .start = c->clock.now_ms(c->clock.userdata),
+                                 .body = json_incref((json_t *)body) };
         struct kube_status_error local = { .retry_after_ms = -1 };
         struct kube_status_error *e = err ? err : &local;
         kube_status_error_done(e);
         int r;
         for (int attempt = 1;; attempt++) {
-                int64_t elapsed = c->clock.now_ms(c->clock.userdata) - start;
-                /* Each attempt ends by the deadline too. */
-                int64_t left = p->deadline_ms > 0 ? p->deadline_ms - elapsed : 0;
-                int64_t t = c->opts.request_timeout_ms;
-                if (p->deadline_ms > 0 && (t == 0 || left < t))
-                        t = left > 1 ? left : 1;
-                c->attempt_timeout_ms = t;
+                attempt_timeout(&w);
                 e->attempts = attempt;
                 e->retry_after_ms = -1;
-                r = kube_client_request(c, method, path, content_type, cur, ret, e);
+                r = kube_client_request(c, method, path, content_type, w.body, ret, e);
                 c->attempt_timeout_ms = 0;
-                if (r == 0) {
-                        int attempts = e->attempts;
-                        kube_status_error_done(e);
-                        e->attempts = attempts;
-                        break;
-                }
-                if (p->deadline_ms <= 0)
-                        break;
                 int64_t wait;
-                if (e->http_code == 409 && r == -ESTALE && p->recompute) {
-                        json_t *next = NULL;
-                        int rr = p->recompute(c, p->userdata, &next, e);
-                        if (rr < 0) {
-                                r = rr;
-                                break;
-                        }
-                        if (rr == 0) {
-                                int attempts = e->attempts;
-                                kube_status_error_done(e);
-                                e->attempts = attempts;
-                                r = KUBE_NOTHING_TO_DO;
-                                break;
-                        }
-                        json_decref(cur);
-                        cur = next;
-                        wait = 0;
-                } else if (!kube_error_is_transient(r, e))
+                if (r == 0 || !next_step(&w, &r, e, &wait))
                         break;
-                else if ((e->http_code == 429 || e->http_code == 503) && e->retry_after_ms >= 0)
-                        wait = e->retry_after_ms;
-                else {
-                        /* Full jitter: anywhere in [0, backoff]. */
-                        wait = (int64_t)(c->clock.random(c->clock.userdata) % (uint64_t)(backoff + 1));
-                        backoff = backoff * 2 > max ? max : backoff * 2;
-                }
-                elapsed = c->clock.now_ms(c->clock.userdata) - start;
-                if (elapsed + wait >= p->deadline_ms) {
-                        _cleanup_free_ char *d = format_ms(p->deadline_ms);
-                        char *msg = xasprintf("%s (gave up after %d attempts: deadline %s)", e->message, attempt, d);
-                        free(e->message);
-                        e->message = msg;
+                if (wait > 0 && w.p->no_sleep)
+                        break;
+                if (elapsed_ms(&w) + wait >= w.p->deadline_ms) {
+                        gave_up(e, attempt, w.p->deadline_ms);
                         break;
                 }
+                if (w.p->on_retry)
+                        w.p->on_retry(w.p->userdata, e, wait);
                 if (wait > 0)
                         c->clock.sleep_ms(c->clock.userdata, wait);
         }
+        if (r >= 0) {
+                int attempts = e->attempts;
+                kube_status_error_done(e);
+                e->attempts = attempts;
+        }
+        json_decref(w.body);
         if (e == &local)
                 kube_status_error_done(&local);
         return r;
