@@ -385,7 +385,7 @@ static void print_error_line(const char *message) {
  * for the plural and the scope, as kubectl would. */
 static int resolve_resource(struct sidecar *s) {
         struct kstatus_object_ref *o = &s->cfg.object;
-        struct api_error aerr = { 0 };
+        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
         bool namespaced;
         int r = api_resolve_kind(s->api, o->group, o->version, o->kind, &o->resource, &namespaced, &aerr);
         if (r < 0) {
