@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "log.h"
 #include "merge.h"
 #include "pipeline.h"
 #include "workflow.h"
@@ -49,6 +50,8 @@ struct sidecar_config {
         int64_t poll_ms;      /* --poll: stat status.yaml this often instead of inotify; 0 = inotify */
         bool once;
         bool live;            /* push while the pipeline runs (default) */
+        enum log_format log_format;
+        enum log_level log_level;
         /* kube client options */
         char *kubeconfig;
         char *context;
