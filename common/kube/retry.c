@@ -87,8 +87,9 @@ static void attempt_timeout(struct write_state *w) {
         w->c->attempt_timeout_ms = t;
 }
 
-/* After failure r: 1 with *wait to retry, 0 to return r (or *r replaced:
- * KUBE_NOTHING_TO_DO, or the recompute's error). */
+/* After failure r: 2 to retry at once with a recomputed body, 1 to retry
+ * after *wait, 0 to return r (or *r replaced: KUBE_NOTHING_TO_DO, or the
+ * recompute's error). */
 static int next_step(struct write_state *w, int *r, struct kube_status_error *e, int64_t *wait) {
         const struct kube_retry_policy *p = w->p;
         *wait = 0;
@@ -104,7 +105,7 @@ static int next_step(struct write_state *w, int *r, struct kube_status_error *e,
                 if (rr > 0) {
                         json_decref(w->body);
                         w->body = next;
-                        return 1;
+                        return 2;
                 }
                 *r = rr;
         }
@@ -141,9 +142,9 @@ int kube_client_write(struct kube_client *c, const char *method, const char *pat
                 r = kube_client_request(c, method, path, content_type, w.body, ret, e);
                 c->attempt_timeout_ms = 0;
                 int64_t wait;
-                if (r == 0 || !next_step(&w, &r, e, &wait))
-                        break;
-                if (wait > 0 && w.p->no_sleep)
+                int step = r == 0 ? 0 : next_step(&w, &r, e, &wait);
+                /* An event loop waits in its own timer: only a recompute is retried at once. */
+                if (step == 0 || (step == 1 && w.p->no_sleep))
                         break;
                 if (elapsed_ms(&w) + wait >= w.p->deadline_ms) {
                         gave_up(e, attempt, w.p->deadline_ms);
