@@ -35,6 +35,7 @@ lists0=$(lists)
 kubectl wait iam/example --for=condition=ConfigureWorkflowCompleted --timeout=30s >"$TEST_TMP/wait.out" 2>&1 &
 wait_pid=$!
 # kubectl wait lists the object (then watches from that list) before the pipeline ends.
+# shellcheck disable=SC2317 # called by wait_until
 lists_grew() { [ "$(lists)" -gt "$lists0" ] && echo yes; }
 wait_until "kubectl wait has read the resource before the pipeline ends" yes lists_grew
 stop_sidecar TERM
