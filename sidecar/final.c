@@ -98,7 +98,8 @@ static int final_write(struct sidecar *s, struct status_write *w, bool gone_ok, 
         if (r < 0)
                 return gone_ok && err->http_code == 404 ? 1 : r;
         int64_t left = deadline - (kstatus_monotonic_ms() - start);
-        r = sidecar_send_status(w, left > 1 ? left : 1, false, err);
+        /* Nothing left after the read: one attempt, as a --deadline of 0 makes. */
+        r = sidecar_send_status(w, left > 0 ? left : 0, false, err);
         if (r < 0)
                 return r;
         if (r == 0)
