@@ -1,6 +1,6 @@
-/* api.c - the sidecar's few API calls over the common/kube client. One
- * attempt each: push.c decides what to retry, because a retried status write
- * must be re-planned against what the server now holds. */
+/* api.c - the sidecar's few API calls over the common/kube client. Retries
+ * are the library's (kube_client_write); a status write that must be
+ * re-planned after a 409 brings its own recompute (push.c). */
 #include <errno.h>
 #include <string.h>
 
@@ -9,6 +9,7 @@
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/discovery.h"
+#include "log.h"
 #include "version.h"
 
 struct api {
@@ -53,40 +54,27 @@ void api_counters(const struct api *api, unsigned *requests, unsigned *connectio
         kube_client_counters(api->client, requests, connections);
 }
 
-static int fail(int r, struct kube_status_error *kerr, struct api_error *err) {
-        err->http_code = kerr->http_code;
-        err->transient = kerr->http_code == 409 || kube_error_is_transient(r, kerr);
-        err->retry_after_ms = kerr->retry_after_ms;
-        snprintf(err->message, sizeof(err->message), "%s", kerr->message ? kerr->message : strerror(-r));
-        kube_status_error_done(kerr);
-        return r;
+struct kube_client *api_client(struct api *api) {
+        return api->client;
 }
 
-static void clear(struct api_error *err) {
-        err->http_code = 0;
-        err->transient = false;
-        err->retry_after_ms = -1;
-        err->message[0] = '\0';
+static void log_retry(void *userdata, const struct kube_status_error *err, int64_t wait_ms) {
+        log_warning("api", "cannot read %s: %s; retrying in %lld ms", (const char *)userdata, err->message,
+                    (long long)wait_ms);
 }
 
-int api_get(struct api *api, const char *path, json_t **ret, struct api_error *err) {
-        struct kube_status_error kerr = { 0 };
-        clear(err);
-        int r = kube_client_get(api->client, path, ret, &kerr);
-        return r < 0 ? fail(r, &kerr, err) : 0;
+int api_get(struct api *api, const char *path, int64_t deadline_ms, json_t **ret, struct kube_status_error *err) {
+        struct kube_retry_policy policy = { .deadline_ms = deadline_ms, .on_retry = log_retry, .userdata = (void *)path };
+        return kube_client_write(api->client, "GET", path, NULL, NULL, &policy, ret, err);
 }
 
-int api_merge_patch(struct api *api, const char *path, const json_t *patch, json_t **ret, struct api_error *err) {
-        struct kube_status_error kerr = { 0 };
-        clear(err);
-        int r = kube_client_patch(api->client, path, NULL, KUBE_PATCH_MERGE, patch, NULL, ret, &kerr);
-        return r < 0 ? fail(r, &kerr, err) : 0;
+int api_merge_patch(struct api *api, const char *path, const json_t *patch, const struct kube_retry_policy *policy,
+                    json_t **ret, struct kube_status_error *err) {
+        return kube_client_patch(api->client, path, NULL, KUBE_PATCH_MERGE, patch, policy, ret, err);
 }
 
 int api_create_event(struct api *api, const struct kstatus_object_ref *obj, const char *uid, const char *type,
-                     const char *reason, const char *message, struct api_error *err) {
-        struct kube_status_error kerr = { 0 };
-        clear(err);
+                     const char *reason, const char *message, struct kube_status_error *err) {
         /* Events about a cluster-scoped object live in "default", as kubectl's recorder puts them. */
         const char *ns = obj->namespace && *obj->namespace ? obj->namespace : "default";
         _cleanup_free_ char *api_version = *obj->group ? xasprintf("%s/%s", obj->group, obj->version)
@@ -118,34 +106,27 @@ int api_create_event(struct api *api, const struct kstatus_object_ref *obj, cons
                 "action", "StatusUpdate");
         if (!body)
                 return -ENOMEM;
-        int r = kube_client_create(api->client, path, body, NULL, NULL, &kerr);
-        return r < 0 ? fail(r, &kerr, err) : 0;
+        return kube_client_create(api->client, path, body, NULL, NULL, err);
 }
 
 int api_resolve_kind(struct api *api, const char *group, const char *version, const char *kind, char **ret_plural,
-                     bool *ret_namespaced, struct api_error *err) {
+                     bool *ret_namespaced, struct kube_status_error *err) {
         struct kstatus_error kerr0 = { 0 };
-        struct kube_status_error kerr = { 0 };
-        clear(err);
         /* No disk cache: one lookup at start, and a Pod's root filesystem is read-only. */
         struct kube_discovery_options opts = { .cache_dir = "" };
         _cleanup_(kube_discovery_freep) struct kube_discovery *d = NULL;
         int r = kube_discovery_new(api->client, &opts, &d, &kerr0);
         if (r < 0) {
-                snprintf(err->message, sizeof(err->message), "%s", kerr0.message);
+                kube_status_error_set(err, 0, NULL, xstrdup(kerr0.message));
                 return r;
         }
         _cleanup_free_ char *api_version = group && *group ? xasprintf("%s/%s", group, version) : xstrdup(version);
         struct kube_resource res = { 0 };
-        r = kube_discovery_resolve_kind(d, api_version, kind, &res, &kerr);
+        r = kube_discovery_resolve_kind(d, api_version, kind, &res, err);
         if (r < 0)
-                return fail(r, &kerr, err);
+                return r;
         *ret_plural = TAKE_PTR(res.resource);
         *ret_namespaced = res.namespaced;
         kube_resource_done(&res);
         return 0;
-}
-
-bool api_error_is_transient(const struct api_error *err) {
-        return err->transient;
 }

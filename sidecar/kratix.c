@@ -1,6 +1,6 @@
 /* kratix.c - what the sidecar learns about its pipeline (docs/BEHAVIOUR.md §4,
  * §5): from its own Pod, whether Kratix's status-writer runs beside it and
- * how the pipeline's containers ended; from the environment or Kratix's
+ * how the pipeline's containers ended (final.c); from the environment or Kratix's
  * objects, whether this is the workflow's last pipeline; from
  * workflow-control.yaml, whether the workflow may complete. Every decision is
  * a pure function in common/ (pipeline.c, workflow.c); this file reads. */
@@ -13,33 +13,21 @@
 #include "status.h"
 #include "workflow.h"
 
-/* How long the final write waits for the Pod to show the pipeline's containers terminated. */
-#define POD_SETTLE_ATTEMPTS 20
-#define POD_SETTLE_INTERVAL_MS 250
-
 #define KRATIX_API "/apis/platform.kratix.io/v1alpha1"
 
-/* GET the sidecar's own Pod, riding out transient errors until deadline. */
-static int read_pod(struct sidecar *s, int64_t deadline, json_t **ret, struct api_error *aerr) {
+/* GET the sidecar's own Pod, riding out transient errors for up to deadline_ms. */
+int sidecar_read_pod(struct sidecar *s, int64_t deadline_ms, json_t **ret, struct kube_status_error *err) {
         struct kstatus_object_ref pod = {
                 .group = "", .version = "v1", .resource = "pods", .name = s->cfg.pod_name,
                 .namespace = s->cfg.pod_namespace ? s->cfg.pod_namespace : s->cfg.object.namespace,
         };
         _cleanup_free_ char *path = kstatus_object_ref_path(&pod, NULL);
-        for (unsigned attempt = 0;; attempt++) {
-                int r = api_get(s->api, path, ret, aerr);
-                if (r >= 0)
-                        return 0;
-                int64_t wait = aerr->retry_after_ms >= 0 ? aerr->retry_after_ms : sidecar_backoff_ms(attempt);
-                if (!api_error_is_transient(aerr) || sidecar_now_ms() + wait > deadline)
-                        return r;
-                sidecar_sleep_ms(wait);
-        }
+        return api_get(s->api, path, deadline_ms, ret, err);
 }
 
 /* Set kratix_owned from the Pod's containers: Kratix's status-writer writes
  * what Kratix owns, so this sidecar must not. */
-static void owner_from_pod(struct sidecar *s, const json_t *pod) {
+void sidecar_owner_from_pod(struct sidecar *s, const json_t *pod) {
         struct kstatus_pod_outcome o;
         kstatus_pod_outcome_read(pod, s->cfg.container_name, &o);
         s->kratix_owned = !o.kratix;
@@ -62,21 +50,21 @@ void sidecar_decide_owner(struct sidecar *s) {
                 return;
         }
         _cleanup_json_ json_t *pod = NULL;
-        struct api_error aerr = { 0 };
-        if (read_pod(s, sidecar_now_ms() + s->cfg.final_deadline_ms, &pod, &aerr) < 0) {
+        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+        if (sidecar_read_pod(s, s->cfg.final_deadline_ms, &pod, &aerr) < 0) {
                 s->kratix_owned = -1;
                 log_warning("start", "cannot read pod \"%s\": %s; cannot tell whether Kratix's status-writer runs "
                                      "beside this sidecar: leaving the conditions Kratix owns alone",
                             s->cfg.pod_name, aerr.message);
                 return;
         }
-        owner_from_pod(s, pod);
+        sidecar_owner_from_pod(s, pod);
 }
 
 /* GET a list; 0 with *ret, 1 when the API does not serve it (404), <0 on error (logged). */
 static int get_list(struct sidecar *s, const char *path, json_t **ret) {
-        struct api_error aerr = { 0 };
-        int r = api_get(s->api, path, ret, &aerr);
+        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+        int r = api_get(s->api, path, 0, ret, &aerr);
         if (r >= 0)
                 return 0;
         if (aerr.http_code == 404)
@@ -134,8 +122,8 @@ static int locate_from_kratix(struct sidecar *s, int *ret_index, int *ret_count)
         if (r == 0) {
                 from = "promise";
                 _cleanup_free_ char *path = xasprintf(KRATIX_API "/promises/%s", s->cfg.promise);
-                struct api_error aerr = { 0 };
-                if ((r = api_get(s->api, path, &owner, &aerr)) < 0) {
+                _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+                if ((r = api_get(s->api, path, 0, &owner, &aerr)) < 0) {
                         log_warning("start", "cannot read promise \"%s\": %s", s->cfg.promise, aerr.message);
                         return r;
                 }
@@ -182,96 +170,4 @@ int sidecar_read_control(struct sidecar *s, struct kstatus_workflow_control *ret
         if (r < 0)
                 *ret_error = kstatus_error_format(&err, "workflow-control.yaml");
         return r;
-}
-
-/* A Pod still showing the pipeline running: RUNNING until the kubelet catches up. */
-static char *unfinished(const struct kstatus_pod_outcome *o) {
-        if (o->container)
-                return xasprintf("the Pod stopped while container %s was being restarted after %s", o->container,
-                                 o->container_reason);
-        return xstrdup("the Pod stopped before its pipeline containers ended");
-}
-
-/* A Pod deleted after one of its containers failed: under OnFailure, the Job
- * controller deletes it once backoffLimit is used up (and marks the Job
- * FailureTarget first), or because the Job was suspended. Its Job tells
- * which; without it (no permission to get Jobs) the Pod only stopped early. */
-static bool deleted_by_failed_job(struct sidecar *s, const json_t *pod) {
-        const char *job = kstatus_pod_job(pod);
-        if (!job)
-                return false;
-        const char *ns = s->cfg.pod_namespace ? s->cfg.pod_namespace : s->cfg.object.namespace;
-        _cleanup_free_ char *path = xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s", ns, job);
-        _cleanup_json_ json_t *obj = NULL;
-        struct api_error aerr = { 0 };
-        if (api_get(s->api, path, &obj, &aerr) < 0) {
-                log_info("final", "cannot read job \"%s\": %s; taking the Pod's deletion for an early stop", job,
-                         aerr.message);
-                return false;
-        }
-        return kstatus_job_failed(obj);
-}
-
-/* How the pipeline ended, from the Pod's container states. */
-static enum pipeline_outcome pod_outcome(struct sidecar *s, char **ret_why) {
-        int64_t deadline = sidecar_now_ms() + s->cfg.final_deadline_ms / 2;
-        for (unsigned attempt = 0;; attempt++) {
-                _cleanup_json_ json_t *pod = NULL;
-                struct api_error aerr = { 0 };
-                if (read_pod(s, deadline, &pod, &aerr) < 0) {
-                        log_warning("final", "cannot read pod \"%s\": %s; cannot tell how the pipeline ended: "
-                                             "writing status.yaml's keys and no workflow condition",
-                                    s->cfg.pod_name, aerr.message);
-                        return OUTCOME_UNKNOWN;
-                }
-                if (s->kratix_owned < 0 && s->cfg.workflow_conditions == WORKFLOW_CONDITIONS_AUTO)
-                        owner_from_pod(s, pod);
-                struct kstatus_pod_outcome o;
-                kstatus_pod_outcome_read(pod, s->cfg.container_name, &o);
-                enum kstatus_pod_state state = o.state;
-                if (state == KSTATUS_POD_STOPPED && o.deleted && o.container && deleted_by_failed_job(s, pod)) {
-                        state = KSTATUS_POD_FAILED;
-                        *ret_why = xasprintf("container %s: %s; its Job's backoffLimit is used up", o.container,
-                                             o.container_reason);
-                } else if (state == KSTATUS_POD_STOPPED && o.deleted && o.container) {
-                        *ret_why = xasprintf("%s, after container %s failed (%s)", o.reason, o.container,
-                                             o.container_reason);
-                } else if (state == KSTATUS_POD_RUNNING && attempt >= POD_SETTLE_ATTEMPTS) {
-                        state = KSTATUS_POD_STOPPED;
-                        *ret_why = unfinished(&o);
-                } else if (state == KSTATUS_POD_FAILED && o.container)
-                        *ret_why = xasprintf("container %s: %s", o.container, o.reason);
-                else if (state == KSTATUS_POD_FAILED || state == KSTATUS_POD_STOPPED)
-                        *ret_why = xstrdup(o.reason);
-                kstatus_pod_outcome_clear(&o);
-                switch (state) {
-                case KSTATUS_POD_SUCCEEDED: return OUTCOME_SUCCEEDED;
-                case KSTATUS_POD_FAILED: return OUTCOME_FAILED;
-                case KSTATUS_POD_STOPPED: return OUTCOME_STOPPED;
-                case KSTATUS_POD_RUNNING: break;
-                }
-                /* The kubelet stops us once the pipeline's containers have exited, but
-                 * reports their states on its own schedule: give it time to catch up. */
-                if (attempt == 0)
-                        log_info("final", "pod \"%s\" still shows the pipeline running; waiting for the kubelet to "
-                                          "report it", s->cfg.pod_name);
-                sidecar_sleep_ms(POD_SETTLE_INTERVAL_MS);
-        }
-}
-
-int sidecar_final(struct sidecar *s, bool signal_failed, const char *why) {
-        _cleanup_free_ char *reason = NULL;
-        enum pipeline_outcome outcome = signal_failed ? OUTCOME_FAILED : OUTCOME_SUCCEEDED;
-        /* In a Pod, the containers' own exit codes say how the pipeline ended. */
-        if (s->cfg.pod_name && !signal_failed) {
-                outcome = pod_outcome(s, &reason);
-                why = reason;
-        }
-        const char *p = s->cfg.pipeline ? s->cfg.pipeline : "?";
-        if (outcome == OUTCOME_FAILED)
-                log_warning("final", "pipeline %s failed%s%s", p, why ? ": " : "", why ? why : "");
-        else if (outcome == OUTCOME_STOPPED)
-                log_info("final", "pipeline %s stopped early, not a failure: %s; writing status.yaml's keys and no "
-                                  "workflow condition", p, why ? why : "?");
-        return sidecar_finish(s, outcome, why);
 }

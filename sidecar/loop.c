@@ -41,14 +41,12 @@ struct loop {
         int parent_wd; /* watch on its parent while it does not */
         int64_t first_change_ms; /* first change since the last push, 0 none */
         bool complete;           /* a complete write arrived in this batch of events */
-        unsigned retries;
+        bool stopping;           /* a signal came: the final write is under way */
+        bool failed;             /* SIGUSR1: the pipeline failed */
+        const char *why;
+        bool done;               /* the final write ended with result */
+        int result;
 };
-
-static int64_t mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct timespec ms_timespec(int64_t ms) {
         return (struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
@@ -104,7 +102,7 @@ static int watch_dir(struct loop *l, const struct sidecar_config *cfg) {
 static void schedule_push(struct loop *l, const struct sidecar_config *cfg) {
         if (!cfg->live)
                 return;
-        int64_t now = mono_ms();
+        int64_t now = kstatus_monotonic_ms();
         if (!l->first_change_ms)
                 l->first_change_ms = now;
         /* Debounce: wait for quiet, but never longer than max-debounce after the first change. */
@@ -163,14 +161,11 @@ static void drain_inotify(struct sidecar *s, struct loop *l) {
 static void do_push(struct sidecar *s, struct loop *l) {
         l->first_change_ms = 0;
         int r = sidecar_push_live(s);
-        if (r == -EAGAIN) {
-                /* Transient API failure: try again later; nothing is lost, the next
-                 * push is computed against what the server acknowledged. */
-                int64_t delay = 200LL << (l->retries < 5 ? l->retries : 5);
-                l->retries++;
-                arm(l->retry_fd, delay);
-        } else
-                l->retries = 0;
+        /* A transient API failure: try again when the library's backoff says;
+         * nothing is lost, the next push is planned against what the server
+         * acknowledged. */
+        if (r == -EAGAIN)
+                arm(l->retry_fd, s->retry_ms);
 }
 
 static void loop_signals(sigset_t *mask) {
@@ -281,6 +276,71 @@ static void teardown(struct loop *l) {
                         close(fds[i]);
 }
 
+static void read_signals(struct loop *l) {
+        struct signalfd_siginfo si;
+        while (read(l->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                if (l->stopping)
+                        continue; /* the final write is under way */
+                if (si.ssi_signo == SIGUSR1) {
+                        l->failed = true;
+                        l->why = "SIGUSR1";
+                }
+                log_info("signal", "received %s; writing the final status",
+                         si.ssi_signo == SIGUSR1 ? "SIGUSR1 (pipeline failed)"
+                         : si.ssi_signo == SIGINT ? "SIGINT"
+                                                  : "SIGTERM");
+                l->stopping = true;
+        }
+}
+
+static bool tick(int fd) {
+        uint64_t ticks;
+        return read(fd, &ticks, sizeof(ticks)) == sizeof(ticks);
+}
+
+/* The final write, one look at the Pod at a time: done, or the timer armed
+ * for the next look while the kubelet catches up. */
+static void final_step(struct sidecar *s, struct loop *l) {
+        int r = sidecar_final(s, l->failed, l->why);
+        if (r == SIDECAR_FINAL_PENDING) {
+                arm(l->retry_fd, SIDECAR_POD_SETTLE_MS);
+                return;
+        }
+        l->result = r;
+        l->done = true;
+}
+
+static void dispatch(struct sidecar *s, struct loop *l, uint32_t source) {
+        switch (source) {
+        case SRC_SIGNAL:
+                read_signals(l);
+                break;
+        case SRC_INOTIFY:
+                drain_inotify(s, l);
+                /* Writes that came while the last push was being sent are
+                 * one push now: a burst costs at most one push per send. */
+                if (l->complete && s->cfg.live && !l->stopping) {
+                        l->complete = false;
+                        disarm(l->debounce_fd);
+                        do_push(s, l);
+                }
+                break;
+        case SRC_DEBOUNCE:
+                if (tick(l->debounce_fd) && !l->stopping)
+                        do_push(s, l);
+                break;
+        case SRC_RETRY:
+                /* While stopping, the retry timer paces the looks at the Pod. */
+                if (tick(l->retry_fd))
+                        l->stopping ? final_step(s, l) : do_push(s, l);
+                break;
+        case SRC_POLL:
+                if (tick(l->poll_fd) && !l->stopping)
+                        poll_status(s, l);
+                break;
+        }
+}
+
 int sidecar_run(struct sidecar *s) {
         struct loop l = { .epoll_fd = -1, .signal_fd = -1, .inotify_fd = -1, .debounce_fd = -1, .retry_fd = -1,
                           .poll_fd = -1, .dir_wd = -1, .parent_wd = -1 };
@@ -300,71 +360,28 @@ int sidecar_run(struct sidecar *s) {
         if (s->cfg.live && access(s->cfg.status_file, F_OK) == 0)
                 do_push(s, &l);
 
-        bool failed = false;
-        const char *why = NULL;
-        for (;;) {
+        bool final_started = false;
+        while (!l.done) {
                 struct epoll_event evs[8];
                 int n = epoll_wait(l.epoll_fd, evs, ELEMENTSOF(evs), -1);
+                if (n < 0 && errno == EINTR)
+                        continue;
                 if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        r = -errno;
+                        l.result = -errno;
                         break;
                 }
-                bool stop = false;
-                for (int i = 0; i < n; i++) {
-                        uint64_t ticks;
-                        switch (evs[i].data.u32) {
-                        case SRC_SIGNAL: {
-                                struct signalfd_siginfo si;
-                                while (read(l.signal_fd, &si, sizeof(si)) == sizeof(si)) {
-                                        if (si.ssi_signo == SIGUSR1) {
-                                                failed = true;
-                                                why = "SIGUSR1";
-                                        }
-                                        log_info("signal", "received %s; writing the final status",
-                                                 si.ssi_signo == SIGUSR1 ? "SIGUSR1 (pipeline failed)"
-                                                 : si.ssi_signo == SIGINT ? "SIGINT"
-                                                                          : "SIGTERM");
-                                        stop = true;
-                                }
-                                break;
-                        }
-                        case SRC_INOTIFY:
-                                drain_inotify(s, &l);
-                                /* Writes that came while the last push was being sent are
-                                 * one push now: a burst costs at most one push per send. */
-                                if (l.complete && s->cfg.live) {
-                                        l.complete = false;
-                                        disarm(l.debounce_fd);
-                                        do_push(s, &l);
-                                }
-                                break;
-                        case SRC_DEBOUNCE:
-                                if (read(l.debounce_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
-                                        do_push(s, &l);
-                                break;
-                        case SRC_RETRY:
-                                if (read(l.retry_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
-                                        do_push(s, &l);
-                                break;
-                        case SRC_POLL:
-                                if (read(l.poll_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
-                                        poll_status(s, &l);
-                                break;
-                        }
-                }
-                if (stop) {
-                        r = 0;
-                        break;
+                for (int i = 0; i < n; i++)
+                        dispatch(s, &l, evs[i].data.u32);
+                if (l.stopping && !final_started) {
+                        final_started = true;
+                        disarm(l.debounce_fd);
+                        disarm(l.retry_fd);
+                        final_step(s, &l);
                 }
         }
-        disarm(l.debounce_fd);
-        if (r == 0)
-                r = sidecar_final(s, failed, why);
         /* Only after the final write: closing an inotify descriptor waits for an
          * SRCU grace period in the kernel (16 ms measured), which the status
          * would otherwise wait for. */
         teardown(&l);
-        return r;
+        return l.result;
 }

@@ -2,6 +2,7 @@
  * status, live and when the pipeline ends (docs/BEHAVIOUR.md §3-§6).
  * main.c parses the configuration; loop.c waits; push.c writes. */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,30 +64,6 @@ static const char usage[] =
         "                               status.yaml limits (1Mi, 64, 100000, 1Mi)\n"
         "      --version                print the version\n";
 
-static char *env_dup(const char *name) {
-        const char *v = getenv(name);
-        return v && *v ? xstrdup(v) : NULL;
-}
-
-static int workflow_conditions_from_string(const char *v, enum workflow_conditions *ret) {
-        static const char *const names[] = { [WORKFLOW_CONDITIONS_AUTO] = "auto", [WORKFLOW_CONDITIONS_ON] = "on",
-                                              [WORKFLOW_CONDITIONS_OFF] = "off" };
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (strcmp(v, names[i]) == 0) {
-                        *ret = (enum workflow_conditions)i;
-                        return 0;
-                }
-        return -EINVAL;
-}
-
-static int parse_count(const char *what, const char *v, int *ret) {
-        int64_t n;
-        if (parse_int64(v, 0, 10000, &n) < 0)
-                return config_error("invalid %s \"%s\": want a number from 0 to 10000", what, v);
-        *ret = (int)n;
-        return 0;
-}
-
 /* The resource from object.yaml when the environment does not name it. */
 static int object_from_input(struct sidecar_config *cfg) {
         _cleanup_free_ char *path = xasprintf("%s/object.yaml", cfg->input_dir);
@@ -125,184 +102,253 @@ static int object_from_input(struct sidecar_config *cfg) {
         return 0;
 }
 
-static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
-        *cfg = (struct sidecar_config){
-                .pipeline_index = -1, .pipeline_count = -1, .is_last = -1, .mode = KSTATUS_MERGE_DEEP,
-                .limits = KSTATUS_LIMITS_DEFAULT, .debounce_ms = 50, .max_debounce_ms = 2000,
-                .final_deadline_ms = 60000, .request_timeout_ms = 10000, .live = true,
-        };
-        cfg->object.group = env_dup("KRATIX_OBJECT_GROUP");
-        cfg->object.version = env_dup("KRATIX_OBJECT_VERSION");
-        cfg->object.name = env_dup("KRATIX_OBJECT_NAME");
-        cfg->object.namespace = env_dup("KRATIX_OBJECT_NAMESPACE");
-        cfg->object.resource = env_dup("KRATIX_CRD_PLURAL");
-        cfg->object.kind = env_dup("KRATIX_OBJECT_KIND");
-        const char *cs = getenv("KRATIX_CLUSTER_SCOPED");
-        cfg->object.cluster_scoped = cs && strcmp(cs, "true") == 0;
-        cfg->pipeline = env_dup("KRATIX_PIPELINE_NAME");
-        cfg->promise = env_dup("KRATIX_PROMISE_NAME");
-        cfg->workflow_type = env_dup("KRATIX_WORKFLOW_TYPE");
-        cfg->pod_name = env_dup("POD_NAME");
-        cfg->pod_namespace = env_dup("POD_NAMESPACE");
-        cfg->container_name = env_dup("KSTATUS_CONTAINER_NAME");
-        cfg->metadata_dir = env_dup("KSTATUS_METADATA_DIR");
-        cfg->input_dir = env_dup("KSTATUS_INPUT_DIR");
-        const char *action = getenv("KRATIX_WORKFLOW_ACTION");
-        if (action && strcmp(action, "delete") == 0)
-                cfg->action = ACTION_DELETE;
-        else if (action && *action && strcmp(action, "configure") != 0)
-                return config_error("invalid KRATIX_WORKFLOW_ACTION \"%s\": want configure or delete", action);
-        const char *v;
-        if ((v = getenv("KSTATUS_PIPELINE_INDEX")) && *v && parse_count("KSTATUS_PIPELINE_INDEX", v, &cfg->pipeline_index) < 0)
-                return -EINVAL;
-        if ((v = getenv("KSTATUS_PIPELINE_COUNT")) && *v && parse_count("KSTATUS_PIPELINE_COUNT", v, &cfg->pipeline_count) < 0)
-                return -EINVAL;
-        if ((v = getenv("KSTATUS_MERGE")) && *v && kstatus_merge_mode_from_string(v, &cfg->mode) < 0)
-                return config_error("invalid KSTATUS_MERGE \"%s\": want deep or shallow", v);
-        if ((v = getenv("KSTATUS_WORKFLOW_CONDITIONS")) && *v &&
-            workflow_conditions_from_string(v, &cfg->workflow_conditions) < 0)
-                return config_error("invalid KSTATUS_WORKFLOW_CONDITIONS \"%s\": want auto, on or off", v);
-        /* As Kratix reads them: exactly "true" is true. */
-        if ((v = getenv("IS_LAST_PIPELINE")) && *v)
-                cfg->is_last = strcmp(v, "true") == 0;
-        cfg->dry_run = (v = getenv("KRATIX_DRY_RUN")) && strcmp(v, "true") == 0;
+/* ---- every setting, its flag and its environment variable in one table ---- */
 
-        enum { O_GROUP = 1000, O_VERSION, O_RESOURCE, O_NAME, O_CLUSTER, O_PIPELINE, O_INDEX, O_COUNT, O_META, O_INPUT,
-               O_MERGE, O_WFCOND, O_DEBOUNCE, O_MAXDEB, O_DEADLINE, O_NOLIVE, O_POLL, O_ONCE, O_KUBECONFIG, O_CONTEXT, O_REQTIMEOUT, O_LOGFMT,
-               O_MAXFILE, O_MAXDEPTH, O_MAXNODES, O_MAXSTATUS, O_VERSIONFLAG, O_HELP };
-        static const struct option options[] = {
-                { "group", required_argument, NULL, O_GROUP },
-                { "api-version", required_argument, NULL, O_VERSION },
-                { "resource", required_argument, NULL, O_RESOURCE },
-                { "name", required_argument, NULL, O_NAME },
-                { "namespace", required_argument, NULL, 'n' },
-                { "cluster-scoped", no_argument, NULL, O_CLUSTER },
-                { "pipeline", required_argument, NULL, O_PIPELINE },
-                { "pipeline-index", required_argument, NULL, O_INDEX },
-                { "pipeline-count", required_argument, NULL, O_COUNT },
-                { "metadata-dir", required_argument, NULL, O_META },
-                { "input-dir", required_argument, NULL, O_INPUT },
-                { "merge", required_argument, NULL, O_MERGE },
-                { "workflow-conditions", required_argument, NULL, O_WFCOND },
-                { "debounce", required_argument, NULL, O_DEBOUNCE },
-                { "max-debounce", required_argument, NULL, O_MAXDEB },
-                { "deadline", required_argument, NULL, O_DEADLINE },
-                { "no-live", no_argument, NULL, O_NOLIVE },
-                { "poll", required_argument, NULL, O_POLL },
-                { "once", no_argument, NULL, O_ONCE },
-                { "kubeconfig", required_argument, NULL, O_KUBECONFIG },
-                { "context", required_argument, NULL, O_CONTEXT },
-                { "request-timeout", required_argument, NULL, O_REQTIMEOUT },
-                { "log-format", required_argument, NULL, O_LOGFMT },
-                { "verbose", no_argument, NULL, 'v' },
-                { "max-file-size", required_argument, NULL, O_MAXFILE },
-                { "max-depth", required_argument, NULL, O_MAXDEPTH },
-                { "max-nodes", required_argument, NULL, O_MAXNODES },
-                { "max-status-size", required_argument, NULL, O_MAXSTATUS },
-                { "version", no_argument, NULL, O_VERSIONFLAG },
-                { "help", no_argument, NULL, O_HELP },
-                {},
-        };
-        enum log_format lf = LOG_FORMAT_TEXT;
-        enum log_level ll = LOG_LEVEL_INFO;
+struct setting;
+/* Read v (NULL: a flag without argument) into cfg; what names it in messages
+ * ("KSTATUS_MERGE \"x\"" or "argument \"x\" for \"--merge\""). 0 or -EINVAL
+ * after printing one line. */
+typedef int (*setting_fn)(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what);
+
+struct setting {
+        const char *flag; /* long flag; NULL: environment only */
+        int short_flag;   /* 'n', 'v' or 0 */
+        const char *env;  /* environment variable (empty values are unset); NULL: flag only */
+        bool argument;    /* the flag takes a value */
+        setting_fn set;
+        size_t offset;    /* of the field in struct sidecar_config */
+};
+
+#define FIELD(cfg, def, type) ((type *)(void *)((char *)(cfg) + (def)->offset))
+
+static int set_string(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        (void)what;
+        set_str(FIELD(cfg, def, char *), v);
+        return 0;
+}
+
+/* A flag without argument, or a variable that is exactly "true" as Kratix reads them. */
+static int set_bool(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        (void)what;
+        *FIELD(cfg, def, bool) = !v || strcmp(v, "true") == 0;
+        return 0;
+}
+
+static int set_no_live(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        (void)def, (void)v, (void)what;
+        cfg->live = false;
+        return 0;
+}
+
+static int set_verbose(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        (void)def, (void)v, (void)what;
+        cfg->log_level = LOG_LEVEL_DEBUG;
+        return 0;
+}
+
+static int set_is_last(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        (void)def, (void)what;
+        cfg->is_last = strcmp(v, "true") == 0;
+        return 0;
+}
+
+static int set_duration(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        if (parse_duration_ms(v, FIELD(cfg, def, int64_t)) < 0)
+                return config_error("invalid %s: want a duration such as 500ms or 2s", what);
+        return 0;
+}
+
+static int set_poll(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        int r = set_duration(cfg, def, v, what);
+        if (r == 0 && cfg->poll_ms <= 0)
+                return config_error("invalid %s: want a duration above 0", what);
+        return r;
+}
+
+static int set_count(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        int64_t n;
+        if (parse_int64(v, 0, 10000, &n) < 0)
+                return config_error("invalid %s: want a number from 0 to 10000", what);
+        *FIELD(cfg, def, int) = (int)n;
+        return 0;
+}
+
+static int set_size(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        size_t size;
+        if (parse_size(v, &size) < 0 || size == 0)
+                return config_error("invalid %s: want a size such as 1Mi", what);
+        *FIELD(cfg, def, size_t) = size;
+        return 0;
+}
+
+static int set_max_depth(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        (void)def;
+        int64_t n;
+        if (parse_int64(v, 1, 100000000, &n) < 0)
+                return config_error("invalid %s: want a number from 1 to 100000000", what);
+        cfg->limits.max_depth = (unsigned)n;
+        return 0;
+}
+
+static int set_max_nodes(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        (void)def;
+        int64_t n;
+        if (parse_int64(v, 1, 100000000, &n) < 0)
+                return config_error("invalid %s: want a number from 1 to 100000000", what);
+        cfg->limits.max_nodes = (size_t)n;
+        return 0;
+}
+
+static int set_merge(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        (void)def;
+        if (kstatus_merge_mode_from_string(v, &cfg->mode) < 0)
+                return config_error("invalid %s: want deep or shallow", what);
+        return 0;
+}
+
+static int set_workflow_conditions(struct sidecar_config *cfg, const struct setting *def, const char *v,
+                                   const char *what) {
+        (void)def;
+        static const char *const names[] = { [WORKFLOW_CONDITIONS_AUTO] = "auto", [WORKFLOW_CONDITIONS_ON] = "on",
+                                              [WORKFLOW_CONDITIONS_OFF] = "off" };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strcmp(v, names[i]) == 0) {
+                        cfg->workflow_conditions = (enum workflow_conditions)i;
+                        return 0;
+                }
+        return config_error("invalid %s: want auto, on or off", what);
+}
+
+static int set_action(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        (void)def;
+        if (strcmp(v, "delete") != 0 && strcmp(v, "configure") != 0)
+                return config_error("invalid %s: want configure or delete", what);
+        cfg->action = strcmp(v, "delete") == 0 ? ACTION_DELETE : ACTION_CONFIGURE;
+        return 0;
+}
+
+static int set_log_format(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
+        (void)def;
+        if (log_format_from_string(v, &cfg->log_format) < 0)
+                return config_error("invalid %s: want text or json", what);
+        return 0;
+}
+
+#define AT(field) offsetof(struct sidecar_config, field)
+static const struct setting settings[] = {
+        /* The resource: Kratix's environment, or flags. */
+        { "group", 0, "KRATIX_OBJECT_GROUP", true, set_string, AT(object.group) },
+        { "api-version", 0, "KRATIX_OBJECT_VERSION", true, set_string, AT(object.version) },
+        { "resource", 0, "KRATIX_CRD_PLURAL", true, set_string, AT(object.resource) },
+        { NULL, 0, "KRATIX_OBJECT_KIND", true, set_string, AT(object.kind) },
+        { "name", 0, "KRATIX_OBJECT_NAME", true, set_string, AT(object.name) },
+        { "namespace", 'n', "KRATIX_OBJECT_NAMESPACE", true, set_string, AT(object.namespace) },
+        { "cluster-scoped", 0, "KRATIX_CLUSTER_SCOPED", false, set_bool, AT(object.cluster_scoped) },
+        /* The pipeline and its place in the workflow. */
+        { "pipeline", 0, "KRATIX_PIPELINE_NAME", true, set_string, AT(pipeline) },
+        { "pipeline-index", 0, "KSTATUS_PIPELINE_INDEX", true, set_count, AT(pipeline_index) },
+        { "pipeline-count", 0, "KSTATUS_PIPELINE_COUNT", true, set_count, AT(pipeline_count) },
+        { NULL, 0, "IS_LAST_PIPELINE", true, set_is_last, AT(is_last) },
+        { NULL, 0, "KRATIX_PROMISE_NAME", true, set_string, AT(promise) },
+        { NULL, 0, "KRATIX_WORKFLOW_TYPE", true, set_string, AT(workflow_type) },
+        { NULL, 0, "KRATIX_WORKFLOW_ACTION", true, set_action, AT(action) },
+        { NULL, 0, "KRATIX_DRY_RUN", true, set_bool, AT(dry_run) },
+        { NULL, 0, "POD_NAME", true, set_string, AT(pod_name) },
+        { NULL, 0, "POD_NAMESPACE", true, set_string, AT(pod_namespace) },
+        { NULL, 0, "KSTATUS_CONTAINER_NAME", true, set_string, AT(container_name) },
+        /* Files and what is written. */
+        { "metadata-dir", 0, "KSTATUS_METADATA_DIR", true, set_string, AT(metadata_dir) },
+        { "input-dir", 0, "KSTATUS_INPUT_DIR", true, set_string, AT(input_dir) },
+        { "merge", 0, "KSTATUS_MERGE", true, set_merge, AT(mode) },
+        { "workflow-conditions", 0, "KSTATUS_WORKFLOW_CONDITIONS", true, set_workflow_conditions,
+          AT(workflow_conditions) },
+        /* When. */
+        { "debounce", 0, NULL, true, set_duration, AT(debounce_ms) },
+        { "max-debounce", 0, NULL, true, set_duration, AT(max_debounce_ms) },
+        { "deadline", 0, NULL, true, set_duration, AT(final_deadline_ms) },
+        { "no-live", 0, NULL, false, set_no_live, AT(live) },
+        { "poll", 0, NULL, true, set_poll, AT(poll_ms) },
+        { "once", 0, NULL, false, set_bool, AT(once) },
+        /* The API server. */
+        { "kubeconfig", 0, NULL, true, set_string, AT(kubeconfig) },
+        { "context", 0, NULL, true, set_string, AT(context) },
+        { "request-timeout", 0, NULL, true, set_duration, AT(request_timeout_ms) },
+        /* Logs and limits. */
+        { "log-format", 0, NULL, true, set_log_format, AT(log_format) },
+        { "verbose", 'v', NULL, false, set_verbose, AT(log_level) },
+        { "max-file-size", 0, NULL, true, set_size, AT(limits.max_file_bytes) },
+        { "max-depth", 0, NULL, true, set_max_depth, AT(limits.max_depth) },
+        { "max-nodes", 0, NULL, true, set_max_nodes, AT(limits.max_nodes) },
+        { "max-status-size", 0, NULL, true, set_size, AT(limits.max_result_bytes) },
+};
+#undef AT
+
+enum { OPT_BASE = 1000, OPT_VERSION = 999, OPT_HELP = 998 };
+
+static int read_environment(struct sidecar_config *cfg) {
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++) {
+                const char *v = settings[i].env ? getenv(settings[i].env) : NULL;
+                if (!v || !*v)
+                        continue;
+                _cleanup_free_ char *what = xasprintf("%s \"%s\"", settings[i].env, v);
+                if (settings[i].set(cfg, &settings[i], v, what) < 0)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+/* getopt_long's table, from the settings (new array). */
+static struct option *long_options(void) {
+        struct option *o = xcalloc(ELEMENTSOF(settings) + 3, sizeof(*o));
+        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++)
+                if (settings[i].flag)
+                        o[n++] = (struct option){ settings[i].flag, settings[i].argument ? required_argument
+                                                                                         : no_argument,
+                                                  NULL, OPT_BASE + (int)i };
+        o[n++] = (struct option){ "version", no_argument, NULL, OPT_VERSION };
+        o[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+        return o;
+}
+
+static const struct setting *setting_of(int c) {
+        if (c >= OPT_BASE && c < OPT_BASE + (int)ELEMENTSOF(settings))
+                return &settings[c - OPT_BASE];
+        for (size_t i = 0; i < ELEMENTSOF(settings); i++)
+                if (settings[i].short_flag && settings[i].short_flag == c)
+                        return &settings[i];
+        return NULL;
+}
+
+/* Flags over the environment: 0, 1 when --version or --help was answered, or -EINVAL. */
+static int read_flags(int argc, char **argv, struct sidecar_config *cfg) {
+        _cleanup_free_ struct option *options = long_options();
         int c;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "n:vh", options, NULL)) >= 0) {
-                int64_t n;
-                size_t size;
-                switch (c) {
-                case O_GROUP: set_str(&cfg->object.group, optarg); break;
-                case O_VERSION: set_str(&cfg->object.version, optarg); break;
-                case O_RESOURCE: set_str(&cfg->object.resource, optarg); break;
-                case O_NAME: set_str(&cfg->object.name, optarg); break;
-                case 'n': set_str(&cfg->object.namespace, optarg); break;
-                case O_CLUSTER: cfg->object.cluster_scoped = true; break;
-                case O_PIPELINE: set_str(&cfg->pipeline, optarg); break;
-                case O_INDEX:
-                        if (parse_count("--pipeline-index", optarg, &cfg->pipeline_index) < 0)
+                const struct setting *def = setting_of(c);
+                if (def) {
+                        _cleanup_free_ char *what = xasprintf("argument \"%s\" for \"--%s\"", optarg ? optarg : "",
+                                                              def->flag);
+                        if (def->set(cfg, def, optarg, what) < 0)
                                 return -EINVAL;
-                        break;
-                case O_COUNT:
-                        if (parse_count("--pipeline-count", optarg, &cfg->pipeline_count) < 0)
-                                return -EINVAL;
-                        break;
-                case O_META: set_str(&cfg->metadata_dir, optarg); break;
-                case O_INPUT: set_str(&cfg->input_dir, optarg); break;
-                case O_MERGE:
-                        if (kstatus_merge_mode_from_string(optarg, &cfg->mode) < 0)
-                                return config_error("invalid argument \"%s\" for \"--merge\": want deep or shallow", optarg);
-                        break;
-                case O_WFCOND:
-                        if (workflow_conditions_from_string(optarg, &cfg->workflow_conditions) < 0)
-                                return config_error("invalid argument \"%s\" for \"--workflow-conditions\": want "
-                                                    "auto, on or off", optarg);
-                        break;
-                case O_DEBOUNCE:
-                        if (parse_duration_arg("debounce", optarg, &cfg->debounce_ms) < 0)
-                                return -EINVAL;
-                        break;
-                case O_MAXDEB:
-                        if (parse_duration_arg("max-debounce", optarg, &cfg->max_debounce_ms) < 0)
-                                return -EINVAL;
-                        break;
-                case O_DEADLINE:
-                        if (parse_duration_arg("deadline", optarg, &cfg->final_deadline_ms) < 0)
-                                return -EINVAL;
-                        break;
-                case O_NOLIVE: cfg->live = false; break;
-                case O_POLL:
-                        if (parse_duration_arg("poll", optarg, &cfg->poll_ms) < 0)
-                                return -EINVAL;
-                        if (cfg->poll_ms <= 0)
-                                return config_error("invalid argument \"%s\" for \"--poll\": want a duration above 0", optarg);
-                        break;
-                case O_ONCE: cfg->once = true; break;
-                case O_KUBECONFIG: set_str(&cfg->kubeconfig, optarg); break;
-                case O_CONTEXT: set_str(&cfg->context, optarg); break;
-                case O_REQTIMEOUT:
-                        if (parse_duration_arg("request-timeout", optarg, &cfg->request_timeout_ms) < 0)
-                                return -EINVAL;
-                        break;
-                case O_LOGFMT:
-                        if (log_format_from_string(optarg, &lf) < 0)
-                                return config_error("invalid argument \"%s\" for \"--log-format\": want text or json", optarg);
-                        break;
-                case 'v': ll = LOG_LEVEL_DEBUG; break;
-                case O_MAXFILE:
-                case O_MAXSTATUS:
-                        if (parse_size(optarg, &size) < 0 || size == 0)
-                                return config_error("invalid size \"%s\": want a size such as 1Mi", optarg);
-                        if (c == O_MAXFILE)
-                                cfg->limits.max_file_bytes = size;
-                        else
-                                cfg->limits.max_result_bytes = size;
-                        break;
-                case O_MAXDEPTH:
-                case O_MAXNODES:
-                        if (parse_int64(optarg, 1, 100000000, &n) < 0)
-                                return config_error("invalid number \"%s\"", optarg);
-                        if (c == O_MAXDEPTH)
-                                cfg->limits.max_depth = (unsigned)n;
-                        else
-                                cfg->limits.max_nodes = (size_t)n;
-                        break;
-                case O_VERSIONFLAG:
+                } else if (c == OPT_VERSION) {
                         printf("kstatus-sidecar version v%s (commit %s)\n", KSTATUS_VERSION, KSTATUS_COMMIT);
                         return 1;
-                case O_HELP:
-                case 'h':
+                } else if (c == OPT_HELP || c == 'h') {
                         fputs(usage, stdout);
                         return 1;
-                case ':':
+                } else if (c == ':')
                         return config_error("flag needs an argument: %s", argv[optind - 1]);
-                default:
+                else
                         return config_error("unknown flag: %s", argv[optind - 1]);
-                }
         }
         if (optind < argc)
                 return config_error("unexpected argument \"%s\"", argv[optind]);
-        log_setup(lf, ll);
+        return 0;
+}
 
+static void fill_defaults(struct sidecar_config *cfg) {
         if (!cfg->metadata_dir)
                 cfg->metadata_dir = xstrdup("/kratix/metadata");
         if (!cfg->input_dir)
@@ -314,6 +360,15 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 cfg->container_name = xstrdup("kstatus-sidecar");
         if (!cfg->object.name || !cfg->object.version)
                 (void)object_from_input(cfg);
+        if (cfg->object.name && !cfg->object.group)
+                cfg->object.group = xstrdup("");
+        if (cfg->object.name && !cfg->object.cluster_scoped && !cfg->object.namespace)
+                cfg->object.namespace = xstrdup("default");
+        if (cfg->max_debounce_ms < cfg->debounce_ms)
+                cfg->max_debounce_ms = cfg->debounce_ms;
+}
+
+static int check_config(const struct sidecar_config *cfg) {
         if (!cfg->object.name)
                 return config_error("no resource to report on: set KRATIX_OBJECT_NAME (Kratix does) or --name, or "
                                     "provide %s/object.yaml",
@@ -321,20 +376,14 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
         if (!cfg->object.version)
                 return config_error("no API version for \"%s\": set KRATIX_OBJECT_VERSION or --api-version",
                                     cfg->object.name);
-        if (!cfg->object.group)
-                cfg->object.group = xstrdup("");
         if (!cfg->object.resource && !cfg->object.kind)
                 return config_error("no resource type for \"%s\": set KRATIX_CRD_PLURAL or --resource",
                                     cfg->object.name);
-        if (!cfg->object.cluster_scoped && !cfg->object.namespace)
-                cfg->object.namespace = xstrdup("default");
         if ((cfg->pipeline_index >= 0) != (cfg->pipeline_count >= 0))
                 return config_error("KSTATUS_PIPELINE_INDEX and KSTATUS_PIPELINE_COUNT must be set together");
         if (cfg->pipeline_index >= 0 && cfg->pipeline_index >= cfg->pipeline_count)
                 return config_error("pipeline index %d is not below the pipeline count %d", cfg->pipeline_index,
                                     cfg->pipeline_count);
-        if (cfg->max_debounce_ms < cfg->debounce_ms)
-                cfg->max_debounce_ms = cfg->debounce_ms;
         if (!cfg->once && access(cfg->metadata_dir, F_OK) < 0) {
                 _cleanup_free_ char *parent = xstrdup(cfg->metadata_dir);
                 char *slash = strrchr(parent, '/');
@@ -345,6 +394,25 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                                             cfg->metadata_dir);
         }
         return 0;
+}
+
+/* The environment, then the flags over it: 0, 1 when --version or --help
+ * was answered, or -EINVAL after one line on stderr. */
+static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
+        *cfg = (struct sidecar_config){
+                .pipeline_index = -1, .pipeline_count = -1, .is_last = -1, .mode = KSTATUS_MERGE_DEEP,
+                .limits = KSTATUS_LIMITS_DEFAULT, .debounce_ms = 50, .max_debounce_ms = 2000,
+                .final_deadline_ms = 60000, .request_timeout_ms = 10000, .live = true,
+                .log_format = LOG_FORMAT_TEXT, .log_level = LOG_LEVEL_INFO,
+        };
+        int r = read_environment(cfg);
+        if (r == 0)
+                r = read_flags(argc, argv, cfg);
+        if (r != 0)
+                return r;
+        log_setup(cfg->log_format, cfg->log_level);
+        fill_defaults(cfg);
+        return check_config(cfg);
 }
 
 void sidecar_config_clear(struct sidecar_config *cfg) {
@@ -385,7 +453,7 @@ static void print_error_line(const char *message) {
  * for the plural and the scope, as kubectl would. */
 static int resolve_resource(struct sidecar *s) {
         struct kstatus_object_ref *o = &s->cfg.object;
-        struct api_error aerr = { 0 };
+        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
         bool namespaced;
         int r = api_resolve_kind(s->api, o->group, o->version, o->kind, &o->resource, &namespaced, &aerr);
         if (r < 0) {

@@ -7,8 +7,10 @@
 
 #include <jansson.h>
 
+#include "log.h"
 #include "merge.h"
 #include "pipeline.h"
+#include "workflow.h"
 #include "yaml-json.h"
 
 struct api;
@@ -48,6 +50,8 @@ struct sidecar_config {
         int64_t poll_ms;      /* --poll: stat status.yaml this often instead of inotify; 0 = inotify */
         bool once;
         bool live;            /* push while the pipeline runs (default) */
+        enum log_format log_format;
+        enum log_level log_level;
         /* kube client options */
         char *kubeconfig;
         char *context;
@@ -68,6 +72,9 @@ struct sidecar {
         char *resource_version; /* of the last object the server returned */
         unsigned pushes;
         unsigned refusals;
+        unsigned live_failures; /* live pushes failed in a row (the backoff's exponent) */
+        int64_t retry_ms;       /* after a live push returned -EAGAIN: when to try again */
+        unsigned pod_looks;     /* the final write's looks at the Pod so far */
 };
 
 void sidecar_config_clear(struct sidecar_config *cfg);
@@ -82,17 +89,42 @@ enum pipeline_outcome {
 };
 
 /* push.c */
-int64_t sidecar_now_ms(void);             /* CLOCK_MONOTONIC */
-void sidecar_sleep_ms(int64_t ms);
-int64_t sidecar_backoff_ms(unsigned attempt); /* full jitter, 100 ms doubling to 5 s */
 int sidecar_start(struct sidecar *s);           /* read start status, set "in progress" conditions */
-int sidecar_push_live(struct sidecar *s);       /* one live push of the current file; <0 to retry later */
-/* The final write: status.yaml's keys always, the workflow conditions the outcome gives; 0 acknowledged. */
+/* One live push of the current file; -EAGAIN to retry after s->retry_ms. */
+int sidecar_push_live(struct sidecar *s);
+/* final.c: the final write: status.yaml's keys always, the workflow conditions the outcome gives; 0 acknowledged. */
 int sidecar_finish(struct sidecar *s, enum pipeline_outcome outcome, const char *why);
-/* Send {"status": patch} as a merge patch, with the resourceVersion read when precondition. */
-struct api_error;
-int sidecar_send_patch(struct sidecar *s, const json_t *patch, bool precondition, struct api_error *aerr);
 void sidecar_event(struct sidecar *s, const char *type, const char *reason, const char *fmt, ...) _printf_(4, 5);
+
+/* push.c: the one way a status write is planned and sent (final.c too). */
+struct kube_status_error;
+/* One status write: plan() says what to send against s->server, again after
+ * every 409. */
+struct status_write {
+        struct sidecar *s;
+        const char *tag;                       /* log tag: start, push, final */
+        json_t *file;                          /* push, final: status.yaml's content */
+        const enum kstatus_workflow_event *ev; /* start, final: the workflow event it carries */
+        bool live;                             /* a live push: guarded only when it carries conditions */
+        bool plan_failed;
+        size_t keys;                           /* status keys the last body carried */
+        json_t *owned;                         /* set by the plan: what the write owns once stored */
+        /* The status patch (new reference) from s->server to what this write
+         * wants, NULL when nothing; <0 with err filled when it cannot be planned. */
+        int (*plan)(struct status_write *w, json_t **ret_patch, struct kube_status_error *err);
+};
+/* Plan w and send it under the library's policy for up to deadline_ms
+ * (no_sleep: a failure that needs a wait is returned, for the event loop to
+ * schedule). 0 stored, KUBE_NOTHING_TO_DO, or <0 with err filled. */
+int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sleep, struct kube_status_error *err);
+/* The plan of a push or the final write: status.yaml's keys (kstatus_plan_patch),
+ * then the workflow event if any, as one patch from what the server holds. */
+int sidecar_plan_file(struct status_write *w, json_t **ret_patch, struct kube_status_error *err);
+/* GET the object into s->server, riding out transient faults for up to deadline_ms (0: one attempt). */
+int sidecar_read_object(struct sidecar *s, int64_t deadline_ms, struct kube_status_error *err);
+/* Read and check status.yaml: 0 with *ret (new reference; {} when the file is
+ * missing), or <0 with *ret_error (new string) saying why it is refused. */
+int sidecar_read_status_file(struct sidecar *s, json_t **ret, char **ret_error);
 
 /* kratix.c: what the sidecar learns about its pipeline from its Pod and from Kratix's objects. */
 /* Who writes what Kratix owns (--workflow-conditions), from the sidecar's own Pod. */
@@ -103,7 +135,18 @@ void sidecar_locate(struct sidecar *s);
 /* Read workflow-control.yaml (missing: nothing asked). <0 with *ret_error (new string) when invalid. */
 struct kstatus_workflow_control;
 int sidecar_read_control(struct sidecar *s, struct kstatus_workflow_control *ret, char **ret_error);
-/* How the pipeline ended (the Pod's container states, or the signal outside a Pod), then the final write. */
+/* GET the sidecar's own Pod, riding out transient errors for up to deadline_ms. */
+int sidecar_read_pod(struct sidecar *s, int64_t deadline_ms, json_t **ret, struct kube_status_error *err);
+/* Set kratix_owned from the Pod's containers (Kratix's status-writer writes what Kratix owns). */
+void sidecar_owner_from_pod(struct sidecar *s, const json_t *pod);
+
+/* final.c */
+#define SIDECAR_FINAL_PENDING 1
+#define SIDECAR_POD_SETTLE_MS 250
+/* How the pipeline ended (the Pod's container states, or the signal outside a
+ * Pod), then the final write: 0 acknowledged, <0 failed, or
+ * SIDECAR_FINAL_PENDING while the Pod still shows the pipeline running: call
+ * again after SIDECAR_POD_SETTLE_MS (the event loop's timer). */
 int sidecar_final(struct sidecar *s, bool signal_failed, const char *why);
 
 /* loop.c */

@@ -34,6 +34,9 @@ struct kube_status_error {
 
 /* Free the strings and reset to empty; safe on a zeroed or already-reset struct. */
 void kube_status_error_done(struct kube_status_error *err);
+/* Replace err's reason and message (message taken over; err may be NULL);
+ * attempts and retry_after_ms stay. */
+void kube_status_error_set(struct kube_status_error *err, int http_code, const char *reason, char *message);
 
 /* The clock the retry loop uses; tests inject one to run fast and see every
  * sleep. Any member NULL: the real one (CLOCK_MONOTONIC, nanosleep, random()). */
@@ -106,7 +109,7 @@ enum kube_patch_type {
 
 const char *kube_patch_content_type(enum kube_patch_type type);
 
-/* Retry policy for writes (docs/BEHAVIOUR.md §6):
+/* Retry policy for writes (docs/BEHAVIOUR.md §6), the one every program uses:
  *   409 Conflict     → recompute() re-reads and returns a new body, or says there is nothing to do
  *   429, 503         → wait Retry-After seconds (else backoff)
  *   other 5xx, no answer (refused, reset, timeout) → exponential backoff with full jitter
@@ -117,13 +120,20 @@ struct kube_retry_policy {
         int64_t deadline_ms;        /* 0: one attempt, no retries */
         int64_t initial_backoff_ms; /* 0: 100 */
         int64_t max_backoff_ms;     /* 0: 5000 */
+        /* An event loop cannot sleep: retry at once what needs no wait (a 409
+         * through recompute), and return a failure that needs a wait; the
+         * caller schedules it after kube_retry_wait_ms(). */
+        bool no_sleep;
         /* Returns 1 with a new body (new reference) in *body, 0 when nothing is
-         * left to write, or a negative errno (and fills err) to give up. NULL: a
-         * 409 is returned like any other error. */
+         * left to write, or a negative errno (and fills err) to give up; a
+         * transient one (kube_error_is_transient) is waited out like a failed
+         * attempt and the write retried. NULL: a 409 is returned like any other
+         * error. */
         int (*recompute)(struct kube_client *c, void *userdata, json_t **body, struct kube_status_error *err);
+        /* Told before each wait (may be NULL): for a log line. */
+        void (*on_retry)(void *userdata, const struct kube_status_error *err, int64_t wait_ms);
         void *userdata;
 };
-
 #define KUBE_NOTHING_TO_DO 1
 
 /* The one notion of "worth retrying" the retry policy uses: 429 and 5xx, or no
@@ -132,6 +142,12 @@ struct kube_retry_policy {
  * 404 or 422 are permanent. (A 409 is the caller's: see recompute.) r is the
  * negative errno the call returned. */
 bool kube_error_is_transient(int r, const struct kube_status_error *e);
+
+/* How long to wait before retry number attempt (0-based) after the
+ * transient failure err: its Retry-After for 429 and 503, else full jitter in
+ * [0, min(initial << attempt, max)] from the client's clock. */
+int64_t kube_retry_wait_ms(struct kube_client *c, const struct kube_retry_policy *policy, unsigned attempt,
+                           const struct kube_status_error *err);
 
 /* Send a write (method PATCH, POST, PUT or DELETE; or a GET that should ride
  * out faults, body NULL) under policy (NULL: one attempt). Returns 0 with the server's answer in *ret (new reference; ret

@@ -260,128 +260,142 @@ int kube_config_load(const struct kube_config_options *o, struct kube_config **r
         return r;
 }
 
+/* Merge the kubeconfig files kubectl would read: --kubeconfig, else the
+ * KUBECONFIG list (files that do not exist are skipped, as kubectl does), else
+ * ~/.kube/config. *any: a file was there. */
+static int merge_sources(const struct kube_config_options *o, struct merged *m, bool *any, struct kstatus_error *err) {
+        *any = false;
+        if (o->kubeconfig) {
+                *any = true;
+                return merge_file(m, o->kubeconfig, true, err);
+        }
+        if (env(o, "KUBECONFIG")) {
+                _cleanup_free_ char *list = xstrdup(env(o, "KUBECONFIG"));
+                char *save = NULL;
+                int r = 0;
+                for (char *p = strtok_r(list, ":", &save); p && r == 0; p = strtok_r(NULL, ":", &save)) {
+                        if (access(p, F_OK) == 0)
+                                *any = true;
+                        r = merge_file(m, p, false, err);
+                }
+                return r;
+        }
+        if (!env(o, "HOME"))
+                return 0;
+        _cleanup_free_ char *home = xasprintf("%s/.kube/config", env(o, "HOME"));
+        if (access(home, F_OK) < 0)
+                return 0;
+        *any = true;
+        return merge_file(m, home, true, err);
+}
+
+/* The context, cluster and user the options and current-context choose. */
+struct choice {
+        const char *context, *cluster_name, *user_name;
+        json_t *ctx, *cluster, *user; /* borrowed from the merged files */
+};
+
+static int choose(const struct kube_config_options *o, const struct merged *m, struct choice *ch,
+                  struct kstatus_error *err) {
+        ch->context = o->context ? o->context : m->current_context;
+        ch->ctx = ch->context ? json_object_get(m->contexts, ch->context) : NULL;
+        if (ch->context && !ch->ctx)
+                return kstatus_error_set(err, ENOENT, 0, 0,
+                                         "Error in configuration: context was not found for specified context: %s",
+                                         ch->context);
+        ch->cluster_name = o->cluster ? o->cluster : json_string_value(json_object_get(ch->ctx, "cluster"));
+        ch->user_name = o->user ? o->user : json_string_value(json_object_get(ch->ctx, "user"));
+        if (!ch->cluster_name)
+                return kstatus_error_set(err, ENOENT, 0, 0,
+                                         "no context chosen: set current-context in the kubeconfig or use --context");
+        ch->cluster = json_object_get(m->clusters, ch->cluster_name);
+        if (!ch->cluster)
+                return kstatus_error_set(err, ENOENT, 0, 0, "no server found for cluster \"%s\"", ch->cluster_name);
+        ch->user = ch->user_name ? json_object_get(m->users, ch->user_name) : NULL;
+        if (o->user && !ch->user)
+                return kstatus_error_set(err, ENOENT, 0, 0, "auth info \"%s\" does not exist", o->user);
+        return 0;
+}
+
+static int from_cluster(struct kube_config *c, const struct choice *ch, struct kstatus_error *err) {
+        c->server = dup_str(ch->cluster, "server");
+        if (!c->server)
+                return kstatus_error_set(err, EINVAL, 0, 0, "no server found for cluster \"%s\"", ch->cluster_name);
+        c->insecure = json_is_true(json_object_get(ch->cluster, "insecure-skip-tls-verify"));
+        c->tls_server_name = dup_str(ch->cluster, "tls-server-name");
+        c->proxy_url = dup_str(ch->cluster, "proxy-url");
+        c->ca_file = abs_path(ch->cluster, "certificate-authority");
+        int r = decode_data(ch->cluster, "certificate-authority-data", &c->ca_data, err);
+        if (r < 0)
+                return r;
+        if (c->ca_file && access(c->ca_file, R_OK) < 0) {
+                int e = errno;
+                _cleanup_free_ char *why = go_strerror(e);
+                return kstatus_error_set(err, e, 0, 0, "unable to read certificate-authority %s for %s due to open %s: %s",
+                                         c->ca_file, ch->cluster_name, c->ca_file, why);
+        }
+        return 0;
+}
+
+/* client-go's checks and words for the files a user names. */
+static int check_user_files(const struct kube_config *c, const char *user_name, struct kstatus_error *err) {
+        const char *files[] = { c->client_cert_file, c->client_key_file, c->token_file };
+        const char *what[] = { "client-cert", "client-key", NULL };
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                if (!files[i] || access(files[i], R_OK) == 0)
+                        continue;
+                int e = errno;
+                _cleanup_free_ char *why = go_strerror(e);
+                if (what[i])
+                        return kstatus_error_set(err, e, 0, 0, "unable to read %s %s for %s due to open %s: %s", what[i],
+                                                 files[i], user_name, files[i], why);
+                return kstatus_error_set(err, e, 0, 0, "open %s: %s", files[i], why);
+        }
+        return 0;
+}
+
+static int from_user(struct kube_config *c, const json_t *user, const char *user_name, struct kstatus_error *err) {
+        c->token = dup_str(user, "token");
+        c->token_file = abs_path(user, "tokenFile");
+        c->username = dup_str(user, "username");
+        c->password = dup_str(user, "password");
+        c->client_cert_file = abs_path(user, "client-certificate");
+        c->client_key_file = abs_path(user, "client-key");
+        int r;
+        if ((r = decode_data(user, "client-certificate-data", &c->client_cert_data, err)) < 0 ||
+            (r = decode_data(user, "client-key-data", &c->client_key_data, err)) < 0)
+                return r;
+        json_t *exec = json_object_get(user, "exec");
+        if (json_is_object(exec) && (r = load_exec(exec, user_name, &c->exec, err)) < 0)
+                return r;
+        return check_user_files(c, user_name, err);
+}
+
 static int load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err) {
         /* In a Pod (the service host is set) the service account wins for
          * IN_CLUSTER_FIRST; ONLY never reads a kubeconfig. */
         if (o->source == KUBE_CONFIG_IN_CLUSTER_ONLY ||
             (o->source == KUBE_CONFIG_IN_CLUSTER_FIRST && env(o, "KUBERNETES_SERVICE_HOST")))
                 return load_in_cluster(o, ret, err);
-        struct merged m = { .clusters = json_object(), .contexts = json_object(), .users = json_object() };
-        int r = 0;
-        bool any = false;
-        if (o->kubeconfig) {
-                r = merge_file(&m, o->kubeconfig, true, err);
-                any = true;
-        } else if (env(o, "KUBECONFIG")) {
-                /* A list; files that do not exist are skipped, as kubectl does. */
-                _cleanup_free_ char *list = xstrdup(env(o, "KUBECONFIG"));
-                char *save = NULL;
-                for (char *p = strtok_r(list, ":", &save); p && r == 0; p = strtok_r(NULL, ":", &save)) {
-                        if (access(p, F_OK) == 0)
-                                any = true;
-                        r = merge_file(&m, p, false, err);
-                }
-        } else if (env(o, "HOME")) {
-                _cleanup_free_ char *home = xasprintf("%s/.kube/config", env(o, "HOME"));
-                if (access(home, F_OK) == 0) {
-                        any = true;
-                        r = merge_file(&m, home, true, err);
-                }
-        }
+        _cleanup_(merged_done) struct merged m = { .clusters = json_object(), .contexts = json_object(),
+                                                   .users = json_object() };
+        bool any;
+        int r = merge_sources(o, &m, &any, err);
         if (r < 0)
-                goto out;
-        if (!any || (json_object_size(m.contexts) == 0 && json_object_size(m.clusters) == 0 && !o->cluster)) {
-                r = load_in_cluster(o, ret, err);
-                goto out;
-        }
-
-        const char *ctx_name = o->context ? o->context : m.current_context;
-        json_t *ctx = ctx_name ? json_object_get(m.contexts, ctx_name) : NULL;
-        if (ctx_name && !ctx) {
-                r = kstatus_error_set(err, ENOENT, 0, 0,
-                                      "Error in configuration: context was not found for specified context: %s", ctx_name);
-                goto out;
-        }
-        const char *cluster_name = o->cluster ? o->cluster : json_string_value(json_object_get(ctx, "cluster"));
-        const char *user_name = o->user ? o->user : json_string_value(json_object_get(ctx, "user"));
-        if (!cluster_name) {
-                r = kstatus_error_set(err, ENOENT, 0, 0,
-                                      "no context chosen: set current-context in the kubeconfig or use --context");
-                goto out;
-        }
-        json_t *cluster = json_object_get(m.clusters, cluster_name);
-        if (!cluster) {
-                r = kstatus_error_set(err, ENOENT, 0, 0, "no server found for cluster \"%s\"", cluster_name);
-                goto out;
-        }
-        json_t *user = user_name ? json_object_get(m.users, user_name) : NULL;
-        if (o->user && !user) {
-                r = kstatus_error_set(err, ENOENT, 0, 0, "auth info \"%s\" does not exist", o->user);
-                goto out;
-        }
-
-        struct kube_config *c = xcalloc(1, sizeof(*c));
-        c->context = ctx_name ? xstrdup(ctx_name) : NULL;
-        c->server = dup_str(cluster, "server");
-        if (!c->server) {
-                kube_config_free(c);
-                r = kstatus_error_set(err, EINVAL, 0, 0, "no server found for cluster \"%s\"", cluster_name);
-                goto out;
-        }
-        c->insecure = json_is_true(json_object_get(cluster, "insecure-skip-tls-verify"));
-        c->tls_server_name = dup_str(cluster, "tls-server-name");
-        c->proxy_url = dup_str(cluster, "proxy-url");
-        c->ca_file = abs_path(cluster, "certificate-authority");
-        if ((r = decode_data(cluster, "certificate-authority-data", &c->ca_data, err)) < 0) {
-                kube_config_free(c);
-                goto out;
-        }
-        if (c->ca_file && access(c->ca_file, R_OK) < 0) {
-                int e = errno;
-                _cleanup_free_ char *why = go_strerror(e);
-                r = kstatus_error_set(err, e, 0, 0, "unable to read certificate-authority %s for %s due to open %s: %s",
-                                      c->ca_file, cluster_name, c->ca_file, why);
-                kube_config_free(c);
-                goto out;
-        }
-        if (user) {
-                c->token = dup_str(user, "token");
-                c->token_file = abs_path(user, "tokenFile");
-                c->username = dup_str(user, "username");
-                c->password = dup_str(user, "password");
-                c->client_cert_file = abs_path(user, "client-certificate");
-                c->client_key_file = abs_path(user, "client-key");
-                if ((r = decode_data(user, "client-certificate-data", &c->client_cert_data, err)) < 0 ||
-                    (r = decode_data(user, "client-key-data", &c->client_key_data, err)) < 0) {
-                        kube_config_free(c);
-                        goto out;
-                }
-                json_t *exec = json_object_get(user, "exec");
-                if (json_is_object(exec) && (r = load_exec(exec, user_name, &c->exec, err)) < 0) {
-                        kube_config_free(c);
-                        goto out;
-                }
-                /* client-go's checks and words. */
-                const char *files[] = { c->client_cert_file, c->client_key_file, c->token_file };
-                const char *what[] = { "client-cert", "client-key", NULL };
-                for (size_t i = 0; i < ELEMENTSOF(files); i++)
-                        if (files[i] && access(files[i], R_OK) < 0) {
-                                int e = errno;
-                                _cleanup_free_ char *why = go_strerror(e);
-                                if (what[i])
-                                        r = kstatus_error_set(err, e, 0, 0, "unable to read %s %s for %s due to open %s: %s",
-                                                              what[i], files[i], user_name, files[i], why);
-                                else
-                                        r = kstatus_error_set(err, e, 0, 0, "open %s: %s", files[i], why);
-                                kube_config_free(c);
-                                goto out;
-                        }
-        }
-        const char *ns = o->namespace ? o->namespace : json_string_value(json_object_get(ctx, "namespace"));
+                return r;
+        if (!any || (json_object_size(m.contexts) == 0 && json_object_size(m.clusters) == 0 && !o->cluster))
+                return load_in_cluster(o, ret, err);
+        struct choice ch = { 0 };
+        if ((r = choose(o, &m, &ch, err)) < 0)
+                return r;
+        _cleanup_(kube_config_freep) struct kube_config *c = xcalloc(1, sizeof(*c));
+        c->context = ch.context ? xstrdup(ch.context) : NULL;
+        if ((r = from_cluster(c, &ch, err)) < 0)
+                return r;
+        if (ch.user && (r = from_user(c, ch.user, ch.user_name, err)) < 0)
+                return r;
+        const char *ns = o->namespace ? o->namespace : json_string_value(json_object_get(ch.ctx, "namespace"));
         c->namespace = xstrdup(ns && *ns ? ns : "default");
-        *ret = c;
-        r = 0;
-out:
-        merged_done(&m);
-        return r;
+        *ret = TAKE_PTR(c);
+        return 0;
 }

@@ -71,50 +71,63 @@ static char *look_path(const char *command) {
         return NULL;
 }
 
-static int run_plugin(const struct kube_exec_config *x, bool interactive, char **ret, size_t *ret_len,
-                      struct kstatus_error *err) {
-        /* The environment: ours, then the kubeconfig's, then KUBERNETES_EXEC_INFO. */
-        size_t n_env = 0, n_x = 0;
+static bool env_overridden(const char *entry, char *const *x_env) {
+        for (size_t j = 0; x_env && x_env[j]; j++) {
+                size_t nl = strcspn(x_env[j], "=");
+                if (strncmp(entry, x_env[j], nl) == 0 && entry[nl] == '=')
+                        return true;
+        }
+        return false;
+}
+
+/* The plugin's environment: ours, then the kubeconfig's, then
+ * KUBERNETES_EXEC_INFO (info, borrowed like the rest). A new array. */
+static char **plugin_env(const struct kube_exec_config *x, char *info) {
+        size_t n_env = 0, n_x = 0, k = 0;
         while (environ && environ[n_env])
                 n_env++;
         while (x->env && x->env[n_x])
                 n_x++;
-        _cleanup_free_ char **envp = xcalloc(n_env + n_x + 2, sizeof(char *));
-        size_t k = 0;
-        for (size_t i = 0; i < n_env; i++) {
-                if (str_has_prefix(environ[i], "KUBERNETES_EXEC_INFO="))
-                        continue;
-                bool overridden = false;
-                for (size_t j = 0; j < n_x && !overridden; j++) {
-                        size_t nl = strcspn(x->env[j], "=");
-                        overridden = strncmp(environ[i], x->env[j], nl) == 0 && environ[i][nl] == '=';
-                }
-                if (!overridden)
+        char **envp = xcalloc(n_env + n_x + 2, sizeof(char *));
+        for (size_t i = 0; i < n_env; i++)
+                if (!str_has_prefix(environ[i], "KUBERNETES_EXEC_INFO=") && !env_overridden(environ[i], x->env))
                         envp[k++] = environ[i];
-        }
         for (size_t j = 0; j < n_x; j++)
                 envp[k++] = x->env[j];
+        envp[k++] = info;
+        envp[k] = NULL;
+        return envp;
+}
+
+static char **plugin_argv(const struct kube_exec_config *x) {
+        size_t n_args = 0;
+        while (x->args && x->args[n_args])
+                n_args++;
+        char **argv = xcalloc(n_args + 2, sizeof(char *));
+        argv[0] = x->command;
+        for (size_t i = 0; i < n_args; i++)
+                argv[i + 1] = x->args[i];
+        return argv;
+}
+
+static int not_found(const struct kube_exec_config *x, struct kstatus_error *err) {
+        _cleanup_free_ char *hint = x->install_hint ? xasprintf("\n\n%s", x->install_hint) : NULL;
+        return kstatus_error_set(err, ENOENT, 0, 0, "getting credentials: exec: executable %s not found%s%s",
+                                 x->command, install_help, hint ? hint : "");
+}
+
+/* Start the plugin with its stdout on a pipe: *ret_fd to read it from. */
+static int spawn_plugin(const struct kube_exec_config *x, bool interactive, pid_t *ret_pid, int *ret_fd,
+                        struct kstatus_error *err) {
+        _cleanup_free_ char *exe = look_path(x->command);
+        if (!exe)
+                return not_found(x, err);
         const char *api = x->api_version ? x->api_version : "client.authentication.k8s.io/v1beta1";
         _cleanup_free_ char *info = xasprintf(
                 "KUBERNETES_EXEC_INFO={\"kind\":\"ExecCredential\",\"apiVersion\":\"%s\",\"spec\":{\"interactive\":%s}}",
                 api, interactive ? "true" : "false");
-        envp[k++] = info;
-        envp[k] = NULL;
-
-        size_t n_args = 0;
-        while (x->args && x->args[n_args])
-                n_args++;
-        _cleanup_free_ char **argv = xcalloc(n_args + 2, sizeof(char *));
-        argv[0] = x->command;
-        for (size_t i = 0; i < n_args; i++)
-                argv[i + 1] = x->args[i];
-
-        _cleanup_free_ char *exe = look_path(x->command);
-        if (!exe) {
-                _cleanup_free_ char *hint = x->install_hint ? xasprintf("\n\n%s", x->install_hint) : NULL;
-                return kstatus_error_set(err, ENOENT, 0, 0, "getting credentials: exec: executable %s not found%s%s",
-                                         x->command, install_help, hint ? hint : "");
-        }
+        _cleanup_free_ char **envp = plugin_env(x, info);
+        _cleanup_free_ char **argv = plugin_argv(x);
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return kstatus_error_set(err, errno, 0, 0, "getting credentials: exec: %s", strerror(errno));
@@ -123,58 +136,66 @@ static int run_plugin(const struct kube_exec_config *x, bool interactive, char *
         posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
         if (!interactive)
                 posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        pid_t pid;
-        int r = posix_spawn(&pid, exe, &fa, NULL, argv, envp);
+        int r = posix_spawn(ret_pid, exe, &fa, NULL, argv, envp);
         posix_spawn_file_actions_destroy(&fa);
         close(pipefd[1]);
         if (r != 0) {
                 close(pipefd[0]);
-                if (r == ENOENT || r == EACCES || r == ENOEXEC) {
-                        _cleanup_free_ char *hint = x->install_hint ? xasprintf("\n\n%s", x->install_hint) : NULL;
-                        return kstatus_error_set(err, ENOENT, 0, 0, "getting credentials: exec: executable %s not found%s%s",
-                                                 x->command, install_help, hint ? hint : "");
-                }
+                if (r == ENOENT || r == EACCES || r == ENOEXEC)
+                        return not_found(x, err);
                 return kstatus_error_set(err, r, 0, 0, "getting credentials: exec: %s", strerror(r));
         }
-        char *out = NULL;
-        size_t len = 0, cap = 0;
-        bool too_big = false;
+        *ret_fd = pipefd[0];
+        return 0;
+}
+
+/* Read fd to its end into *out (NUL-terminated): false when it passed
+ * MAX_PLUGIN_OUTPUT. The chunk held a credential: it is wiped. */
+static bool read_output(int fd, struct kstatus_buf *out) {
+        char chunk[4096];
+        bool fits = true;
         for (;;) {
-                if (len + 4096 + 1 > cap) {
-                        cap = (len + 4096 + 1) * 2;
-                        out = xrealloc(out, cap);
-                }
-                ssize_t got = read(pipefd[0], out + len, cap - len - 1);
+                ssize_t got = read(fd, chunk, sizeof(chunk));
                 if (got < 0 && errno == EINTR)
                         continue;
                 if (got <= 0)
                         break;
-                len += (size_t)got;
-                if (len > MAX_PLUGIN_OUTPUT) {
-                        too_big = true;
+                kstatus_buf_put(out, chunk, (size_t)got);
+                if (out->len > MAX_PLUGIN_OUTPUT) {
+                        fits = false;
                         break;
                 }
         }
-        close(pipefd[0]);
+        explicit_bzero(chunk, sizeof(chunk));
+        return fits;
+}
+
+static int run_plugin(const struct kube_exec_config *x, bool interactive, char **ret, size_t *ret_len,
+                      struct kstatus_error *err) {
+        pid_t pid = 0;
+        int fd = -1;
+        int r = spawn_plugin(x, interactive, &pid, &fd, err);
+        if (r < 0)
+                return r;
+        struct kstatus_buf out = { 0 };
+        bool fits = read_output(fd, &out);
+        close(fd);
         int status = 0;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
-        if (out)
-                out[len] = '\0';
-        if (too_big || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                if (out)
-                        explicit_bzero(out, len);
-                free(out);
-                if (too_big)
-                        return kstatus_error_set(err, E2BIG, 0, 0,
-                                                 "getting credentials: exec: executable %s wrote more than 1 MiB",
-                                                 x->command);
-                return kstatus_error_set(err, EPERM, 0, 0, "getting credentials: exec: executable %s failed with exit code %d",
-                                         x->command, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        if (fits && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                *ret = out.data ? out.data : xstrdup("");
+                *ret_len = out.len;
+                return 0;
         }
-        *ret = out ? out : xstrdup("");
-        *ret_len = len;
-        return 0;
+        if (out.data)
+                explicit_bzero(out.data, out.len);
+        free(out.data);
+        if (!fits)
+                return kstatus_error_set(err, E2BIG, 0, 0, "getting credentials: exec: executable %s wrote more than 1 MiB",
+                                         x->command);
+        return kstatus_error_set(err, EPERM, 0, 0, "getting credentials: exec: executable %s failed with exit code %d",
+                                 x->command, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 int kube_exec_credential(struct kube_client *c, struct kstatus_error *err) {

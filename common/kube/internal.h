@@ -1,5 +1,6 @@
-/* internal.h - what client.c, exec.c, watch.c and discovery.c share. Not for
- * use outside common/kube/. */
+/* internal.h - what the client's files (client.c, errors.c, setup.c,
+ * request.c, retry.c), exec.c, watch.c and discovery.c share. Not for use
+ * outside common/kube/. */
 #pragma once
 
 #include <stdbool.h>
@@ -10,6 +11,10 @@
 
 #include "kube/client.h"
 #include "kube/watch.h"
+
+/* Answers larger than this are refused: a List of custom resources is far
+ * smaller, and a runaway server must not exhaust the sidecar's memory. */
+#define MAX_RESPONSE_BYTES (64u << 20)
 
 /* One response being received. With sink set the body is streamed to it
  * (watch) instead of collected. */

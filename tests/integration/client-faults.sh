@@ -11,7 +11,8 @@
 cd "$TEST_TMP"
 
 KC=${KUBE_CLIENT:-$KSTATUS_BUILD_DIR/tests/tools/kube-client} # KUBE_CLIENT: e.g. a valgrind wrapper
-start_apiserver || { done_testing; exit 1; }
+# The access log stamps every request once answered: when a slow one is over.
+start_apiserver --access-log "$TEST_TMP/access.log" || { done_testing; exit 1; }
 apiserver_install_crds
 DB=/apis/example.promise.syntasso.io/v1/namespaces/default/databases
 printf 'apiVersion: example.promise.syntasso.io/v1\nkind: Database\nmetadata: {name: f, namespace: default}\nspec: {}\n' |
@@ -75,8 +76,12 @@ write m-drop-blind "{\"verb\":\"PATCH\",\"path\":\"$S\",\"drop\":true,\"count\":
 is "$rc/$(marker_count m-drop-blind)" "0/2" "without resourceVersion a dropped answer duplicates the write"
 
 # Slow answer: the attempt times out (the server still applies it later).
+answered() { grep -c " PATCH $S " "$TEST_TMP/access.log"; }
+answered0=$(answered)
 write m-slow "{\"verb\":\"PATCH\",\"path\":\"$S\",\"latencyMs\":2500,\"count\":1}" --deadline 20000 --request-timeout 1000
-sleep 2
+# The timed-out attempt is still held by the server: the marker count means something once it is answered.
+for _ in $(seq 1 100); do [ "$(answered)" -ge $((answered0 + attempts)) ] && break; sleep 0.1; done
+is "$(answered)" "$((answered0 + attempts))" "slow: the server answered every attempt, the timed-out one too"
 is "$rc/$(marker_count m-slow)" "0/1" "a timed-out attempt: retried, the marker once ($attempts attempts)"
 ok "slow: more than one attempt" test "$attempts" -ge 2
 

@@ -140,9 +140,11 @@ is "$(KUBECACHEDIR=$TEST_TMP/cache2 "$KC" resolve databases.aaa.example.com 2>/d
 
 # ---- watch ----
 rv=$("$KC" list $DB 0 2>/dev/null | jq -r .metadata.resourceVersion)
+watches0=$(apiserver_count GET $DB)
 ("$KC" --request-timeout 10000 watch $DB "$rv" 2 >watch.out 2>watch.err &
  echo $! >watch.pid)
-sleep 0.5
+for _ in $(seq 1 100); do [ "$(apiserver_count GET $DB)" -gt "$watches0" ] && break; sleep 0.1; done
+ok "the watch has reached the server" [ "$(apiserver_count GET $DB)" -gt "$watches0" ]
 kubectl patch db a --type=merge -p '{"spec":{"n":1}}' >/dev/null
 kubectl delete db b >/dev/null
 for i in $(seq 1 100); do grep -q connects watch.out && break; sleep 0.1; done

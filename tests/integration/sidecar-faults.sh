@@ -12,22 +12,24 @@ create_seed_objects
 status_of() { kubectl get iam example -o json | jq -c "$1"; }
 
 # --- one request per push, nothing when nothing changed ---------------------
-start_sidecar create-user 0 2
+# --verbose: a push that changes nothing says so (debug), which the check below waits for.
+start_sidecar create-user 0 2 --verbose
 printf 'message: step 1\nprogress: {a: 1}\n' >"$PIPE_DIR/metadata/status.yaml"
 wait_until "a live push lands" '"step 1"' status_of .status.message
 apiserver_reset_counters
 pushes=$(pushes_logged)
 printf 'message: step 2\nprogress: {a: 1}\n' >"$PIPE_DIR/metadata/status.yaml"
 # Count before anything of ours (kubectl) talks to the server.
+# The push is logged once its PATCH is answered, and nothing follows it.
 wait_until "the sidecar logs the second push" "$((pushes + 1))" pushes_logged
-sleep 0.3
 counters=$(apiserver_counters)
 is "$(jq '.byVerb.PATCH // 0' <<<"$counters")" 1 "one push is one PATCH request"
 is "$(jq '.total - (.byVerb.PATCH // 0)' <<<"$counters")" 0 "and no other request"
 is "$(status_of .status.message)" '"step 2"' "the second push landed"
 apiserver_reset_counters
+unchanged=$(grep -c 'status.yaml changed nothing' "$PIPE_DIR/sidecar.log")
 cp "$PIPE_DIR/metadata/status.yaml" "$PIPE_DIR/metadata/status.yaml.new" && mv "$PIPE_DIR/metadata/status.yaml.new" "$PIPE_DIR/metadata/status.yaml"
-sleep 0.5
+wait_until "the sidecar read the rewritten file" "$((unchanged + 1))" grep -c 'status.yaml changed nothing' "$PIPE_DIR/sidecar.log"
 is "$(apiserver_counters | jq '.total')" 0 "rewriting the same content sends nothing"
 
 # --- many writes, torn writes: the final state is exact ----------------------
@@ -36,7 +38,7 @@ for i in $(seq 1 50); do
 done
 # A torn write: the file is written in two halves with a pause between.
 printf 'message: "half' >"$PIPE_DIR/metadata/status.yaml"
-sleep 0.2
+wait_for "the torn half is read (and refused)" grep -q 'refuse: status.yaml:1:' "$PIPE_DIR/sidecar.log"
 printf 'message: "final"\nprogress:\n  count: 51\n' >"$PIPE_DIR/metadata/status.yaml"
 stop_sidecar TERM
 is "$SIDECAR_RC" 0 "many writes: the sidecar exits 0"
@@ -69,8 +71,10 @@ done
 start_sidecar populate-vault 1 2 --no-live
 printf 'message: "not delayed by the teardown"\n' >"$PIPE_DIR/metadata/status.yaml"
 apiserver_fault '{"verb":"PATCH","latencyMs":1500,"count":1}'
+apiserver_reset_counters
 kill -TERM "$SIDECAR_PID"
-sleep 0.5
+wait_until "the final write's PATCH has reached the server (held there 1.5 s)" 1 apiserver_count PATCH \
+        /apis/example.promise.syntasso.io/v1/namespaces/default/iams/example/status
 is "$(grep -l '^inotify' /proc/"$SIDECAR_PID"/fdinfo/* 2>/dev/null | wc -l)" 1 \
         "while the final write is in flight, the inotify descriptor is still open"
 wait "$SIDECAR_PID"
@@ -122,7 +126,7 @@ start_sidecar populate-vault 1 2
 printf 'message: "ok"\n' >"$PIPE_DIR/metadata/status.yaml"
 wait_until "a valid file is pushed" '"ok"' status_of .status.message
 printf 'kratix:\n  x: 1\n' >"$PIPE_DIR/metadata/status.yaml"
-sleep 0.5
+wait_for "the invalid file is read (and refused)" grep -q 'keeping the last good status' "$PIPE_DIR/sidecar.log"
 is "$(status_of .status.message)" '"ok"' "an invalid file is not pushed; the last good state stays"
 like "$(kubectl get events --field-selector involvedObject.name=example -o json | jq -r '.items[].reason' | sort -u | tr '\n' ' ')" \
         'StatusRefused' "the refusal is a Warning event on the resource"
@@ -132,7 +136,7 @@ rm "$PIPE_DIR/metadata/status.yaml"
 ln -s "$TEST_TMP/token" "$PIPE_DIR/metadata/status.yaml"
 touch -h "$PIPE_DIR/metadata/status.yaml"
 mv "$PIPE_DIR/metadata/status.yaml" "$PIPE_DIR/metadata/s2" && mv "$PIPE_DIR/metadata/s2" "$PIPE_DIR/metadata/status.yaml"
-sleep 0.5
+wait_for "the symlink is read (and refused)" grep -q 'symbolic link' "$PIPE_DIR/sidecar.log"
 stop_sidecar TERM
 ok "a symlinked status.yaml is never followed" bash -c "! kubectl get iam example -o json | grep -q TOKEN-SECRET-VALUE"
 like "$(cat "$PIPE_DIR/sidecar.log")" 'symbolic link' "the symlink is refused in the log"

@@ -274,6 +274,24 @@ POD_NAME=crashloop POD_NAMESPACE=default IS_LAST_PIPELINE=true run_pipeline cras
 is "$(cwc | jq -r .reason)" PipelinesInProgress "OnFailure: a container being restarted when the Pod stops is not a failure"
 like "$(log_of)" 'stopped while container create-db was being restarted after Error \(exit code 3\)' "the log says so"
 
+# The kubelet reports the pipeline's end only after the sidecar was stopped:
+# the final write looks at the Pod again (a timer in the event loop) until it does.
+reset
+kratix_pod late Never '{"running":{}}' "" '{"running":{}}'
+POD_NAME=late POD_NAMESPACE=default IS_LAST_PIPELINE=true start_sidecar late "" "" --workflow-conditions=on
+printf 'iam: {user: late}\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "late: the live push lands" '"late"' status_of .status.iam.user
+kill -TERM "$SIDECAR_PID"
+wait_for "late: the sidecar waits for the kubelet to report the containers" grep -q 'still shows the pipeline running' \
+        "$PIPE_DIR/sidecar.log"
+kubectl patch pod late --subresource=status --type=merge -p "{\"status\":{\"initContainerStatuses\":[
+        {\"name\":\"reader\",\"state\":$DONE},{\"name\":\"kstatus-sidecar\",\"state\":{\"running\":{}}},
+        {\"name\":\"create-db\",\"state\":$DONE},{\"name\":\"work-writer\",\"state\":$DONE}],
+        \"containerStatuses\":[{\"name\":\"status-writer\",\"state\":$DONE}]}}" >/dev/null
+wait "$SIDECAR_PID"
+is "$?" 0 "late: the sidecar exits 0"
+is "$(cwc | jq -r .reason)" PipelinesExecutedSuccessfully "late: the Pod's later report is what the final write takes"
+
 # --- conditions as Kratix writes them ------------------------------------------------
 reset '{"message":"Pending","conditions":[{"type":"Zeta","status":"True","reason":"Z","message":"","lastTransitionTime":"2020-01-01T00:00:00Z"},
         {"type":"ConfigureWorkflowCompleted","status":"False","reason":"PipelinesInProgress","message":"another message","lastTransitionTime":"2020-01-01T00:00:00Z"},

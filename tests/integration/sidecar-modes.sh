@@ -104,7 +104,7 @@ reset_status
 make_pod pipe-late '{"running":{}}'
 POD_NAME=pipe-late POD_NAMESPACE=default start_sidecar populate-vault 1 2
 kill -TERM "$SIDECAR_PID"
-sleep 0.6
+wait_for "the sidecar waits for the kubelet's report" grep -q 'waiting for the kubelet' "$PIPE_DIR/sidecar.log"
 kubectl patch pod pipe-late --subresource=status --type=merge -p \
         '{"status":{"containerStatuses":[{"name":"pipeline","state":{"terminated":{"exitCode":0,"reason":"Completed"}}},{"name":"kstatus-sidecar","state":{"running":{}}}]}}' >/dev/null
 wait "$SIDECAR_PID"; rc=$?
@@ -136,8 +136,10 @@ is "$(status_of .status.message)" '"Resource requested"' "Pending becomes Resour
 reset_status
 start_sidecar populate-vault 1 2
 apiserver_fault '{"verb":"PATCH","latencyMs":1500,"count":1}'
+apiserver_reset_counters
 printf 'message: in flight\niam: {password: v1}\n' >"$PIPE_DIR/metadata/status.yaml"
-sleep 0.4 # the push is waiting for its answer
+wait_until "the push has reached the server and waits for its answer" 1 apiserver_count PATCH \
+        /apis/example.promise.syntasso.io/v1/namespaces/default/iams/example/status
 printf 'message: after the signal\niam: {password: v2}\n' >"$PIPE_DIR/metadata/status.yaml"
 stop_sidecar TERM
 is "$SIDECAR_RC" 0 "SIGTERM during a push: exit 0"

@@ -30,9 +30,14 @@ is "$(kubectl get iam example -o jsonpath='{.status.conditions[?(@.type=="Config
 # Pipeline 2: populate-vault, started with the status pipeline 1 left (object.yaml).
 start_sidecar populate-vault 1 2
 cp "$KSTATUS_TEST_DATA/seed/populate-vault.status.yaml" "$PIPE_DIR/metadata/status.yaml"
+lists() { apiserver_count GET /apis/example.promise.syntasso.io/v1/namespaces/default/iams; }
+lists0=$(lists)
 kubectl wait iam/example --for=condition=ConfigureWorkflowCompleted --timeout=30s >"$TEST_TMP/wait.out" 2>&1 &
 wait_pid=$!
-sleep 0.5
+# kubectl wait lists the object (then watches from that list) before the pipeline ends.
+# shellcheck disable=SC2317 # called by wait_until
+lists_grew() { [ "$(lists)" -gt "$lists0" ] && echo yes; }
+wait_until "kubectl wait has read the resource before the pipeline ends" yes lists_grew
 stop_sidecar TERM
 is "$SIDECAR_RC" 0 "pipeline 2: the sidecar exits 0"
 wait "$wait_pid"
@@ -47,7 +52,7 @@ json_is "$status" '{
 }' "the end status is the seed's: iam.user and iam.password kept, the last message, the condition True"
 like "$(kubectl get iam example)" 'User created and vault secret created' "kubectl get shows the message in the MESSAGE column"
 
-sleep 0.5
+wait_for "kubectl get -w saw the end" grep -q 'User created and vault secret created' "$TEST_TMP/watch.out"
 kill "$watch_pid" 2>/dev/null
 like "$(tr '\n' ' ' <"$TEST_TMP/watch.out")" 'False/.*True/User created and vault secret created' \
         "kubectl get -w saw the condition go False then True"

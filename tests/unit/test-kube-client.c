@@ -607,6 +607,79 @@ Test(kube_retry, backoff_is_capped, .fini = teardown) {
         json_decref(body);
 }
 
+/* An event loop's write: a 409 is still recomputed at once, a failure that
+ * needs a wait comes back without sleeping, and kube_retry_wait_ms() gives
+ * the same wait the policy would have slept. */
+Test(kube_retry, no_sleep_returns_what_needs_a_wait, .fini = teardown) {
+        static const struct canned s[] = { { 409, CONFLICT, -1, { 0 } }, { 500, "boom", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        connect_with(NULL);
+        recompute_calls = 0;
+        recompute_answer = 1;
+        fake.rnd = 0; /* even a backoff of 0 ms is the loop's to wait */
+        json_t *body = json_object();
+        struct kube_retry_policy p = { .deadline_ms = 60000, .no_sleep = true, .recompute = recompute };
+        struct kube_status_error err = { 0 };
+        cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), -EIO);
+        cr_assert_eq(recompute_calls, 1, "the 409 was recomputed");
+        cr_assert_eq(served(), 2);
+        cr_assert_eq(fake.n_slept, 0, "nothing slept");
+        cr_assert_eq(err.http_code, 500);
+        fake.rnd = 0xFFFFFFFFu;
+        cr_assert_eq(kube_retry_wait_ms(client, &p, 0, &err), (int64_t)(0xFFFFFFFFu % 101u));
+        cr_assert_eq(kube_retry_wait_ms(client, &p, 3, &err), (int64_t)(0xFFFFFFFFu % 801u));
+        cr_assert_eq(kube_retry_wait_ms(client, &p, 30, &err), (int64_t)(0xFFFFFFFFu % 5001u), "capped at 5 s");
+        err.http_code = 429;
+        err.retry_after_ms = 2000;
+        cr_assert_eq(kube_retry_wait_ms(client, &p, 3, &err), 2000, "Retry-After wins");
+        kube_status_error_done(&err);
+        json_decref(body);
+}
+
+static int flaky_recompute(struct kube_client *c, void *userdata, json_t **body, struct kube_status_error *err) {
+        (void)c;
+        (void)userdata;
+        if (recompute_calls++ == 0) {
+                kube_status_error_set(err, 503, "ServiceUnavailable", xstrdup("re-read failed"));
+                return -EAGAIN;
+        }
+        *body = json_pack("{s:i}", "round", recompute_calls);
+        return 1;
+}
+
+static int retries_told;
+
+static void count_retry(void *userdata, const struct kube_status_error *err, int64_t wait_ms) {
+        (void)userdata;
+        (void)err;
+        (void)wait_ms;
+        retries_told++;
+}
+
+/* A recompute whose re-read fails transiently is waited out like a failed
+ * attempt: the stale body gets its 409 again and the recompute runs again. */
+Test(kube_retry, a_transient_recompute_failure_is_retried, .fini = teardown) {
+        static const struct canned s[] = { { 409, CONFLICT, -1, { 0 } }, { 409, CONFLICT, -1, { 0 } },
+                                           { 200, OK_OBJ, -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        connect_with(NULL);
+        recompute_calls = 0;
+        retries_told = 0;
+        fake.rnd = 50;
+        json_t *body = json_object();
+        struct kube_retry_policy p = { .deadline_ms = 60000, .recompute = flaky_recompute, .on_retry = count_retry };
+        struct kube_status_error err = { 0 };
+        cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), 0, "%s",
+                     err.message);
+        cr_assert_eq(recompute_calls, 2);
+        cr_assert_eq(served(), 3);
+        cr_assert_str_eq(srv.body[2], "{\"round\":2}");
+        cr_assert_eq(fake.n_slept, 1, "one backoff, after the failed re-read");
+        cr_assert_eq(fake.slept[0], 50);
+        cr_assert_eq(retries_told, 2, "told before each retry");
+        json_decref(body);
+}
+
 Test(kube_retry, dropped_connection_then_success_writes_once, .fini = teardown) {
         static const struct canned s[] = { { 0, NULL, -1, { 0 } }, { 200, OK_OBJ, -1, { 0 } } };
         server_start(s, ELEMENTSOF(s));

@@ -1,0 +1,244 @@
+/* request.c - one HTTP request and its answer (no retries: retry.c), a GET,
+ * and a LIST that follows metadata.continue. */
+#include "kube/client.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "kube/internal.h"
+
+const char *kube_patch_content_type(enum kube_patch_type type) {
+        switch (type) {
+        case KUBE_PATCH_JSON:
+                return "application/json-patch+json";
+        case KUBE_PATCH_STRATEGIC:
+                return "application/strategic-merge-patch+json";
+        case KUBE_PATCH_MERGE:
+        default:
+                return "application/merge-patch+json";
+        }
+}
+
+char *kube_escape(const char *s) {
+        size_t n = strlen(s);
+        char *out = xmalloc(3 * n + 1), *p = out;
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char)*s;
+                if (isalnum(ch) || strchr("-._~", ch))
+                        *p++ = (char)ch;
+                else
+                        p += sprintf(p, "%%%02X", ch);
+        }
+        *p = '\0';
+        return out;
+}
+
+/* CURLINFO_HTTP_VERSION's constants as 10, 11, 20, 30. */
+static int http_version_number(long v) {
+        switch (v) {
+        case CURL_HTTP_VERSION_1_0: return 10;
+        case CURL_HTTP_VERSION_1_1: return 11;
+        case CURL_HTTP_VERSION_2_0: return 20;
+        case CURL_HTTP_VERSION_3: return 30;
+        default: return 0;
+        }
+}
+
+static struct curl_slist *request_headers(const char *content_type, bool has_body) {
+        struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+        /* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
+        headers = curl_slist_append(headers, "Expect:");
+        if (has_body) {
+                _cleanup_free_ char *ct = xasprintf("Content-Type: %s", content_type ? content_type : "application/json");
+                headers = curl_slist_append(headers, ct);
+        }
+        return headers;
+}
+
+/* The settings of one request; the first failure ends them. */
+static CURLcode set_request(struct kube_client *c, const char *method, const char *url, struct curl_slist *headers,
+                            const char *body, size_t body_len) {
+        CURL *h = c->curl;
+        CURLcode cc = curl_easy_setopt(h, CURLOPT_URL, url);
+        if (cc == CURLE_OK)
+                cc = curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        if (cc == CURLE_OK)
+                cc = curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->attempt_timeout_ms);
+        if (cc == CURLE_OK && strcmp(method, "GET") == 0)
+                return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        if (cc == CURLE_OK)
+                cc = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
+        if (cc == CURLE_OK)
+                cc = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+        if (cc == CURLE_OK)
+                cc = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        return cc;
+}
+
+/* Count connections, note the HTTP version, and drop what points at the
+ * request's frame before it ends. */
+static void after_transfer(struct kube_client *c, CURLcode cc) {
+        CURL *h = c->curl;
+        long conns = 0, version = 0;
+        if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK)
+                c->connections += (unsigned)conns;
+        if (cc == CURLE_OK && curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version) == CURLE_OK)
+                c->http_version = http_version_number(version);
+        (void)curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+        (void)curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+        (void)curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+}
+
+static int perform(struct kube_client *c, const char *method, const char *path, const char *content_type,
+                   const char *body, size_t body_len, long *code, struct kube_status_error *err) {
+        CURL *h = c->curl;
+        struct kstatus_error e = { 0 };
+        kube_response_reset(&c->resp);
+        c->errbuf[0] = '\0';
+        if (kube_apply_auth(c, h, &e) < 0) {
+                /* No credential, no request: kubectl says "Unable to connect". */
+                kube_status_error_set(err, 0, NULL, xasprintf("Unable to connect to the server: %s", e.message));
+                return -EPERM;
+        }
+        _cleanup_free_ char *url = xasprintf("%s%s", c->base, path);
+        struct curl_slist *headers = request_headers(content_type, body != NULL);
+        CURLcode cc = set_request(c, method, url, headers, body, body_len);
+        if (cc == CURLE_OK) {
+                c->requests++;
+                cc = curl_easy_perform(h);
+        } else
+                snprintf(c->errbuf, sizeof(c->errbuf), "%s", curl_easy_strerror(cc));
+        after_transfer(c, cc);
+        curl_slist_free_all(headers);
+        if (err)
+                err->retry_after_ms = c->resp.retry_after_ms;
+        if (cc != CURLE_OK) {
+                long os_errno = 0;
+                if (curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+                        os_errno = 0;
+                return kube_transport_error(c, cc, os_errno, c->errbuf, c->resp.too_big, err);
+        }
+        *code = 0;
+        if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code) != CURLE_OK)
+                *code = 0;
+        return 0;
+}
+
+int kube_client_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
+                        const json_t *body, json_t **ret, struct kube_status_error *err) {
+        _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        if (body && !text) {
+                kube_status_error_set(err, 0, NULL, xstrdup("error: cannot encode the request body"));
+                return -ENOMEM;
+        }
+        if (!c->attempt_timeout_ms)
+                c->attempt_timeout_ms = c->opts.request_timeout_ms;
+        long code = 0;
+        int r;
+        for (int pass = 0;; pass++) {
+                r = perform(c, method, path, content_type, text, text ? strlen(text) : 0, &code, err);
+                if (r < 0)
+                        return r;
+                /* An exec credential the server no longer accepts: ask the
+                 * plugin again, once, as client-go does on 401. */
+                if (code == 401 && pass == 0 && c->config->exec && !c->config->token && !c->config->token_file &&
+                    c->exec_cred.valid) {
+                        kube_exec_cred_clear(&c->exec_cred);
+                        continue;
+                }
+                break;
+        }
+        if (code >= 200 && code < 300) {
+                json_t *v;
+                if (c->resp.len == 0)
+                        v = json_null();
+                else {
+                        json_error_t je;
+                        v = json_loadb(c->resp.data, c->resp.len, JSON_DECODE_ANY, &je);
+                        if (!v) {
+                                kube_status_error_set(err, (int)code, NULL,
+                                                 xasprintf("error: the server's answer is not JSON: %s", je.text));
+                                return -EBADMSG;
+                        }
+                }
+                if (ret)
+                        *ret = v;
+                else
+                        json_decref(v);
+                return 0;
+        }
+        char *reason = NULL;
+        char *msg = kube_format_server_error((int)code, c->resp.data, c->resp.len, &reason);
+        kube_status_error_set(err, (int)code, reason, msg);
+        r = kube_http_errno((int)code, reason);
+        free(reason);
+        return r;
+}
+
+int kube_client_get(struct kube_client *c, const char *path, json_t **ret, struct kube_status_error *err) {
+        return kube_client_request(c, "GET", path, NULL, NULL, ret, err);
+}
+
+int kube_client_list(struct kube_client *c, const char *path, unsigned limit, kube_page_fn page_fn, void *userdata,
+                     json_t **ret, struct kube_status_error *err) {
+        _cleanup_json_ json_t *all = NULL, *items = NULL;
+        _cleanup_free_ char *cont = NULL;
+        bool restarted = false;
+        const char *sep = strchr(path, '?') ? "&" : "?";
+        for (;;) {
+                _cleanup_free_ char *q = NULL;
+                if (limit && cont) {
+                        _cleanup_free_ char *esc = kube_escape(cont);
+                        q = xasprintf("%s%slimit=%u&continue=%s", path, sep, limit, esc);
+                } else if (limit)
+                        q = xasprintf("%s%slimit=%u", path, sep, limit);
+                else
+                        q = xstrdup(path);
+                _cleanup_json_ json_t *page = NULL;
+                int r = kube_client_get(c, q, &page, err);
+                if (r == -EUCLEAN && cont && !restarted) {
+                        /* The continue token expired (410): start over, once. */
+                        restarted = true;
+                        free(TAKE_PTR(cont));
+                        json_decref(TAKE_PTR(all));
+                        json_decref(TAKE_PTR(items));
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                if (!json_is_object(page)) {
+                        kube_status_error_set(err, 200, NULL, xstrdup("error: the server's answer is not a List"));
+                        return -EBADMSG;
+                }
+                if (page_fn) {
+                        r = page_fn(page, userdata);
+                        if (r != 0)
+                                return r;
+                } else {
+                        if (!all) {
+                                all = json_deep_copy(page);
+                                items = json_array();
+                        }
+                        json_array_extend(items, json_object_get(page, "items"));
+                        json_object_set(all, "metadata", json_object_get(page, "metadata"));
+                }
+                const char *next = json_string_value(json_object_get(json_object_get(page, "metadata"), "continue"));
+                free(TAKE_PTR(cont));
+                if (!limit || !next || !*next)
+                        break;
+                cont = xstrdup(next);
+        }
+        if (!page_fn) {
+                json_object_set(all, "items", items);
+                json_t *meta = json_object_get(all, "metadata");
+                if (json_is_object(meta))
+                        json_object_del(meta, "continue");
+                if (ret)
+                        *ret = TAKE_PTR(all);
+        }
+        return 0;
+}

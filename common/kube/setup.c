@@ -1,0 +1,284 @@
+/* setup.c - a curl handle's settings: TLS (the CA, client certificates,
+ * the system trust store), proxy, timeouts and the response callbacks, once
+ * per handle; credentials (bearer token, rotated token file, exec plugin,
+ * basic auth) before every request, because tokens rotate. */
+#include "kube/client.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "kube/internal.h"
+#include "status.h"
+#include "yaml-json.h"
+
+static size_t on_header(char *data, size_t size, size_t n, void *userdata) {
+        struct kube_response *resp = userdata;
+        size_t len = size * n;
+        static const char name[] = "retry-after:";
+        if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+                _cleanup_free_ char *v = xstrndup(data + sizeof(name) - 1, len - (sizeof(name) - 1));
+                char *s = v + strspn(v, " \t");
+                s[strcspn(s, " \t\r\n")] = '\0';
+                int64_t secs;
+                /* Only the delta-seconds form: the API server never sends a date. */
+                if (parse_int64(s, 0, 24 * 3600, &secs) == 0)
+                        resp->retry_after_ms = secs * 1000;
+        }
+        return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
+        struct kube_response *resp = userdata;
+        size_t len = size * n;
+        if (resp->sink)
+                return resp->sink(data, len, resp->sink_userdata);
+        if (resp->len + len > MAX_RESPONSE_BYTES) {
+                resp->too_big = true;
+                return 0;
+        }
+        if (resp->len + len + 1 > resp->cap) {
+                resp->cap = (resp->len + len + 1) * 2;
+                resp->data = xrealloc(resp->data, resp->cap);
+        }
+        memcpy(resp->data + resp->len, data, len);
+        resp->len += len;
+        resp->data[resp->len] = '\0';
+        return len;
+}
+
+void kube_response_reset(struct kube_response *resp) {
+        free(resp->data);
+        *resp = (struct kube_response){ .retry_after_ms = -1, .sink = resp->sink, .sink_userdata = resp->sink_userdata };
+}
+
+/* The system's trust store, for a cluster whose kubeconfig names no CA, found
+ * as kubectl (Go's crypto/x509) finds it: $SSL_CERT_FILE, else the first
+ * bundle in the distributions' usual places. libcurl's built-in default is
+ * only Debian's path, which a release binary would carry onto Fedora, SUSE or
+ * Alpine hosts. Borrowed; NULL leaves libcurl's default. */
+static const char *system_ca_file(void) {
+        static const char *const bundles[] = {
+                "/etc/ssl/certs/ca-certificates.crt",                /* Debian, Ubuntu, Gentoo */
+                "/etc/pki/tls/certs/ca-bundle.crt",                  /* Fedora, RHEL 6 */
+                "/etc/ssl/ca-bundle.pem",                            /* openSUSE */
+                "/etc/pki/tls/cacert.pem",                           /* OpenELEC */
+                "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", /* CentOS, RHEL 7 */
+                "/etc/ssl/cert.pem",                                 /* Alpine */
+        };
+        const char *env = getenv("SSL_CERT_FILE");
+        if (env && *env)
+                return env;
+        for (size_t i = 0; i < sizeof bundles / sizeof bundles[0]; i++)
+                if (access(bundles[i], R_OK) == 0)
+                        return bundles[i];
+        return NULL;
+}
+
+/* Setting many options in a row: every one is set, the first failure is
+ * kept and reported once at the end, so a run of settings reads straight. */
+struct curl_opts {
+        CURL *h;
+        CURLcode cc;
+        const char *failed; /* the option that failed first */
+};
+
+static void opt_keep(struct curl_opts *o, CURLcode cc, const char *name) {
+        if (cc != CURLE_OK && o->cc == CURLE_OK) {
+                o->cc = cc;
+                o->failed = name;
+        }
+}
+
+static void opt_long(struct curl_opts *o, CURLoption opt, const char *name, long v) {
+        opt_keep(o, curl_easy_setopt(o->h, opt, v), name);
+}
+
+static void opt_ptr(struct curl_opts *o, CURLoption opt, const char *name, const void *v) {
+        opt_keep(o, curl_easy_setopt(o->h, opt, v), name);
+}
+
+static void opt_off(struct curl_opts *o, CURLoption opt, const char *name, curl_off_t v) {
+        opt_keep(o, curl_easy_setopt(o->h, opt, v), name);
+}
+
+#define OPT_LONG(o, opt, v) opt_long((o), (opt), #opt, (long)(v))
+#define OPT_PTR(o, opt, v) opt_ptr((o), (opt), #opt, (v))
+#define OPT_OFF(o, opt, v) opt_off((o), (opt), #opt, (curl_off_t)(v))
+
+static int opts_result(const struct curl_opts *o, struct kstatus_error *err) {
+        if (o->cc == CURLE_OK)
+                return 0;
+        return kstatus_error_set(err, EINVAL, 0, 0, "cannot set %s: %s", o->failed, curl_easy_strerror(o->cc));
+}
+
+/* PEM text as a blob curl copies. */
+static void opt_pem(struct curl_opts *o, CURLoption blob_opt, CURLoption type_opt, const char *name, const char *pem) {
+        struct curl_blob blob = { .data = (void *)pem, .len = strlen(pem), .flags = CURL_BLOB_COPY };
+        opt_ptr(o, blob_opt, name, &blob);
+        opt_ptr(o, type_opt, name, "PEM");
+}
+
+/* Whom to trust: the kubeconfig's CA, else the system's store. Verification
+ * stays on unless the kubeconfig turns it off. */
+static void setup_ca(const struct kube_config *cfg, struct curl_opts *o) {
+        OPT_LONG(o, CURLOPT_SSL_VERIFYPEER, cfg->insecure ? 0L : 1L);
+        OPT_LONG(o, CURLOPT_SSL_VERIFYHOST, cfg->insecure ? 0L : 2L);
+        if (cfg->ca_data) {
+                struct curl_blob blob = { .data = cfg->ca_data, .len = strlen(cfg->ca_data), .flags = CURL_BLOB_COPY };
+                OPT_PTR(o, CURLOPT_CAINFO_BLOB, &blob);
+                return;
+        }
+        if (cfg->ca_file) {
+                OPT_PTR(o, CURLOPT_CAINFO, cfg->ca_file);
+                return;
+        }
+        if (cfg->insecure)
+                return;
+        const char *bundle = system_ca_file(), *dir = getenv("SSL_CERT_DIR");
+        if (bundle)
+                OPT_PTR(o, CURLOPT_CAINFO, bundle);
+        if (dir && *dir)
+                OPT_PTR(o, CURLOPT_CAPATH, dir);
+}
+
+/* The client certificate and key: the exec plugin's, else the kubeconfig's data or files. */
+static void setup_client_cert(const struct kube_client *c, struct curl_opts *o) {
+        const struct kube_config *cfg = c->config;
+        const char *cert_data = c->exec_cred.cert ? c->exec_cred.cert : cfg->client_cert_data;
+        const char *key_data = c->exec_cred.key ? c->exec_cred.key : cfg->client_key_data;
+        if (cert_data)
+                opt_pem(o, CURLOPT_SSLCERT_BLOB, CURLOPT_SSLCERTTYPE, "CURLOPT_SSLCERT_BLOB", cert_data);
+        else if (cfg->client_cert_file)
+                OPT_PTR(o, CURLOPT_SSLCERT, cfg->client_cert_file);
+        if (key_data)
+                opt_pem(o, CURLOPT_SSLKEY_BLOB, CURLOPT_SSLKEYTYPE, "CURLOPT_SSLKEY_BLOB", key_data);
+        else if (cfg->client_key_file)
+                OPT_PTR(o, CURLOPT_SSLKEY, cfg->client_key_file);
+}
+
+static void setup_route(const struct kube_client *c, struct curl_opts *o) {
+        if (c->connect_to)
+                OPT_PTR(o, CURLOPT_CONNECT_TO, c->connect_to);
+        if (c->config->proxy_url) {
+                OPT_PTR(o, CURLOPT_PROXY, c->config->proxy_url);
+                /* As kubectl's SOCKS5 dialer: no authentication or a username
+                 * and password, never GSS-API (which release builds do not
+                 * carry: common/kube/curl-static.c). */
+                OPT_LONG(o, CURLOPT_SOCKS5_AUTH, CURLAUTH_BASIC);
+        }
+}
+
+/* Settings every handle of this client shares: TLS, proxy, timeouts. Auth is
+ * set per request (kube_apply_auth) because tokens rotate. */
+int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_response *resp,
+                      struct kstatus_error *err) {
+        struct curl_opts o = { .h = h };
+        OPT_LONG(&o, CURLOPT_NOSIGNAL, 1L);
+        OPT_PTR(&o, CURLOPT_ERRORBUFFER, errbuf);
+        OPT_PTR(&o, CURLOPT_USERAGENT, c->user_agent);
+        OPT_PTR(&o, CURLOPT_PROTOCOLS_STR, "http,https");
+        OPT_LONG(&o, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+        OPT_LONG(&o, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
+        OPT_LONG(&o, CURLOPT_TCP_KEEPALIVE, 1L);
+        OPT_OFF(&o, CURLOPT_MAXFILESIZE_LARGE, MAX_RESPONSE_BYTES);
+        opt_keep(&o, curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body), "CURLOPT_WRITEFUNCTION");
+        OPT_PTR(&o, CURLOPT_WRITEDATA, resp);
+        opt_keep(&o, curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header), "CURLOPT_HEADERFUNCTION");
+        OPT_PTR(&o, CURLOPT_HEADERDATA, resp);
+        OPT_PTR(&o, CURLOPT_ACCEPT_ENCODING, "");
+        setup_ca(c->config, &o);
+        setup_client_cert(c, &o);
+        setup_route(c, &o);
+        return opts_result(&o, err);
+}
+
+/* The bearer token of a tokenFile, re-read when the file changes: projected
+ * service-account tokens are rotated by the kubelet. */
+static int refresh_file_token(struct kube_client *c, struct kstatus_error *err) {
+        struct stat st;
+        if (stat(c->config->token_file, &st) < 0)
+                return kstatus_error_set(err, errno, 0, 0, "cannot read token file \"%s\": %s",
+                                         c->config->token_file, strerror(errno));
+        if (c->file_token && st.st_ino == c->token_stat.st_ino && st.st_size == c->token_stat.st_size &&
+            st.st_mtim.tv_sec == c->token_stat.st_mtim.tv_sec && st.st_mtim.tv_nsec == c->token_stat.st_mtim.tv_nsec)
+                return 0;
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        struct kstatus_error e = { 0 };
+        int r = kstatus_read_file(c->config->token_file, false, 64 * 1024, &buf, &len, &e);
+        if (r < 0)
+                return kstatus_error_set(err, -r, 0, 0, "cannot read token file \"%s\": %s", c->config->token_file,
+                                         e.message);
+        while (len > 0 && isspace((unsigned char)buf[len - 1]))
+                buf[--len] = '\0';
+        kube_secret_free(c->file_token);
+        c->file_token = TAKE_PTR(buf);
+        c->token_stat = st;
+        return 0;
+}
+
+void kube_secret_free(char *s) {
+        if (s) {
+                explicit_bzero(s, strlen(s));
+                free(s);
+        }
+}
+
+/* The bearer token for the next request: the token file's (re-read when it
+ * changes), the kubeconfig's, or the exec plugin's (NULL: none). */
+static int bearer_token(struct kube_client *c, CURL *h, const char **ret, struct kstatus_error *err) {
+        const struct kube_config *cfg = c->config;
+        *ret = NULL;
+        if (cfg->token_file) {
+                int r = refresh_file_token(c, err);
+                *ret = c->file_token;
+                return r < 0 ? r : 0;
+        }
+        if (cfg->token) {
+                *ret = cfg->token;
+                return 0;
+        }
+        if (!cfg->exec)
+                return 0;
+        int r = kube_exec_credential(c, err);
+        if (r < 0)
+                return r;
+        /* r > 0: the plugin ran, and may have given a new client certificate. */
+        if (r > 0 && (r = kube_handle_setup_tls(c, h, err)) < 0)
+                return r;
+        *ret = c->exec_cred.token;
+        return 0;
+}
+
+/* Set the credentials for the next request on h. */
+int kube_apply_auth(struct kube_client *c, CURL *h, struct kstatus_error *err) {
+        const struct kube_config *cfg = c->config;
+        const char *bearer;
+        int r = bearer_token(c, h, &bearer, err);
+        if (r < 0)
+                return r;
+        struct curl_opts o = { .h = h };
+        if (bearer && *bearer) {
+                OPT_PTR(&o, CURLOPT_XOAUTH2_BEARER, bearer);
+                OPT_LONG(&o, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+        } else if (cfg->username && cfg->password) {
+                OPT_PTR(&o, CURLOPT_USERNAME, cfg->username);
+                OPT_PTR(&o, CURLOPT_PASSWORD, cfg->password);
+                OPT_LONG(&o, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+        }
+        return opts_result(&o, err);
+}
+
+int kube_handle_setup_tls(struct kube_client *c, CURL *h, struct kstatus_error *err) {
+        struct curl_opts o = { .h = h };
+        if (c->exec_cred.cert)
+                opt_pem(&o, CURLOPT_SSLCERT_BLOB, CURLOPT_SSLCERTTYPE, "CURLOPT_SSLCERT_BLOB", c->exec_cred.cert);
+        if (c->exec_cred.key)
+                opt_pem(&o, CURLOPT_SSLKEY_BLOB, CURLOPT_SSLKEYTYPE, "CURLOPT_SSLKEY_BLOB", c->exec_cred.key);
+        return opts_result(&o, err);
+}
