@@ -54,6 +54,36 @@ static bool has_object(json_t *list, json_t *obj) {
         return false;
 }
 
+/* The RBAC the sidecar injected into spec (the Pod spec of obj) needs, added to
+ * rbac_out once. <0 after printing an error. */
+static int add_rbac(const json_t *obj, json_t *spec, json_t *rbac_out) {
+        json_t *sidecar = NULL, *c;
+        size_t i;
+        json_array_foreach(json_object_get(spec, "initContainers"), i, c) {
+                if (strcmp(json_string_value(json_object_get(c, "name")) ?: "", "kstatus-sidecar") == 0)
+                        sidecar = c;
+        }
+        const json_t *meta = json_object_get(obj, "metadata");
+        const char *group = env_value(sidecar, "KRATIX_OBJECT_GROUP");
+        const char *plural = env_value(sidecar, "KRATIX_CRD_PLURAL");
+        if (!group || !plural) {
+                const char *name = json_string_value(json_object_get(meta, "name"));
+                fprintf(stderr, "error: --rbac needs KRATIX_OBJECT_GROUP and KRATIX_CRD_PLURAL in the pipeline "
+                                "containers of \"%s\"\n",
+                        name ? name : "?");
+                return -1;
+        }
+        const char *ns = json_string_value(json_object_get(meta, "namespace"));
+        const char *sa = json_string_value(json_object_get(spec, "serviceAccountName"));
+        _cleanup_json_ json_t *objs = inject_rbac(ns ? ns : "default", sa ? sa : "default",
+                                                  env_value(sidecar, "KRATIX_OBJECT_NAMESPACE"), group, plural);
+        json_array_foreach(objs, i, c) {
+                if (!has_object(rbac_out, c))
+                        json_array_append(rbac_out, c);
+        }
+        return 0;
+}
+
 /* Inject into one object; append it (and RBAC) to out. <0 after printing an error. */
 static int inject_object(json_t *obj, const struct inject_options *opts, bool rbac, json_t *out, json_t *rbac_out) {
         if (json_is_object(obj) && strcmp(json_string_value(json_object_get(obj, "kind")) ?: "", "List") == 0) {
@@ -68,34 +98,8 @@ static int inject_object(json_t *obj, const struct inject_options *opts, bool rb
         json_t *spec = json_is_object(obj) ? inject_pod_spec(obj) : NULL;
         if (spec) {
                 inject_pod_spec_sidecar(spec, opts);
-                if (rbac) {
-                        json_t *inits = json_object_get(spec, "initContainers");
-                        json_t *sidecar = NULL;
-                        size_t i;
-                        json_t *c;
-                        json_array_foreach(inits, i, c) {
-                                if (strcmp(json_string_value(json_object_get(c, "name")) ?: "", "kstatus-sidecar") == 0)
-                                        sidecar = c;
-                        }
-                        const char *group = env_value(sidecar, "KRATIX_OBJECT_GROUP");
-                        const char *plural = env_value(sidecar, "KRATIX_CRD_PLURAL");
-                        const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
-                        if (!group || !plural) {
-                                fprintf(stderr, "error: --rbac needs KRATIX_OBJECT_GROUP and KRATIX_CRD_PLURAL in the "
-                                                "pipeline containers of \"%s\"\n",
-                                        name ? name : "?");
-                                return -1;
-                        }
-                        const char *ns = json_string_value(json_object_get(json_object_get(obj, "metadata"), "namespace"));
-                        const char *sa = json_string_value(json_object_get(spec, "serviceAccountName"));
-                        const char *resource_ns = env_value(sidecar, "KRATIX_OBJECT_NAMESPACE");
-                        _cleanup_json_ json_t *objs = inject_rbac(ns ? ns : "default", sa ? sa : "default",
-                                                                  resource_ns, group, plural);
-                        json_array_foreach(objs, i, c) {
-                                if (!has_object(rbac_out, c))
-                                        json_array_append(rbac_out, c);
-                        }
-                }
+                if (rbac && add_rbac(obj, spec, rbac_out) < 0)
+                        return -1;
         }
         json_array_append(out, obj);
         return 0;
