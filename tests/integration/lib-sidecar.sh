@@ -70,8 +70,11 @@ _launch_sidecar() {
                 ${SIDECAR_WRAPPER:-} "$SIDECAR" --debounce=50ms "${SIDECAR_ARGS[@]:3}" >>"$PIPE_DIR/sidecar.log" 2>&1 &
         SIDECAR_PID=$!
         at_exit "kill -9 $SIDECAR_PID 2>/dev/null"
-        local i
-        for i in $(seq 1 100); do
+        # Started once it logs that it watches: 5 s, or 30 s under a wrapper
+        # (valgrind starts it ten times slower, more on a busy machine).
+        local i tries=100
+        [ -n "${SIDECAR_WRAPPER:-}" ] && tries=600
+        for i in $(seq 1 "$tries"); do
                 [ "$(grep -c 'watch: ' "$PIPE_DIR/sidecar.log")" -gt "$starts" ] && return 0
                 kill -0 "$SIDECAR_PID" 2>/dev/null || break
                 sleep 0.05
