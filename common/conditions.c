@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 void kstatus_time_format(int64_t unix_seconds, char buf[static KSTATUS_TIME_LEN]) {
@@ -77,7 +78,9 @@ int kstatus_time_parse(const char *s, int64_t *ret) {
 }
 
 bool kstatus_condition_type_is_owned(const char *type) {
-        return strcmp(type, KSTATUS_COND_CONFIGURE) == 0 || strcmp(type, KSTATUS_COND_DELETE) == 0;
+        /* kubectl wait matches types case-insensitively and takes the first
+         * match, so "deleteworkflowcompleted" would stand in for ours. */
+        return strcasecmp(type, KSTATUS_COND_CONFIGURE) == 0 || strcasecmp(type, KSTATUS_COND_DELETE) == 0;
 }
 
 json_t *kstatus_condition_new(const char *type, const char *status, const char *reason, const char *message) {

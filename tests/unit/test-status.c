@@ -103,6 +103,11 @@ Test(status, condition_errors_point_at_the_item) {
         cr_assert_eq(check("conditions:\n- type: A\n  status: \"True\"\n  message: [1]\n", false, &s), 1);
         cr_assert_eq(check("conditions:\n- type: ConfigureWorkflowCompleted\n  status: \"True\"\n", false, &s), 1);
         assert_has(s, "E 2:3 conditions[0]: condition type \"ConfigureWorkflowCompleted\" is set by kstatus");
+        /* kubectl wait matches condition types case-insensitively, first match wins. */
+        cr_assert_eq(check("conditions:\n- type: deleteworkflowcompleted\n  status: \"True\"\n", false, &s), 1);
+        assert_has(s, "E 2:3 conditions[0]: condition type \"deleteworkflowcompleted\" is set by kstatus");
+        cr_assert_eq(check("conditions:\n- type: CONFIGUREWorkflowCompleted\n  status: \"True\"\n", false, &s), 1);
+        cr_assert_eq(check("conditions:\n- type: ConfigureWorkflowCompletedX\n  status: \"True\"\n", false, &s), 0);
 }
 
 Test(status, promise_keeps_only_message) {
