@@ -235,8 +235,13 @@ int kstatus_condition_validate(const json_t *cond, struct kstatus_error *err) {
 
         json_t *status = json_object_get(cond, "status");
         const char *s = json_string_value(status);
-        if (!s)
+        if (!status || json_is_null(status))
                 return kstatus_error_set(err, EINVAL, 0, 0, "condition \"%s\" has no \"status\"", t);
+        if (!s) /* status: true unquoted is a boolean */
+                return kstatus_error_set(err, EINVAL, 0, 0,
+                                         "condition \"%s\": status must be the string \"True\", \"False\" or "
+                                         "\"Unknown\" (quote it in YAML)",
+                                         t);
         if (strcmp(s, "True") != 0 && strcmp(s, "False") != 0 && strcmp(s, "Unknown") != 0)
                 return kstatus_error_set(err, EINVAL, 0, 0,
                                          "condition \"%s\": status must be \"True\", \"False\" or \"Unknown\"", t);
