@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 void kstatus_time_format(int64_t unix_seconds, char buf[static KSTATUS_TIME_LEN]) {
@@ -77,7 +78,9 @@ int kstatus_time_parse(const char *s, int64_t *ret) {
 }
 
 bool kstatus_condition_type_is_owned(const char *type) {
-        return strcmp(type, KSTATUS_COND_CONFIGURE) == 0 || strcmp(type, KSTATUS_COND_DELETE) == 0;
+        /* kubectl wait matches types case-insensitively and takes the first
+         * match, so "deleteworkflowcompleted" would stand in for ours. */
+        return strcasecmp(type, KSTATUS_COND_CONFIGURE) == 0 || strcasecmp(type, KSTATUS_COND_DELETE) == 0;
 }
 
 json_t *kstatus_condition_new(const char *type, const char *status, const char *reason, const char *message) {
@@ -232,8 +235,13 @@ int kstatus_condition_validate(const json_t *cond, struct kstatus_error *err) {
 
         json_t *status = json_object_get(cond, "status");
         const char *s = json_string_value(status);
-        if (!s)
+        if (!status || json_is_null(status))
                 return kstatus_error_set(err, EINVAL, 0, 0, "condition \"%s\" has no \"status\"", t);
+        if (!s) /* status: true unquoted is a boolean */
+                return kstatus_error_set(err, EINVAL, 0, 0,
+                                         "condition \"%s\": status must be the string \"True\", \"False\" or "
+                                         "\"Unknown\" (quote it in YAML)",
+                                         t);
         if (strcmp(s, "True") != 0 && strcmp(s, "False") != 0 && strcmp(s, "Unknown") != 0)
                 return kstatus_error_set(err, EINVAL, 0, 0,
                                          "condition \"%s\": status must be \"True\", \"False\" or \"Unknown\"", t);

@@ -33,7 +33,7 @@ void kstatus_time_now(char buf[static KSTATUS_TIME_LEN]);
 /* Parse RFC 3339 (any offset, optional fraction) to Unix seconds; 0 or -EINVAL. */
 int kstatus_time_parse(const char *s, int64_t *ret);
 
-/* True for condition types status.yaml may not set (kstatus owns them). */
+/* True for condition types status.yaml may not set (kstatus owns them), in any letter case. */
 bool kstatus_condition_type_is_owned(const char *type);
 
 /* A new condition object (new reference) with only the fields Kratix's schema

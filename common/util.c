@@ -341,3 +341,64 @@ int kstatus_base64_decode(const char *text, size_t len, char **ret, size_t *ret_
         *ret_len = o;
         return 0;
 }
+
+/* The code point of the valid UTF-8 sequence at s, its length in *len (1-4),
+ * or -1 when the sequence is invalid. */
+static long utf8_decode(const unsigned char *s, size_t *len) {
+        static const unsigned min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+        size_t n;
+        unsigned cp;
+        if (s[0] < 0x80)
+                n = 1, cp = s[0];
+        else if ((s[0] & 0xe0) == 0xc0)
+                n = 2, cp = s[0] & 0x1f;
+        else if ((s[0] & 0xf0) == 0xe0)
+                n = 3, cp = s[0] & 0x0f;
+        else if ((s[0] & 0xf8) == 0xf0)
+                n = 4, cp = s[0] & 0x07;
+        else
+                return -1;
+        for (size_t i = 1; i < n; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return -1;
+                cp = (cp << 6) | (s[i] & 0x3f);
+        }
+        if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                return -1;
+        *len = n;
+        return (long)cp;
+}
+
+/* Characters that reorder or hide text: bidirectional embeddings, overrides
+ * and isolates, zero-width characters and marks, line/paragraph separators. */
+static bool is_invisible(long cp) {
+        return (cp >= 0x200b && cp <= 0x200f) || cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+               (cp >= 0x2066 && cp <= 0x2069);
+}
+
+char *kstatus_escape_terminal(const char *s) {
+        /* The longest escape, \xNN per byte, is 4 bytes per input byte. */
+        char *out = xmalloc(strlen(s) * 4 + 1), *o = out;
+        const unsigned char *p = (const unsigned char *)s;
+        while (*p) {
+                size_t n = 1;
+                long cp = utf8_decode(p, &n);
+                if (cp == '\n' || cp == '\t' || cp == '\r') {
+                        *o++ = '\\';
+                        *o++ = cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r';
+                } else if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+                        /* C0, DEL, C1 (each byte of its UTF-8) and invalid bytes. */
+                        n = cp < 0 ? 1 : n;
+                        for (size_t i = 0; i < n; i++)
+                                o += sprintf(o, "\\x%02x", p[i]);
+                } else if (is_invisible(cp)) {
+                        o += sprintf(o, "\\u%04lx", cp);
+                } else {
+                        memcpy(o, p, n);
+                        o += n;
+                }
+                p += n;
+        }
+        *o = '\0';
+        return out;
+}

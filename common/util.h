@@ -64,6 +64,13 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 char *xvasprintf(const char *fmt, va_list ap) _printf_(1, 0);
 
+/* A copy of s safe to print on a terminal or in text a terminal prints raw
+ * (kubectl describe shows Event messages as they are): \n, \t and \r as
+ * those two characters, other C0 and C1 controls, DEL and invalid UTF-8 as
+ * \xNN per byte, bidirectional overrides and invisible characters (U+200B-
+ * U+200F, U+2028, U+2029, U+202A-U+202E, U+2066-U+2069) as \uNNNN. */
+char *kstatus_escape_terminal(const char *s);
+
 /* Milliseconds on CLOCK_MONOTONIC: for deadlines and intervals, never for dates. */
 int64_t kstatus_monotonic_ms(void);
 

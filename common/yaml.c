@@ -484,8 +484,13 @@ static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth,
                 json_t *value = NULL;
                 bool vmerge = false;
                 r = parse_node(b, &vev, depth, &value, &vmerge);
-                if (b->height > height)
-                        height = b->height;
+                unsigned h = b->height;
+                /* A merge flattens: its map (or the sequence and its maps) is
+                 * not a level of the result, the merged values are. */
+                if (r >= 0 && merge)
+                        h = json_is_array(value) ? (h > 2 ? h - 2 : 0) : (h > 1 ? h - 1 : 0);
+                if (h > height)
+                        height = h;
                 yaml_event_delete(&vev);
                 if (r < 0) {
                         json_decref(key);

@@ -52,6 +52,8 @@ struct waiter {
         struct entry *entries;
         size_t n_entries, left;
         int failed; /* EXIT_WORKFLOW_FAILED once a workflow failed */
+        int64_t deadline;   /* kstatus_monotonic_ms() when --timeout ends the wait; 0: none */
+        bool reads_bounded; /* every read ends by the deadline (--request-timeout was longer) */
 };
 
 static bool predicates_met(const struct waiter *w, const json_t *obj) {
@@ -168,6 +170,13 @@ static int list_target(struct kube_session *s, const struct kube_args *k, const 
         _cleanup_free_ char *path = collection_query(t, ns, k->selector, fs);
         _cleanup_json_ json_t *list = NULL;
         int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
+        if (r == -ETIMEDOUT && w->reads_bounded) {
+                /* The read was cut by --timeout: the wait timed out, as kubectl's does. */
+                kube_status_error_done(&err);
+                _cleanup_free_ char *safe = escape_for_terminal(t->n_names ? t->names[0] : t->res.resource);
+                fprintf(stderr, "error: timed out waiting for the condition on %s/%s\n", t->res.resource, safe);
+                return EXIT_FAILED;
+        }
         if (r < 0)
                 return api_error(&err);
         json_t *items = json_object_get(list, "items");
@@ -207,6 +216,13 @@ static int parse_timeout(const char *arg, int64_t *ret) {
                 return 0;
         }
         return parse_duration_ms(arg, ret);
+}
+
+/* Milliseconds until --timeout ends the wait, never negative (a negative
+ * timeout would make watch_all wait forever). */
+static int64_t time_left(const struct waiter *w) {
+        int64_t left = w->deadline - kstatus_monotonic_ms();
+        return left > 0 ? left : 0;
 }
 
 static void waiter_done(struct waiter *w) {
@@ -315,6 +331,13 @@ int cmd_wait(int argc, char **argv) {
         if (optind >= argc)
                 return usage_error("you must specify the type of resource to wait for, e.g. \"kubectl kstatus wait "
                                    "database/example --for=condition=ConfigureWorkflowCompleted\"");
+        /* --timeout bounds the whole wait, reads included: no request may outlast it. */
+        if (timeout_ms > 0) {
+                w.deadline = kstatus_monotonic_ms() + timeout_ms;
+                w.reads_bounded = k.request_timeout_ms == 0 || k.request_timeout_ms >= timeout_ms;
+                if (w.reads_bounded)
+                        k.request_timeout_ms = timeout_ms;
+        }
         _cleanup_(kube_session_close) struct kube_session s = { 0 };
         int rc = kube_session_open(&k, &s);
         if (rc)
@@ -339,7 +362,7 @@ int cmd_wait(int argc, char **argv) {
         if (!rc && w.failed)
                 rc = w.failed;
         if (!rc && w.left > 0 && timeout_ms > 0)
-                rc = watch_until_done(&s, &k, &ts, rvs, &w, timeout_ms);
+                rc = watch_until_done(&s, &k, &ts, rvs, &w, time_left(&w));
         else if (!rc && w.left > 0)
                 rc = EXIT_FAILED; /* --timeout=0: checked once */
         if (rc == EXIT_FAILED && w.left > 0)

@@ -65,8 +65,7 @@ int print_json_value(const json_t *value, enum output_format format);
 /* Read and parse FILE ("-" for stdin) as a mapping; prints the error and returns <0 on failure. */
 int load_document(const char *path, const struct kstatus_limits *lim, bool validate_status, json_t **ret);
 
-/* Copy s into a new string with control characters escaped (\n, \t, \x1b, ...)
- * and invalid UTF-8 replaced, so text from a status cannot drive the terminal. */
+/* kstatus_escape_terminal(): text from a status cannot drive the terminal. */
 char *escape_for_terminal(const char *s);
 
 int cmd_complete(int argc, char **argv, const char *const *commands);

@@ -91,17 +91,20 @@ int api_create_event(struct api *api, const struct kstatus_object_ref *obj, cons
                 json_object_set_new(involved, "namespace", json_string(obj->namespace));
         if (uid)
                 json_object_set_new(involved, "uid", json_string(uid));
+        /* kubectl describe prints Event messages raw: a quoted condition type
+         * must not drive the user's terminal. */
+        _cleanup_free_ char *safe = kstatus_escape_terminal(message);
         /* Event messages are capped by the API server at 1 KiB; cut on a UTF-8 boundary. */
-        size_t len = strlen(message);
+        size_t len = strlen(safe);
         if (len > 1024) {
                 len = 1024;
-                while (len > 0 && ((unsigned char)message[len] & 0xC0) == 0x80)
+                while (len > 0 && ((unsigned char)safe[len] & 0xC0) == 0x80)
                         len--;
         }
         _cleanup_json_ json_t *body = json_pack(
                 "{s:s, s:s, s:{s:s, s:s}, s:O, s:s, s:s%, s:s, s:{s:s}, s:s, s:s, s:i, s:s, s:s}", "apiVersion", "v1",
                 "kind", "Event", "metadata", "generateName", generate, "namespace", ns, "involvedObject", involved,
-                "reason", reason, "message", message, len, "type", type, "source", "component", "kstatus-sidecar",
+                "reason", reason, "message", safe, len, "type", type, "source", "component", "kstatus-sidecar",
                 "firstTimestamp", now, "lastTimestamp", now, "count", 1, "reportingComponent", "kstatus-sidecar",
                 "action", "StatusUpdate");
         if (!body)

@@ -105,6 +105,16 @@ wait "$bg"
 is "$?:$(cat wait.out)" "0:database.example.promise.syntasso.io/b condition met" "--for=delete is met when the object goes"
 is "$(kubectl kstatus wait db/b --for=delete 2>&1; echo "rc=$?")" "rc=0" "--for=delete on what does not exist: met, silently (as kubectl)"
 
+# A server that stalls every read: --timeout still ends the wait on time, as kubectl's does.
+apiserver_fault "{\"verb\":\"GET\",\"path\":\"$DB\",\"latencyMs\":10000}"
+start=$(date +%s%N)
+out=$(timeout 30 kubectl kstatus wait db/a --for=condition=Never --timeout=3s 2>&1); rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+apiserver_clear_faults
+is "$rc" 1 "a stalled read ends in a timeout, exit 1"
+is "$out" "error: timed out waiting for the condition on databases/a" "a stalled read: kubectl's timeout message"
+is "$(( ms >= 2900 && ms < 4500 ))" 1 "--timeout=3s against a stalled read returns at about 3 s (took $ms ms)"
+
 # Usage and API errors.
 out=$(kubectl kstatus wait db/nope --for=condition=Ready 2>&1); rc=$?
 is "$rc:$out" '4:Error from server (NotFound): databases.example.promise.syntasso.io "nope" not found' "a missing object exits 4 with kubectl's NotFound"

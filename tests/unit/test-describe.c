@@ -221,6 +221,20 @@ Test(describe, hostile_strings_cannot_drive_the_terminal) {
         json_decref(obj);
 }
 
+Test(describe, bidi_overrides_and_invisible_characters_are_escaped) {
+        /* U+202E RLO, U+2066 LRI, U+200B ZWSP, U+200F RLM, U+2028 LS, U+2029 PS, U+202A LRE, U+2069 PDI */
+        json_t *obj = J("{\"kind\":\"IAM\",\"metadata\":{\"name\":\"x\"},\"status\":{"
+                        "\"message\":\"a\u202eb\u2066c\u200bd\u200fe\u2028f\u2029g\u202ah\u2069i\u00e9\u2030\"}}");
+        struct describe_input in = { .object = obj, .now = NOW };
+        json_t *model = describe_model(&in);
+        char *text = render(model, (struct render_options){ 0 });
+        cr_assert(strstr(text, "Message:      a\\u202eb\\u2066c\\u200bd\\u200fe\\u2028f\\u2029g\\u202ah\\u2069i\xc3\xa9\xe2\x80\xb0\n"),
+                  "%s", text);
+        free(text);
+        json_decref(model);
+        json_decref(obj);
+}
+
 Test(describe, narrow_terminal_cuts_only_the_last_column) {
         json_t *obj = J("{\"metadata\":{\"name\":\"x\"},\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":"
                         "\"True\",\"reason\":\"Up\",\"message\":\"a very long message that goes on and on and on\"}]}}");

@@ -103,6 +103,19 @@ Test(status, condition_errors_point_at_the_item) {
         cr_assert_eq(check("conditions:\n- type: A\n  status: \"True\"\n  message: [1]\n", false, &s), 1);
         cr_assert_eq(check("conditions:\n- type: ConfigureWorkflowCompleted\n  status: \"True\"\n", false, &s), 1);
         assert_has(s, "E 2:3 conditions[0]: condition type \"ConfigureWorkflowCompleted\" is set by kstatus");
+        /* An unquoted true is a boolean, not a missing status. */
+        cr_assert_eq(check("conditions:\n- type: A\n  status: true\n", false, &s), 1);
+        assert_has(s, "E 2:3 conditions[0]: condition \"A\": status must be the string \"True\", \"False\" or "
+                      "\"Unknown\" (quote it in YAML)");
+        cr_assert_eq(check("conditions:\n- type: A\n  status: 1\n", false, &s), 1);
+        assert_has(s, "E 2:3 conditions[0]: condition \"A\": status must be the string");
+        cr_assert_eq(check("conditions:\n- type: A\n  status: null\n", false, &s), 1);
+        assert_has(s, "E 2:3 conditions[0]: condition \"A\" has no \"status\"");
+        /* kubectl wait matches condition types case-insensitively, first match wins. */
+        cr_assert_eq(check("conditions:\n- type: deleteworkflowcompleted\n  status: \"True\"\n", false, &s), 1);
+        assert_has(s, "E 2:3 conditions[0]: condition type \"deleteworkflowcompleted\" is set by kstatus");
+        cr_assert_eq(check("conditions:\n- type: CONFIGUREWorkflowCompleted\n  status: \"True\"\n", false, &s), 1);
+        cr_assert_eq(check("conditions:\n- type: ConfigureWorkflowCompletedX\n  status: \"True\"\n", false, &s), 0);
 }
 
 Test(status, promise_keeps_only_message) {

@@ -137,3 +137,26 @@ Test(util, timerfd_arm) {
         }
         cr_assert_eq(kstatus_timerfd_arm(-1, 10), -EBADF);
 }
+
+Test(util, escape_terminal_escapes_controls_bidi_and_invisible_characters) {
+        static const struct {
+                const char *in, *want;
+        } cases[] = {
+                { "plain é ‰ 日本", "plain é ‰ 日本" },
+                { "a\nb\tc\rd", "a\\nb\\tc\\rd" },
+                { "\x1b]0;t\x07\x7f", "\\x1b]0;t\\x07\\x7f" },
+                { "\xc2\x9b" "2J", "\\xc2\\x9b2J" },     /* C1 CSI */
+                { "\xff\xc3", "\\xff\\xc3" },            /* invalid, truncated */
+                { "\xed\xa0\x80", "\\xed\\xa0\\x80" },   /* surrogate */
+                { "\xe2\x80\xae" "x", "\\u202ex" },      /* RLO */
+                { "\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9", "\\u202a\\u2066\\u2069" },
+                { "\xe2\x80\x8b\xe2\x80\x8f", "\\u200b\\u200f" },
+                { "\xe2\x80\xa8\xe2\x80\xa9", "\\u2028\\u2029" },
+                { "\xe2\x80\x8a\xe2\x80\xb0", "\xe2\x80\x8a\xe2\x80\xb0" }, /* neighbours kept */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *got = kstatus_escape_terminal(cases[i].in);
+                cr_assert_str_eq(got, cases[i].want, "case %zu", i);
+                free(got);
+        }
+}

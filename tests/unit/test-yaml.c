@@ -647,3 +647,30 @@ Test(yaml, dump_reports_the_emitters_error) {
                 json_decref(values[i]);
         }
 }
+
+/* A merge key flattens: a chain of 65 "<<" (each map merging the one before)
+ * is one level deep, and kubectl parses it. The merged map's own level is not
+ * counted in the result's height; its children's are. */
+Test(yaml, merge_chains_count_the_flat_result) {
+        char *text = xstrdup("a0: &a0 {k0: 0}\n");
+        for (int i = 1; i <= 65; i++) {
+                char *next = xasprintf("%sa%d: &a%d {<<: *a%d, k%d: %d}\n", text, i, i, i - 1, i, i);
+                free(text);
+                text = next;
+        }
+        json_t *v = NULL;
+        struct kstatus_error err = { 0 };
+        struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
+        cr_assert_eq(kstatus_yaml_parse(text, strlen(text), &lim, &v, &err), 0, "%s", err.message);
+        json_t *last = json_object_get(v, "a65");
+        cr_assert_eq(json_object_size(last), 66);
+        cr_assert_eq(json_integer_value(json_object_get(last, "k0")), 0);
+        json_decref(v);
+        free(text);
+        /* What a merge brings still counts: x.y.b.c is 4 levels. */
+        lim.max_depth = 3;
+        const char *deep = "a: &a {b: {c: 1}}\nx: {y: {<<: *a}}\n";
+        cr_assert_eq(kstatus_yaml_parse(deep, strlen(deep), &lim, &v, &err), -E2BIG);
+        const char *seq = "a: &a {b: {c: 1}}\nx: {y: {<<: [*a, {d: 2}]}}\n";
+        cr_assert_eq(kstatus_yaml_parse(seq, strlen(seq), &lim, &v, &err), -E2BIG);
+}
