@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# kstatus-sidecar against an unlucky cluster: the resource deleted and
+# re-created while its pipeline runs (docs/BEHAVIOUR.md §6).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-apiserver.sh"
+. "$(dirname "$0")/lib-sidecar.sh"
+
+start_apiserver
+apiserver_install_crds
+create_seed_objects
+status_of() { kubectl get iam example -o json | jq -c "$1"; }
+
+# --- a re-created resource is not written by the old pipeline ---------------
+# The last pipeline starts on one IAM "example"; the operator deletes it and
+# creates another of the same name before the pipeline ends. The old
+# pipeline's result and "Pipelines completed" must not land on the new one.
+start_sidecar populate-vault 1 2 --no-live
+old_uid=$(kubectl get iam example -o jsonpath='{.metadata.uid}')
+wait_until "the old pipeline marked its object in progress" '"False"' \
+        status_of '.status.conditions[]? | select(.type == "ConfigureWorkflowCompleted") | .status'
+kubectl delete iam example >/dev/null
+kubectl apply -f "$KSTATUS_TEST_DATA/seed/iam.yaml" >/dev/null
+new_uid=$(kubectl get iam example -o jsonpath='{.metadata.uid}')
+ok "the resource was re-created with a new uid" test -n "$new_uid" -a "$new_uid" != "$old_uid"
+printf 'message: "from the old pipeline"\n' >"$PIPE_DIR/metadata/status.yaml"
+kill -TERM "$SIDECAR_PID"
+wait "$SIDECAR_PID"
+SIDECAR_RC=$?
+is "$SIDECAR_RC" 1 "the final write onto a re-created resource fails (exit 1)"
+like "$(cat "$PIPE_DIR/sidecar.log")" "was deleted and re-created" "the log says why nothing was written"
+is "$(status_of .status.message)" null "the new resource does not get the old pipeline's message"
+is "$(status_of '[.status.conditions[]? | select(.type == "ConfigureWorkflowCompleted")] | length')" 0 \
+        "nor its workflow conditions"
+is "$(kubectl get iam example -o jsonpath='{.metadata.uid}')" "$new_uid" "the new resource is still there"
+
+# Re-created before the sidecar's first read: object.yaml names the object
+# Kratix started the pipeline for. Not a configuration error (exit 2): a
+# write that cannot be made (exit 1), and nothing written.
+old_uid=$(kubectl get iam example -o jsonpath='{.metadata.uid}')
+kubectl get iam example -o yaml >"$TEST_TMP/old-object.yaml"
+kubectl delete iam example >/dev/null
+kubectl apply -f "$KSTATUS_TEST_DATA/seed/iam.yaml" >/dev/null
+PIPE_DIR=$TEST_TMP/pipelines/recreated-early
+mkdir -p "$PIPE_DIR/input" "$PIPE_DIR/metadata"
+cp "$TEST_TMP/old-object.yaml" "$PIPE_DIR/input/object.yaml"
+printf 'message: "from the old pipeline"\n' >"$PIPE_DIR/metadata/status.yaml"
+rc=0
+env KRATIX_WORKFLOW_ACTION=configure KRATIX_WORKFLOW_TYPE=resource KRATIX_PROMISE_NAME=iam \
+        KRATIX_PIPELINE_NAME=populate-vault KRATIX_OBJECT_KIND=IAM KRATIX_OBJECT_GROUP=example.promise.syntasso.io \
+        KRATIX_OBJECT_VERSION=v1 KRATIX_OBJECT_NAME=example KRATIX_OBJECT_NAMESPACE=default KRATIX_CRD_PLURAL=iams \
+        KSTATUS_PIPELINE_INDEX=1 KSTATUS_PIPELINE_COUNT=2 KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" \
+        KSTATUS_INPUT_DIR="$PIPE_DIR/input" "$SIDECAR" --once >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
+is "$rc" 1 "re-created before the start: exit 1, not a configuration error"
+like "$(cat "$PIPE_DIR/sidecar.log")" "was deleted and re-created" "the log says so"
+is "$(status_of .status)" null "and the new resource gets no status"
+
+done_testing
