@@ -33,6 +33,25 @@ is "$(status_of '[.status.conditions[]? | select(.type == "ConfigureWorkflowComp
         "nor its workflow conditions"
 is "$(kubectl get iam example -o jsonpath='{.metadata.uid}')" "$new_uid" "the new resource is still there"
 
+# --- what another writer adds under a key status.yaml names is kept ---------
+# The pipeline pushes iam.password live; an operator adds iam.note; the next
+# live push and the final write both keep it (docs/BEHAVIOUR.md §3).
+kubectl patch iam example --subresource=status --type=merge -p '{"status":{"iam":{"user":"admin"}}}' >/dev/null
+start_sidecar populate-vault 1 2
+printf 'iam: {password: x}\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "the live push lands" '"x"' status_of .status.iam.password
+kubectl patch iam example --subresource=status --type=merge -p '{"status":{"iam":{"note":"rotated by ops"}}}' >/dev/null
+pushes=$(pushes_logged)
+printf 'iam: {password: second}\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "the second live push is sent" "$((pushes + 1))" pushes_logged
+is "$(status_of .status.iam)" '{"note":"rotated by ops","password":"second","user":"admin"}' \
+        "the live push keeps the operator's iam.note"
+printf 'iam: {password: third}\n' >"$PIPE_DIR/metadata/status.yaml"
+stop_sidecar TERM
+is "$SIDECAR_RC" 0 "the sidecar exits 0"
+is "$(status_of .status.iam)" '{"note":"rotated by ops","password":"third","user":"admin"}' \
+        "the final write keeps the operator's iam.note too"
+
 # Re-created before the sidecar's first read: object.yaml names the object
 # Kratix started the pipeline for. Not a configuration error (exit 2): a
 # write that cannot be made (exit 1), and nothing written.
