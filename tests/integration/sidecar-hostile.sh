@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# kstatus-sidecar against an unlucky cluster: the resource deleted and
-# re-created while its pipeline runs (docs/BEHAVIOUR.md §6).
+# kstatus-sidecar against an unlucky cluster (issue 20): the resource deleted
+# and re-created while its pipeline runs (docs/BEHAVIOUR.md §6), another
+# writer adding under a key status.yaml names (§3), its own Pod unreadable
+# when the pipeline ends (§5).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
 . "$(dirname "$0")/lib-sidecar.sh"
@@ -51,6 +53,44 @@ stop_sidecar TERM
 is "$SIDECAR_RC" 0 "the sidecar exits 0"
 is "$(status_of .status.iam)" '{"note":"rotated by ops","password":"third","user":"admin"}' \
         "the final write keeps the operator's iam.note too"
+
+# --- a failed read of its own Pod is never an answer -------------------------
+# The pipeline container failed. One 503 on the Pod's GET at the end is
+# retried: the workflow is reported failed. A Pod that stays unreadable past
+# the deadline: neither success nor failure is reported.
+cwc() { status_of '.status.conditions[]? | select(.type=="ConfigureWorkflowCompleted") | {status,reason}'; }
+failed_pod() {
+        kubectl delete pod "$1" --ignore-not-found --wait=false >/dev/null
+        kubectl create -f - >/dev/null <<JSON
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"$1","namespace":"default"},
+ "spec":{"restartPolicy":"Never","initContainers":[{"name":"kstatus-sidecar","image":"k","restartPolicy":"Always"},
+   {"name":"create-db","image":"c"}],"containers":[{"name":"status-writer","image":"s"}]},
+ "status":{"phase":"Running","initContainerStatuses":[{"name":"kstatus-sidecar","state":{"running":{}}},
+   {"name":"create-db","state":{"terminated":{"exitCode":1,"reason":"Error"}}}],
+   "containerStatuses":[{"name":"status-writer","state":{"waiting":{}}}]}}
+JSON
+}
+for faults in 1 -1; do
+        kubectl patch iam example --subresource=status --type=json \
+                -p '[{"op":"add","path":"/status","value":{"message":"Pending"}}]' >/dev/null
+        failed_pod "failed-$faults"
+        POD_NAME="failed-$faults" POD_NAMESPACE=default IS_LAST_PIPELINE=true \
+                start_sidecar "failed$faults" "" "" --workflow-conditions=on --deadline=2s
+        printf 'iam: {user: failed}\n' >"$PIPE_DIR/metadata/status.yaml"
+        wait_until "pod GET fails $faults: the live push lands" '"failed"' status_of .status.iam.user
+        apiserver_fault "{\"verb\":\"GET\",\"path\":\"/api/v1/namespaces/default/pods/failed-$faults\",\"code\":503,\"count\":$faults}"
+        stop_sidecar TERM
+        apiserver_clear_faults
+        if [ "$faults" = 1 ]; then
+                is "$(cwc)" '{"status":"False","reason":"ConfigureWorkflowFailed"}' \
+                        "one 503 reading its Pod: retried, the failed pipeline is reported failed"
+        else
+                is "$(cwc | jq -r .status)" False "a Pod unreadable to the deadline: the failed pipeline is not reported a success"
+                is "$(cwc | jq -r .reason)" PipelinesInProgress "nor a failure it cannot tell"
+                like "$(cat "$PIPE_DIR/sidecar.log")" 'cannot tell how the pipeline ended' "the log says why"
+                is "$(status_of .status.iam.user)" '"failed"' "status.yaml's keys are still written"
+        fi
+done
 
 # Re-created before the sidecar's first read: object.yaml names the object
 # Kratix started the pipeline for. Not a configuration error (exit 2): a
