@@ -30,7 +30,8 @@ void sidecar_event(struct sidecar *s, const char *type, const char *reason, cons
 }
 
 /* Add owned's keys to *into (conditions: the lists joined, so every type
- * stays known). */
+ * stays known; maps: joined deeply, as plans undo what a push wrote path by
+ * path). */
 static void own_union(json_t **into, const json_t *owned) {
         if (!*into)
                 *into = json_object();
@@ -40,6 +41,8 @@ static void own_union(json_t **into, const json_t *owned) {
                 json_t *have = json_object_get(*into, k);
                 if (json_is_array(have) && json_is_array(v))
                         json_array_extend(have, v);
+                else if (json_is_object(have) && json_is_object(v))
+                        json_object_set_new(*into, k, kstatus_merge_patch(have, v));
                 else if (!have || strcmp(k, "conditions") != 0)
                         json_object_set(*into, k, v);
         }
