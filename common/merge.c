@@ -88,17 +88,70 @@ json_t *kstatus_merge_diff(const json_t *from, const json_t *to) {
         return out;
 }
 
-/* What status.yaml asks key K to become, given its value at pipeline start.
- * Returns a new reference, or NULL for "absent". */
-static json_t *desired_value(const json_t *start_value, const json_t *file_value, enum kstatus_merge_mode mode) {
+/* c without what an earlier push of ours wrote (p, maps recursively): what
+ * another writer added beside it stays. Returns a new reference, or NULL
+ * for "absent". */
+static json_t *unpush(const json_t *c, const json_t *p) {
+        if (!c || json_is_null(c))
+                return NULL;
+        if (!p)
+                return json_deep_copy(c);
+        if (!json_is_object(c) || !json_is_object(p))
+                return NULL;
+        json_t *out = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)c, k, v) {
+                json_t *sub = unpush(v, json_object_get(p, k));
+                if (sub)
+                        json_object_set_new(out, k, sub);
+        }
+        return out;
+}
+
+/* restore(c, s): c with every map path of s that c lacks put back (maps
+ * recursively; where both hold a value, c's). A null in s cannot be stored
+ * (a merge patch deletes it) and is left out. New reference, or NULL. */
+static json_t *restore(const json_t *c, const json_t *s) {
+        if (!c || json_is_null(c))
+                return s && !json_is_null(s) ? kstatus_merge_strip_nulls(s) : NULL;
+        if (!json_is_object(c) || !json_is_object(s))
+                return json_deep_copy(c);
+        json_t *out = json_deep_copy(c);
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)s, k, v) {
+                json_t *sub = restore(json_object_get(c, k), v);
+                if (sub)
+                        json_object_set_new(out, k, sub);
+        }
+        return out;
+}
+
+/* What status.yaml asks key K to become (docs/BEHAVIOUR.md §3):
+ * merge(restore(C[K], S[K]), F[K]), with what our earlier pushes wrote under
+ * K taken out of C[K] first, so a value the file dropped does not linger.
+ * Shallow: F[K] whole. Returns a new reference, or NULL for "absent". */
+static json_t *desired_value(const json_t *start_value, const json_t *server_value, const json_t *pushed_value,
+                             const json_t *file_value, enum kstatus_merge_mode mode) {
         if (mode == KSTATUS_MERGE_SHALLOW)
                 return json_is_null(file_value) ? NULL : kstatus_merge_strip_nulls(file_value);
-        /* A null inside the start value cannot be written by a merge patch
-         * (it means "delete"): what can be stored is the value without it. */
-        json_t *merged = kstatus_merge_patch(start_value, file_value);
+        json_t *mine_out = unpush(server_value, pushed_value);
+        json_t *base = restore(mine_out, start_value);
+        json_t *merged = kstatus_merge_patch(base, file_value);
         json_t *out = merged ? kstatus_merge_strip_nulls(merged) : NULL;
         json_decref(merged);
+        json_decref(base);
+        json_decref(mine_out);
         return out;
+}
+
+/* What a write of file_value under K makes ours: the paths the file names
+ * (deep), or the whole value (shallow). */
+static json_t *owned_value(const json_t *want, const json_t *file_value, enum kstatus_merge_mode mode) {
+        if (mode == KSTATUS_MERGE_SHALLOW || json_is_null(file_value))
+                return want ? json_incref((json_t *)want) : json_null();
+        return kstatus_merge_strip_nulls(file_value);
 }
 
 /* The conditions the server should hold: what it has, with every type the
@@ -177,11 +230,13 @@ int kstatus_plan_patch(const struct kstatus_plan *plan, json_t **ret_patch, json
         json_object_foreach((json_t *)file, k, v) {
                 if (strcmp(k, "conditions") == 0)
                         continue;
-                json_t *want = desired_value(json_object_get(start, k), v, plan->mode);
+                json_t *want = desired_value(json_object_get(start, k), json_object_get(server, k),
+                                             json_object_get(pushed, k), v, plan->mode);
                 json_t *d = kstatus_merge_diff(json_object_get(server, k), want);
                 if (d)
                         json_object_set_new(patch, k, d);
-                json_object_set_new(owned, k, want ? want : json_null());
+                json_object_set_new(owned, k, owned_value(want, v, plan->mode));
+                json_decref(want);
         }
 
         json_decref(empty);

@@ -55,8 +55,11 @@ struct kstatus_plan {
 };
 
 /* Decide the merge patch that makes the server satisfy the final-state
- * invariant for `file`: for every top-level key K the file names,
- * status[K] == merge(start[K], file[K]) (conditions: upserted by type into
+ * invariant for `file` (docs/BEHAVIOUR.md §3): for every top-level key K the
+ * file names, status[K] == merge(restore(server[K], start[K]), file[K]), with
+ * what `pushed` wrote under K taken out of server[K] first (deep mode; shallow:
+ * file[K] whole), so what another writer added under K is kept
+ * (conditions: upserted by type into
  * what the server has); keys an earlier push owned that the file no longer
  * names go back to start[K] (or away); nothing else is touched.
  *

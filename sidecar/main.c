@@ -496,7 +496,8 @@ int main(int argc, char **argv) {
         r = sidecar_start(&s);
         if (r < 0) {
                 sidecar_done(&s);
-                return EXIT_CONFIG;
+                /* The object re-created under the pipeline is no configuration error. */
+                return r == -EIDRM ? EXIT_WRITE_FAILED : EXIT_CONFIG;
         }
         if (s.cfg.once)
                 r = sidecar_finish(&s, OUTCOME_SUCCEEDED, NULL);

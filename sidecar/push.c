@@ -30,7 +30,8 @@ void sidecar_event(struct sidecar *s, const char *type, const char *reason, cons
 }
 
 /* Add owned's keys to *into (conditions: the lists joined, so every type
- * stays known). */
+ * stays known; maps: joined deeply, as plans undo what a push wrote path by
+ * path). */
 static void own_union(json_t **into, const json_t *owned) {
         if (!*into)
                 *into = json_object();
@@ -40,6 +41,8 @@ static void own_union(json_t **into, const json_t *owned) {
                 json_t *have = json_object_get(*into, k);
                 if (json_is_array(have) && json_is_array(v))
                         json_array_extend(have, v);
+                else if (json_is_object(have) && json_is_object(v))
+                        json_object_set_new(*into, k, kstatus_merge_patch(have, v));
                 else if (!have || strcmp(k, "conditions") != 0)
                         json_object_set(*into, k, v);
         }
@@ -56,9 +59,22 @@ static json_t *pushed_view(const struct sidecar *s) {
         return v;
 }
 
-/* Remember what the server told us about the object. */
-static void take_object(struct sidecar *s, json_t *obj) {
+/* Remember what the server told us about the object: -EIDRM (err filled)
+ * when it is another object of the same name, the one this pipeline ran for
+ * having been deleted and re-created; nothing of it is taken then. */
+static int take_object(struct sidecar *s, json_t *obj, struct kube_status_error *err) {
         json_t *meta = json_object_get(obj, "metadata");
+        const char *uid = json_string_value(json_object_get(meta, "uid"));
+        if (uid && s->uid && strcmp(uid, s->uid) != 0) {
+                _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
+                kube_status_error_set(err, 0, NULL,
+                                      xasprintf("%s was deleted and re-created (uid %s, now %s): not writing this "
+                                                "pipeline's status onto the new object",
+                                                what, s->uid, uid));
+                return -EIDRM;
+        }
+        if (uid && !s->uid)
+                s->uid = xstrdup(uid);
         json_t *status = json_object_get(obj, "status");
         json_decref(s->server);
         s->server = json_is_object(status) ? json_incref(status) : json_object();
@@ -67,11 +83,7 @@ static void take_object(struct sidecar *s, json_t *obj) {
                 free(s->resource_version);
                 s->resource_version = xstrdup(rv);
         }
-        const char *uid = json_string_value(json_object_get(meta, "uid"));
-        if (uid && (!s->uid || strcmp(uid, s->uid) != 0)) {
-                free(s->uid);
-                s->uid = xstrdup(uid);
-        }
+        return 0;
 }
 
 int sidecar_read_object(struct sidecar *s, int64_t deadline_ms, struct kube_status_error *err) {
@@ -80,17 +92,24 @@ int sidecar_read_object(struct sidecar *s, int64_t deadline_ms, struct kube_stat
         int r = api_get(s->api, path, deadline_ms, &obj, err);
         if (r < 0)
                 return r;
-        take_object(s, obj);
-        return 0;
+        return take_object(s, obj, err);
 }
 
-/* {"metadata":{"resourceVersion":…}?, "status": patch}: the resourceVersion
- * read guards a write that replaces a list whole (conditions). */
+/* {"metadata":{"uid":…, "resourceVersion":…?}, "status": patch}: the uid
+ * makes the API server refuse the write once the object was deleted and
+ * re-created; the resourceVersion read guards a write that replaces a list
+ * whole (conditions). */
 static json_t *status_body(const struct sidecar *s, const json_t *patch, bool precondition) {
         json_t *body = json_object();
         json_object_set(body, "status", (json_t *)patch);
+        json_t *meta = json_object();
+        if (s->uid)
+                json_object_set_new(meta, "uid", json_string(s->uid));
         if (precondition && s->resource_version)
-                json_object_set_new(body, "metadata", json_pack("{s:s}", "resourceVersion", s->resource_version));
+                json_object_set_new(meta, "resourceVersion", json_string(s->resource_version));
+        if (json_object_size(meta) > 0)
+                json_object_set(body, "metadata", meta);
+        json_decref(meta);
         return body;
 }
 
@@ -140,7 +159,7 @@ int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sle
         _cleanup_json_ json_t *obj = NULL;
         r = api_merge_patch(s->api, path, body, &policy, &obj, err);
         if (r == 0 && obj)
-                take_object(s, obj);
+                r = take_object(s, obj, err);
         return r;
 }
 
@@ -248,8 +267,12 @@ static void read_start(struct sidecar *s) {
                 lim.max_result_bytes = 16u << 20;
                 r = kstatus_document_parse(buf, len, &lim, &obj, &err);
                 json_t *st = json_object_get(obj, "status");
+                const char *uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
                 if (r >= 0)
                         s->start = json_is_object(st) ? json_incref(st) : json_object();
+                /* The object this pipeline was started for, to tell it from a re-created one. */
+                if (r >= 0 && uid && *uid && !s->uid)
+                        s->uid = xstrdup(uid);
         }
         if (r < 0 && r != -ENOENT) {
                 _cleanup_free_ char *m = kstatus_error_format(&err, object_file);
@@ -267,7 +290,7 @@ int sidecar_start(struct sidecar *s) {
                 _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
                 log_error_errno(r, "start", "cannot read %s: %s", what, err.message);
                 kube_status_error_done(&err);
-                return r;
+                return r == -EIDRM ? r : -EINVAL;
         }
         if (!s->start)
                 s->start = json_deep_copy(s->server);

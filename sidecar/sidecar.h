@@ -68,7 +68,7 @@ struct sidecar {
         char *last_error;     /* the last refusal, reported once */
         int kratix_owned;     /* 1: this sidecar writes what Kratix owns; 0: it does not; -1: cannot tell yet */
         int last;             /* 1: the workflow's last pipeline; 0: not; -1: cannot tell */
-        char *uid;            /* metadata.uid, for Events */
+        char *uid;            /* metadata.uid: Events, and every write's precondition */
         char *resource_version; /* of the last object the server returned */
         unsigned pushes;
         unsigned refusals;
@@ -89,7 +89,8 @@ enum pipeline_outcome {
 };
 
 /* push.c */
-int sidecar_start(struct sidecar *s);           /* read start status, set "in progress" conditions */
+int sidecar_start(struct sidecar *s);           /* read start status, set "in progress" conditions;
+                                                 * -EIDRM: the object was re-created, -EINVAL other */
 /* One live push of the current file; -EAGAIN to retry after s->retry_ms. */
 int sidecar_push_live(struct sidecar *s);
 /* final.c: the final write: status.yaml's keys always, the workflow conditions the outcome gives; 0 acknowledged. */

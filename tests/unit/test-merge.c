@@ -210,10 +210,19 @@ static const struct scenario scenarios[] = {
         { "a null inside the start value is not written back (found by fuzz-merge)", KSTATUS_MERGE_DEEP,
           "{\"iam\":{\"stale\":null}}", NULL, "{\"iam\":{\"password\":\"x\"}}", "{\"iam\":{\"password\":\"y\"}}",
           "{\"iam\":{\"password\":\"y\"}}", "{\"iam\":{\"password\":\"y\"}}" },
+        /* restore(C, S): where both hold a value, the server's (another writer's) wins. */
         { "start status from object.yaml differs from the server's", KSTATUS_MERGE_DEEP,
           "{\"db\":{\"host\":\"a\",\"port\":1}}", NULL, "{\"db\":{\"host\":\"b\"},\"other\":true}",
-          "{\"db\":{\"port\":2}}", "{\"db\":{\"host\":\"a\",\"port\":2}}",
-          "{\"db\":{\"host\":\"a\",\"port\":2},\"other\":true}" },
+          "{\"db\":{\"port\":2}}", "{\"db\":{\"port\":2}}",
+          "{\"db\":{\"host\":\"b\",\"port\":2},\"other\":true}" },
+        { "a nested key another writer added under a key the file names is kept", KSTATUS_MERGE_DEEP,
+          "{\"iam\":{\"user\":\"admin\"}}", "{\"iam\":{\"password\":\"x\"}}",
+          "{\"iam\":{\"user\":\"admin\",\"password\":\"x\",\"note\":\"ops\"}}", "{\"iam\":{\"password\":\"y\"}}",
+          "{\"iam\":{\"password\":\"y\"}}", "{\"iam\":{\"user\":\"admin\",\"password\":\"y\",\"note\":\"ops\"}}" },
+        { "a nested key an earlier push wrote and the file dropped goes", KSTATUS_MERGE_DEEP,
+          "{\"iam\":{\"user\":\"admin\"}}", "{\"iam\":{\"password\":\"x\",\"tmp\":1}}",
+          "{\"iam\":{\"user\":\"admin\",\"password\":\"x\",\"tmp\":1}}", "{\"iam\":{\"password\":\"x\"}}",
+          "{\"iam\":{\"tmp\":null}}", "{\"iam\":{\"user\":\"admin\",\"password\":\"x\"}}" },
 };
 
 ParameterizedTestParameters(merge, final_state_invariant) {
@@ -276,6 +285,46 @@ Test(merge, live_pushes_then_final_write_end_exact) {
         }
         assert_json_eq(server, "{\"message\":\"done\",\"keep\":1,\"progress\":{\"c\":3}}");
         json_decref(server);
+        json_decref(pushed);
+        json_decref(start);
+}
+
+/* Plans one write from server and applies it as the API server would. */
+static json_t *write_once(const json_t *start, json_t **pushed, const json_t *server, const char *file_text) {
+        json_t *file = J(file_text);
+        struct kstatus_plan plan = { .start = start, .pushed = *pushed, .server = server, .file = file, .now = NOW };
+        json_t *patch = NULL, *owned = NULL;
+        cr_assert_eq(kstatus_plan_patch(&plan, &patch, &owned, NULL), 0);
+        json_t *next = patch ? kstatus_merge_patch(server, patch) : json_incref((json_t *)server);
+        json_decref(*pushed);
+        *pushed = owned;
+        json_decref(patch);
+        json_decref(file);
+        return next;
+}
+
+/* merge(restore(C[K], S[K]), F[K]): an operator adds iam.note between two
+ * writes under a key status.yaml names; both the next live push and the
+ * final write keep it, and agree. */
+Test(merge, another_writers_nested_key_survives_every_write) {
+        json_t *start = J("{\"iam\":{\"user\":\"admin\"}}"), *pushed = NULL;
+        json_t *server = write_once(start, &pushed, start, "{\"iam\":{\"password\":\"x\"}}");
+        assert_json_eq(server, "{\"iam\":{\"user\":\"admin\",\"password\":\"x\"}}");
+        json_t *note = J("{\"iam\":{\"note\":\"rotated by ops\"}}");
+        json_t *operator = kstatus_merge_patch(server, note);
+        json_decref(note);
+        json_decref(server);
+        json_t *live = write_once(start, &pushed, operator, "{\"iam\":{\"password\":\"y\"}}");
+        assert_json_eq(live, "{\"iam\":{\"user\":\"admin\",\"password\":\"y\",\"note\":\"rotated by ops\"}}");
+        json_t *final = write_once(start, &pushed, live, "{\"iam\":{\"password\":\"y\"}}");
+        assert_json_eq(final, "{\"iam\":{\"user\":\"admin\",\"password\":\"y\",\"note\":\"rotated by ops\"}}");
+        /* A final write that names another value still keeps the note. */
+        json_t *other = write_once(start, &pushed, final, "{\"iam\":{\"password\":\"z\"}}");
+        assert_json_eq(other, "{\"iam\":{\"user\":\"admin\",\"password\":\"z\",\"note\":\"rotated by ops\"}}");
+        json_decref(other);
+        json_decref(final);
+        json_decref(live);
+        json_decref(operator);
         json_decref(pushed);
         json_decref(start);
 }

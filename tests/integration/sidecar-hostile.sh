@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# kstatus-sidecar against an unlucky cluster (issue 20): the resource deleted
+# and re-created while its pipeline runs (docs/BEHAVIOUR.md §6), another
+# writer adding under a key status.yaml names (§3), its own Pod unreadable
+# when the pipeline ends (§5).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-apiserver.sh"
+. "$(dirname "$0")/lib-sidecar.sh"
+
+start_apiserver
+apiserver_install_crds
+create_seed_objects
+status_of() { kubectl get iam example -o json | jq -c "$1"; }
+
+# --- a re-created resource is not written by the old pipeline ---------------
+# The last pipeline starts on one IAM "example"; the operator deletes it and
+# creates another of the same name before the pipeline ends. The old
+# pipeline's result and "Pipelines completed" must not land on the new one.
+start_sidecar populate-vault 1 2 --no-live
+old_uid=$(kubectl get iam example -o jsonpath='{.metadata.uid}')
+wait_until "the old pipeline marked its object in progress" '"False"' \
+        status_of '.status.conditions[]? | select(.type == "ConfigureWorkflowCompleted") | .status'
+kubectl delete iam example >/dev/null
+kubectl apply -f "$KSTATUS_TEST_DATA/seed/iam.yaml" >/dev/null
+new_uid=$(kubectl get iam example -o jsonpath='{.metadata.uid}')
+ok "the resource was re-created with a new uid" test -n "$new_uid" -a "$new_uid" != "$old_uid"
+printf 'message: "from the old pipeline"\n' >"$PIPE_DIR/metadata/status.yaml"
+kill -TERM "$SIDECAR_PID"
+wait "$SIDECAR_PID"
+SIDECAR_RC=$?
+is "$SIDECAR_RC" 1 "the final write onto a re-created resource fails (exit 1)"
+like "$(cat "$PIPE_DIR/sidecar.log")" "was deleted and re-created" "the log says why nothing was written"
+is "$(status_of .status.message)" null "the new resource does not get the old pipeline's message"
+is "$(status_of '[.status.conditions[]? | select(.type == "ConfigureWorkflowCompleted")] | length')" 0 \
+        "nor its workflow conditions"
+is "$(kubectl get iam example -o jsonpath='{.metadata.uid}')" "$new_uid" "the new resource is still there"
+
+# --- what another writer adds under a key status.yaml names is kept ---------
+# The pipeline pushes iam.password live; an operator adds iam.note; the next
+# live push and the final write both keep it (docs/BEHAVIOUR.md §3).
+kubectl patch iam example --subresource=status --type=merge -p '{"status":{"iam":{"user":"admin"}}}' >/dev/null
+start_sidecar populate-vault 1 2
+printf 'iam: {password: x}\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "the live push lands" '"x"' status_of .status.iam.password
+kubectl patch iam example --subresource=status --type=merge -p '{"status":{"iam":{"note":"rotated by ops"}}}' >/dev/null
+pushes=$(pushes_logged)
+printf 'iam: {password: second}\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "the second live push is sent" "$((pushes + 1))" pushes_logged
+is "$(status_of .status.iam)" '{"note":"rotated by ops","password":"second","user":"admin"}' \
+        "the live push keeps the operator's iam.note"
+printf 'iam: {password: third}\n' >"$PIPE_DIR/metadata/status.yaml"
+stop_sidecar TERM
+is "$SIDECAR_RC" 0 "the sidecar exits 0"
+is "$(status_of .status.iam)" '{"note":"rotated by ops","password":"third","user":"admin"}' \
+        "the final write keeps the operator's iam.note too"
+
+# --- a failed read of its own Pod is never an answer -------------------------
+# The pipeline container failed. One 503 on the Pod's GET at the end is
+# retried: the workflow is reported failed. A Pod that stays unreadable past
+# the deadline: neither success nor failure is reported.
+cwc() { status_of '.status.conditions[]? | select(.type=="ConfigureWorkflowCompleted") | {status,reason}'; }
+failed_pod() {
+        kubectl delete pod "$1" --ignore-not-found --wait=false >/dev/null
+        kubectl create -f - >/dev/null <<JSON
+{"apiVersion":"v1","kind":"Pod","metadata":{"name":"$1","namespace":"default"},
+ "spec":{"restartPolicy":"Never","initContainers":[{"name":"kstatus-sidecar","image":"k","restartPolicy":"Always"},
+   {"name":"create-db","image":"c"}],"containers":[{"name":"status-writer","image":"s"}]},
+ "status":{"phase":"Running","initContainerStatuses":[{"name":"kstatus-sidecar","state":{"running":{}}},
+   {"name":"create-db","state":{"terminated":{"exitCode":1,"reason":"Error"}}}],
+   "containerStatuses":[{"name":"status-writer","state":{"waiting":{}}}]}}
+JSON
+}
+for faults in 1 -1; do
+        kubectl patch iam example --subresource=status --type=json \
+                -p '[{"op":"add","path":"/status","value":{"message":"Pending"}}]' >/dev/null
+        failed_pod "failed-$faults"
+        POD_NAME="failed-$faults" POD_NAMESPACE=default IS_LAST_PIPELINE=true \
+                start_sidecar "failed$faults" "" "" --workflow-conditions=on --deadline=2s
+        printf 'iam: {user: failed}\n' >"$PIPE_DIR/metadata/status.yaml"
+        wait_until "pod GET fails $faults: the live push lands" '"failed"' status_of .status.iam.user
+        apiserver_fault "{\"verb\":\"GET\",\"path\":\"/api/v1/namespaces/default/pods/failed-$faults\",\"code\":503,\"count\":$faults}"
+        stop_sidecar TERM
+        apiserver_clear_faults
+        if [ "$faults" = 1 ]; then
+                is "$(cwc)" '{"status":"False","reason":"ConfigureWorkflowFailed"}' \
+                        "one 503 reading its Pod: retried, the failed pipeline is reported failed"
+        else
+                is "$(cwc | jq -r .status)" False "a Pod unreadable to the deadline: the failed pipeline is not reported a success"
+                is "$(cwc | jq -r .reason)" PipelinesInProgress "nor a failure it cannot tell"
+                like "$(cat "$PIPE_DIR/sidecar.log")" 'cannot tell how the pipeline ended' "the log says why"
+                is "$(status_of .status.iam.user)" '"failed"' "status.yaml's keys are still written"
+        fi
+done
+
+# Re-created before the sidecar's first read: object.yaml names the object
+# Kratix started the pipeline for. Not a configuration error (exit 2): a
+# write that cannot be made (exit 1), and nothing written.
+old_uid=$(kubectl get iam example -o jsonpath='{.metadata.uid}')
+kubectl get iam example -o yaml >"$TEST_TMP/old-object.yaml"
+kubectl delete iam example >/dev/null
+kubectl apply -f "$KSTATUS_TEST_DATA/seed/iam.yaml" >/dev/null
+PIPE_DIR=$TEST_TMP/pipelines/recreated-early
+mkdir -p "$PIPE_DIR/input" "$PIPE_DIR/metadata"
+cp "$TEST_TMP/old-object.yaml" "$PIPE_DIR/input/object.yaml"
+printf 'message: "from the old pipeline"\n' >"$PIPE_DIR/metadata/status.yaml"
+rc=0
+env KRATIX_WORKFLOW_ACTION=configure KRATIX_WORKFLOW_TYPE=resource KRATIX_PROMISE_NAME=iam \
+        KRATIX_PIPELINE_NAME=populate-vault KRATIX_OBJECT_KIND=IAM KRATIX_OBJECT_GROUP=example.promise.syntasso.io \
+        KRATIX_OBJECT_VERSION=v1 KRATIX_OBJECT_NAME=example KRATIX_OBJECT_NAMESPACE=default KRATIX_CRD_PLURAL=iams \
+        KSTATUS_PIPELINE_INDEX=1 KSTATUS_PIPELINE_COUNT=2 KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" \
+        KSTATUS_INPUT_DIR="$PIPE_DIR/input" "$SIDECAR" --once >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
+is "$rc" 1 "re-created before the start: exit 1, not a configuration error"
+like "$(cat "$PIPE_DIR/sidecar.log")" "was deleted and re-created" "the log says so"
+is "$(status_of .status)" null "and the new resource gets no status"
+
+done_testing
