@@ -66,6 +66,13 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
 int kube_http_errno(int code, const char *reason);
 void kube_secret_free(char *s);
 
+/* Whether s holds a C0 control character or DEL: such a credential would
+ * reach the wire as a header line of its own. */
+bool kube_has_control(const char *s);
+
+/* Whether server (a kubeconfig's server URL) is spoken to over TLS. */
+bool kube_server_is_tls(const char *server);
+
 /* Make sure c->exec_cred holds a credential that has not expired, running
  * the plugin when needed. Returns 0 when the cached one is still good, 1 when
  * the plugin ran (client certificates may have changed), or a negative errno

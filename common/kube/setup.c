@@ -216,6 +216,11 @@ static int refresh_file_token(struct kube_client *c, struct kstatus_error *err) 
                                          e.message);
         while (len > 0 && isspace((unsigned char)buf[len - 1]))
                 buf[--len] = '\0';
+        if (memchr(buf, '\0', len) || kube_has_control(buf)) {
+                explicit_bzero(buf, len);
+                return kstatus_error_set(err, EINVAL, 0, 0, "token file \"%s\" contains a control character",
+                                         c->config->token_file);
+        }
         kube_secret_free(c->file_token);
         c->file_token = TAKE_PTR(buf);
         c->token_stat = st;

@@ -387,6 +387,32 @@ Test(kube_client, token_file_is_reread_when_it_changes, .fini = teardown) {
         free(tmp);
 }
 
+/* A rotated token with a line break inside would reach the wire as a header
+ * of its own: refused, nothing sent. */
+Test(kube_client, token_file_with_a_control_character_is_refused, .fini = teardown) {
+        static const struct canned s[] = { { 200, "{}", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        char dir[] = "/tmp/kstatus-token.XXXXXX";
+        cr_assert_not_null(mkdtemp(dir));
+        char *path = xasprintf("%s/token", dir);
+        FILE *f = fopen(path, "w");
+        fputs("secret-token\r\nX-Injected: 1\n", f);
+        fclose(f);
+        connect_with(NULL);
+        cfg.token_file = xstrdup(path);
+        struct kube_status_error err = { 0 };
+        cr_assert_lt(kube_client_get(client, "/a", NULL, &err), 0);
+        char *want = xasprintf("token file \"%s\" contains a control character", path);
+        cr_assert(strstr(err.message, want), "got \"%s\"", err.message);
+        cr_assert_null(strstr(err.message, "secret-token"));
+        cr_assert_eq(served(), 0, "nothing was sent");
+        kube_status_error_done(&err);
+        unlink(path);
+        rmdir(dir);
+        free(want);
+        free(path);
+}
+
 Test(kube_client, proxy_url_is_used, .fini = teardown) {
         static const struct canned s[] = { { 200, "{}", -1, { 0 } } };
         server_start(s, ELEMENTSOF(s));
@@ -896,7 +922,15 @@ Test(kube_exec, failures_in_client_go_words, .fini = teardown) {
         use_plugin(empty, "client.authentication.k8s.io/v1");
         cr_assert_eq(kube_client_get(client, "/a", NULL, &err), -EPERM);
         cr_assert(strstr(err.message, "exec plugin didn't return a token or cert/key pair"), "%s", err.message);
+        /* A token with a line break would be a header of its own. */
+        char *crlf = write_plugin("crlf", "#!/bin/sh\nprintf '%s\\n' '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+                                          "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\\r\\nX-Injected: 1\"}}'\n");
+        use_plugin(crlf, "client.authentication.k8s.io/v1");
+        cr_assert_eq(kube_client_get(client, "/a", NULL, &err), -EPERM);
+        cr_assert(strstr(err.message, "exec plugin returned a token with a control character"), "%s", err.message);
+        cr_assert_eq(served(), 0, "no request with a hostile credential");
         kube_status_error_done(&err);
+        free(crlf);
         free(fail);
         free(wrong);
         free(empty);
