@@ -176,3 +176,8 @@ char *kube_format_server_error(int code, const char *body, size_t len, char **re
 
 /* Percent-encode s for a query value or path segment (new string). */
 char *kube_escape(const char *s);
+
+/* What makes name unfit to be a path segment (a namespace or object name), in
+ * client-go's words ("[may not contain '/']", new string), or NULL if fit:
+ * kubectl refuses such names before they reach a URL. */
+char *kube_path_segment_problems(const char *name);

@@ -300,6 +300,25 @@ Test(kube_errors, formatted_as_kubectl_does) {
         free(m);
 }
 
+/* apimachinery's IsValidPathSegmentName, in its words. */
+Test(kube_names, path_segments_as_client_go_checks_them) {
+        const char *cases[][2] = { { "example", NULL },
+                                   { "x?y", NULL },
+                                   { ".", "[may not be '.']" },
+                                   { "..", "[may not be '..']" },
+                                   { "a/b", "[may not contain '/']" },
+                                   { "a%2Fb", "[may not contain '%']" },
+                                   { "a%/b", "[may not contain '/' may not contain '%']" } };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *got = kube_path_segment_problems(cases[i][0]);
+                if (cases[i][1])
+                        cr_assert(got && strcmp(got, cases[i][1]) == 0, "%s: got %s", cases[i][0], got ? got : "NULL");
+                else
+                        cr_assert_null(got, "%s: got %s", cases[i][0], got);
+                free(got);
+        }
+}
+
 /* ---- requests ---- */
 
 Test(kube_client, get_reuses_one_connection_and_sends_the_token, .fini = teardown) {
