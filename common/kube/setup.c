@@ -4,9 +4,11 @@
  * basic auth) before every request, because tokens rotate. */
 #include "kube/client.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -161,9 +163,39 @@ static void setup_client_cert(const struct kube_client *c, struct curl_opts *o) 
                 OPT_PTR(o, CURLOPT_SSLKEY, cfg->client_key_file);
 }
 
+static void curl_url_cleanupp(CURLU **u) {
+        curl_url_cleanup(*u);
+}
+
+/* Go's ProxyFromEnvironment never proxies "localhost" or a loopback address. */
+static bool server_is_loopback(const char *server) {
+        _cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
+        char *host = NULL;
+        if (!u || curl_url_set(u, CURLUPART_URL, server, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                return false;
+        size_t n = strlen(host);
+        if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+                memmove(host, host + 1, n - 2);
+                host[n - 2] = '\0';
+        }
+        struct in_addr a4;
+        struct in6_addr a6;
+        bool loopback = strcasecmp(host, "localhost") == 0 ||
+                        (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+                        (inet_pton(AF_INET6, host, &a6) == 1 &&
+                         (IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127)));
+        curl_free(host);
+        return loopback;
+}
+
 static void setup_route(const struct kube_client *c, struct curl_opts *o) {
         if (c->connect_to)
                 OPT_PTR(o, CURLOPT_CONNECT_TO, c->connect_to);
+        /* A kubeconfig's proxy-url is used for every host, as kubectl's
+         * http.ProxyURL; the environment's proxies never for loopback. */
+        if (!c->config->proxy_url && server_is_loopback(c->config->server))
+                OPT_PTR(o, CURLOPT_PROXY, "");
         if (c->config->proxy_url) {
                 OPT_PTR(o, CURLOPT_PROXY, c->config->proxy_url);
                 /* As kubectl's SOCKS5 dialer: no authentication or a username

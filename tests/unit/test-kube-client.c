@@ -453,6 +453,35 @@ Test(kube_client, proxy_url_is_used, .fini = teardown) {
         free(proxy);
 }
 
+/* As Go's ProxyFromEnvironment under kubectl: loopback servers are reached
+ * directly, whatever HTTPS_PROXY and HTTP_PROXY say. The proxies named here
+ * refuse connections, so a request through them would fail. */
+Test(kube_client, loopback_bypasses_environment_proxies, .fini = teardown) {
+        static const struct canned s[] = { { 200, "{}", -1, { 0 } }, { 200, "{}", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        unsetenv("NO_PROXY");
+        unsetenv("no_proxy");
+        setenv("HTTPS_PROXY", "http://127.0.0.1:1", 1);
+        setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+        setenv("http_proxy", "http://127.0.0.1:1", 1);
+        const char *hosts[] = { "127.0.0.1", "localhost" };
+        for (size_t i = 0; i < ELEMENTSOF(hosts); i++) {
+                memset(&cfg, 0, sizeof(cfg));
+                cfg.server = xasprintf("http://%s:%u", hosts[i], srv.port);
+                cfg.namespace = xstrdup("default");
+                struct kstatus_error e = { 0 };
+                cr_assert_eq(kube_client_new(&cfg, NULL, &client, &e), 0, "%s", e.message);
+                struct kube_status_error err = { 0 };
+                cr_assert_eq(kube_client_get(client, "/api", NULL, &err), 0, "%s: %s", hosts[i], err.message);
+                kube_client_free(client);
+                client = NULL;
+                free(cfg.server);
+                free(cfg.namespace);
+                memset(&cfg, 0, sizeof(cfg));
+        }
+        cr_assert_eq(served(), 2);
+}
+
 static const char *page_route(const char *url) {
         (void)url;
         return NULL;
