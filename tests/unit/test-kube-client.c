@@ -319,6 +319,26 @@ Test(kube_names, path_segments_as_client_go_checks_them) {
         }
 }
 
+/* A server's 12 MB message must not become a 12 MB error line. */
+Test(kube_errors, a_huge_message_is_capped) {
+        size_t n = 12u << 20;
+        char *msg = xmalloc(n + 1);
+        memset(msg, 'a', n);
+        msg[n] = '\0';
+        memcpy(msg + 4094, "\xc3\xa9", 2); /* é across the cut stays whole */
+        char *body = xasprintf("{\"kind\":\"Status\",\"reason\":\"BadRequest\",\"message\":\"%s\"}", msg);
+        char *m = kube_format_server_error(400, body, strlen(body), NULL);
+        cr_assert_lt(strlen(m), 8192, "an error line of %zu bytes", strlen(m));
+        cr_assert(strncmp(m, "Error from server (BadRequest): aaa", 35) == 0, "%.60s", m);
+        char *want = xasprintf("... (%zu more bytes)", n - 4096);
+        cr_assert(strstr(m, want), "the cut is marked: %s", m + strlen(m) - 40);
+        cr_assert(strstr(m, "\xc3\xa9...") || strstr(m, "aa..."), "cut on a UTF-8 boundary");
+        free(want);
+        free(m);
+        free(body);
+        free(msg);
+}
+
 /* ---- requests ---- */
 
 Test(kube_client, get_reuses_one_connection_and_sends_the_token, .fini = teardown) {
