@@ -50,6 +50,7 @@ struct kube_clock {
 struct kube_client_options {
         int64_t request_timeout_ms; /* --request-timeout per request; 0: none (connect still times out at 30 s) */
         const char *user_agent;     /* NULL: "kstatus/<version>" */
+        size_t max_response_bytes;  /* an answer (object or list page) past this is refused; 0: 64 MiB */
 };
 
 /* Create a client for config (borrowed: it must outlive the client).

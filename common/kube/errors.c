@@ -228,7 +228,8 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
         case CURLE_FILESIZE_EXCEEDED:
                 if (too_big || cc == CURLE_FILESIZE_EXCEEDED) {
                         r = -E2BIG;
-                        msg = xasprintf("error: the server's answer is larger than %u MiB", MAX_RESPONSE_BYTES >> 20);
+                        _cleanup_free_ char *limit = kube_format_size(kube_response_limit(&c->resp));
+                        msg = xasprintf("error: the server's answer is larger than %s", limit);
                         break;
                 }
                 /* fall through */

@@ -21,6 +21,7 @@
 struct kube_response {
         char *data;
         size_t len, cap;
+        size_t limit; /* the largest body taken; 0: MAX_RESPONSE_BYTES */
         bool too_big;
         int64_t retry_after_ms;
         size_t (*sink)(const char *data, size_t len, void *userdata);
@@ -28,6 +29,12 @@ struct kube_response {
 };
 
 void kube_response_reset(struct kube_response *resp);
+
+/* The largest body resp takes. */
+size_t kube_response_limit(const struct kube_response *resp);
+
+/* "64 MiB", "512 KiB" or "1000 bytes" (new string). */
+char *kube_format_size(size_t n);
 
 /* A credential from an exec plugin (client.authentication.k8s.io). */
 struct kube_exec_cred {

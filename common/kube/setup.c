@@ -39,12 +39,15 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
         size_t len = size * n;
         if (resp->sink)
                 return resp->sink(data, len, resp->sink_userdata);
-        if (resp->len + len > MAX_RESPONSE_BYTES) {
+        size_t limit = kube_response_limit(resp);
+        if (len > limit - resp->len) {
                 resp->too_big = true;
                 return 0;
         }
         if (resp->len + len + 1 > resp->cap) {
-                resp->cap = (resp->len + len + 1) * 2;
+                /* Doubling, but never past what the limit allows. */
+                size_t want = (resp->len + len + 1) * 2;
+                resp->cap = want < limit + 1 ? want : limit + 1;
                 resp->data = xrealloc(resp->data, resp->cap);
         }
         memcpy(resp->data + resp->len, data, len);
@@ -55,7 +58,20 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
 
 void kube_response_reset(struct kube_response *resp) {
         free(resp->data);
-        *resp = (struct kube_response){ .retry_after_ms = -1, .sink = resp->sink, .sink_userdata = resp->sink_userdata };
+        *resp = (struct kube_response){ .limit = resp->limit, .retry_after_ms = -1, .sink = resp->sink,
+                                        .sink_userdata = resp->sink_userdata };
+}
+
+size_t kube_response_limit(const struct kube_response *resp) {
+        return resp->limit ? resp->limit : MAX_RESPONSE_BYTES;
+}
+
+char *kube_format_size(size_t n) {
+        if (n >= (1u << 20) && n % (1u << 20) == 0)
+                return xasprintf("%zu MiB", n >> 20);
+        if (n >= 1024 && n % 1024 == 0)
+                return xasprintf("%zu KiB", n >> 10);
+        return xasprintf("%zu bytes", n);
 }
 
 /* The system's trust store, for a cluster whose kubeconfig names no CA, found
@@ -217,7 +233,7 @@ int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_
         OPT_LONG(&o, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
         OPT_LONG(&o, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
         OPT_LONG(&o, CURLOPT_TCP_KEEPALIVE, 1L);
-        OPT_OFF(&o, CURLOPT_MAXFILESIZE_LARGE, MAX_RESPONSE_BYTES);
+        OPT_OFF(&o, CURLOPT_MAXFILESIZE_LARGE, kube_response_limit(resp));
         opt_keep(&o, curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body), "CURLOPT_WRITEFUNCTION");
         OPT_PTR(&o, CURLOPT_WRITEDATA, resp);
         opt_keep(&o, curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header), "CURLOPT_HEADERFUNCTION");

@@ -28,6 +28,7 @@ struct canned {
         const char *body;
         int retry_after;  /* seconds, -1: no header */
         const char *stream[4]; /* for watches: lines sent, then the stream ends */
+        bool endless;          /* a chunked body that never ends (bounded at 1 GiB) */
 };
 
 #define MAX_LOG 64
@@ -53,6 +54,17 @@ struct stream_state {
         const char *const *lines;
         size_t i;
 };
+
+static size_t endless_sent;
+
+static ssize_t endless_cb(void *cls, uint64_t pos, char *buf, size_t max) {
+        (void)cls;
+        if (pos >= (1ull << 30))
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        memset(buf, ' ', max);
+        __atomic_add_fetch(&endless_sent, max, __ATOMIC_RELAXED);
+        return (ssize_t)max;
+}
 
 static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max) {
         (void)pos;
@@ -121,7 +133,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         if (one.code == 0)
                 return MHD_NO; /* drop the connection */
         struct MHD_Response *resp;
-        if (one.stream[0]) {
+        if (one.endless)
+                resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, endless_cb, NULL, NULL);
+        else if (one.stream[0]) {
                 struct stream_state *s = xcalloc(1, sizeof(*s));
                 s->lines = stream;
                 resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_cb, s, free);
@@ -337,6 +351,31 @@ Test(kube_errors, a_huge_message_is_capped) {
         free(m);
         free(body);
         free(msg);
+}
+
+/* An answer past the client's limit is refused with the limit named, and an
+ * endless chunked body is stopped there: the body held never passes it. */
+Test(kube_client, an_endless_body_stops_at_the_limit, .fini = teardown) {
+        static const struct canned s[] = { { .code = 200, .body = "", .retry_after = -1, .endless = true },
+                                           { 200, "[1,2,3]", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
+        cfg.namespace = xstrdup("default");
+        struct kstatus_error e = { 0 };
+        struct kube_client_options o = { .max_response_bytes = 1u << 20 };
+        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        json_t *v = NULL;
+        struct kube_status_error err = { 0 };
+        cr_assert_eq(kube_client_get(client, "/endless", &v, &err), -E2BIG);
+        cr_assert_str_eq(err.message, "error: the server's answer is larger than 1 MiB");
+        cr_assert_null(v);
+        kube_status_error_done(&err);
+        /* Stopped near the limit: the server got no further than socket buffers allow. */
+        cr_assert_lt(__atomic_load_n(&endless_sent, __ATOMIC_RELAXED), 64u << 20, "%zu bytes sent", endless_sent);
+        /* A small answer still goes through the same client. */
+        cr_assert_eq(kube_client_get(client, "/small", &v, &err), 0, "%s", err.message);
+        json_decref(v);
 }
 
 /* ---- requests ---- */
