@@ -315,6 +315,13 @@ int kube_apply_auth(struct kube_client *c, CURL *h, struct kstatus_error *err) {
         int r = bearer_token(c, h, &bearer, err);
         if (r < 0)
                 return r;
+        /* Flags set credentials after the kubeconfig's were checked: a
+         * control character would be a header line of its own. */
+        const char *values[] = { bearer, cfg->username, cfg->password };
+        const char *what[] = { "bearer token", "username", "password" };
+        for (size_t i = 0; i < ELEMENTSOF(values); i++)
+                if (values[i] && kube_has_control(values[i]))
+                        return kstatus_error_set(err, EINVAL, 0, 0, "the %s contains a control character", what[i]);
         struct curl_opts o = { .h = h };
         if (bearer && *bearer) {
                 OPT_PTR(&o, CURLOPT_XOAUTH2_BEARER, bearer);

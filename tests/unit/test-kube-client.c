@@ -491,6 +491,26 @@ Test(kube_client, token_file_with_a_control_character_is_refused, .fini = teardo
         free(path);
 }
 
+/* A credential set after loading (kubectl kstatus --token, --username) is
+ * checked too, before anything is sent. */
+Test(kube_client, a_credential_with_a_control_character_is_never_sent, .fini = teardown) {
+        static const struct canned s[] = { { 200, "{}", -1, { 0 } }, { 200, "{}", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        connect_with("secret-token\r\nX-Injected: 1");
+        struct kube_status_error err = { 0 };
+        cr_assert_lt(kube_client_get(client, "/a", NULL, &err), 0);
+        cr_assert_str_eq(err.message, "Unable to connect to the server: the bearer token contains a control character");
+        kube_status_error_done(&err);
+        free(cfg.token);
+        cfg.token = NULL;
+        cfg.username = xstrdup("admin");
+        cfg.password = xstrdup("hunter2\n");
+        cr_assert_lt(kube_client_get(client, "/a", NULL, &err), 0);
+        cr_assert_str_eq(err.message, "Unable to connect to the server: the password contains a control character");
+        kube_status_error_done(&err);
+        cr_assert_eq(served(), 0, "nothing was sent");
+}
+
 Test(kube_client, proxy_url_is_used, .fini = teardown) {
         static const struct canned s[] = { { 200, "{}", -1, { 0 } } };
         server_start(s, ELEMENTSOF(s));
