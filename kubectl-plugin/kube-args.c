@@ -165,7 +165,8 @@ static void apply_overrides(const struct kube_args *a, struct kube_config *c) {
                 replace(&c->ca_file, NULL);
                 replace(&c->ca_data, NULL);
         }
-        if (a->config.namespace)
+        /* `-n ''` is no namespace given (kubectl). */
+        if (a->config.namespace && *a->config.namespace)
                 replace(&c->namespace, a->config.namespace);
         if (!c->namespace)
                 c->namespace = xstrdup("default");
@@ -189,6 +190,12 @@ int kube_session_open(const struct kube_args *a, struct kube_session *s) {
         if (a->certificate_authority && a->insecure) {
                 kube_session_close(s);
                 return usage_error("specifying a root certificates file with the insecure flag is not allowed");
+        }
+        _cleanup_free_ char *ns_problems = kube_path_segment_problems(s->config->namespace);
+        if (ns_problems) {
+                _cleanup_free_ char *safe = escape_for_terminal(s->config->namespace);
+                kube_session_close(s);
+                return usage_error("invalid namespace \"%s\": %s", safe, ns_problems);
         }
         struct kube_client_options o = { .request_timeout_ms = a->request_timeout_ms };
         r = kube_client_new(s->config, &o, &s->client, &e);
@@ -281,6 +288,20 @@ static struct target *targets_append(struct targets *ts) {
         return t;
 }
 
+/* As kubectl, a name that would change the URL's path is refused. */
+static int check_names(const struct targets *ts) {
+        for (size_t i = 0; i < ts->n; i++)
+                for (size_t j = 0; j < ts->items[i].n_names; j++) {
+                        const char *name = ts->items[i].names[j];
+                        _cleanup_free_ char *problems = kube_path_segment_problems(name);
+                        if (problems) {
+                                _cleanup_free_ char *safe = escape_for_terminal(name);
+                                return usage_error("invalid resource name \"%s\": %s", safe, problems);
+                        }
+                }
+        return 0;
+}
+
 int targets_parse(struct kube_session *s, char **args, int n, struct targets *ret) {
         struct targets ts = { 0 };
         int r = 0;
@@ -332,6 +353,8 @@ int targets_parse(struct kube_session *s, char **args, int n, struct targets *re
                         target_add_name(t, sl + 1);
                 }
         }
+        if (r == 0)
+                r = check_names(&ts);
         if (r) {
                 targets_free(&ts);
                 return r;

@@ -71,6 +71,7 @@ int kube_client_new(const struct kube_config *config, const struct kube_client_o
         c->user_agent = xstrdup(opts && opts->user_agent ? opts->user_agent : "kstatus");
         kube_client_set_clock(c, NULL);
         c->resp.retry_after_ms = -1;
+        c->resp.limit = c->opts.max_response_bytes;
         int r = prepare_base(c, err);
         if (r < 0) {
                 kube_client_free(c);

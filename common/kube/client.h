@@ -50,6 +50,7 @@ struct kube_clock {
 struct kube_client_options {
         int64_t request_timeout_ms; /* --request-timeout per request; 0: none (connect still times out at 30 s) */
         const char *user_agent;     /* NULL: "kstatus/<version>" */
+        size_t max_response_bytes;  /* an answer (object or list page) past this is refused; 0: 64 MiB */
 };
 
 /* Create a client for config (borrowed: it must outlive the client).
@@ -176,3 +177,8 @@ char *kube_format_server_error(int code, const char *body, size_t len, char **re
 
 /* Percent-encode s for a query value or path segment (new string). */
 char *kube_escape(const char *s);
+
+/* What makes name unfit to be a path segment (a namespace or object name), in
+ * client-go's words ("[may not contain '/']", new string), or NULL if fit:
+ * kubectl refuses such names before they reach a URL. */
+char *kube_path_segment_problems(const char *name);

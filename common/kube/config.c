@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "kube/internal.h"
 #include "status.h"
 #include "yaml-json.h"
 
@@ -234,7 +236,7 @@ static int load_in_cluster(const struct kube_config_options *o, struct kube_conf
         _cleanup_free_ char *ns_file = xasprintf("%s/namespace", dir);
         _cleanup_free_ char *ns = NULL;
         size_t len;
-        if (o->namespace)
+        if (o->namespace && *o->namespace)
                 c->namespace = xstrdup(o->namespace);
         else if (kstatus_read_file(ns_file, false, 256, &ns, &len, NULL) == 0) {
                 ns[strcspn(ns, "\r\n")] = '\0';
@@ -334,6 +336,9 @@ static int from_cluster(struct kube_config *c, const struct choice *ch, struct k
                 return kstatus_error_set(err, e, 0, 0, "unable to read certificate-authority %s for %s due to open %s: %s",
                                          c->ca_file, ch->cluster_name, c->ca_file, why);
         }
+        if (c->insecure && (c->ca_file || c->ca_data))
+                return kstatus_error_set(err, EINVAL, 0, 0,
+                                         "specifying a root certificates file with the insecure flag is not allowed");
         return 0;
 }
 
@@ -354,6 +359,29 @@ static int check_user_files(const struct kube_config *c, const char *user_name, 
         return 0;
 }
 
+bool kube_has_control(const char *s) {
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+bool kube_server_is_tls(const char *server) {
+        return strncasecmp(server, "https://", strlen("https://")) == 0;
+}
+
+/* A control character in a credential would reach the wire as a header line
+ * of its own. */
+static int check_credentials(const struct kube_config *c, const char *user_name, struct kstatus_error *err) {
+        const char *values[] = { c->token, c->username, c->password };
+        const char *what[] = { "token", "username", "password" };
+        for (size_t i = 0; i < ELEMENTSOF(values); i++)
+                if (values[i] && kube_has_control(values[i]))
+                        return kstatus_error_set(err, EINVAL, 0, 0, "the %s of user \"%s\" contains a control character",
+                                                 what[i], user_name);
+        return 0;
+}
+
 static int from_user(struct kube_config *c, const json_t *user, const char *user_name, struct kstatus_error *err) {
         c->token = dup_str(user, "token");
         c->token_file = abs_path(user, "tokenFile");
@@ -367,6 +395,8 @@ static int from_user(struct kube_config *c, const json_t *user, const char *user
                 return r;
         json_t *exec = json_object_get(user, "exec");
         if (json_is_object(exec) && (r = load_exec(exec, user_name, &c->exec, err)) < 0)
+                return r;
+        if ((r = check_credentials(c, user_name, err)) < 0)
                 return r;
         return check_user_files(c, user_name, err);
 }
@@ -392,9 +422,12 @@ static int load(const struct kube_config_options *o, struct kube_config **ret, s
         c->context = ch.context ? xstrdup(ch.context) : NULL;
         if ((r = from_cluster(c, &ch, err)) < 0)
                 return r;
-        if (ch.user && (r = from_user(c, ch.user, ch.user_name, err)) < 0)
+        /* As client-go's ClientConfig: the user's credentials only for a
+         * server spoken to over TLS. */
+        if (ch.user && kube_server_is_tls(c->server) && (r = from_user(c, ch.user, ch.user_name, err)) < 0)
                 return r;
-        const char *ns = o->namespace ? o->namespace : json_string_value(json_object_get(ch.ctx, "namespace"));
+        /* `-n ''` is no namespace given (kubectl). */
+        const char *ns = o->namespace && *o->namespace ? o->namespace : json_string_value(json_object_get(ch.ctx, "namespace"));
         c->namespace = xstrdup(ns && *ns ? ns : "default");
         *ret = TAKE_PTR(c);
         return 0;

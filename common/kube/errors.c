@@ -125,12 +125,28 @@ static char *format_raw(int code, const char *reason, const char *body, size_t l
                          reason, quoted);
 }
 
-static char *format_words(const json_t *status, const char *reason, const char *message) {
+/* A server's message past this many bytes is cut: an error is one line a
+ * person reads, not a copy of whatever the server sent. */
+#define MAX_ERROR_MESSAGE 4096
+
+/* s, cut at MAX_ERROR_MESSAGE on a UTF-8 boundary, the cut marked (new string). */
+static char *capped(const char *s) {
+        size_t n = strlen(s);
+        if (n <= MAX_ERROR_MESSAGE)
+                return xstrdup(s);
+        size_t len = MAX_ERROR_MESSAGE;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+                len--;
+        return xasprintf("%.*s... (%zu more bytes)", (int)len, s, n - len);
+}
+
+static char *format_words(const json_t *status, const char *reason, const char *raw_message) {
         if (reason && strcmp(reason, "Invalid") == 0) {
-                char *s = format_invalid(json_object_get(status, "details"));
+                _cleanup_free_ char *s = format_invalid(json_object_get(status, "details"));
                 if (s)
-                        return s;
+                        return capped(s);
         }
+        _cleanup_free_ char *message = capped(raw_message);
         if (reason && strcmp(reason, "Unauthorized") == 0)
                 return xasprintf("error: You must be logged in to the server (%s)", message);
         if (reason)
@@ -212,7 +228,8 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
         case CURLE_FILESIZE_EXCEEDED:
                 if (too_big || cc == CURLE_FILESIZE_EXCEEDED) {
                         r = -E2BIG;
-                        msg = xasprintf("error: the server's answer is larger than %u MiB", MAX_RESPONSE_BYTES >> 20);
+                        _cleanup_free_ char *limit = kube_format_size(kube_response_limit(&c->resp));
+                        msg = xasprintf("error: the server's answer is larger than %s", limit);
                         break;
                 }
                 /* fall through */

@@ -255,6 +255,9 @@ int kube_exec_cred_parse(const struct kube_exec_config *x, char *out, size_t len
         if (!(token && *token) && !(cert && *cert))
                 return kstatus_error_set(err, EINVAL, 0, 0,
                                          "getting credentials: exec plugin didn't return a token or cert/key pair");
+        if (token && kube_has_control(token))
+                return kstatus_error_set(err, EINVAL, 0, 0,
+                                         "getting credentials: exec plugin returned a token with a control character");
         const char *exp = json_string_value(json_object_get(st, "expirationTimestamp"));
         int64_t expires = 0;
         if (exp && *exp) {

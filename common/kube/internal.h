@@ -21,6 +21,7 @@
 struct kube_response {
         char *data;
         size_t len, cap;
+        size_t limit; /* the largest body taken; 0: MAX_RESPONSE_BYTES */
         bool too_big;
         int64_t retry_after_ms;
         size_t (*sink)(const char *data, size_t len, void *userdata);
@@ -28,6 +29,12 @@ struct kube_response {
 };
 
 void kube_response_reset(struct kube_response *resp);
+
+/* The largest body resp takes. */
+size_t kube_response_limit(const struct kube_response *resp);
+
+/* "64 MiB", "512 KiB" or "1000 bytes" (new string). */
+char *kube_format_size(size_t n);
 
 /* A credential from an exec plugin (client.authentication.k8s.io). */
 struct kube_exec_cred {
@@ -65,6 +72,13 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
                          struct kube_status_error *err);
 int kube_http_errno(int code, const char *reason);
 void kube_secret_free(char *s);
+
+/* Whether s holds a C0 control character or DEL: such a credential would
+ * reach the wire as a header line of its own. */
+bool kube_has_control(const char *s);
+
+/* Whether server (a kubeconfig's server URL) is spoken to over TLS. */
+bool kube_server_is_tls(const char *server);
 
 /* Make sure c->exec_cred holds a credential that has not expired, running
  * the plugin when needed. Returns 0 when the cached one is still good, 1 when

@@ -37,6 +37,17 @@ char *kube_escape(const char *s) {
         return out;
 }
 
+/* apimachinery's IsValidPathSegmentName, its list printed as Go's %v prints one. */
+char *kube_path_segment_problems(const char *name) {
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return xasprintf("[may not be '%s']", name);
+        bool slash = strchr(name, '/'), percent = strchr(name, '%');
+        if (!slash && !percent)
+                return NULL;
+        return xasprintf("[%s%s%s]", slash ? "may not contain '/'" : "", slash && percent ? " " : "",
+                         percent ? "may not contain '%'" : "");
+}
+
 /* CURLINFO_HTTP_VERSION's constants as 10, 11, 20, 30. */
 static int http_version_number(long v) {
         switch (v) {

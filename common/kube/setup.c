@@ -4,9 +4,11 @@
  * basic auth) before every request, because tokens rotate. */
 #include "kube/client.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,12 +39,15 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
         size_t len = size * n;
         if (resp->sink)
                 return resp->sink(data, len, resp->sink_userdata);
-        if (resp->len + len > MAX_RESPONSE_BYTES) {
+        size_t limit = kube_response_limit(resp);
+        if (len > limit - resp->len) {
                 resp->too_big = true;
                 return 0;
         }
         if (resp->len + len + 1 > resp->cap) {
-                resp->cap = (resp->len + len + 1) * 2;
+                /* Doubling, but never past what the limit allows. */
+                size_t want = (resp->len + len + 1) * 2;
+                resp->cap = want < limit + 1 ? want : limit + 1;
                 resp->data = xrealloc(resp->data, resp->cap);
         }
         memcpy(resp->data + resp->len, data, len);
@@ -53,7 +58,20 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
 
 void kube_response_reset(struct kube_response *resp) {
         free(resp->data);
-        *resp = (struct kube_response){ .retry_after_ms = -1, .sink = resp->sink, .sink_userdata = resp->sink_userdata };
+        *resp = (struct kube_response){ .limit = resp->limit, .retry_after_ms = -1, .sink = resp->sink,
+                                        .sink_userdata = resp->sink_userdata };
+}
+
+size_t kube_response_limit(const struct kube_response *resp) {
+        return resp->limit ? resp->limit : MAX_RESPONSE_BYTES;
+}
+
+char *kube_format_size(size_t n) {
+        if (n >= (1u << 20) && n % (1u << 20) == 0)
+                return xasprintf("%zu MiB", n >> 20);
+        if (n >= 1024 && n % 1024 == 0)
+                return xasprintf("%zu KiB", n >> 10);
+        return xasprintf("%zu bytes", n);
 }
 
 /* The system's trust store, for a cluster whose kubeconfig names no CA, found
@@ -161,9 +179,39 @@ static void setup_client_cert(const struct kube_client *c, struct curl_opts *o) 
                 OPT_PTR(o, CURLOPT_SSLKEY, cfg->client_key_file);
 }
 
+static void curl_url_cleanupp(CURLU **u) {
+        curl_url_cleanup(*u);
+}
+
+/* Go's ProxyFromEnvironment never proxies "localhost" or a loopback address. */
+static bool server_is_loopback(const char *server) {
+        _cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
+        char *host = NULL;
+        if (!u || curl_url_set(u, CURLUPART_URL, server, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                return false;
+        size_t n = strlen(host);
+        if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+                memmove(host, host + 1, n - 2);
+                host[n - 2] = '\0';
+        }
+        struct in_addr a4;
+        struct in6_addr a6;
+        bool loopback = strcasecmp(host, "localhost") == 0 ||
+                        (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+                        (inet_pton(AF_INET6, host, &a6) == 1 &&
+                         (IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127)));
+        curl_free(host);
+        return loopback;
+}
+
 static void setup_route(const struct kube_client *c, struct curl_opts *o) {
         if (c->connect_to)
                 OPT_PTR(o, CURLOPT_CONNECT_TO, c->connect_to);
+        /* A kubeconfig's proxy-url is used for every host, as kubectl's
+         * http.ProxyURL; the environment's proxies never for loopback. */
+        if (!c->config->proxy_url && server_is_loopback(c->config->server))
+                OPT_PTR(o, CURLOPT_PROXY, "");
         if (c->config->proxy_url) {
                 OPT_PTR(o, CURLOPT_PROXY, c->config->proxy_url);
                 /* As kubectl's SOCKS5 dialer: no authentication or a username
@@ -185,7 +233,7 @@ int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_
         OPT_LONG(&o, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
         OPT_LONG(&o, CURLOPT_CONNECTTIMEOUT_MS, 30000L);
         OPT_LONG(&o, CURLOPT_TCP_KEEPALIVE, 1L);
-        OPT_OFF(&o, CURLOPT_MAXFILESIZE_LARGE, MAX_RESPONSE_BYTES);
+        OPT_OFF(&o, CURLOPT_MAXFILESIZE_LARGE, kube_response_limit(resp));
         opt_keep(&o, curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body), "CURLOPT_WRITEFUNCTION");
         OPT_PTR(&o, CURLOPT_WRITEDATA, resp);
         opt_keep(&o, curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header), "CURLOPT_HEADERFUNCTION");
@@ -216,6 +264,11 @@ static int refresh_file_token(struct kube_client *c, struct kstatus_error *err) 
                                          e.message);
         while (len > 0 && isspace((unsigned char)buf[len - 1]))
                 buf[--len] = '\0';
+        if (memchr(buf, '\0', len) || kube_has_control(buf)) {
+                explicit_bzero(buf, len);
+                return kstatus_error_set(err, EINVAL, 0, 0, "token file \"%s\" contains a control character",
+                                         c->config->token_file);
+        }
         kube_secret_free(c->file_token);
         c->file_token = TAKE_PTR(buf);
         c->token_stat = st;
@@ -262,6 +315,13 @@ int kube_apply_auth(struct kube_client *c, CURL *h, struct kstatus_error *err) {
         int r = bearer_token(c, h, &bearer, err);
         if (r < 0)
                 return r;
+        /* Flags set credentials after the kubeconfig's were checked: a
+         * control character would be a header line of its own. */
+        const char *values[] = { bearer, cfg->username, cfg->password };
+        const char *what[] = { "bearer token", "username", "password" };
+        for (size_t i = 0; i < ELEMENTSOF(values); i++)
+                if (values[i] && kube_has_control(values[i]))
+                        return kstatus_error_set(err, EINVAL, 0, 0, "the %s contains a control character", what[i]);
         struct curl_opts o = { .h = h };
         if (bearer && *bearer) {
                 OPT_PTR(&o, CURLOPT_XOAUTH2_BEARER, bearer);

@@ -105,6 +105,8 @@ static int on_event(const char *type, const json_t *obj, void *userdata) {
         return --*left <= 0 ? 1 : 0;
 }
 
+static int64_t arg_max_response; /* --max-response BYTES; 0: the client's default */
+
 int main(int argc, char **argv) {
         static const struct option opts[] = {
                 { "context", required_argument, NULL, 'c' },
@@ -115,6 +117,7 @@ int main(int argc, char **argv) {
                 { "deadline", required_argument, NULL, 'd' },
                 { "request-timeout", required_argument, NULL, 't' },
                 { "no-precondition", no_argument, NULL, 'P' },
+                { "max-response", required_argument, NULL, 'M' },
                 {},
         };
         struct kube_config_options co = { 0 };
@@ -147,6 +150,10 @@ int main(int argc, char **argv) {
                 case 'P':
                         arg_no_precondition = true;
                         break;
+                case 'M':
+                        if (parse_int64(optarg, 0, INT64_MAX, &arg_max_response) < 0)
+                                return 2;
+                        break;
                 default:
                         return 2;
                 }
@@ -165,7 +172,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s\n", e.message);
                 return 1;
         }
-        struct kube_client_options copts = { .request_timeout_ms = arg_timeout_ms };
+        struct kube_client_options copts = { .request_timeout_ms = arg_timeout_ms,
+                                             .max_response_bytes = (size_t)arg_max_response };
         struct kube_client *client = NULL;
         if (kube_client_new(cfg, &copts, &client, &e) < 0) {
                 fprintf(stderr, "error: %s\n", e.message);

@@ -28,6 +28,7 @@ struct canned {
         const char *body;
         int retry_after;  /* seconds, -1: no header */
         const char *stream[4]; /* for watches: lines sent, then the stream ends */
+        bool endless;          /* a chunked body that never ends (bounded at 1 GiB) */
 };
 
 #define MAX_LOG 64
@@ -53,6 +54,17 @@ struct stream_state {
         const char *const *lines;
         size_t i;
 };
+
+static size_t endless_sent;
+
+static ssize_t endless_cb(void *cls, uint64_t pos, char *buf, size_t max) {
+        (void)cls;
+        if (pos >= (1ull << 30))
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        memset(buf, ' ', max);
+        __atomic_add_fetch(&endless_sent, max, __ATOMIC_RELAXED);
+        return (ssize_t)max;
+}
 
 static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max) {
         (void)pos;
@@ -121,7 +133,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
         if (one.code == 0)
                 return MHD_NO; /* drop the connection */
         struct MHD_Response *resp;
-        if (one.stream[0]) {
+        if (one.endless)
+                resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, endless_cb, NULL, NULL);
+        else if (one.stream[0]) {
                 struct stream_state *s = xcalloc(1, sizeof(*s));
                 s->lines = stream;
                 resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_cb, s, free);
@@ -300,6 +314,70 @@ Test(kube_errors, formatted_as_kubectl_does) {
         free(m);
 }
 
+/* apimachinery's IsValidPathSegmentName, in its words. */
+Test(kube_names, path_segments_as_client_go_checks_them) {
+        const char *cases[][2] = { { "example", NULL },
+                                   { "x?y", NULL },
+                                   { ".", "[may not be '.']" },
+                                   { "..", "[may not be '..']" },
+                                   { "a/b", "[may not contain '/']" },
+                                   { "a%2Fb", "[may not contain '%']" },
+                                   { "a%/b", "[may not contain '/' may not contain '%']" } };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *got = kube_path_segment_problems(cases[i][0]);
+                if (cases[i][1])
+                        cr_assert(got && strcmp(got, cases[i][1]) == 0, "%s: got %s", cases[i][0], got ? got : "NULL");
+                else
+                        cr_assert_null(got, "%s: got %s", cases[i][0], got);
+                free(got);
+        }
+}
+
+/* A server's 12 MB message must not become a 12 MB error line. */
+Test(kube_errors, a_huge_message_is_capped) {
+        size_t n = 12u << 20;
+        char *msg = xmalloc(n + 1);
+        memset(msg, 'a', n);
+        msg[n] = '\0';
+        memcpy(msg + 4094, "\xc3\xa9", 2); /* é across the cut stays whole */
+        char *body = xasprintf("{\"kind\":\"Status\",\"reason\":\"BadRequest\",\"message\":\"%s\"}", msg);
+        char *m = kube_format_server_error(400, body, strlen(body), NULL);
+        cr_assert_lt(strlen(m), 8192, "an error line of %zu bytes", strlen(m));
+        cr_assert(strncmp(m, "Error from server (BadRequest): aaa", 35) == 0, "%.60s", m);
+        char *want = xasprintf("... (%zu more bytes)", n - 4096);
+        cr_assert(strstr(m, want), "the cut is marked: %s", m + strlen(m) - 40);
+        cr_assert(strstr(m, "\xc3\xa9...") || strstr(m, "aa..."), "cut on a UTF-8 boundary");
+        free(want);
+        free(m);
+        free(body);
+        free(msg);
+}
+
+/* An answer past the client's limit is refused with the limit named, and an
+ * endless chunked body is stopped there: the body held never passes it. */
+Test(kube_client, an_endless_body_stops_at_the_limit, .fini = teardown) {
+        static const struct canned s[] = { { .code = 200, .body = "", .retry_after = -1, .endless = true },
+                                           { 200, "[1,2,3]", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
+        cfg.namespace = xstrdup("default");
+        struct kstatus_error e = { 0 };
+        struct kube_client_options o = { .max_response_bytes = 1u << 20 };
+        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        json_t *v = NULL;
+        struct kube_status_error err = { 0 };
+        cr_assert_eq(kube_client_get(client, "/endless", &v, &err), -E2BIG);
+        cr_assert_str_eq(err.message, "error: the server's answer is larger than 1 MiB");
+        cr_assert_null(v);
+        kube_status_error_done(&err);
+        /* Stopped near the limit: the server got no further than socket buffers allow. */
+        cr_assert_lt(__atomic_load_n(&endless_sent, __ATOMIC_RELAXED), 64u << 20, "%zu bytes sent", endless_sent);
+        /* A small answer still goes through the same client. */
+        cr_assert_eq(kube_client_get(client, "/small", &v, &err), 0, "%s", err.message);
+        json_decref(v);
+}
+
 /* ---- requests ---- */
 
 Test(kube_client, get_reuses_one_connection_and_sends_the_token, .fini = teardown) {
@@ -387,6 +465,52 @@ Test(kube_client, token_file_is_reread_when_it_changes, .fini = teardown) {
         free(tmp);
 }
 
+/* A rotated token with a line break inside would reach the wire as a header
+ * of its own: refused, nothing sent. */
+Test(kube_client, token_file_with_a_control_character_is_refused, .fini = teardown) {
+        static const struct canned s[] = { { 200, "{}", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        char dir[] = "/tmp/kstatus-token.XXXXXX";
+        cr_assert_not_null(mkdtemp(dir));
+        char *path = xasprintf("%s/token", dir);
+        FILE *f = fopen(path, "w");
+        fputs("secret-token\r\nX-Injected: 1\n", f);
+        fclose(f);
+        connect_with(NULL);
+        cfg.token_file = xstrdup(path);
+        struct kube_status_error err = { 0 };
+        cr_assert_lt(kube_client_get(client, "/a", NULL, &err), 0);
+        char *want = xasprintf("token file \"%s\" contains a control character", path);
+        cr_assert(strstr(err.message, want), "got \"%s\"", err.message);
+        cr_assert_null(strstr(err.message, "secret-token"));
+        cr_assert_eq(served(), 0, "nothing was sent");
+        kube_status_error_done(&err);
+        unlink(path);
+        rmdir(dir);
+        free(want);
+        free(path);
+}
+
+/* A credential set after loading (kubectl kstatus --token, --username) is
+ * checked too, before anything is sent. */
+Test(kube_client, a_credential_with_a_control_character_is_never_sent, .fini = teardown) {
+        static const struct canned s[] = { { 200, "{}", -1, { 0 } }, { 200, "{}", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        connect_with("secret-token\r\nX-Injected: 1");
+        struct kube_status_error err = { 0 };
+        cr_assert_lt(kube_client_get(client, "/a", NULL, &err), 0);
+        cr_assert_str_eq(err.message, "Unable to connect to the server: the bearer token contains a control character");
+        kube_status_error_done(&err);
+        free(cfg.token);
+        cfg.token = NULL;
+        cfg.username = xstrdup("admin");
+        cfg.password = xstrdup("hunter2\n");
+        cr_assert_lt(kube_client_get(client, "/a", NULL, &err), 0);
+        cr_assert_str_eq(err.message, "Unable to connect to the server: the password contains a control character");
+        kube_status_error_done(&err);
+        cr_assert_eq(served(), 0, "nothing was sent");
+}
+
 Test(kube_client, proxy_url_is_used, .fini = teardown) {
         static const struct canned s[] = { { 200, "{}", -1, { 0 } } };
         server_start(s, ELEMENTSOF(s));
@@ -406,6 +530,35 @@ Test(kube_client, proxy_url_is_used, .fini = teardown) {
         client = NULL;
         cfg.proxy_url = NULL;
         free(proxy);
+}
+
+/* As Go's ProxyFromEnvironment under kubectl: loopback servers are reached
+ * directly, whatever HTTPS_PROXY and HTTP_PROXY say. The proxies named here
+ * refuse connections, so a request through them would fail. */
+Test(kube_client, loopback_bypasses_environment_proxies, .fini = teardown) {
+        static const struct canned s[] = { { 200, "{}", -1, { 0 } }, { 200, "{}", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        unsetenv("NO_PROXY");
+        unsetenv("no_proxy");
+        setenv("HTTPS_PROXY", "http://127.0.0.1:1", 1);
+        setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+        setenv("http_proxy", "http://127.0.0.1:1", 1);
+        const char *hosts[] = { "127.0.0.1", "localhost" };
+        for (size_t i = 0; i < ELEMENTSOF(hosts); i++) {
+                memset(&cfg, 0, sizeof(cfg));
+                cfg.server = xasprintf("http://%s:%u", hosts[i], srv.port);
+                cfg.namespace = xstrdup("default");
+                struct kstatus_error e = { 0 };
+                cr_assert_eq(kube_client_new(&cfg, NULL, &client, &e), 0, "%s", e.message);
+                struct kube_status_error err = { 0 };
+                cr_assert_eq(kube_client_get(client, "/api", NULL, &err), 0, "%s: %s", hosts[i], err.message);
+                kube_client_free(client);
+                client = NULL;
+                free(cfg.server);
+                free(cfg.namespace);
+                memset(&cfg, 0, sizeof(cfg));
+        }
+        cr_assert_eq(served(), 2);
 }
 
 static const char *page_route(const char *url) {
@@ -896,7 +1049,15 @@ Test(kube_exec, failures_in_client_go_words, .fini = teardown) {
         use_plugin(empty, "client.authentication.k8s.io/v1");
         cr_assert_eq(kube_client_get(client, "/a", NULL, &err), -EPERM);
         cr_assert(strstr(err.message, "exec plugin didn't return a token or cert/key pair"), "%s", err.message);
+        /* A token with a line break would be a header of its own. */
+        char *crlf = write_plugin("crlf", "#!/bin/sh\nprintf '%s\\n' '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+                                          "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"t\\r\\nX-Injected: 1\"}}'\n");
+        use_plugin(crlf, "client.authentication.k8s.io/v1");
+        cr_assert_eq(kube_client_get(client, "/a", NULL, &err), -EPERM);
+        cr_assert(strstr(err.message, "exec plugin returned a token with a control character"), "%s", err.message);
+        cr_assert_eq(served(), 0, "no request with a hostile credential");
         kube_status_error_done(&err);
+        free(crlf);
         free(fail);
         free(wrong);
         free(empty);

@@ -291,3 +291,107 @@ Test(kubeconfig, in_cluster_first_or_only) {
         free(sa);
         free(a);
 }
+
+/* A kubeconfig written for one test; returns its path (the caller frees and unlinks). */
+static char *write_kubeconfig(const char *text) {
+        char *path = xstrdup("/tmp/kstatus-kubeconfig.XXXXXX");
+        int fd = mkstemp(path);
+        cr_assert_geq(fd, 0);
+        cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        close(fd);
+        return path;
+}
+
+static const char hostile_users[] = "apiVersion: v1\n"
+                                    "kind: Config\n"
+                                    "current-context: tls\n"
+                                    "clusters:\n"
+                                    "- {name: tls, cluster: {server: 'https://a.example:6443'}}\n"
+                                    "- {name: plain, cluster: {server: 'http://a.example:8080'}}\n"
+                                    "- {name: plain-upper, cluster: {server: 'HTTP://a.example:8080'}}\n"
+                                    "contexts:\n"
+                                    "- {name: tls, context: {cluster: tls, user: token-user, namespace: team}}\n"
+                                    "- {name: plain, context: {cluster: plain, user: token-user}}\n"
+                                    "- {name: plain-upper, context: {cluster: plain-upper, user: basic-user}}\n"
+                                    "- {name: plain-certs, context: {cluster: plain, user: cert-user}}\n"
+                                    "- {name: crlf, context: {cluster: tls, user: crlf-user}}\n"
+                                    "- {name: del, context: {cluster: tls, user: del-user}}\n"
+                                    "- {name: basic-nl, context: {cluster: tls, user: basic-nl-user}}\n"
+                                    "users:\n"
+                                    "- {name: token-user, user: {token: secret-token-t}}\n"
+                                    "- {name: basic-user, user: {username: admin, password: hunter2}}\n"
+                                    "- {name: cert-user, user: {client-certificate-data: Y2VydC1wZW0=, "
+                                    "client-key-data: a2V5LXBlbQ==}}\n"
+                                    "- {name: crlf-user, user: {token: \"secret-token\\r\\nX-Injected: 1\"}}\n"
+                                    "- {name: del-user, user: {token: \"secret-token\\x7f\"}}\n"
+                                    "- {name: basic-nl-user, user: {username: \"admin\\n\", password: hunter2}}\n";
+
+/* As client-go's ClientConfig: the user's credentials are read only for a
+ * server spoken to over TLS, so none goes over plain http. */
+Test(kubeconfig, credentials_only_over_tls) {
+        char *path = write_kubeconfig(hostile_users);
+        struct kube_config *c = load_ok(path, (struct kube_config_options){ 0 });
+        cr_assert_str_eq(c->token, "secret-token-t");
+        kube_config_free(c);
+        c = load_ok(path, (struct kube_config_options){ .context = "plain" });
+        cr_assert_null(c->token, "a token for an http:// server");
+        kube_config_free(c);
+        c = load_ok(path, (struct kube_config_options){ .context = "plain-upper" });
+        cr_assert_null(c->username);
+        cr_assert_null(c->password, "basic auth for an HTTP:// server");
+        kube_config_free(c);
+        c = load_ok(path, (struct kube_config_options){ .context = "plain-certs" });
+        cr_assert_null(c->client_cert_data);
+        cr_assert_null(c->client_key_data);
+        kube_config_free(c);
+        unlink(path);
+        free(path);
+}
+
+/* A control character in a credential would reach the wire as a header of
+ * its own: refused when the kubeconfig is loaded. */
+Test(kubeconfig, credentials_with_control_characters_refused) {
+        char *path = write_kubeconfig(hostile_users);
+        load_fails(path, (struct kube_config_options){ .context = "crlf" },
+                   "error: the token of user \"crlf-user\" contains a control character");
+        load_fails(path, (struct kube_config_options){ .context = "del" },
+                   "error: the token of user \"del-user\" contains a control character");
+        load_fails(path, (struct kube_config_options){ .context = "basic-nl" },
+                   "error: the username of user \"basic-nl-user\" contains a control character");
+        unlink(path);
+        free(path);
+}
+
+/* kubectl: `-n ''` is no namespace given, so the context's namespace holds. */
+Test(kubeconfig, empty_namespace_option_means_the_contexts) {
+        char *path = write_kubeconfig(hostile_users);
+        struct kube_config *c = load_ok(path, (struct kube_config_options){ .namespace = "" });
+        cr_assert_str_eq(c->namespace, "team");
+        kube_config_free(c);
+        unlink(path);
+        free(path);
+}
+
+/* client-go's transport.New refuses a CA together with insecure-skip-tls-verify. */
+Test(kubeconfig, insecure_with_a_ca_refused) {
+        char *ca = data("ca.crt");
+        char *text = xasprintf("apiVersion: v1\nkind: Config\ncurrent-context: file\n"
+                               "clusters:\n"
+                               "- {name: file, cluster: {server: 'https://a.example', insecure-skip-tls-verify: true, "
+                               "certificate-authority: '%s'}}\n"
+                               "- {name: data, cluster: {server: 'https://a.example', insecure-skip-tls-verify: true, "
+                               "certificate-authority-data: Y2VydC1wZW0=}}\n"
+                               "contexts:\n"
+                               "- {name: file, context: {cluster: file}}\n"
+                               "- {name: data, context: {cluster: data}}\n",
+                               ca);
+        char *path = write_kubeconfig(text);
+        load_fails(path, (struct kube_config_options){ 0 },
+                   "error: specifying a root certificates file with the insecure flag is not allowed");
+        load_fails(path, (struct kube_config_options){ .context = "data" },
+                   "error: specifying a root certificates file with the insecure flag is not allowed");
+        unlink(path);
+        free(path);
+        free(text);
+        free(ca);
+}

@@ -1,0 +1,100 @@
+/* hostile-http - a plain HTTP/1.1 server on loopback that answers every
+ * request with one hostile body, for the client's limits tests.
+ *
+ *   hostile-http MODE SIZE
+ *     endless   a chunked 200 that never ends (stops at SIZE bytes)
+ *     object    a 200 JSON object of SIZE bytes
+ *     error     a 400 Status whose message is SIZE bytes
+ *
+ * Prints "serving on http://127.0.0.1:PORT" once listening; serves at most 16
+ * connections and exits after 60 s, so a failing test never leaves it behind. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int send_all(int fd, const char *p, size_t n) {
+        while (n > 0) {
+                ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+                if (w < 0 && errno == EINTR)
+                        continue;
+                if (w <= 0)
+                        return -1;
+                p += w;
+                n -= (size_t)w;
+        }
+        return 0;
+}
+
+/* Bytes of filler, in 64 KiB pieces, as chunks or plain. */
+static int send_filler(int fd, size_t size, bool chunked) {
+        static char buf[64 * 1024];
+        memset(buf, 'a', sizeof(buf));
+        for (size_t sent = 0; sent < size;) {
+                size_t n = size - sent < sizeof(buf) ? size - sent : sizeof(buf);
+                char head[32];
+                int hn = snprintf(head, sizeof(head), "%zx\r\n", n);
+                if ((chunked && send_all(fd, head, (size_t)hn) < 0) || send_all(fd, buf, n) < 0 ||
+                    (chunked && send_all(fd, "\r\n", 2) < 0))
+                        return -1;
+                sent += n;
+        }
+        return chunked ? send_all(fd, "0\r\n\r\n", 5) : 0;
+}
+
+static void answer(int fd, const char *mode, size_t size) {
+        char req[4096];
+        if (recv(fd, req, sizeof(req), 0) <= 0)
+                return;
+        _cleanup_free_ char *head = NULL;
+        if (strcmp(mode, "endless") == 0) {
+                head = xstrdup("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+                if (send_all(fd, head, strlen(head)) == 0)
+                        (void)send_filler(fd, size, true);
+                return;
+        }
+        bool error = strcmp(mode, "error") == 0;
+        const char *pre = error ? "{\"kind\":\"Status\",\"reason\":\"BadRequest\",\"code\":400,\"message\":\""
+                                : "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"big\"},\"data\":{\"x\":\"";
+        const char *post = error ? "\"}" : "\"}}";
+        head = xasprintf("HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                         error ? "400 Bad Request" : "200 OK", strlen(pre) + size + strlen(post), pre);
+        if (send_all(fd, head, strlen(head)) == 0 && send_filler(fd, size, false) == 0)
+                (void)send_all(fd, post, strlen(post));
+}
+
+int main(int argc, char **argv) {
+        if (argc != 3 || (strcmp(argv[1], "endless") && strcmp(argv[1], "object") && strcmp(argv[1], "error"))) {
+                fprintf(stderr, "usage: hostile-http endless|object|error SIZE\n");
+                return 2;
+        }
+        int64_t size;
+        if (parse_int64(argv[2], 0, INT64_C(1) << 34, &size) < 0)
+                return 2;
+        alarm(60);
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t al = sizeof(a);
+        if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 4) < 0 ||
+            getsockname(s, (struct sockaddr *)&a, &al) < 0) {
+                perror("hostile-http");
+                return 1;
+        }
+        printf("serving on http://127.0.0.1:%u\n", ntohs(a.sin_port));
+        fflush(stdout);
+        for (int i = 0; i < 16; i++) {
+                int fd = accept(s, NULL, NULL);
+                if (fd < 0)
+                        continue;
+                answer(fd, argv[1], (size_t)size);
+                close(fd);
+        }
+        return 0;
+}
