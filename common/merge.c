@@ -110,13 +110,19 @@ static json_t *unpush(const json_t *c, const json_t *p) {
 }
 
 /* restore(c, s): c with every map path of s that c lacks put back (maps
- * recursively; where both hold a value, c's). A null in s cannot be stored
+ * recursively; a c that is no map lacks them all; where s holds no map,
+ * c). A null in s cannot be stored
  * (a merge patch deletes it) and is left out. New reference, or NULL. */
 static json_t *restore(const json_t *c, const json_t *s) {
         if (!c || json_is_null(c))
                 return s && !json_is_null(s) ? kstatus_merge_strip_nulls(s) : NULL;
-        if (!json_is_object(c) || !json_is_object(s))
+        if (!json_is_object(s))
                 return json_deep_copy(c);
+        /* A c that is no map lacks every map path of s: without them the plan
+         * would not be stable (the next plan, seeing the map it wrote, would
+         * put them back). Found by fuzz-merge. */
+        if (!json_is_object(c))
+                return kstatus_merge_strip_nulls(s);
         json_t *out = json_deep_copy(c);
         const char *k;
         json_t *v;
