@@ -415,6 +415,18 @@ void do_patch(struct MHD_Connection *c, struct rtype *t, const char *ns, const c
                               "Invalid value: \"\": field is immutable");
                 return;
         }
+        /* A patch naming another uid (the object was deleted and created again
+         * since the writer read it) is refused as ValidateObjectMetaUpdate
+         * refuses it: the uid is immutable. */
+        const char *nuid = meta_str(next, "uid"), *ouid = meta_str(old, "uid");
+        if (nuid && ouid && strcmp(nuid, ouid) != 0) {
+                _cleanup_free_ char *detail = xasprintf("Invalid value: \"%s\": field is immutable", nuid);
+                pthread_mutex_unlock(&store_lock);
+                json_decref(old);
+                json_decref(next);
+                reply_invalid(out, t, name, "metadata.uid", "FieldValueInvalid", detail);
+                return;
+        }
         commit_update(c, t, key, old, next, sub, out);
         pthread_mutex_unlock(&store_lock);
         json_decref(old);

@@ -59,4 +59,16 @@ for i in $(seq 0 $((n - 1))); do
                 --data "$(jq -c "{status: .[$i].patch}" "$vectors")" "$iams/example/status" | jq -c '.status // null')
         json_is "$got" "$(jq -c ".[$i].expected" "$vectors")" "merge patch as kubectl applies it: $name"
 done
+
+# A patch naming another uid (the object was deleted and created again since
+# the writer read it) is refused: the uid is immutable (ValidateObjectMetaUpdate).
+out=$(kubectl patch iam example --subresource=status --type merge \
+        -p '{"metadata":{"uid":"00000000-0000-0000-0000-000000000001"},"status":{"message":"stale"}}' 2>&1)
+is "$out" 'The IAM "example" is invalid: metadata.uid: Invalid value: "00000000-0000-0000-0000-000000000001": field is immutable' \
+        "a status patch carrying another object's uid is refused as kube-apiserver refuses it"
+isnt_stale=$(kubectl get iam example -o jsonpath='{.status.message}')
+ok "and nothing of it is stored" test "$isnt_stale" != stale
+uid=$(kubectl get iam example -o jsonpath='{.metadata.uid}')
+ok "a patch carrying the object's own uid goes through" kubectl patch iam example --subresource=status --type merge \
+        -p "{\"metadata\":{\"uid\":\"$uid\"},\"status\":{\"message\":\"fresh\"}}"
 done_testing
