@@ -103,3 +103,23 @@ data:
   details: {latencyMs: 12}
 EOT
 }
+
+# create_suspended_iam: IAM "suspended", a workflow Kratix suspended
+# (workflow-control.yaml's retryAfter on the last pipeline): status-writer did
+# not complete it, the pipeline's phase is Suspended with attempts and
+# nextRetryAt, and the object carries Kratix's label. Needs iso (T0).
+create_suspended_iam() {
+kubectl create -f - >/dev/null <<'EOT'
+apiVersion: example.promise.syntasso.io/v1
+kind: IAM
+metadata: {name: suspended, namespace: default, labels: {kratix.io/workflow-suspended: "true"}}
+spec: {}
+EOT
+        kubectl patch iam suspended --subresource=status --type merge -p "{\"status\":{\"message\":\"Pending\",
+  \"conditions\":[{\"type\":\"ConfigureWorkflowCompleted\",\"status\":\"False\",\"reason\":\"PipelinesInProgress\",
+   \"message\":\"Pipelines are still in progress\",\"lastTransitionTime\":\"$(iso 7000)\"}],
+  \"kratix\":{\"workflows\":{\"suspendedGeneration\":1,\"pipelines\":[
+   {\"name\":\"create-user\",\"phase\":\"Succeeded\",\"lastTransitionTime\":\"$(iso 6900)\"},
+   {\"name\":\"populate-vault\",\"phase\":\"Suspended\",\"message\":\"vault is sealed\",\"attempts\":3,
+    \"nextRetryAt\":\"$(iso 7530)\",\"lastTransitionTime\":\"$(iso 7000)\"}]}}}}" >/dev/null
+}

@@ -83,22 +83,7 @@ is "$(kubectl kstatus describe databases -A -l team=platform -o json | jq -r '.k
         "DescribeList 2" "several objects print as a DescribeList"
 is "$(kubectl kstatus describe db -l team=nobody 2>&1)" "No resources found in default namespace." "no match says so, as kubectl"
 
-# A workflow Kratix suspended (workflow-control.yaml's retryAfter on the last
-# pipeline): status-writer did not complete it, the pipeline's phase is
-# Suspended with attempts and nextRetryAt, and the object carries Kratix's label.
-kubectl create -f - >/dev/null <<'EOT'
-apiVersion: example.promise.syntasso.io/v1
-kind: IAM
-metadata: {name: suspended, namespace: default, labels: {kratix.io/workflow-suspended: "true"}}
-spec: {}
-EOT
-kubectl patch iam suspended --subresource=status --type merge -p "{\"status\":{\"message\":\"Pending\",
-  \"conditions\":[{\"type\":\"ConfigureWorkflowCompleted\",\"status\":\"False\",\"reason\":\"PipelinesInProgress\",
-   \"message\":\"Pipelines are still in progress\",\"lastTransitionTime\":\"$(iso 7000)\"}],
-  \"kratix\":{\"workflows\":{\"suspendedGeneration\":1,\"pipelines\":[
-   {\"name\":\"create-user\",\"phase\":\"Succeeded\",\"lastTransitionTime\":\"$(iso 6900)\"},
-   {\"name\":\"populate-vault\",\"phase\":\"Suspended\",\"message\":\"vault is sealed\",\"attempts\":3,
-    \"nextRetryAt\":\"$(iso 7530)\",\"lastTransitionTime\":\"$(iso 7000)\"}]}}}}" >/dev/null
+create_suspended_iam
 sus=$(kubectl kstatus describe iam suspended)
 like "$sus" 'Workflow: +configure workflow suspended by pipeline populate-vault, retry in 5m' \
         "the workflow is suspended, not in progress, with the retry"

@@ -118,22 +118,7 @@ if command -v script >/dev/null; then
         like "$(cat -v tty.out | tail -n 3)" '^example +Redrawn +Completed' "and draws it again with the change"
 fi
 
-# A workflow Kratix suspended (workflow-control.yaml's retryAfter on the last
-# pipeline): status-writer did not complete it, the pipeline's phase is
-# Suspended with attempts and nextRetryAt, and the object carries Kratix's label.
-kubectl create -f - >/dev/null <<'EOT'
-apiVersion: example.promise.syntasso.io/v1
-kind: IAM
-metadata: {name: suspended, namespace: default, labels: {kratix.io/workflow-suspended: "true"}}
-spec: {}
-EOT
-kubectl patch iam suspended --subresource=status --type merge -p "{\"status\":{\"message\":\"Pending\",
-  \"conditions\":[{\"type\":\"ConfigureWorkflowCompleted\",\"status\":\"False\",\"reason\":\"PipelinesInProgress\",
-   \"message\":\"Pipelines are still in progress\",\"lastTransitionTime\":\"$(iso 7000)\"}],
-  \"kratix\":{\"workflows\":{\"suspendedGeneration\":1,\"pipelines\":[
-   {\"name\":\"create-user\",\"phase\":\"Succeeded\",\"lastTransitionTime\":\"$(iso 6900)\"},
-   {\"name\":\"populate-vault\",\"phase\":\"Suspended\",\"message\":\"vault is sealed\",\"attempts\":3,
-    \"nextRetryAt\":\"$(iso 7530)\",\"lastTransitionTime\":\"$(iso 7000)\"}]}}}}" >/dev/null
+create_suspended_iam
 like "$(kubectl kstatus get iam suspended --no-headers)" '^suspended +Pending +Suspended \(populate-vault\) ' \
         "CONFIGURED says the workflow is suspended, and by which pipeline"
 like "$(kubectl kstatus get iam suspended -o wide --no-headers)" ' 1/2$' "-o wide counts Kratix's pipelines: 1 of 2 succeeded"
