@@ -35,6 +35,10 @@ extern struct api_config api_config;
 
 /* Handle one complete request. body may be NULL. too_big: the body went over
  * the limit and was discarded. */
+/* The metav1.Status reason kube-apiserver gives an HTTP code ("Invalid" for
+ * 422, ...), "" for none. Static string. */
+const char *status_reason_for(int code);
+
 void api_handle(struct MHD_Connection *c, const char *method, const char *url, const char *body, size_t len,
                 bool too_big, struct reply *out);
 

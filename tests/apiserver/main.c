@@ -418,13 +418,10 @@ static bool authorized(struct MHD_Connection *c) {
  * Status that has none. */
 static const char *fault_reason(int code) {
         switch (code) {
-        case 409: return "Conflict";
-        case 422: return "Invalid";
-        case 429: return "TooManyRequests";
-        case 500: return "InternalError";
-        case 503: return "ServiceUnavailable";
-        case 504: return "Timeout";
-        default: return "";
+        case 409: case 422: case 429: case 500: case 503: case 504:
+                return status_reason_for(code);
+        default:
+                return "";
         }
 }
 

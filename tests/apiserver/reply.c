@@ -18,7 +18,7 @@ void reply_json(struct reply *out, int code, json_t *value) {
         json_decref(value);
 }
 
-static const char *reason_for(int code) {
+const char *status_reason_for(int code) {
         switch (code) {
         case 400: return "BadRequest";
         case 401: return "Unauthorized";
@@ -50,8 +50,8 @@ json_t *status_new(int code, const char *reason, json_t *details, const char *fm
         va_end(ap);
         json_t *s = json_pack("{s:s, s:s, s:{}, s:s, s:s, s:s, s:i}", "kind", "Status", "apiVersion", "v1",
                               "metadata", "status", "Failure", "message", msg, "reason",
-                              reason ? reason : reason_for(code), "code", code);
-        if (!reason && !reason_for(code)[0])
+                              reason ? reason : status_reason_for(code), "code", code);
+        if (!reason && !status_reason_for(code)[0])
                 json_object_del(s, "reason");
         if (details)
                 json_object_set_new(s, "details", details);
