@@ -227,15 +227,14 @@ _kx_status_init() { # names of init containers, then "--", regular containers
         for c in "$@"; do
                 if [ "$c" = -- ]; then seen=1; elif [ -n "$seen" ]; then regular+=("$c"); else init+=("$c"); fi
         done
-        jq -nc --args '$ARGS.positional as $all | {phase: "Pending",
-                initContainerStatuses: [], containerStatuses: []}' >"$KX_POD_DIR/status.json"
+        jq -nc '{phase: "Pending", initContainerStatuses: [], containerStatuses: []}' >"$KX_POD_DIR/status.json"
         for c in "${init[@]}"; do _kx_cs_add initContainerStatuses "$c"; done
         for c in "${regular[@]}"; do _kx_cs_add containerStatuses "$c"; done
 }
 _kx_cs_add() {
         _kx_status_edit --arg list "$1" --arg c "$2" '.[$list] += [{name: $c, image: $c, imageID: "",
                 ready: false, started: false, restartCount: 0,
-                state: {waiting: {reason: (if $list == "initContainerStatuses" then "PodInitializing" else "PodInitializing" end)}}}]'
+                state: {waiting: {reason: "PodInitializing"}}}]'
 }
 _kx_status_edit() { # jq args... FILTER
         local tmp=$KX_POD_DIR/status.json.tmp
