@@ -38,11 +38,11 @@ struct describe_args {
 
 /* A LIST that may not be served (HealthRecords or Jobs not installed): NULL then. */
 static json_t *list_optional(struct kube_session *s, const char *path, int *rc) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         json_t *list = NULL;
         int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
         if (r == -ENOENT) {
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 return NULL;
         }
         if (r < 0) {
@@ -212,7 +212,7 @@ static json_t *related_of(const struct context *c, const json_t *obj) {
 
 static int collect_objects(struct kube_session *s, const struct describe_args *a, const struct target *t,
                            json_t **ret, int *not_found_rc) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         const char *ns = a->kube.all_namespaces ? NULL : s->namespace;
         json_t *objects = json_array();
         if (t->n_names == 0) {

@@ -164,7 +164,7 @@ static bool waits_for_delete(const struct waiter *w) {
 /* LIST one target (the field selector narrows to one name) and add its entries. */
 static int list_target(struct kube_session *s, const struct kube_args *k, const struct target *t, struct waiter *w,
                        char **rv) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         const char *ns = k->all_namespaces ? NULL : s->namespace;
         _cleanup_free_ char *fs = t->n_names == 1 ? xasprintf("metadata.name=%s", t->names[0]) : NULL;
         _cleanup_free_ char *path = collection_query(t, ns, k->selector, fs);
@@ -172,7 +172,7 @@ static int list_target(struct kube_session *s, const struct kube_args *k, const 
         int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
         if (r == -ETIMEDOUT && w->reads_bounded) {
                 /* The read was cut by --timeout: the wait timed out, as kubectl's does. */
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 _cleanup_free_ char *safe = escape_for_terminal(t->n_names ? t->names[0] : t->res.resource);
                 fprintf(stderr, "error: timed out waiting for the condition on %s/%s\n", t->res.resource, safe);
                 return EXIT_FAILED;
@@ -253,7 +253,7 @@ static int watch_until_done(struct kube_session *s, const struct kube_args *k, s
                 _cleanup_free_ char *fs = t->n_names == 1 ? xasprintf("metadata.name=%s", t->names[0]) : NULL;
                 _cleanup_free_ char *path = collection_query(t, ns, k->selector, fs);
                 ctx[n] = (struct watch_ctx){ .w = w, .t = t };
-                struct kstatus_error e = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
                 if (kube_watch_new(s->client, path, rvs[i], on_event, &ctx[n], &ws[n], &e) < 0) {
                         _cleanup_free_ char *safe = escape_for_terminal(e.message);
                         fprintf(stderr, "error: %s\n", safe);
@@ -263,7 +263,7 @@ static int watch_until_done(struct kube_session *s, const struct kube_args *k, s
                 n++;
         }
         if (!rc) {
-                struct kube_status_error err = { .retry_after_ms = -1 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 int r = watch_all(ws, n, timeout_ms, &err);
                 if (r == -ETIMEDOUT)
                         rc = EXIT_FAILED;

@@ -84,7 +84,7 @@ int kube_session_open(const struct kube_args *a, struct kube_session *s);
 void kube_session_close(struct kube_session *s);
 
 /* Print an API error (escaped) and return EXIT_API. Resets err. */
-int api_error(struct kube_status_error *err);
+int api_error(struct kstatus_error *err);
 
 /* One resource type and the names asked for. */
 struct target {
@@ -129,7 +129,7 @@ struct kube_watch;
 /* Drive several watches until a callback stops one (its non-zero value is
  * returned), one fails (negative errno, err filled) or timeout_ms passes
  * (negative: never): -ETIMEDOUT. */
-int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kube_status_error *err);
+int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kstatus_error *err);
 
 /* The collection path of t in namespace ns (NULL: all) with the query parts
  * that are not NULL: labelSelector, fieldSelector (values unescaped). New string. */
