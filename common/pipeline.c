@@ -57,12 +57,15 @@ static bool named(const json_t *o, const char *name) {
         return n && name && strcmp(n, name) == 0;
 }
 
-static json_t *find_named(const json_t *list, const char *name) {
+json_t *kstatus_find_named(const json_t *list, const char *name, size_t *ret_index) {
         size_t i;
         json_t *x;
         json_array_foreach(list, i, x) {
-                if (named(x, name))
+                if (named(x, name)) {
+                        if (ret_index)
+                                *ret_index = i;
                         return x;
+                }
         }
         return NULL;
 }
@@ -141,7 +144,7 @@ static size_t walk_containers(const json_t *pod, const char *self, struct kstatu
                         if (strcmp(name, "status-writer") == 0)
                                 o->kratix = true;
                         n++;
-                        json_t *cs = find_named(json_object_get(status, statuses[l]), name);
+                        json_t *cs = kstatus_find_named(json_object_get(status, statuses[l]), name, NULL);
                         if (cs && container_ended(cs, name, never, o, failed))
                                 (*ended)++;
                 }

@@ -56,6 +56,11 @@ void kstatus_pod_outcome_clear(struct kstatus_pod_outcome *o);
  * DisruptionTarget) or deleted Pod is STOPPED, whatever its containers show. */
 void kstatus_pod_outcome_read(const json_t *pod, const char *self, struct kstatus_pod_outcome *ret);
 
+/* The element of `list` (containers, env variables, volumes, container
+ * statuses) whose "name" is `name`, or NULL; its index in *ret_index when
+ * ret_index is not NULL. Borrowed. */
+json_t *kstatus_find_named(const json_t *list, const char *name, size_t *ret_index);
+
 /* The name of the Job that owns `pod` (an ownerReference of kind Job), or NULL. Borrowed. */
 const char *kstatus_pod_job(const json_t *pod);
 

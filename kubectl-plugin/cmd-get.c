@@ -434,7 +434,7 @@ static int parse_args(int argc, char **argv, struct get_args *a) {
         };
         int c;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "o:w" KUBE_ARGS_SHORT, options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":o:w" KUBE_ARGS_SHORT, options, NULL)) >= 0) {
                 switch (c) {
                 case 'o': {
                         static const char *const names[] = { "wide", "json", "yaml", "name" };
@@ -459,7 +459,7 @@ static int parse_args(int argc, char **argv, struct get_args *a) {
                         break;
                 case '?':
                 case ':':
-                        return kube_args_getopt_error(c, argv);
+                        return getopt_error(c, argv);
                 default:
                         if (kube_args_option(&a->kube, c, optarg) < 0)
                                 return EXIT_USAGE;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "inject.h"
+#include "pipeline.h"
 #include "plugin.h"
 #include "status.h"
 #include "version.h"
@@ -34,14 +35,8 @@ const char inject_usage[] =
         "  -o, --output=yaml|json  output format (default yaml)\n";
 
 static const char *env_value(json_t *container, const char *name) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(json_object_get(container, "env"), i, e) {
-                const char *n = json_string_value(json_object_get(e, "name"));
-                if (n && strcmp(n, name) == 0)
-                        return json_string_value(json_object_get(e, "value"));
-        }
-        return NULL;
+        return json_string_value(json_object_get(kstatus_find_named(json_object_get(container, "env"), name, NULL),
+                                                 "value"));
 }
 
 static bool has_object(json_t *list, json_t *obj) {
@@ -57,12 +52,8 @@ static bool has_object(json_t *list, json_t *obj) {
 /* The RBAC the sidecar injected into spec (the Pod spec of obj) needs, added to
  * rbac_out once. <0 after printing an error. */
 static int add_rbac(const json_t *obj, json_t *spec, json_t *rbac_out) {
-        json_t *sidecar = NULL, *c;
+        json_t *sidecar = kstatus_find_named(json_object_get(spec, "initContainers"), "kstatus-sidecar", NULL), *c;
         size_t i;
-        json_array_foreach(json_object_get(spec, "initContainers"), i, c) {
-                if (strcmp(json_string_value(json_object_get(c, "name")) ?: "", "kstatus-sidecar") == 0)
-                        sidecar = c;
-        }
         const json_t *meta = json_object_get(obj, "metadata");
         const char *group = env_value(sidecar, "KRATIX_OBJECT_GROUP");
         const char *plural = env_value(sidecar, "KRATIX_CRD_PLURAL");
@@ -120,7 +111,7 @@ int cmd_inject(int argc, char **argv) {
         enum output_format format = OUTPUT_YAML;
         int c;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+f:o:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:f:o:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'f':
                         path = optarg;
@@ -142,10 +133,8 @@ int cmd_inject(int argc, char **argv) {
                         if (parse_output_format(optarg, true, &format) < 0)
                                 return output_format_error(optarg);
                         break;
-                case '?':
-                        return usage_error("unknown flag: %s", argv[optind - 1]);
                 default:
-                        return usage_error("flag needs an argument: %s", argv[optind - 1]);
+                        return getopt_error(c, argv);
                 }
         }
         if (optind < argc)

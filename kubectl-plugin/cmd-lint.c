@@ -75,7 +75,7 @@ int cmd_lint(int argc, char **argv) {
                 return EXIT_USAGE;
         int c;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+o:q", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:o:q", options, NULL)) >= 0) {
                 switch (c) {
                 case 'o':
                         if (parse_output_format(optarg, true, &format) < 0)
@@ -89,9 +89,8 @@ int cmd_lint(int argc, char **argv) {
                                 return EXIT_USAGE;
                         break;
                 case '?':
-                        return usage_error("unknown flag: %s", argv[optind - 1]);
                 case ':':
-                        return usage_error("flag needs an argument: %s", argv[optind - 1]);
+                        return getopt_error(c, argv);
                 default: {
                         int r = parse_limit_option(c, optarg, &lim);
                         if (r < 0)

@@ -58,7 +58,7 @@ int cmd_merge(int argc, char **argv) {
         bool workflow = true;
         int c;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+o:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:o:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'b':
                         base_path = optarg;
@@ -82,9 +82,8 @@ int cmd_merge(int argc, char **argv) {
                                 return output_format_error(optarg);
                         break;
                 case '?':
-                        return usage_error("unknown flag: %s", argv[optind - 1]);
                 case ':':
-                        return usage_error("flag needs an argument: %s", argv[optind - 1]);
+                        return getopt_error(c, argv);
                 default:
                         if (parse_limit_option(c, optarg, &lim) < 0)
                                 return EXIT_USAGE;

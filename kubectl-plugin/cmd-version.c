@@ -18,14 +18,14 @@ int cmd_version(int argc, char **argv) {
         enum output_format format = OUTPUT_DEFAULT;
         int c;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+o:", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:o:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'o':
                         if (parse_output_format(optarg, true, &format) < 0)
                                 return output_format_error(optarg);
                         break;
                 default:
-                        return usage_error("unknown flag: %s", argv[optind - 1]);
+                        return getopt_error(c, argv);
                 }
         }
         if (optind < argc)

@@ -291,7 +291,7 @@ int cmd_wait(int argc, char **argv) {
         int64_t timeout_ms = 30000;
         int c;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, KUBE_ARGS_SHORT, options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":" KUBE_ARGS_SHORT, options, NULL)) >= 0) {
                 switch (c) {
                 case 3000: {
                         char msg[512];
@@ -319,7 +319,7 @@ int cmd_wait(int argc, char **argv) {
                         break;
                 case '?':
                 case ':':
-                        return kube_args_getopt_error(c, argv);
+                        return getopt_error(c, argv);
                 default:
                         if (kube_args_option(&k, c, optarg) < 0)
                                 return EXIT_USAGE;

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "pipeline.h"
 #include "util.h"
 
 #define SIDECAR_NAME "kstatus-sidecar"
@@ -39,20 +40,6 @@ static json_t *get_array(json_t *o, const char *key) {
         return a;
 }
 
-static json_t *find_named(json_t *list, const char *name, size_t *ret_index) {
-        size_t i;
-        json_t *x;
-        json_array_foreach(list, i, x) {
-                const char *n = str(x, "name");
-                if (n && strcmp(n, name) == 0) {
-                        if (ret_index)
-                                *ret_index = i;
-                        return x;
-                }
-        }
-        return NULL;
-}
-
 static bool mounts_path(json_t *container, const char *path) {
         size_t i;
         json_t *m;
@@ -75,7 +62,7 @@ static void copy_kratix_env(json_t *spec, json_t *env) {
                         if (strcmp(str(c, "name") ?: "", SIDECAR_NAME) == 0)
                                 continue;
                         json_t *cenv = json_object_get(c, "env");
-                        if (!find_named(cenv, "KRATIX_OBJECT_NAME", NULL))
+                        if (!kstatus_find_named(cenv, "KRATIX_OBJECT_NAME", NULL))
                                 continue;
                         size_t j;
                         json_t *e;
@@ -92,8 +79,8 @@ static void copy_kratix_env(json_t *spec, json_t *env) {
 /* IS_LAST_PIPELINE as Kratix sets it on status-writer (and only there): the
  * sidecar needs it to know whether the workflow completes with this pipeline. */
 static void copy_last_pipeline_env(json_t *spec, json_t *env) {
-        json_t *writer = find_named(json_object_get(spec, "containers"), "status-writer", NULL);
-        json_t *e = find_named(json_object_get(writer, "env"), "IS_LAST_PIPELINE", NULL);
+        json_t *writer = kstatus_find_named(json_object_get(spec, "containers"), "status-writer", NULL);
+        json_t *e = kstatus_find_named(json_object_get(writer, "env"), "IS_LAST_PIPELINE", NULL);
         if (e)
                 json_array_append_new(env, json_deep_copy(e));
 }
@@ -113,7 +100,7 @@ static json_t *sidecar_container(json_t *spec, const struct inject_options *opts
         json_t *mounts = json_array();
         json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "name", METADATA_VOLUME, "mountPath",
                                                 "/kratix/metadata", "readOnly", 1));
-        if (find_named(json_object_get(spec, "volumes"), INPUT_VOLUME, NULL))
+        if (kstatus_find_named(json_object_get(spec, "volumes"), INPUT_VOLUME, NULL))
                 json_array_append_new(mounts, json_pack("{s:s, s:s, s:b}", "name", INPUT_VOLUME, "mountPath",
                                                         "/kratix/input", "readOnly", 1));
 
@@ -130,7 +117,7 @@ static json_t *sidecar_container(json_t *spec, const struct inject_options *opts
 
 int inject_pod_spec_sidecar(json_t *spec, const struct inject_options *opts) {
         json_t *volumes = get_array(spec, "volumes");
-        if (!find_named(volumes, METADATA_VOLUME, NULL))
+        if (!kstatus_find_named(volumes, METADATA_VOLUME, NULL))
                 json_array_append_new(volumes, json_pack("{s:s, s:{}}", "name", METADATA_VOLUME, "emptyDir"));
 
         /* Every pipeline container shares the metadata directory. */
@@ -158,14 +145,14 @@ int inject_pod_spec_sidecar(json_t *spec, const struct inject_options *opts) {
         json_t *inits = get_array(spec, "initContainers");
         json_t *sidecar = sidecar_container(spec, opts);
         size_t at;
-        if (find_named(inits, SIDECAR_NAME, &at)) {
+        if (kstatus_find_named(inits, SIDECAR_NAME, &at)) {
                 json_array_set_new(inits, at, sidecar);
                 return 0;
         }
         /* Right after Kratix's reader (so object.yaml exists when it starts),
          * before the pipeline's own containers. */
         size_t reader;
-        at = find_named(inits, "reader", &reader) ? reader + 1 : 0;
+        at = kstatus_find_named(inits, "reader", &reader) ? reader + 1 : 0;
         json_array_insert_new(inits, at, sidecar);
         return 1;
 }

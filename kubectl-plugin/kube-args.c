@@ -109,16 +109,6 @@ int kube_args_option(struct kube_args *a, int opt, const char *arg) {
         }
 }
 
-int kube_args_getopt_error(int opt, char **argv) {
-        const char *word = argv[optind - 1];
-        _cleanup_free_ char *safe = escape_for_terminal(word ? word : "");
-        if (opt == ':')
-                return usage_error("flag needs an argument: %s", safe);
-        if (optopt && word && word[0] == '-' && word[1] != '-')
-                return usage_error("unknown shorthand flag: '%c' in %s", optopt, safe);
-        return usage_error("unknown flag: %s", safe);
-}
-
 static void replace(char **field, const char *value) {
         free(*field);
         *field = value ? xstrdup(value) : NULL;

@@ -68,9 +68,6 @@ struct kube_args {
 /* Handle one of KUBE_ARGS_OPTIONS: 1 handled, 0 not ours, -1 invalid (printed). */
 int kube_args_option(struct kube_args *a, int opt, const char *arg);
 
-/* getopt's '?' and ':' as kubectl words them; returns EXIT_USAGE. */
-int kube_args_getopt_error(int opt, char **argv);
-
 struct kube_session {
         struct kube_config *config;
         struct kube_client *client;

@@ -2,6 +2,7 @@
  * table (git's builtin table, systemd's verbs); each command lives in
  * cmd-<name>.c and parses its own flags. */
 #include <errno.h>
+#include <getopt.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +51,20 @@ int usage_error(const char *fmt, ...) {
         int r = report(EXIT_USAGE, fmt, ap);
         va_end(ap);
         return r;
+}
+
+int getopt_error(int opt, char **argv) {
+        const char *word = argv[optind - 1] ? argv[optind - 1] : "";
+        /* A shorthand in a group (-Ao): pflag names the rest of the group from it (-o). */
+        const char *at = optopt > 0 && optopt < 128 && word[0] == '-' && word[1] != '-' ? strchr(word + 1, optopt)
+                                                                                         : NULL;
+        if (at) {
+                _cleanup_free_ char *safe = escape_for_terminal(at);
+                return opt == ':' ? usage_error("flag needs an argument: '%c' in -%s", optopt, safe)
+                                  : usage_error("unknown shorthand flag: '%c' in -%s", optopt, safe);
+        }
+        _cleanup_free_ char *safe = escape_for_terminal(word);
+        return opt == ':' ? usage_error("flag needs an argument: %s", safe) : usage_error("unknown flag: %s", safe);
 }
 
 int fail(const char *fmt, ...) {

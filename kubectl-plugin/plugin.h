@@ -28,6 +28,9 @@ struct plugin_command {
 
 /* "error: <message>" on stderr, one line; returns EXIT_USAGE. */
 int usage_error(const char *fmt, ...) _printf_(1, 2);
+/* getopt_long()'s '?' (unknown flag) and ':' (missing argument: every
+ * optstring starts with ':', after any '+') as kubectl words them; returns EXIT_USAGE. */
+int getopt_error(int opt, char **argv);
 /* "error: <message>" on stderr, one line; returns EXIT_FAILED. */
 int fail(const char *fmt, ...) _printf_(1, 2);
 

@@ -46,6 +46,14 @@ is "$rc" 4 "--request-timeout gives up on a slow server, exit 4"
 apiserver_clear_faults
 fails_with 2 "an unknown flag exits 2" kubectl kstatus get db --frobnicate
 is "$(kubectl kstatus get db --frobnicate 2>&1)" "error: unknown flag: --frobnicate" "an unknown flag as kubectl words it"
+# Flag errors in every command worded as kubectl's (its "Error:" lowercased, as the plugin's other errors).
+for args in "-o" "--output" "-x" "-Ao" "-Ax"; do
+        want=$(kubectl get db $args 2>&1 | head -n 1 | sed 's/^Error:/error:/')
+        for cmd in get describe lint merge inject version; do
+                case $cmd:$args in get:* | describe:* | *:-[!A]* | *:--*) ;; *) continue ;; esac # only get and describe have -A
+                is "$(kubectl kstatus $cmd $args 2>&1)" "$want" "$cmd $args: kubectl's words"
+        done
+done
 fails_with 2 "a bad -o exits 2" kubectl kstatus get db -o table
 fails_with 2 "--color=sometimes exits 2" kubectl kstatus describe db example --color=sometimes
 fails_with 2 "names with -A is a usage error" kubectl kstatus get db example -A
