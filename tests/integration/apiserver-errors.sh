@@ -4,9 +4,9 @@
 # malformed CRDs get the status codes and Status bodies the real server gives.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || exit 1
 apiserver_install_crds
 dbs=/apis/example.promise.syntasso.io/v1/namespaces/default/databases
 

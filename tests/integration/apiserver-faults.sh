@@ -4,10 +4,10 @@
 # connections, outages, start-up faults, and counts by verb and path.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
 start_apiserver --fault '{"verb":"GET","path":"/api/v1/namespaces/kube-public","code":500,"count":1}' ||
-        { done_testing; exit 1; }
+        exit 1
 apiserver_install_crds
 kubectl create -f - >/dev/null <<'EOF'
 apiVersion: example.promise.syntasso.io/v1
@@ -116,6 +116,7 @@ ok "kubectl works again" kubectl get db orders
 
 # ---- stopping ----
 kill -TERM "$APISERVER_PID"
+# shellcheck disable=SC2317 # called by name (poll, wait_for, wait_until)
 server_gone() { ! kill -0 "$APISERVER_PID" 2>/dev/null; }
 poll 5 server_gone
 fails_with 1 "SIGTERM stops the server within 5 s" kill -0 "$APISERVER_PID"

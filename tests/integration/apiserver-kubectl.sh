@@ -4,9 +4,9 @@
 # describe and the core kinds.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || exit 1
 like "$APISERVER_URL" '^https://127\.0\.0\.1:[0-9]+$' "serves HTTPS on 127.0.0.1 and a chosen port"
 
 # ---- authentication ----
@@ -33,7 +33,7 @@ like "$(kubectl get databases 2>&1)" "the server doesn't have a resource type \"
 
 # ---- CRDs ----
 out=$(kubectl apply -f "$KSTATUS_SOURCE_DIR/tests/data/crds/" 2>&1)
-crds=$(ls "$KSTATUS_SOURCE_DIR"/tests/data/crds/*.yaml | sed 's|.*/||; s|\.yaml$||' | sort)
+crds=$(printf '%s\n' "$KSTATUS_SOURCE_DIR"/tests/data/crds/*.yaml | sed 's|.*/||; s|\.yaml$||' | sort)
 is "$(grep -c created <<<"$out")" "$(wc -l <<<"$crds")" "kubectl apply creates every CRD of tests/data/crds"
 is "$(kubectl get crd -o name | sed 's|.*/||' | sort)" "$crds" "the CRDs are listed"
 ok "the CRD is Established" kubectl wait --for=condition=Established crd/databases.example.promise.syntasso.io --timeout=5s

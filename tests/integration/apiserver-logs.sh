@@ -9,9 +9,9 @@
 # kubelet_pods.go and ValidatePodLogOptions, not from the server's code).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
-start_apiserver --max-log-bytes 64Ki || { done_testing; exit 1; }
+start_apiserver --max-log-bytes 64Ki || exit 1
 pods=/api/v1/namespaces/default/pods
 
 make_pod() { # NAME
@@ -130,6 +130,7 @@ apiserver_log default p main '' restart
 
 # ---- follow ----
 # wait_file FILE WANT: until FILE holds exactly WANT (10 s).
+# shellcheck disable=SC2317 # called by name (poll, wait_for, wait_until)
 wait_file() {
         local i
         for i in $(seq 1 200); do
@@ -182,8 +183,11 @@ threads() { awk '/^Threads:/ { print $2 }' "/proc/$APISERVER_PID/status"; }
 before=$(ticks)
 sleep 1 # a measuring window, not a synchronisation
 spent=$(($(ticks) - before))
-[ "$spent" -le 5 ] && _tap_result 0 "an idle follow uses no CPU (${spent} ticks in 1 s)" ||
+if [ "$spent" -le 5 ]; then
+        _tap_result 0 "an idle follow uses no CPU (${spent} ticks in 1 s)"
+else
         _tap_result 1 "an idle follow uses no CPU" "${spent} clock ticks in 1 s"
+fi
 busy=$(threads)
 kill $follower
 wait $follower 2>/dev/null

@@ -3,10 +3,10 @@
 # CRDs loaded at start, the access log, bad arguments, and a fixed port.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
 # ---- plain HTTP with a given token and CRDs loaded at start ----
-start_apiserver --insecure-http --token s3cret --crds "$KSTATUS_SOURCE_DIR/tests/data/crds" || { done_testing; exit 1; }
+start_apiserver --insecure-http --token s3cret --crds "$KSTATUS_SOURCE_DIR/tests/data/crds" || exit 1
 like "$APISERVER_URL" '^http://127\.0\.0\.1:[0-9]+$' "--insecure-http serves plain HTTP"
 is "$APISERVER_TOKEN" s3cret "--token sets the token"
 like "$(kubectl api-resources --no-headers | grep -w healthrecords)" 'platform\.kratix\.io/v1alpha1 +true +HealthRecord' \
@@ -22,7 +22,7 @@ first_url=$APISERVER_URL
 
 # ---- --access-log: one stamped line per request, once handled ----
 before=${EPOCHREALTIME/./}
-start_apiserver --access-log "$TEST_TMP/access.log" || { done_testing; exit 1; }
+start_apiserver --access-log "$TEST_TMP/access.log" || exit 1
 kubectl get ns default >/dev/null
 after=${EPOCHREALTIME/./}
 line=$(grep ' GET /api/v1/namespaces/default 200$' "$TEST_TMP/access.log")
@@ -35,7 +35,7 @@ fails_with 2 "--access-log refuses a path it cannot open" \
 
 # ---- IPv6 loopback, generated token ----
 if [ -e /proc/net/if_inet6 ] && ip -6 addr show lo 2>/dev/null | grep -q '::1'; then
-        start_apiserver --address ::1 || { done_testing; exit 1; }
+        start_apiserver --address ::1 || exit 1
         like "$APISERVER_URL" '^https://\[::1\]:[0-9]+$' "--address ::1 serves on IPv6 loopback"
         like "$APISERVER_TOKEN" '^[0-9a-f]{32}$' "a token is generated when none is given"
         ok "kubectl works over IPv6 with the generated CA and token" kubectl get ns default

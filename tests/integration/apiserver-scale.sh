@@ -3,9 +3,9 @@
 # connection, then listed by kubectl across namespaces, by pages and by label.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || exit 1
 apiserver_install_crds
 kubectl create namespace team-a >/dev/null
 kubectl create namespace team-b >/dev/null

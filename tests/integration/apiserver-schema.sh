@@ -8,9 +8,9 @@
 # main-resource write never changing it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || exit 1
 ok "the Widget CRD applies" kubectl apply -f "$KSTATUS_SOURCE_DIR/tests/data/schema-widgets.yaml"
 widgets=/apis/test.kstatus.io/v1/namespaces/default/widgets
 

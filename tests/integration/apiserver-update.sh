@@ -8,9 +8,9 @@
 # through a /status PATCH.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || exit 1
 apiserver_install_crds
 iams=/apis/example.promise.syntasso.io/v1/namespaces/default/iams
 kubectl apply -f - >/dev/null <<'YAML'

@@ -4,10 +4,10 @@
 # timeoutSeconds, field selectors and finalizers.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
 # A short event history so "too old" is reachable, and quick bookmarks.
-start_apiserver --watch-history 20 --bookmark-interval 200ms || { done_testing; exit 1; }
+start_apiserver --watch-history 20 --bookmark-interval 200ms || exit 1
 apiserver_install_crds
 dbs=/apis/example.promise.syntasso.io/v1/namespaces/default/databases
 

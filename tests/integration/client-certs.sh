@@ -9,13 +9,13 @@
 # requires a certificate refuses in the handshake, before any HTTP.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
 KC=${KUBE_CLIENT:-$KSTATUS_BUILD_DIR/tests/tools/kube-client} # KUBE_CLIENT: e.g. a valgrind wrapper
 command -v openssl >/dev/null || { echo "not ok 1 - openssl is needed"; exit 1; }
 UNAUTHORIZED="error: You must be logged in to the server (Unauthorized)"
 
-start_apiserver_client_certs || { done_testing; exit 1; }
+start_apiserver_client_certs || exit 1
 ok "the server's client CA signed the client certificate it wrote" \
         openssl verify -CAfile "$APISERVER_CLIENT_CA" "$APISERVER_CLIENT_CERT"
 # Relative paths in a kubeconfig are relative to the kubeconfig's directory.
@@ -106,7 +106,7 @@ out=$(kstatus-test-apiserver --port 0 --client-ca bad-ca.crt 2>&1)
 is "$out" 'error: invalid --client-ca "bad-ca.crt": no PEM certificate in it' "a --client-ca without a certificate stops the start"
 out=$(kstatus-test-apiserver --port 0 --insecure-http --client-ca other-ca.crt 2>&1)
 like "$out" '^error: client certificates need TLS' "--client-ca with --insecure-http stops the start"
-start_apiserver --client-ca other-ca.crt || { done_testing; exit 1; }
+start_apiserver --client-ca other-ca.crt || exit 1
 for f in files data exec wrong-token mallory; do
         jq --arg s "$APISERVER_URL" --arg ca "$APISERVER_CA" \
                 '.clusters[0].cluster.server = $s | .clusters[0].cluster["certificate-authority"] = $ca' $f.json >2-$f.json

@@ -6,10 +6,10 @@
 # plugin is missing or fails.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
 KC=${KUBE_CLIENT:-$KSTATUS_BUILD_DIR/tests/tools/kube-client} # KUBE_CLIENT: e.g. a valgrind wrapper
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || exit 1
 apiserver_install_crds
 DB=/apis/example.promise.syntasso.io/v1/namespaces/default/databases
 for n in a b c d; do

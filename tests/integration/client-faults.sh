@@ -8,11 +8,11 @@
 # visible: a write applied twice leaves the marker twice.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
 KC=${KUBE_CLIENT:-$KSTATUS_BUILD_DIR/tests/tools/kube-client} # KUBE_CLIENT: e.g. a valgrind wrapper
 # The access log stamps every request once answered: when a slow one is over.
-start_apiserver --access-log "$TEST_TMP/access.log" || { done_testing; exit 1; }
+start_apiserver --access-log "$TEST_TMP/access.log" || exit 1
 apiserver_install_crds
 DB=/apis/example.promise.syntasso.io/v1/namespaces/default/databases
 printf 'apiVersion: example.promise.syntasso.io/v1\nkind: Database\nmetadata: {name: f, namespace: default}\nspec: {}\n' |

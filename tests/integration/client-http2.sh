@@ -7,7 +7,7 @@
 # (kube_client_http_version) as "http: V".
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 
 KC=${KUBE_CLIENT:-$KSTATUS_BUILD_DIR/tests/tools/kube-client} # KUBE_CLIENT: e.g. a valgrind wrapper
 NGHTTPD=$(command -v nghttpd || command -v /usr/sbin/nghttpd)
@@ -82,7 +82,7 @@ is "$(KUBECONFIG=h2.json "$KC" get /nope 2>err | head -1; head -1 err)" "$want" 
 like "$(tail -1 err)" ' http: 2$' "the 404 came over HTTP/2"
 
 # The test API server speaks HTTP/1.1 only: ALPN falls back.
-start_apiserver || { done_testing; exit 1; }
+start_apiserver || exit 1
 out=$("$KC" get $NS $NS 2>err)
 is "$(jq -r .metadata.name <<<"$out" 2>/dev/null | tr '\n' ' ')" "default default " \
         "two GETs to kstatus-test-apiserver"

@@ -110,7 +110,7 @@ for n in 0 1; do
                         | select((.value.name | IN("reader", "status-writer", "kstatus-sidecar")) | not)
                         | select([.value.volumeMounts[]? | select(.mountPath == "/kratix/metadata")] | length == 0)
                         | .key' <<<"$pod"); do
-                apply_patch "${patch//\{\{elementIndex\}\}/$i}" "rule 1 patches $list[$i] ($(jq -r ".spec.$list[$i].name" <<<"$pod"))"
+                apply_patch "${patch//\{\{elementIndex\}\}/$i}" "rule 1 patches ${list}[$i] ($(jq -r ".spec.${list}[$i].name" <<<"$pod"))"
         done
 done
 # Rule 2: the sidecar, with sidecarEnv substituted as Kyverno does inside a string (a list is written as JSON).

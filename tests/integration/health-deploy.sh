@@ -51,16 +51,17 @@ hr orphan default db-a default ready 1 gone   # a missing Promise: read, reporte
 kubectl patch db db-b --subresource=status --type merge -p '{"status":{"healthRecord":{"state":"ready"}}}' >/dev/null
 # Only the controller talks to the server from here until it has settled.
 apiserver_reset_counters
-args=$(jq -r "$c.args[1:] | join(\" \")" <<<"$dep")
+flags=$(jq -r "$c.args[1:] | join(\" \")" <<<"$dep")
 # shellcheck disable=SC2086 # the manifest's flags, split as the kubelet would
-start_health $args
+start_health $flags
 # start_health returned on "watching healthrecords", logged after the first
 # pass (reads, writes, Events); the watch request itself is the second GET of
 # the records' path (after the LIST).
 wait_for "the controller settled" grep -q 'default/orphan.*promise' "$HEALTH_LOG"
 wait_until "and watches the records" 2 apiserver_count GET /apis/platform.kratix.io/v1alpha1/healthrecords
 requests=$(apiserver_counters | jq -r '.requests | keys[]')
-echo "$requests" | sed 's/^/# request: /'
+# shellcheck disable=SC2001 # a prefix on every line, not one substitution
+sed 's/^/# request: /' <<<"$requests"
 # "VERB path" → "group resource verb" (a collection GET is list, and watch for healthrecords).
 used=$(while read -r verb path; do
         group=; rest=

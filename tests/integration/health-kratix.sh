@@ -61,6 +61,7 @@ wait_rounds() {
         local want=$(($(grep -c . "$TEST_TMP/kratix-rounds" 2>/dev/null) + $2 + 1))
         wait_for "$1" bash -c "[ \$(grep -c . '$TEST_TMP/kratix-rounds') -ge $want ]"
 }
+# shellcheck disable=SC2317 # called by name (poll, wait_for, wait_until)
 both_forms() { kubectl get db db-a -o json | jq -c '[.status.healthStatus.state, (.status.healthStatus.healthRecords | length), .status.healthRecord.state]'; }
 
 hr k1 default db-a default healthy 10

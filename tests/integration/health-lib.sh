@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # health-lib.sh - run `kstatus-sidecar health` against the test API server
 # with the fixtures of tests/data/health. Source after lib.sh,
 # lib-apiserver.sh and lib-sidecar.sh (for wait_until).
@@ -27,8 +28,8 @@ start_health() {
         ${HEALTH_WRAPPER:-} "$SIDECAR" health "$@" >>"$HEALTH_LOG" 2>&1 &
         HEALTH_PID=$!
         at_exit "kill -9 $HEALTH_PID 2>/dev/null"
-        local i
-        for i in $(seq 1 100); do
+        local _
+        for _ in $(seq 1 100); do
                 [ "$(grep -c 'watching healthrecords from' "$HEALTH_LOG" 2>/dev/null)" -gt "${_health_starts:-0}" ] &&
                         { _health_starts=$((${_health_starts:-0} + 1)); return 0; }
                 kill -0 "$HEALTH_PID" 2>/dev/null || break
@@ -52,6 +53,7 @@ wait_apiserver_back() { wait_for "$1" apiserver_curl -f /healthz; }
 stop_health() {
         kill -"${1:-TERM}" "$HEALTH_PID"
         wait "$HEALTH_PID"
+        # shellcheck disable=SC2034 # the exit code, for the tests
         HEALTH_RC=$?
 }
 

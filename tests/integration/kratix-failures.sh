@@ -70,7 +70,7 @@ rm -rf "$KX_DIR/pods"
 kubectl label iam example kratix.io/workflow-suspended- >/dev/null 2>&1
 KX_EVICT=pipeline kx_configure "$(seed_pipeline 1)" "$(seed_pipeline 2)"
 is "$?" 0 "an evicted Pod is replaced and the workflow completes"
-is "$(ls "$KX_DIR/pods" | grep -c create-user)" 2 "create-user ran in a second Pod after the eviction"
+is "$(find "$KX_DIR/pods" -mindepth 1 -maxdepth 1 -name '*create-user*' | wc -l)" 2 "create-user ran in a second Pod after the eviction"
 json_is "$(cwc)" '{"status":"True","reason":"PipelinesExecutedSuccessfully"}' "the workflow is complete"
 sidecars_exit_0 "every sidecar exits 0, the evicted one included"
 evicted=$(dirname "$(grep -l '"Evicted"' "$KX_DIR"/pods/*/status.json)")

@@ -19,6 +19,7 @@ at_exit "kill $! 2>/dev/null"
 
 kx_health_controller_start
 start_health
+# shellcheck disable=SC2317 # called by name (poll, wait_for, wait_until)
 reconciled() { grep -c "reconciled default/$1" "$KX_DIR/health.log" 2>/dev/null || echo 0; }
 
 hr rec-1 default db-a default healthy 100

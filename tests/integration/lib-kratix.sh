@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib-kratix.sh - tests beside the Kratix stand-in (tests/kratix/kratix.sh).
 # Source after lib.sh, lib-apiserver.sh and lib-sidecar.sh.
 #
@@ -58,6 +59,7 @@ kratix_count_writes() { # WRITER METHOD CODE [PATH-SUFFIX]
 seed_pipeline() {
         local f=$KSTATUS_TEST_DATA/seed/create-user.status.yaml
         [ "$1" = 2 ] && f=$KSTATUS_TEST_DATA/seed/populate-vault.status.yaml
+        # shellcheck disable=SC2028 # \n is for the printf of the script this writes
         echo "for i in 1 2 3 4 5; do printf 'message: %s step %s\n' \$KRATIX_PIPELINE_NAME \$i >\"\$METADATA/status.yaml\"; sleep 0.05; done
               cp '$f' \"\$METADATA/status.yaml\"
               printf 'kind: ConfigMap\napiVersion: v1\nmetadata: {name: %s}\n' \"\$KRATIX_PIPELINE_NAME\" >\"\$OUTPUT/\$KRATIX_PIPELINE_NAME.yaml\""

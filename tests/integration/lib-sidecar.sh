@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib-sidecar.sh - run kstatus-sidecar beside a "pipeline" as a Pod would:
 # the KRATIX_* environment, /kratix/input/object.yaml and a metadata directory.
 # Source after lib.sh and lib-apiserver.sh.
@@ -14,8 +15,8 @@ create_seed_objects() {
 # CMD is run again each time: pass a command, not "$(...)" (expanded once).
 wait_for() {
         local d=$1; shift
-        local i
-        for i in $(seq 1 100); do
+        local _
+        for _ in $(seq 1 100); do
                 if "$@" >/dev/null 2>&1; then _tap_result 0 "$d"; return 0; fi
                 sleep 0.1
         done
@@ -26,8 +27,8 @@ wait_for() {
 # record the result, showing what it printed last.
 wait_until() {
         local d=$1 want=$2; shift 2
-        local i got
-        for i in $(seq 1 100); do
+        local _ got
+        for _ in $(seq 1 100); do
                 got=$("$@" 2>&1)
                 if [ "$got" = "$want" ]; then _tap_result 0 "$d"; return 0; fi
                 sleep 0.1
@@ -60,6 +61,7 @@ _launch_sidecar() {
         local name=${SIDECAR_ARGS[0]} index=${SIDECAR_ARGS[1]} count=${SIDECAR_ARGS[2]}
         local starts
         starts=$(grep -c 'watch: ' "$PIPE_DIR/sidecar.log")
+        # shellcheck disable=SC2086 # SIDECAR_WRAPPER is a command line (valgrind -q ...)
         env KRATIX_WORKFLOW_ACTION="${ACTION:-configure}" KRATIX_WORKFLOW_TYPE="${WORKFLOW_TYPE:-resource}" \
                 KRATIX_PROMISE_NAME=iam KRATIX_PIPELINE_NAME="$name" \
                 KRATIX_OBJECT_KIND=IAM KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 \
@@ -72,9 +74,9 @@ _launch_sidecar() {
         at_exit "kill -9 $SIDECAR_PID 2>/dev/null"
         # Started once it logs that it watches: 5 s, or 30 s under a wrapper
         # (valgrind starts it ten times slower, more on a busy machine).
-        local i tries=100
+        local _ tries=100
         [ -n "${SIDECAR_WRAPPER:-}" ] && tries=600
-        for i in $(seq 1 "$tries"); do
+        for _ in $(seq 1 "$tries"); do
                 [ "$(grep -c 'watch: ' "$PIPE_DIR/sidecar.log")" -gt "$starts" ] && return 0
                 kill -0 "$SIDECAR_PID" 2>/dev/null || break
                 sleep 0.05

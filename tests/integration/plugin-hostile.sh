@@ -9,6 +9,7 @@
 start_apiserver
 apiserver_install_crds
 create_seed_objects
+# shellcheck disable=SC2317 # called by name (poll, wait_for, wait_until)
 status_of() { kubectl get iam example -o json | jq -c "$1"; }
 refused_messages() {
         kubectl get events --field-selector involvedObject.name=example,reason=StatusRefused -o json |

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kubectl kstatus inject: the Kratix pipeline Job, idempotence, streams, RBAC, errors.
 . "$(dirname "$0")/lib.sh"
-cd "$TEST_TMP"
+cd "$TEST_TMP" || exit 1
 job=$KSTATUS_TEST_DATA/inject/kratix-pipeline-job.yaml
 
 kubectl kstatus inject -f "$job" -o json >once.json

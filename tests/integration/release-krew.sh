@@ -60,7 +60,7 @@ for arch in amd64 arm64; do
         like "$(readelf -h "$x/kubectl-kstatus")" "Machine: +$want_machine" "linux/$arch binary is built for $want_machine"
         needed=$(readelf -d "$x/kubectl-kstatus" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
         bad=$(printf '%s\n' "$needed" | grep -Ev "$allowed" || true)
-        is "$bad" "" "linux/$arch kubectl-kstatus needs only glibc (NEEDED: $(echo $needed))"
+        is "$bad" "" "linux/$arch kubectl-kstatus needs only glibc (NEEDED: $(paste -sd ' ' <<<"$needed"))"
         like "$(printf '%s\n' "$needed")" '^libc\.so\.6$' "linux/$arch kubectl-kstatus links libc dynamically"
         if [ -f "$dist/kstatus-sidecar_linux_$arch.tar.gz" ]; then
                 is "$(tar -tzf "$dist/kstatus-sidecar_linux_$arch.tar.gz" | sort | tr '\n' ' ')" \
@@ -69,7 +69,7 @@ for arch in amd64 arm64; do
                 tar -xzf "$dist/kstatus-sidecar_linux_$arch.tar.gz" -C "$x/sidecar"
                 sneeded=$(readelf -d "$x/sidecar/kstatus-sidecar" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
                 is "$(printf '%s\n' "$sneeded" | grep -Ev "$allowed" || true)" "" \
-                        "linux/$arch kstatus-sidecar needs only glibc (NEEDED: $(echo $sneeded))"
+                        "linux/$arch kstatus-sidecar needs only glibc (NEEDED: $(paste -sd ' ' <<<"$sneeded"))"
                 like "$(readelf -h "$x/sidecar/kstatus-sidecar")" 'Type: +EXEC' \
                         "linux/$arch kstatus-sidecar is not PIE, as docs/SECURITY.md says"
         fi
@@ -158,7 +158,10 @@ krew_install() { # KREW_ROOT OS ARCH
         done
         rm -rf "$tmp"
         bin=$(jq -r .bin <<<"$p")
-        [ -f "$inst/$bin" ] && [ -x "$inst/$bin" ] || { echo "bin \"$bin\" is not an executable after files"; return 1; }
+        if [ ! -f "$inst/$bin" ] || [ ! -x "$inst/$bin" ]; then
+                echo "bin \"$bin\" is not an executable after files"
+                return 1
+        fi
         ln -sf "$inst/$bin" "$root/bin/kubectl-kstatus"
         cp "$manifest" "$root/receipts/kstatus.yaml"
 }

@@ -10,7 +10,9 @@
 start_apiserver
 apiserver_install_crds
 create_seed_objects
+# shellcheck disable=SC2317 # called by name (poll, wait_for, wait_until)
 status_of() { kubectl get iam example -o json | jq -c "$1"; }
+# shellcheck disable=SC2317
 refusals() { grep -c 'refuse: status.yaml' "$PIPE_DIR/sidecar.log"; }
 
 start_sidecar populate-vault 1 2

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # kratix.sh - a Kratix stand-in: performs Kratix's writes, in Kratix's order,
 # with Kratix's methods, against an API server, so kstatus is tested (and
 # demonstrated) beside the writers it must never fight. Written from Kratix's
@@ -119,9 +120,9 @@ kx_resource() {
 # FILTER maps the status; $now is bound. Nothing is sent when nothing changes.
 # On 409 controller-runtime requeues: re-read and recompute.
 kx_status_update() {
-        local writer=$1 filter=${*: -1} try new
+        local writer=$1 filter=${*: -1} _ new
         set -- "${@:2:$#-2}"
-        for try in $(seq 1 20); do
+        for _ in $(seq 1 20); do
                 kx_req "$writer" GET "$KX_OBJ_PATH"
                 [ "$KX_CODE" = 200 ] || { echo "kratix: GET $KX_OBJ_PATH: $KX_CODE $KX_BODY" >&2; return 1; }
                 new=$(_kx_jq --arg now "$(kx_now)" "$@" "(.status // {}) as \$old
@@ -269,6 +270,7 @@ _kx_sidecar_start() { # PIPELINE IS_LAST
         : >>"$log"
         starts=$(grep -c 'watch: ' "$log")
         # shellcheck disable=SC2046 # one word per KEY=VALUE line
+        # shellcheck disable=SC2086,SC2046 # the environment and the flags are word lists
         env $(_kx_env "$1") IS_LAST_PIPELINE="$2" POD_NAME="$KX_POD" POD_NAMESPACE="$(_kx_pod_ns)" \
                 KSTATUS_METADATA_DIR="$KX_POD_DIR/metadata" KSTATUS_INPUT_DIR="$KX_POD_DIR/input" \
                 ${KX_SIDECAR_WRAPPER:-} "$KX_SIDECAR" ${KX_SIDECAR_ARGS:-} >>"$log" 2>&1 &
@@ -298,6 +300,7 @@ _kx_sidecar_stop() {
         wait "$KX_SIDECAR_PID"
         rc=$?
         echo "$rc" >"$KX_POD_DIR/sidecar.rc"
+        # shellcheck disable=SC2034 # read by the tests (lib-kratix.sh)
         KX_SIDECAR_RC=$rc
         _kx_ship_log kstatus-sidecar "$KX_POD_DIR/sidecar.log"
         KX_SIDECAR_PID=
@@ -317,7 +320,8 @@ _kx_reader() {
 # put in /kratix/output, scheduled to a Destination by a WorkPlacement.
 _kx_work_writer() { # PIPELINE
         [ -n "$(ls -A "$KX_POD_DIR/output" 2>/dev/null)" ] || return 0
-        local ns=$(_kx_pod_ns) work
+        local ns work
+        ns=$(_kx_pod_ns)
         work="$KX_PROMISE-$KX_NAME-$1"
         [ "$KX_WORKFLOW_TYPE" = promise ] && work="$KX_PROMISE-$1"
         local files
@@ -486,7 +490,8 @@ _kx_pipeline_cmd() { # the pipeline's own container: a bash snippet
 }
 
 _kx_delete_pod() { # the Pod is deleted gracefully: the kubelet stops what runs, then it goes
-        local ns=$(_kx_pod_ns)
+        local ns
+        ns=$(_kx_pod_ns)
         kx_req job-controller DELETE "/api/v1/namespaces/$ns/pods/$KX_POD"
         _kx_sidecar_stop
         _kx_status_push
@@ -494,7 +499,8 @@ _kx_delete_pod() { # the Pod is deleted gracefully: the kubelet stops what runs,
 }
 
 _kx_job_status() { # FILTER: the Job controller's status write
-        local ns=$(_kx_pod_ns) path
+        local ns path
+        ns=$(_kx_pod_ns)
         path=/apis/batch/v1/namespaces/$ns/jobs/$KX_JOB
         kx_req job-controller GET "$path"
         kx_req job-controller PUT "$path/status" "$(jq -c --arg now "$(kx_now)" "$1" <<<"$KX_BODY")"
@@ -529,7 +535,8 @@ _kx_evict() { # CONTAINER (running)
 # Manual reconciliation (reconciler.go suspendJob): the controller suspends the
 # running Job; the Job controller deletes its Pods.
 _kx_suspend_job() {
-        local ns=$(_kx_pod_ns)
+        local ns
+        ns=$(_kx_pod_ns)
         kx_req controller PATCH "/apis/batch/v1/namespaces/$ns/jobs/$KX_JOB" '{"spec":{"suspend":true}}'
         _kx_delete_pod
         _kx_job_status '.status.conditions = [{type: "Suspended", status: "True", reason: "JobSuspended",
@@ -640,7 +647,7 @@ kx_configure() {
                         return 3
                 fi
                 case $rc in
-                0) kx_status_update controller --arg p "${pipelines[i]}" --argjson done $((i + 1)) '
+                0) kx_status_update controller --arg p "${pipelines[i]}" --argjson "done" $((i + 1)) '
                         .workflowsSucceeded = $done | pipeline_phase($p; "Succeeded"; $now)' || return 1 ;;
                 1) kx_status_update controller --arg p "${pipelines[i]}" '
                         cwc_failed($p; $now) | reconciled_failing("ConfigureWorkflowFailed"; $now)
@@ -684,8 +691,8 @@ kx_health_reconcile() {
         group=$(jq -r .spec.group <<<"$api"); plural=$(jq -r .spec.names.plural <<<"$api")
         version=$(jq -r '[.spec.versions[] | select(.storage)][0].name // .spec.versions[0].name' <<<"$api")
         path=/apis/$group/$version/namespaces/$(jq -r .data.resourceRef.namespace <<<"$rec")/$plural/$(jq -r .data.resourceRef.name <<<"$rec")
-        local try
-        for try in $(seq 1 10); do
+        local _
+        for _ in $(seq 1 10); do
                 kx_req health GET "/apis/platform.kratix.io/v1alpha1/healthrecords"
                 local records=$KX_BODY
                 kx_req health GET "$path"
