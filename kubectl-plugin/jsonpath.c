@@ -41,6 +41,8 @@ struct jp_node {
 
 struct jsonpath {
         struct jp_node *root;
+        const json_t **literals; /* the quoted and plain text of the template, not escaped */
+        size_t n_literals;
 };
 
 static struct jp_node *node_new(enum jp_kind kind) {
@@ -75,6 +77,7 @@ void jsonpath_free(struct jsonpath *jp) {
         if (!jp)
                 return;
         node_free(jp->root);
+        free(jp->literals);
         free(jp);
 }
 
@@ -577,6 +580,15 @@ static int parse_text_into(const char *text, unsigned nesting, struct jp_node **
         return 0;
 }
 
+static void collect_literals(struct jsonpath *jp, const struct jp_node *n) {
+        if (n->kind == JP_TEXT) {
+                jp->literals = xrealloc(jp->literals, (jp->n_literals + 1) * sizeof(*jp->literals));
+                jp->literals[jp->n_literals++] = n->constant;
+        }
+        for (size_t i = 0; i < n->n; i++)
+                collect_literals(jp, n->nodes[i]);
+}
+
 int jsonpath_parse(const char *text, struct jsonpath **ret, struct kstatus_error *err) {
         if (strlen(text) > JSONPATH_MAX_TEXT)
                 return kstatus_error_set(err, EINVAL, 0, 0, "jsonpath longer than %u bytes", JSONPATH_MAX_TEXT);
@@ -586,6 +598,7 @@ int jsonpath_parse(const char *text, struct jsonpath **ret, struct kstatus_error
                 return r;
         struct jsonpath *jp = xcalloc(1, sizeof(*jp));
         jp->root = root;
+        collect_literals(jp, root);
         *ret = jp;
         return 0;
 }
@@ -967,6 +980,13 @@ static void put_str(struct kstatus_buf *b, const char *s) {
         kstatus_buf_put(b, s, strlen(s));
 }
 
+static bool is_literal(const struct jsonpath *jp, const json_t *v) {
+        for (size_t i = 0; i < jp->n_literals; i++)
+                if (jp->literals[i] == v)
+                        return true;
+        return false;
+}
+
 /* fmt.Fprint of a scalar; maps and lists go through json.Marshal instead. */
 static void put_scalar(struct kstatus_buf *b, const json_t *v) {
         char num[64];
@@ -991,7 +1011,7 @@ static void put_scalar(struct kstatus_buf *b, const json_t *v) {
         }
 }
 
-int jsonpath_execute(const struct jsonpath *jp, const json_t *data, bool allow_missing, bool as_json,
+int jsonpath_execute(const struct jsonpath *jp, const json_t *data, bool allow_missing, bool as_json, bool escape,
                      struct kstatus_buf *out, struct kstatus_error *err) {
         _cleanup_json_ json_t *full = NULL;
         int r = jsonpath_find(jp, data, allow_missing, &full, err);
@@ -1010,6 +1030,9 @@ int jsonpath_execute(const struct jsonpath *jp, const json_t *data, bool allow_m
                         if (json_is_object(v) || json_is_array(v)) {
                                 _cleanup_free_ char *text = kstatus_json_dump(v, true);
                                 kstatus_buf_put(out, text, strlen(text) - 1); /* without its "\n" */
+                        } else if (escape && json_is_string(v) && !is_literal(jp, v)) {
+                                _cleanup_free_ char *safe = kstatus_escape_terminal(json_string_value(v));
+                                put_str(out, safe);
                         } else
                                 put_scalar(out, v);
                         if (k + 1 < json_array_size(results))

@@ -37,8 +37,9 @@ int jsonpath_find(const struct jsonpath *jp, const json_t *data, bool allow_miss
 /* client-go's Execute: the results as text appended to out. Strings as they
  * are, numbers as Go prints them, maps and lists as compact JSON, values of
  * one piece separated by a space. as_json: kubectl's jsonpath-as-json, each
- * piece as an indented JSON array. */
-int jsonpath_execute(const struct jsonpath *jp, const json_t *data, bool allow_missing, bool as_json,
+ * piece as an indented JSON array. escape: strings from data (not the
+ * template's own text) through kstatus_escape_terminal, for a terminal. */
+int jsonpath_execute(const struct jsonpath *jp, const json_t *data, bool allow_missing, bool as_json, bool escape,
                      struct kstatus_buf *out, struct kstatus_error *err);
 
 /* A value as Go's fmt.Sprint prints it (custom-columns cells): strings raw,

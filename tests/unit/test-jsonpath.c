@@ -21,7 +21,7 @@ static char *run(const char *text, bool allow_missing) {
         struct kstatus_error err = { 0 };
         struct kstatus_buf out = { 0 };
         char *ret;
-        if (jsonpath_parse(text, &jp, &err) < 0 || jsonpath_execute(jp, data, allow_missing, false, &out, &err) < 0) {
+        if (jsonpath_parse(text, &jp, &err) < 0 || jsonpath_execute(jp, data, allow_missing, false, false, &out, &err) < 0) {
                 ret = xasprintf("ERR: %s", err.message);
                 free(out.data);
         } else
