@@ -161,8 +161,13 @@ struct view {
         int64_t now;
 };
 
+/* --output-watch-events on a table: an EVENT column first. */
+static bool event_column(const struct view *v) {
+        return v->a->watch && v->a->watch_events && v->a->output <= GET_WIDE;
+}
+
 static size_t n_columns(const struct view *v) {
-        return 5 + v->namespaces + (v->a->output == GET_WIDE ? 2 : 0) + v->a->n_label_columns + v->a->show_labels;
+        return 5 + event_column(v) + v->namespaces + (v->a->output == GET_WIDE ? 2 : 0) + v->a->n_label_columns + v->a->show_labels;
 }
 
 /* -L's header: the key's last path segment in capitals, as kubectl's. */
@@ -178,6 +183,8 @@ static void add_header(struct view *v, struct text_table *t) {
         size_t n = 0, cols = n_columns(v);
         _cleanup_free_ const char **cells = xcalloc(cols, sizeof(char *));
         _cleanup_free_ char **owned = xcalloc(v->a->n_label_columns + 1, sizeof(char *));
+        if (event_column(v))
+                cells[n++] = "EVENT";
         if (v->namespaces)
                 cells[n++] = "NAMESPACE";
         cells[n++] = "NAME";
@@ -251,6 +258,8 @@ static void add_row(struct view *v, struct text_table *t, const json_t *row) {
         _cleanup_free_ const char **cells = xcalloc(cols, sizeof(char *));
         _cleanup_free_ const char **colors = xcalloc(cols, sizeof(char *));
         _cleanup_free_ char *gen = NULL, *pipes = NULL, *labels = NULL;
+        if (event_column(v))
+                cells[n++] = str(row, "event") ?: "ADDED";
         if (v->namespaces)
                 cells[n++] = str(row, "namespace") ?: "";
         cells[n++] = v->kinds ? str(row, "ref") : str(row, "name");
@@ -288,7 +297,7 @@ static bool row_of_target(const json_t *row, const struct target *t) {
 /* Print the rows as one table: all of them (t NULL), or those of one type. */
 static size_t print_one_table(struct view *v, const struct target *t) {
         text_table_done(&v->table);
-        text_table_init(&v->table, n_columns(v), 1 + v->namespaces);
+        text_table_init(&v->table, n_columns(v), 1 + event_column(v) + v->namespaces);
         size_t i, n = 0;
         json_t *row;
         json_array_foreach(v->rows, i, row) n += !t || row_of_target(row, t);
@@ -415,6 +424,13 @@ static int print_watched(struct view *v, const char *type, const json_t *obj) {
                                                         : json_incref((json_t *)obj);
         if (v->printer.format == OBJECT_YAML && v->printed++)
                 fputs("---\n", stdout);
+        if (v->printer.format == OBJECT_JSON && v->a->watch_events) {
+                /* kubectl writes a watch event on one line, type first */
+                _cleanup_json_ json_t *t = json_string(type);
+                _cleanup_free_ char *text = kstatus_json_dump(obj, true), *qtype = kstatus_json_dump(t, true);
+                printf("{\"type\":%.*s,\"object\":%.*s}\n", (int)strlen(qtype) - 1, qtype, (int)strlen(text) - 1, text);
+                return 0;
+        }
         struct kstatus_buf out = { 0 };
         struct kstatus_error err = { 0 };
         int r = object_printer_print(&v->printer, doc, &out, &err);
@@ -453,6 +469,7 @@ static int on_change(struct watch_ctx *w, const char *type, const json_t *obj) {
                 print_table(v);
         } else {
                 struct text_table *t = &v->table;
+                json_object_set_new(row, "event", json_string(type));
                 add_row(v, t, row);
                 text_table_print_row(stdout, t, t->rows - 1, v->color);
         }
