@@ -154,6 +154,7 @@ struct view {
         json_t *objects;         /* the objects, in the server's order (-o json..., --sort-by); else NULL */
         struct object_printer printer;
         size_t printed;          /* objects printed under -w */
+        struct kstatus_buf missing; /* the NotFound errors of names asked for */
         struct text_table table; /* the layout of the first print (lines after it follow its widths) */
         size_t lines;            /* lines drawn on the terminal */
         const struct target *targets;
@@ -555,7 +556,12 @@ static int fetch(struct kube_session *s, const struct get_args *a, const struct 
                         continue;
                 }
                 if (r == -ENOENT) {
-                        *rc_missing = api_error(&err);
+                        /* said after what was found, as kubectl does */
+                        _cleanup_free_ char *safe = escape_for_terminal(err.message ? err.message : "not found");
+                        kstatus_buf_put(&v->missing, safe, strlen(safe));
+                        kstatus_buf_put(&v->missing, "\n", 1);
+                        kube_status_error_done(&err);
+                        *rc_missing = EXIT_API;
                         continue;
                 }
                 if (r < 0)
@@ -814,10 +820,9 @@ static int make_printer(const struct get_args *a, struct object_printer *p) {
         if (a->output != GET_OBJECTS)
                 return 0;
         struct kstatus_error err = { 0 };
-        if (object_printer_init(p, a->output_arg, a->no_headers, &err) < 0) {
-                _cleanup_free_ char *safe = escape_for_terminal(err.message);
-                return fail("%s", safe);
-        }
+        /* The template is the user's own text: said as given, as kubectl does. */
+        if (object_printer_init(p, a->output_arg, a->no_headers, &err) < 0)
+                return fail("%s", err.message);
         p->escape = isatty(STDOUT_FILENO);
         return 0;
 }
@@ -899,6 +904,11 @@ static int get(struct get_args *a, char **args, int n_args, struct object_printe
                 rc = sort_objects(&v, ts.items, ts.n);
         if (!rc)
                 rc = show_list(&s, &v, &ts, named, names == 1 && !a->all_kratix);
+        if (v.missing.len) {
+                fflush(stdout);
+                fputs(v.missing.data, stderr);
+        }
+        free(v.missing.data);
         if (!rc && a->watch)
                 rc = run_watch(&s, &v, &ts, rvs);
         for (size_t i = 0; i < ts.n; i++)

@@ -377,27 +377,60 @@ struct sort_item {
         json_t *obj, *key; /* key: the first value found, NULL when none */
 };
 
+/* kubectl's Less: an object without the field sorts before any other (even
+ * one without it: Go's sort then moves it past those too). 1 less, 0 not,
+ * -EINVAL when the values cannot be compared. */
+static int sort_less(const struct sort_item *i, const struct sort_item *j, const char *field,
+                     struct kstatus_error *err) {
+        if (!i->key)
+                return 1;
+        if (!j->key)
+                return 0;
+        int c = sort_compare(i->key, j->key, field, err);
+        return c == 2 ? -EINVAL : c < 0;
+}
+
+/* Go's sort.Sort on up to 12 elements is this insertion sort; kubectl's
+ * order of equal and missing values follows from it. */
+static int insertion_sort(struct sort_item *v, size_t n, const char *field, struct kstatus_error *err) {
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0; j--) {
+                        int r = sort_less(&v[j], &v[j - 1], field, err);
+                        if (r < 0)
+                                return r;
+                        if (!r)
+                                break;
+                        struct sort_item t = v[j];
+                        v[j] = v[j - 1];
+                        v[j - 1] = t;
+                }
+        return 0;
+}
+
+/* Longer lists: a stable merge sort with the same Less (Go's pdqsort may
+ * order equal values differently there). */
 static int merge_sort(struct sort_item *v, struct sort_item *tmp, size_t n, const char *field,
                       struct kstatus_error *err) {
-        if (n < 2)
-                return 0;
+        if (n <= 12)
+                return insertion_sort(v, n, field, err);
         size_t h = n / 2, i = 0, j = h, k = 0;
         int r = merge_sort(v, tmp, h, field, err);
         if (r == 0)
                 r = merge_sort(v + h, tmp, n - h, field, err);
         while (r == 0 && i < h && j < n) {
-                /* missing values come first */
-                int c = !v[j].key ? (v[i].key ? 1 : 0) : !v[i].key ? -1 : sort_compare(v[i].key, v[j].key, field, err);
-                if (c == 2)
-                        return -EINVAL;
-                tmp[k++] = c <= 0 ? v[i++] : v[j++];
+                int less = sort_less(&v[j], &v[i], field, err);
+                if (less < 0)
+                        return less;
+                tmp[k++] = less ? v[j++] : v[i++];
         }
+        if (r < 0)
+                return r;
         while (i < h)
                 tmp[k++] = v[i++];
         while (j < n)
                 tmp[k++] = v[j++];
         memcpy(v, tmp, n * sizeof(*v));
-        return r;
+        return 0;
 }
 
 int objects_sort(json_t *items, const char *field, struct kstatus_error *err) {
