@@ -31,6 +31,7 @@ const char wait_usage[] =
         "      --for=health=STATE             status.healthStatus.state (or healthRecord.state)\n"
         "      --for=message=TEXT             status.message\n"
         "      --for=delete                   the object is gone\n"
+        "      --for=jsonpath='{EXPR}'[=VALUE]  the JSONPath's one value is VALUE (without =VALUE: it exists), as kubectl\n"
         "      --any                          one --for is enough (default: all of them)\n"
         "      --timeout=DURATION             give up after this long (default 30s; 0 checks once; negative: a week)\n"
         "      --all                          every object of the type (the default without names)\n" KUBE_ARGS_USAGE;

@@ -191,4 +191,28 @@ poll 10 lines_at_least events.kubectl 4 && poll 10 lines_at_least events.kstatus
 is "$(cat events.kstatus)" "$(cat events.kubectl)" "-w -o json --output-watch-events: one line per event, as kubectl"
 is "$(jq -r '.type + " " + .object.metadata.name' events.kstatus | tail -1)" "MODIFIED big" "the change came as MODIFIED"
 
+# wait --for=jsonpath, as kubectl 1.32 reads it: met at once, same words, same exit.
+same_wait() { # DESCRIPTION ARGS...
+        local d=$1; shift
+        is "$(kubectl kstatus wait "$@" --timeout=10s 2>&1; echo "rc=$?")" "$(kubectl wait "$@" --timeout=10s 2>&1; echo "rc=$?")" \
+                "wait $d: $*"
+}
+same_wait "a value" db/example --for=jsonpath='{.status.message}'='Database provisioned with size 10Gi'
+same_wait "through a filter" db/example --for='jsonpath={.status.conditions[?(@.type=="Ready")].reason}=Degraded'
+same_wait "a number, relaxed path" db example --for=jsonpath=.status.observedGeneration=1
+same_wait "existence" db/example --for=jsonpath='{.status.healthStatus}'
+# Refusals: kubectl's words; the exit code is wait's documented 2 for usage errors.
+for spec in "jsonpath={.status.message}=" "jsonpath={.status[}=x" "jsonpath={.a}=b=c" "jsonpath={a}{b}"; do
+        is "$(kubectl kstatus wait db/example --for="$spec" 2>&1; echo "rc=$?")" \
+                "$(kubectl wait db/example --for="$spec" 2>&1; echo "rc=2")" "wait refuses --for=$spec as kubectl"
+done
+# Met later: the wait is watching (its GET is logged) when the value arrives.
+mark=$(apiserver_mark)
+kubectl kstatus wait db/pending --for=jsonpath='{.status.message}'=done --timeout=20s >wait.out 2>&1 &
+wait_pid=$!
+apiserver_wait_access "$mark" 1 GET /apis/example.promise.syntasso.io/v1/namespaces/default/databases
+kubectl patch db pending --subresource=status --type merge -p '{"status":{"message":"done"}}' >/dev/null
+wait "$wait_pid"
+is "$?:$(cat wait.out)" "0:database.example.promise.syntasso.io/pending condition met" "wait --for=jsonpath: met when the value comes"
+
 done_testing
