@@ -121,6 +121,7 @@ same "custom-columns, lists and maps as Go prints them" db \
         -o 'custom-columns=N:.metadata.name,LABELS:.metadata.labels,C:.status.conditions[*].type,U:.status.connection.users'
 same "custom-columns --no-headers" db -o custom-columns=N:.metadata.name,M:.status.message --no-headers
 same "custom-columns, one object" db example -o custom-columns=N:.metadata.name,G:.metadata.generation
+same "custom-columns, narrow columns get kubectl's minimum width" db -o custom-columns=G:.metadata.generation,X:.nope,N:.metadata.name
 same "custom-columns, two types" db,iam -o custom-columns=KIND:.kind,NAME:.metadata.name
 same "custom-columns, nothing found: the header" db -n nowhere -o custom-columns=N:.metadata.name
 printf 'NAME   SIZE\n.metadata.name  {.spec.size}\n' >cols.txt
