@@ -33,11 +33,16 @@ static const char *const outputs[] = { "json", "yaml", NULL };
 static const char *const modes[] = { "deep", "shallow", NULL };
 static const char *const workflows[] = { "configure", "none", NULL };
 static const char *const shells[] = { "bash", "zsh", "fish", NULL };
-static const char *const get_outputs[] = { "wide", "json", "yaml", "name", NULL };
+static const char *const get_outputs[] = { "wide",           "json",
+                                           "yaml",           "name",
+                                           "kstatus-json",   "kstatus-yaml",
+                                           "jsonpath=",      "jsonpath-file=",
+                                           "jsonpath-as-json=", "custom-columns=",
+                                           "custom-columns-file=", NULL };
 static const char *const describe_outputs[] = { "json", "yaml", "wide", NULL };
 static const char *const colors[] = { "auto", "always", "never", NULL };
 static const char *const fors[] = { "condition=ConfigureWorkflowCompleted", "condition=", "health=healthy",
-                                    "health=ready", "message=", "delete", NULL };
+                                    "health=ready", "message=", "delete", "jsonpath=", NULL };
 static const char *const containers[] = { "reader", "pipeline", "work-writer", "status-writer", "kstatus-sidecar",
                                           NULL };
 
