@@ -446,8 +446,39 @@ static void put_rune(struct kstatus_buf *b, uint32_t c) {
         kstatus_buf_put(b, u, n);
 }
 
+/* \xHH, \ooo, \uHHHH or \UHHHHHHHH at p (the backslash); false: invalid syntax. */
+static bool unquote_numeric(const char **s, struct kstatus_buf *b) {
+        const char *p = *s;
+        char c = p[1];
+        bool octal = c >= '0' && c <= '7', byte = c == 'x' || octal;
+        int digits = c == 'x' ? 2 : c == 'u' ? 4 : c == 'U' ? 8 : octal ? 3 : 0;
+        int base = octal ? 8 : 16;
+        const char *d = octal ? p + 1 : p + 2;
+        uint32_t v = 0;
+        if (!digits)
+                return false;
+        for (int i = 0; i < digits; i++) {
+                int h = d[i] ? hexval(d[i]) : -1;
+                if (h < 0 || h >= base)
+                        return false;
+                v = v * (uint32_t)base + (uint32_t)h;
+        }
+        if (byte && v > 255)
+                return false;
+        if (!byte && (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)))
+                return false;
+        if (byte) {
+                char ch = (char)v;
+                kstatus_buf_put(b, &ch, 1);
+        } else
+                put_rune(b, v);
+        *s = d + digits;
+        return true;
+}
+
 /* One strconv.UnquoteChar step at *s; false: invalid syntax. */
 static bool unquote_char(const char **s, char quote, struct kstatus_buf *b) {
+        static const char simple[] = "a\ab\bf\fn\nr\rt\tv\v\\\\";
         const char *p = *s;
         if (*p == quote)
                 return false;
@@ -456,7 +487,6 @@ static bool unquote_char(const char **s, char quote, struct kstatus_buf *b) {
                 *s = p + 1;
                 return true;
         }
-        static const char simple[] = "a\ab\bf\fn\nr\rt\tv\v\\\\";
         char c = p[1];
         const char *m = c ? strchr(simple, c) : NULL;
         if (m && (m - simple) % 2 == 0) {
@@ -469,29 +499,7 @@ static bool unquote_char(const char **s, char quote, struct kstatus_buf *b) {
                 *s = p + 2;
                 return true;
         }
-        int digits = c == 'x' ? 2 : c == 'u' ? 4 : c == 'U' ? 8 : (c >= '0' && c <= '7') ? 3 : 0;
-        int base = c == 'x' || c == 'u' || c == 'U' ? 16 : 8;
-        const char *d = c >= '0' && c <= '7' ? p + 1 : p + 2;
-        uint32_t v = 0;
-        if (!digits)
-                return false;
-        for (int i = 0; i < digits; i++) {
-                int h = d[i] ? hexval(d[i]) : -1;
-                if (h < 0 || h >= base)
-                        return false;
-                v = v * (uint32_t)base + (uint32_t)h;
-        }
-        if ((c == 'x' || base == 8) && v > 255)
-                return false;
-        if ((c == 'u' || c == 'U') && (v > 0x10ffff || (v >= 0xd800 && v < 0xe000)))
-                return false;
-        if (c == 'x' || base == 8) {
-                char byte = (char)v;
-                kstatus_buf_put(b, &byte, 1);
-        } else
-                put_rune(b, v);
-        *s = d + digits;
-        return true;
+        return unquote_numeric(s, b);
 }
 
 static int parse_quote(struct parser *p, struct jp_node *cur, int32_t end) {
@@ -692,6 +700,35 @@ static int eval_field(struct eval *e, const json_t *in, const struct jp_node *no
         return 0;
 }
 
+/* Resolve a slice's bounds on a list of len elements, as evalArray does:
+ * 1 to take p[0]..p[1] by *step, 0 when nothing is asked for, <0 an error. */
+static int slice_bounds(struct eval *e, struct jp_param p[3], int64_t len, int64_t *step) {
+        if (!p[0].known)
+                p[0].value = 0;
+        if (p[0].value < 0)
+                p[0].value += len;
+        if (!p[1].known)
+                p[1].value = len;
+        if (p[1].value < 0 || (p[1].value == 0 && p[1].derived))
+                p[1].value += len;
+        if (p[1].value == p[0].value)
+                return 0; /* zero elements asked for: Go returns what it has so far */
+        if (p[0].value >= len || p[0].value < 0)
+                return eerr(e, "array index out of bounds: index %" PRId64 ", length %" PRId64, p[0].value, len);
+        if (p[1].value > len || p[1].value < 0)
+                return eerr(e, "array index out of bounds: index %" PRId64 ", length %" PRId64, p[1].value - 1, len);
+        if (p[0].value > p[1].value)
+                return eerr(e, "starting index %" PRId64 " is greater than ending index %" PRId64, p[0].value,
+                            p[1].value);
+        *step = 1;
+        if (p[2].known) {
+                if (p[2].value <= 0)
+                        return eerr(e, "step must be > 0");
+                *step = p[2].value;
+        }
+        return 1;
+}
+
 static int eval_array(struct eval *e, const json_t *in, const struct jp_node *node, json_t *out) {
         size_t i;
         json_t *v;
@@ -701,31 +738,10 @@ static int eval_array(struct eval *e, const json_t *in, const struct jp_node *no
                 if (!json_is_array(v))
                         return eerr(e, "%s is not array or slice", go_type(v));
                 struct jp_param p[3] = { node->params[0], node->params[1], node->params[2] };
-                int64_t len = (int64_t)json_array_size(v);
-                if (!p[0].known)
-                        p[0].value = 0;
-                if (p[0].value < 0)
-                        p[0].value += len;
-                if (!p[1].known)
-                        p[1].value = len;
-                if (p[1].value < 0 || (p[1].value == 0 && p[1].derived))
-                        p[1].value += len;
-                if (p[1].value == p[0].value)
-                        return 0; /* zero elements asked for: Go returns what it has so far */
-                if (p[0].value >= len || p[0].value < 0)
-                        return eerr(e, "array index out of bounds: index %" PRId64 ", length %" PRId64, p[0].value, len);
-                if (p[1].value > len || p[1].value < 0)
-                        return eerr(e, "array index out of bounds: index %" PRId64 ", length %" PRId64,
-                                    p[1].value - 1, len);
-                if (p[0].value > p[1].value)
-                        return eerr(e, "starting index %" PRId64 " is greater than ending index %" PRId64, p[0].value,
-                                    p[1].value);
-                int64_t step = 1;
-                if (p[2].known) {
-                        if (p[2].value <= 0)
-                                return eerr(e, "step must be > 0");
-                        step = p[2].value;
-                }
+                int64_t step;
+                int r = slice_bounds(e, p, (int64_t)json_array_size(v), &step);
+                if (r <= 0)
+                        return r;
                 for (int64_t k = p[0].value; k < p[1].value; k += step) {
                         json_array_append(out, json_array_get(v, (size_t)k));
                         if (p[1].value - k <= step)
