@@ -33,7 +33,8 @@ const char get_usage[] =
         "  -o, --output=FORMAT                wide (adds GENERATION and PIPELINES, never cuts the message), name,\n"
         "                                     json|yaml (the API objects, as kubectl), kstatus-json|kstatus-yaml (the\n"
         "                                     rows above as a GetList), jsonpath=T, jsonpath-file=F, jsonpath-as-json=T,\n"
-        "                                     custom-columns=SPEC, custom-columns-file=F\n"
+        "                                     custom-columns=SPEC, custom-columns-file=F, go-template=T,\n"
+        "                                     go-template-file=F (fields, range, if/else, with, index, len, eq...)\n"
         "      --no-headers                   no header line\n"
         "      --show-labels                  a LABELS column\n"
         "  -L, --label-columns=KEY,...        a column per label\n"
@@ -620,15 +621,16 @@ static int kratix_targets(struct kube_session *s, struct targets *ret) {
         return 0;
 }
 
-#define GET_OUTPUTS                                                                                           \
-        "custom-columns,custom-columns-file,json,jsonpath,jsonpath-as-json,jsonpath-file,kstatus-json,kstatus-yaml," \
-        "name,wide,yaml"
+#define GET_OUTPUTS                                                                                            \
+        "custom-columns,custom-columns-file,go-template,go-template-file,json,jsonpath,jsonpath-as-json,"           \
+        "jsonpath-file,kstatus-json,kstatus-yaml,name,template,templatefile,wide,yaml"
 
 static int parse_output(const char *arg, struct get_args *a) {
         static const char *const rows[] = { "wide", "kstatus-json", "kstatus-yaml", "name" };
         static const enum get_output kinds[] = { GET_WIDE, GET_KSTATUS_JSON, GET_KSTATUS_YAML, GET_NAME };
-        static const char *const objects[] = { "json", "yaml", "jsonpath", "jsonpath-file", "jsonpath-as-json",
-                                               "custom-columns", "custom-columns-file" };
+        static const char *const objects[] = { "json",           "yaml",           "jsonpath",      "jsonpath-file",
+                                               "jsonpath-as-json", "custom-columns", "custom-columns-file",
+                                               "go-template",    "go-template-file", "template",    "templatefile" };
         for (size_t i = 0; i < ELEMENTSOF(rows); i++)
                 if (strcmp(arg, rows[i]) == 0) {
                         a->output = kinds[i];

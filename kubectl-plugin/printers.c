@@ -65,6 +65,25 @@ static int init_jsonpath(struct object_printer *p, const char *format, const cha
         return 0;
 }
 
+static int init_gotemplate(struct object_printer *p, const char *format, const char *value,
+                           struct kstatus_error *err) {
+        _cleanup_free_ char *text = NULL;
+        if (!*value)
+                return kstatus_error_set(err, EINVAL, 0, 0, "template format specified but no template given");
+        if (str_has_suffix(format, "file")) {
+                int r = read_template(value, &text, err);
+                if (r < 0)
+                        return r;
+        } else
+                text = xstrdup(value);
+        struct kstatus_error e = { 0 };
+        if (gotemplate_parse(text, &p->gt, &e) < 0)
+                return kstatus_error_set(err, EINVAL, 0, 0, "error parsing template %s, %s", text, e.message);
+        p->format = OBJECT_GO_TEMPLATE;
+        p->template = TAKE_PTR(text);
+        return 0;
+}
+
 static int add_column(struct object_printer *p, const char *header, size_t header_len, const char *spec,
                       struct kstatus_error *err) {
         _cleanup_free_ char *relaxed = NULL;
@@ -152,8 +171,9 @@ static int init_columns_file(struct object_printer *p, const char *path, struct 
 }
 
 int object_printer_init(struct object_printer *ret, const char *output, bool no_headers, struct kstatus_error *err) {
-        static const char *const templated[] = { "jsonpath", "jsonpath-file", "jsonpath-as-json", "custom-columns",
-                                                 "custom-columns-file" };
+        static const char *const templated[] = { "jsonpath",       "jsonpath-file",    "jsonpath-as-json",
+                                                 "custom-columns", "custom-columns-file", "go-template",
+                                                 "go-template-file", "template", "templatefile" };
         struct object_printer p = { .no_headers = no_headers };
         int r = 1;
         if (strcmp(output, "json") == 0 || strcmp(output, "yaml") == 0) {
@@ -172,6 +192,8 @@ int object_printer_init(struct object_printer *ret, const char *output, bool no_
                 return 0;
         if (str_has_prefix(format, "jsonpath"))
                 r = init_jsonpath(&p, format, value, err);
+        else if (str_has_prefix(format, "go-template") || str_has_prefix(format, "template"))
+                r = init_gotemplate(&p, format, value, err);
         else if (!eq && strcmp(format, "custom-columns") == 0)
                 r = kstatus_error_set(err, EINVAL, 0, 0, "custom-columns format specified but no custom columns given");
         else if (strcmp(format, "custom-columns") == 0)
@@ -191,6 +213,7 @@ int object_printer_init(struct object_printer *ret, const char *output, bool no_
 void object_printer_done(struct object_printer *p) {
         free(p->template);
         jsonpath_free(p->jp);
+        gotemplate_free(p->gt);
         for (size_t i = 0; i < p->n_columns; i++) {
                 free(p->columns[i].header);
                 jsonpath_free(p->columns[i].path);
@@ -300,6 +323,14 @@ int object_printer_print(struct object_printer *p, const json_t *obj, struct kst
         }
         if (p->format == OBJECT_CUSTOM_COLUMNS)
                 return print_columns(p, obj, out, err);
+        if (p->format == OBJECT_GO_TEMPLATE) {
+                struct kstatus_error e = { 0 };
+                if (gotemplate_execute(p->gt, obj, out, &e) < 0) {
+                        _cleanup_free_ char *q = go_quote(p->template);
+                        return kstatus_error_set(err, EINVAL, 0, 0, "error executing template %s: %s", q, e.message);
+                }
+                return 0;
+        }
         struct kstatus_error e = { 0 };
         int r = jsonpath_execute(p->jp, obj, true, p->format == OBJECT_JSONPATH_JSON, p->escape, out, &e);
         if (r < 0) {

@@ -1,12 +1,14 @@
 /* printers.h - `get`'s printers of API objects, as kubectl's: -o json|yaml
  * (the object, or a v1 List of them), -o jsonpath / jsonpath-file /
- * jsonpath-as-json, -o custom-columns / custom-columns-file, and --sort-by.
+ * jsonpath-as-json, -o custom-columns / custom-columns-file, -o go-template /
+ * go-template-file (and kubectl's aliases template / templatefile), and --sort-by.
  * All built on jsonpath.h. Library code: errors go into a kstatus_error with
  * kubectl's wording, nothing is printed here. */
 #pragma once
 
 #include <stdbool.h>
 
+#include "gotemplate.h"
 #include "jsonpath.h"
 #include "util.h"
 
@@ -16,6 +18,7 @@ enum object_format {
         OBJECT_JSONPATH,
         OBJECT_JSONPATH_JSON,
         OBJECT_CUSTOM_COLUMNS,
+        OBJECT_GO_TEMPLATE,
 };
 
 struct object_column {
@@ -27,6 +30,7 @@ struct object_printer {
         enum object_format format;
         char *template;                  /* the jsonpath as given (for error messages) */
         struct jsonpath *jp;             /* jsonpath formats */
+        struct gotemplate *gt;           /* go-template */
         struct object_column *columns;   /* custom-columns */
         size_t n_columns;
         bool no_headers, header_printed;

@@ -91,7 +91,7 @@ done <<'EOT'
 {.items[*].status.message}
 {"a\tb\n"}{'single'}
 {.items[0]..name}
-{.items[0].metadata.labels.*}
+{.items[*].spec.*}
 EOT
 # Single objects too.
 same "jsonpath on one object" db example -o 'jsonpath={.status.conditions[?(@.status=="True")].type}'
@@ -114,6 +114,34 @@ for expr in '{.items[9].metadata}' '{end}' '{.items[0].metadata.name}{end}' '{fo
         got=$(kubectl kstatus get db -o "jsonpath=$expr" 2>&1; echo "rc=$?")
         is "$got" "${want/. Printing more information for debugging the template:/}" "evaluation error, first line: $expr"
 done
+
+# go-template: the subset docs/BEHAVIOUR.md §8 lists.
+while IFS= read -r tmpl; do
+        same "go-template" db -A -o "go-template=$tmpl"
+done <<'EOT'
+{{range .items}}{{.metadata.name}}{{"\n"}}{{end}}
+{{range $i, $e := .items}}{{$i}}={{$e.metadata.namespace}}/{{$e.metadata.name}} {{end}}
+{{range .items}}{{if .status}}{{.status.message}}{{else}}-{{end}};{{end}}
+{{range .items}}{{if eq .metadata.name "example"}}E{{else if eq .spec.size "2Gi"}}P{{else}}?{{end}}{{end}}
+{{range .items}}{{range $k, $v := .metadata.labels}}{{$k}}={{$v}},{{end}} {{end}}
+{{(index .items 0).metadata.name}} {{len .items}} {{index .items 1 "spec" "size"}}
+{{with index .items 1}}{{.metadata.generation}} {{.status.observedGeneration}} {{.status.conditions}}{{end}}
+{{.kind}} {{.nope}} {{.nope.x}} {{.metadata}}
+{{range .items}}{{.status.connection}}{{end}}
+{{printf "%s/%v: %d" .kind .apiVersion (len .items)}} {{len .items | printf "%d!"}}
+{{range .items}}{{if and .status (not .status.observedGeneration)}}{{.metadata.name}}{{end}}{{end}}
+{{range .items}}{{if gt (len .metadata.name) 6}}{{.metadata.name}} {{end}}{{end}}
+{{- range .items }} {{ .metadata.name -}} {{ end }}
+{{/* a comment */}}{{$n := len .items}}{{$n}}
+{{range .nope}}x{{else}}none{{end}}
+EOT
+printf '{{range .items}}{{.metadata.name}}\n{{end}}' >tmpl.gotmpl
+same "go-template-file" db -o go-template-file=tmpl.gotmpl
+same "template (kubectl's alias)" db -o 'template={{.kind}}'
+for tmpl in '{{.items}' '{{foo .}}' '{{range .items}}' '{{end}}'; do
+        same "a bad go-template is kubectl's parse error" db -o "go-template=$tmpl"
+done
+same "an empty go-template" db -o go-template=
 
 # custom-columns.
 same "custom-columns" db -A -o 'custom-columns=NAME:.metadata.name,NS:{.metadata.namespace},SIZE:spec.size,MISSING:.nope'
