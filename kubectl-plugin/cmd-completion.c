@@ -38,7 +38,8 @@ static const char *const get_outputs[] = { "wide",           "json",
                                            "kstatus-json",   "kstatus-yaml",
                                            "jsonpath=",      "jsonpath-file=",
                                            "jsonpath-as-json=", "custom-columns=",
-                                           "custom-columns-file=", NULL };
+                                           "custom-columns-file=", "go-template=",
+                                           "go-template-file=", NULL };
 static const char *const describe_outputs[] = { "json", "yaml", "wide", NULL };
 static const char *const colors[] = { "auto", "always", "never", NULL };
 static const char *const fors[] = { "condition=ConfigureWorkflowCompleted", "condition=", "health=healthy",
