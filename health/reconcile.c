@@ -217,6 +217,9 @@ void health_reconcile_dirty(struct health *h, const json_t *listed) {
         _cleanup_json_ json_t *dirty = TAKE_PTR(h->dirty);
         h->dirty = json_object();
         json_object_foreach(dirty, k, v) {
+                /* A replica that lost the Lease stops here; the next leader lists everything again. */
+                if (!health_may_write(h))
+                        continue;
                 json_t *recs = json_object_get(index, k);
                 if (reconcile(h, k, recs ? recs : empty, json_object_get(listed, k)) == -EAGAIN)
                         json_object_set_new(h->retry, k, json_true());
