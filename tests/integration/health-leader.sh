@@ -22,7 +22,7 @@ STATUS=/apis/example.promise.syntasso.io/v1/namespaces/default/databases
 start_apiserver
 apiserver_install_crds
 health_setup
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5 6; do
         printf -- '---\napiVersion: example.promise.syntasso.io/v1\nkind: Database\nmetadata: {name: ha-%s}\nspec: {size: small}\n' "$i"
 done | kubectl apply -f - >/dev/null
 
@@ -148,6 +148,8 @@ is "$(patches)" 1 "exactly once"
 # --- SIGTERM releases: the next takes over at once -----------------------------
 all=(c d "$lead")
 cur=$(leader "${all[@]}")
+declare -A led
+for n in "${all[@]}"; do led[$n]=$(acquired "$n"); done
 apiserver_reset_counters
 hr ha-r2 default ha-2 default healthy 22
 t0=$(ms)
@@ -155,7 +157,7 @@ kill -TERM "${PID[$cur]}"
 wait "${PID[$cur]}"
 is "$?" 0 "the leader exits 0 on SIGTERM"
 ok "it released the Lease" grep -q "released lease" "$TEST_TMP/$cur.log"
-wait_for "another replica takes over" bash -c "h=\$(kubectl get lease kstatus-health -o jsonpath='{.spec.holderIdentity}'); [ -n \"\$h\" ]"
+wait_for "another replica takes over" bash -c "h=\$(kubectl get lease kstatus-health -o jsonpath='{.spec.holderIdentity}'); [ -n \"\$h\" ] && [ \"\$h\" != '$(identity "$cur")' ]"
 took=$(($(ms) - t0))
 echo "# released Lease taken over after ${took} ms (lease ${LEASE_S} s)"
 ok "sooner than the lease duration (${took} ms)" test "$took" -lt $((LEASE_S * 1000))
@@ -164,13 +166,24 @@ hr ha-r3 default ha-3 default healthy 23
 wait_until "and the new leader follows changes" healthy state_of ha-3
 is "$(patches)" 2 "two changes across the SIGTERM hand-over, two PATCH requests"
 now=$(leader "${all[@]}")
-writers=0
-for n in "${all[@]}"; do
-        [ "$n" = "$cur" ] && continue
-        [ "$n" = "$now" ] && continue
-        [ "$(grep -c 'acquired lease' "$TEST_TMP/$n.log")" = 0 ] || writers=$((writers + 1))
-done
-is "$writers" 0 "the third replica never led"
+others=()
+for n in "${all[@]}"; do [ "$n" != "$cur" ] && [ "$n" != "$now" ] && others+=("$n"); done
+is "${#others[@]}/$(($(acquired "$now") - led[$now]))/$(($(acquired "${others[0]}") - led[${others[0]}]))" 1/1/0 \
+        "of the two left, one acquired the Lease once and the other not at all"
+
+# --- a pass of writes longer than the lease: the leader renews on the way ------
+# Six changes at once, each write held 700 ms by the server: 4.2 s of writes,
+# more than the 3 s Lease. Renewing only between passes, the leader would let
+# it lapse mid-pass and the other would take over while it still wrote.
+before=$(acquired "${others[0]}")
+apiserver_reset_counters
+apiserver_fault "{\"verb\":\"PATCH\",\"path\":\"$STATUS/*/status\",\"latencyMs\":700}"
+for i in 1 2 3 4 5 6; do hr_yaml "ha-r$i" default "ha-$i" default degraded "3$i"; done | kubectl apply -f - >/dev/null
+for i in 1 2 3 4 5 6; do wait_until "a long pass of writes: ha-$i is written" degraded state_of "ha-$i"; done
+apiserver_clear_faults
+is "$(patches)" 6 "six changes, six PATCH requests"
+is "$(acquired "${others[0]}")" "$before" "the other replica never took over during the pass"
+is "$(holder)" "$(identity "$now")" "the leader still holds the Lease"
 
 # --- flags ----------------------------------------------------------------------
 fails_with 2 "lease duration not above the renew deadline" "$SIDECAR" health --leader-elect \
