@@ -133,12 +133,13 @@ took=$(($(ms) - t0))
 echo "# leader stopped writing ${took} ms after its renewals began to fail (renew deadline 2 s)"
 ok "before the lease duration ran out (${took} ms)" test "$took" -lt $((LEASE_S * 1000))
 apiserver_reset_counters
+tries() { grep -c 'cannot acquire lease' "$TEST_TMP/$1.log"; }
+declare -A tried
+for n in c d "$lead"; do tried[$n]=$(tries "$n"); done
 hr ha-r1 default ha-1 default unknown 21
-# The record is stored and watched by the replicas; nobody may write it.
-sleep_until=$(($(ms) + 1500))
-while [ "$(ms)" -lt "$sleep_until" ]; do
-        [ "$(patches)" = 0 ] || break
-        sleep 0.1
+# Every replica has tried (and failed) twice since the change: none wrote it.
+for n in c d "$lead"; do
+        wait_for "replica $n tried twice more to acquire the Lease" bash -c "[ \$(grep -c 'cannot acquire lease' '$TEST_TMP/$n.log') -ge $((tried[$n] + 2)) ]"
 done
 is "$(patches)" 0 "with nobody holding the Lease nothing is written"
 apiserver_clear_faults
