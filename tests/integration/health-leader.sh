@@ -38,6 +38,12 @@ out=$(jq '.spec.holderIdentity = "three"' <<<"$stale" | kubectl replace -f - 2>&
 is "$out" 'Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on leases.coordination.k8s.io "probe": the object has been modified; please apply your changes to the latest version and try again' \
         "replacing a Lease from a stale resourceVersion: 409 Conflict in kube's words"
 is "$(kubectl get lease probe -o jsonpath='{.spec.holderIdentity}')" two "and the stale write changed nothing"
+kubectl get lease probe -o json | jq 'del(.metadata.resourceVersion)' >"$TEST_TMP/norv.json"
+code=$(apiserver_curl -o "$TEST_TMP/body.json" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+        --data @"$TEST_TMP/norv.json" /apis/coordination.k8s.io/v1/namespaces/default/leases/probe)
+is "$code $(jq -r .message "$TEST_TMP/body.json")" \
+        '422 Lease.coordination.k8s.io "probe" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update' \
+        "a Lease PUT without a resourceVersion: 422, as kube's lease strategy allows no unconditional update"
 kubectl delete lease probe >/dev/null
 
 # --- replicas -----------------------------------------------------------------
