@@ -290,8 +290,8 @@ int cmd_wait(int argc, char **argv) {
         _cleanup_(waiter_done) struct waiter w = { 0 };
         int64_t timeout_ms = 30000;
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, KUBE_ARGS_SHORT, options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, KUBE_ARGS_SHORT, options)) >= 0) {
                 switch (c) {
                 case 3000: {
                         char msg[512];
@@ -305,7 +305,7 @@ int cmd_wait(int argc, char **argv) {
                         break;
                 }
                 case 3001:
-                        w.any = true;
+                        w.any = flag_true(optarg);
                         break;
                 case 3002:
                         if (parse_timeout(optarg, &timeout_ms) < 0) {
@@ -318,8 +318,7 @@ int cmd_wait(int argc, char **argv) {
                 case 3003:
                         break;
                 case '?':
-                case ':':
-                        return kube_args_getopt_error(c, argv);
+                        return EXIT_USAGE;
                 default:
                         if (kube_args_option(&k, c, optarg) < 0)
                                 return EXIT_USAGE;
