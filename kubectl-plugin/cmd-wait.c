@@ -1,8 +1,9 @@
-/* kubectl kstatus wait: one LIST per resource type to see where things stand,
- * then a watch from that List's resourceVersion (no polling) until every
- * object meets the --for predicates (all of them, or one with --any), the
- * workflow fails (exit 3 at once), the timeout passes (exit 1) or the API
- * fails (exit 4). Messages are kubectl wait's. */
+/* kubectl kstatus wait: a GET of each named object (as kubectl's resource
+ * builder makes), one LIST per resource type to see where things stand, then
+ * a watch from that List's resourceVersion (no polling) until every object
+ * meets the --for predicates (all of them, or one with --any) or its workflow
+ * fails (exit 3, the others still reported), the timeout passes (exit 1) or
+ * the API fails (exit 4). Messages are kubectl wait's. */
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -190,23 +191,50 @@ static bool bound_request(struct kube_session *s, const struct waiter *w) {
         return by_deadline;
 }
 
+/* A read cut by --timeout: the wait timed out, as kubectl's does. */
+static int read_timed_out(const struct target *t, const char *name, struct kube_status_error *err) {
+        kube_status_error_done(err);
+        _cleanup_free_ char *safe = escape_for_terminal(name ? name : t->res.resource);
+        fprintf(stderr, "error: timed out waiting for the condition on %s/%s\n", t->res.resource, safe);
+        return EXIT_FAILED;
+}
+
+/* kubectl's resource builder GETs each named object before it waits, so its
+ * first errors (a Forbidden naming the verb get, a NotFound) come from that
+ * GET: so do ours. */
+static int get_named(struct kube_session *s, const struct target *t, const struct waiter *w) {
+        bool absent_ok = waits_for_delete(w) || waits_for(w, WAIT_CREATE);
+        for (size_t n = 0; n < t->n_names; n++) {
+                struct kube_status_error err = { .retry_after_ms = -1 };
+                _cleanup_free_ char *path = kube_resource_path(&t->res, s->namespace, t->names[n], NULL);
+                _cleanup_json_ json_t *obj = NULL;
+                bool bounded = bound_request(s, w);
+                int r = kube_client_get(s->client, path, &obj, &err);
+                if (r == -ENOENT && absent_ok)
+                        kube_status_error_done(&err);
+                else if (r == -ETIMEDOUT && bounded)
+                        return read_timed_out(t, t->names[n], &err);
+                else if (r < 0)
+                        return api_error(&err);
+        }
+        return 0;
+}
+
 /* LIST one target (the field selector narrows to one name) and add its entries. */
 static int list_target(struct kube_session *s, const struct kube_args *k, const struct target *t, struct waiter *w,
                        char **rv) {
         struct kube_status_error err = { .retry_after_ms = -1 };
+        int r = get_named(s, t, w);
+        if (r)
+                return r;
         const char *ns = k->all_namespaces ? NULL : s->namespace;
         _cleanup_free_ char *fs = t->n_names == 1 ? xasprintf("metadata.name=%s", t->names[0]) : NULL;
         _cleanup_free_ char *path = collection_query(t, ns, k->selector, fs);
         _cleanup_json_ json_t *list = NULL;
         bool bounded = bound_request(s, w);
-        int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
-        if (r == -ETIMEDOUT && bounded) {
-                /* The read was cut by --timeout: the wait timed out, as kubectl's does. */
-                kube_status_error_done(&err);
-                _cleanup_free_ char *safe = escape_for_terminal(t->n_names ? t->names[0] : t->res.resource);
-                fprintf(stderr, "error: timed out waiting for the condition on %s/%s\n", t->res.resource, safe);
-                return EXIT_FAILED;
-        }
+        r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
+        if (r == -ETIMEDOUT && bounded)
+                return read_timed_out(t, t->n_names ? t->names[0] : NULL, &err);
         if (r < 0)
                 return api_list_error(t, k->selector, fs, &err);
         json_t *items = json_object_get(list, "items");
