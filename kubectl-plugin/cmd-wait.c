@@ -337,19 +337,24 @@ static int check_targets(const struct targets *ts, const struct kube_args *k, co
         return 0;
 }
 
-/* kubectl's line for each object still waited for when the wait ends. */
+/* kubectl's line for each object still waited for when the wait ends: one
+ * is "error: …"; several are kubectl's aggregate, one bare line each. */
 static void report_unmet(const struct waiter *w, bool checked_once) {
+        size_t n = 0;
+        for (size_t i = 0; i < w->n_entries; i++)
+                n += !w->entries[i].met && !w->entries[i].failed;
+        const char *prefix = n == 1 ? "error: " : "";
         for (size_t i = 0; i < w->n_entries; i++) {
                 const struct entry *e = &w->entries[i];
                 if (e->met || e->failed)
                         continue;
                 _cleanup_free_ char *safe = escape_for_terminal(e->name);
                 if (checked_once)
-                        fprintf(stderr, "error: condition not met for %s/%s\n", e->t->res.resource, safe);
+                        fprintf(stderr, "%scondition not met for %s/%s\n", prefix, e->t->res.resource, safe);
                 else if (!e->seen && waits_for(w, WAIT_CREATE))
-                        fputs("error: timed out waiting for the condition\n", stderr);
+                        fprintf(stderr, "%stimed out waiting for the condition\n", prefix);
                 else
-                        fprintf(stderr, "error: timed out waiting for the condition on %s/%s\n", e->t->res.resource,
+                        fprintf(stderr, "%stimed out waiting for the condition on %s/%s\n", prefix, e->t->res.resource,
                                 safe);
         }
 }

@@ -118,5 +118,5 @@ is "$(kubectl kstatus describe db -l bulk=yes | grep -c '^Name:')" $N "describe 
 echo "# describe of $N: $((($(date +%s%N) - start) / 1000000)) ms"
 like "$(apiserver_counters | jq -r .total)" '^(1[0-9]|[5-9])$' "with a handful of requests (pages of 500), not one per object"
 is "$(kubectl kstatus wait db -l bulk=yes --for=delete --timeout=0 2>&1 | tail -1)" \
-        "error: condition not met for databases/db-0$N" "wait --timeout=0 over $N checks once and names each, in kubectl's words"
+        "condition not met for databases/db-0$N" "wait --timeout=0 over $N checks once and names each, in kubectl's words"
 done_testing
