@@ -359,7 +359,8 @@ static void report_unmet(const struct waiter *w, bool checked_once) {
         }
 }
 
-int cmd_wait(int argc, char **argv) {
+/* The flags of wait; prints and returns an exit code on a mistake. */
+static int parse_args(int argc, char **argv, struct kube_args *k, struct waiter *w, int64_t *timeout_ms) {
         static const struct option options[] = {
                 { "for", required_argument, NULL, 3000 },
                 { "any", no_argument, NULL, 3001 },
@@ -368,9 +369,6 @@ int cmd_wait(int argc, char **argv) {
                 KUBE_ARGS_OPTIONS,
                 {},
         };
-        struct kube_args k = { 0 };
-        _cleanup_(waiter_done) struct waiter w = { 0 };
-        int64_t timeout_ms = 30000;
         int c;
         _cleanup_(flags_done) struct flags fl = { 0 };
         while ((c = flags_next(&fl, argc, argv, KUBE_ARGS_SHORT, options)) >= 0) {
@@ -382,15 +380,15 @@ int cmd_wait(int argc, char **argv) {
                                 _cleanup_free_ char *safe = escape_for_terminal(msg);
                                 return usage_error("%s", safe);
                         }
-                        w.fors = xrealloc(w.fors, (w.n_fors + 1) * sizeof(struct wait_for));
-                        w.fors[w.n_fors++] = f;
+                        w->fors = xrealloc(w->fors, (w->n_fors + 1) * sizeof(struct wait_for));
+                        w->fors[w->n_fors++] = f;
                         break;
                 }
                 case 3001:
-                        w.any = flag_true(optarg);
+                        w->any = flag_true(optarg);
                         break;
                 case 3002:
-                        if (parse_timeout(optarg, &timeout_ms) < 0) {
+                        if (parse_timeout(optarg, timeout_ms) < 0) {
                                 _cleanup_free_ char *safe = escape_for_terminal(optarg);
                                 return usage_error("invalid argument \"%s\" for \"--timeout\" flag: want a duration "
                                                    "such as 30s, 5m or 0",
@@ -398,15 +396,25 @@ int cmd_wait(int argc, char **argv) {
                         }
                         break;
                 case 3003:
-                        w.all = flag_true(optarg);
+                        w->all = flag_true(optarg);
                         break;
                 case '?':
                         return EXIT_USAGE;
                 default:
-                        if (kube_args_option(&k, c, optarg) < 0)
+                        if (kube_args_option(k, c, optarg) < 0)
                                 return EXIT_USAGE;
                 }
         }
+        return 0;
+}
+
+int cmd_wait(int argc, char **argv) {
+        struct kube_args k = { 0 };
+        _cleanup_(waiter_done) struct waiter w = { 0 };
+        int64_t timeout_ms = 30000;
+        int rc = parse_args(argc, argv, &k, &w, &timeout_ms);
+        if (rc)
+                return rc;
         if (w.n_fors == 0)
                 return usage_error("--for must be given: condition=NAME[=VALUE], health=STATE, message=TEXT, "
                                    "delete or create");
@@ -421,7 +429,7 @@ int cmd_wait(int argc, char **argv) {
                         k.request_timeout_ms = timeout_ms; /* discovery too */
         }
         _cleanup_(kube_session_close) struct kube_session s = { 0 };
-        int rc = kube_session_open(&k, &s);
+        rc = kube_session_open(&k, &s);
         if (rc)
                 return rc;
         _cleanup_(targets_free) struct targets ts = { 0 };
