@@ -73,13 +73,19 @@ static const struct option options[] = {
         {},
 };
 
-/* --leader-elect[=true|false], as pflag reads a bool flag. */
+/* --leader-elect[=BOOL], as pflag reads a bool flag (Go's strconv.ParseBool). */
 static int set_bool(const char *flag, const char *arg, bool *ret) {
-        if (!arg || strcmp(arg, "true") == 0)
-                *ret = true;
-        else if (strcmp(arg, "false") == 0)
-                *ret = false;
-        else
+        static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+        static const char *const no[] = { "0", "f", "F", "FALSE", "false", "False" };
+        bool known = !arg;
+        *ret = true;
+        for (size_t i = 0; arg && i < ELEMENTSOF(yes); i++) {
+                if (strcmp(arg, yes[i]) == 0 || strcmp(arg, no[i]) == 0) {
+                        known = true;
+                        *ret = strcmp(arg, yes[i]) == 0;
+                }
+        }
+        if (!known)
                 return config_error("invalid argument \"%s\" for \"--%s\" flag: strconv.ParseBool: parsing \"%s\": "
                                     "invalid syntax", arg, flag, arg);
         return 0;

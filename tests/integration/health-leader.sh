@@ -200,5 +200,9 @@ fails_with 2 "renew deadline not above 1.2 retry periods" "$SIDECAR" health --le
 is "$("$SIDECAR" health --leader-elect=maybe 2>&1)" \
         'error: invalid argument "maybe" for "--leader-elect" flag: strconv.ParseBool: parsing "maybe": invalid syntax' \
         "--leader-elect takes true or false, in pflag's words"
+like "$("$SIDECAR" health --leader-elect=T --leader-elect-lease-duration=1500ms 2>&1)" 'lease-duration must be a whole number' \
+        "--leader-elect=T is true, as Go's ParseBool reads it (its timings are checked)"
+out=$("$SIDECAR" health --leader-elect=F --leader-elect-lease-duration=1500ms --kubeconfig=/nonexistent 2>&1)
+ok "--leader-elect=F is false (its timings are not checked): $out" bash -c "! grep -q lease-duration <<<'$out'"
 
 done_testing
