@@ -546,7 +546,7 @@ static int fetch(struct kube_session *s, const struct get_args *a, const struct 
                 _cleanup_free_ char *path = collection_query(t, ns, a->kube.selector, fs);
                 struct page_ctx p = { .v = v, .t = t, .rv = rv };
                 int r = kube_client_list(s->client, path, (unsigned)a->chunk_size, on_page, &p, NULL, &err);
-                return r < 0 ? api_error(&err) : 0;
+                return r < 0 ? api_list_error(t, a->kube.selector, fs, &err) : 0;
         }
         for (size_t i = 0; i < t->n_names; i++) {
                 _cleanup_free_ char *path = kube_resource_path(&t->res, ns, t->names[i], NULL);
@@ -666,19 +666,19 @@ static int parse_get_option(int c, const char *arg, struct get_args *a) {
                 add_label_columns(a, arg);
                 return 0;
         case 3000:
-                a->no_headers = true;
+                a->no_headers = flag_true(arg);
                 return 0;
         case 'w':
-                a->watch = true;
+                a->watch = flag_true(arg);
                 return 0;
         case 3001:
-                a->all_kratix = true;
+                a->all_kratix = flag_true(arg);
                 return 0;
         case 3002:
-                a->show_labels = true;
+                a->show_labels = flag_true(arg);
                 return 0;
         case 3003:
-                a->show_kind = true;
+                a->show_kind = flag_true(arg);
                 return 0;
         case 3004:
                 a->sort_by = arg;
@@ -687,17 +687,18 @@ static int parse_get_option(int c, const char *arg, struct get_args *a) {
                 a->field_selector = arg;
                 return 0;
         case 3006:
-                a->ignore_not_found = true;
+                a->ignore_not_found = flag_true(arg);
                 return 0;
         case 3007:
                 if (parse_int64(arg, 0, UINT32_MAX, &a->chunk_size) < 0)
                         return usage_error("invalid argument \"%s\" for \"--chunk-size\" flag: a number from 0 on", arg);
                 return 0;
         case 3008:
-                a->watch_only = a->watch = true;
+                a->watch_only = flag_true(arg);
+                a->watch |= a->watch_only;
                 return 0;
         case 3009:
-                a->watch_events = true;
+                a->watch_events = flag_true(arg);
                 return 0;
         default:
                 return kube_args_option(&a->kube, c, arg) < 0 ? EXIT_USAGE : 0;
@@ -724,10 +725,10 @@ static int parse_args(int argc, char **argv, struct get_args *a) {
         };
         int c;
         a->chunk_size = 500;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "o:wL:" KUBE_ARGS_SHORT, options, NULL)) >= 0) {
-                if (c == '?' || c == ':')
-                        return kube_args_getopt_error(c, argv);
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "o:wL:" KUBE_ARGS_SHORT, options)) >= 0) {
+                if (c == '?')
+                        return EXIT_USAGE;
                 int r = parse_get_option(c, optarg, a);
                 if (r)
                         return r;
@@ -923,7 +924,7 @@ static int get(struct get_args *a, char **args, int n_args, struct object_printe
         return rc ? rc : rc_missing;
 }
 
-int cmd_get(int argc, char **argv) {
+static int run_get(int argc, char **argv) {
         _cleanup_(get_args_done) struct get_args a = { 0 };
         int rc = parse_args(argc, argv, &a);
         if (rc)
@@ -938,4 +939,9 @@ int cmd_get(int argc, char **argv) {
         if (rc)
                 return rc;
         return get(&a, argv + optind, argc - optind, &printer);
+}
+
+int cmd_get(int argc, char **argv) {
+        /* kubectl get exits 1 on every error (README's table of differences). */
+        return run_get(argc, argv) ? EXIT_FAILED : EXIT_MET;
 }

@@ -193,9 +193,8 @@ same "--field-selector metadata.namespace" db -A --field-selector metadata.names
 same "--field-selector !=" db --field-selector 'metadata.name!=example' -o name
 same "--ignore-not-found" db nope --ignore-not-found
 same "--ignore-not-found with one found" db nope example --ignore-not-found -o name
-# Without it: what was found, then the error (the exit code is 4, README's table says why).
-is "$(kubectl kstatus get db nope example -o name 2>&1)" "$(kubectl get db nope example -o name 2>&1)" \
-        "a missing name: what was found, then kubectl's NotFound"
+same "a missing name: what was found, then kubectl's NotFound, exit 1" db nope example -o name
+same "a missing name, -o json" db nope example -o json
 mark=$(apiserver_mark)
 same "--chunk-size=1" db -A --chunk-size=1 -o name
 is "$(apiserver_access_count "$mark" GET /apis/example.promise.syntasso.io/v1/databases)" 8 \
