@@ -658,6 +658,19 @@ static void add_label_columns(struct get_args *a, const char *arg) {
         }
 }
 
+/* --chunk-size, refused in pflag's words (strconv.ParseInt's reasons). */
+static int parse_chunk_size(const char *arg, struct get_args *a) {
+        int r = parse_int64(arg, 0, UINT32_MAX, &a->chunk_size);
+        if (r == 0)
+                return 0;
+        _cleanup_free_ char *safe = escape_for_terminal(arg);
+        fprintf(stderr,
+                "Error: invalid argument \"%s\" for \"--chunk-size\" flag: strconv.ParseInt: parsing \"%s\": %s\n"
+                "See 'kubectl kstatus get --help' for usage.\n",
+                safe, safe, r == -ERANGE ? "value out of range" : "invalid syntax");
+        return EXIT_USAGE;
+}
+
 static int parse_get_option(int c, const char *arg, struct get_args *a) {
         switch (c) {
         case 'o':
@@ -690,9 +703,7 @@ static int parse_get_option(int c, const char *arg, struct get_args *a) {
                 a->ignore_not_found = flag_true(arg);
                 return 0;
         case 3007:
-                if (parse_int64(arg, 0, UINT32_MAX, &a->chunk_size) < 0)
-                        return usage_error("invalid argument \"%s\" for \"--chunk-size\" flag: a number from 0 on", arg);
-                return 0;
+                return parse_chunk_size(arg, a);
         case 3008:
                 a->watch_only = flag_true(arg);
                 a->watch |= a->watch_only;

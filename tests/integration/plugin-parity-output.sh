@@ -187,6 +187,15 @@ is "$(kubectl kstatus get db,iam | awk '{print $1}')" "$(kubectl get db,iam | aw
 same "TYPE,TYPE -o name" db,iam -o name
 same "TYPE,TYPE with a name" db,iam alice -o name --ignore-not-found
 
+# The new flags in pflag's forms.
+same "-oFORMAT" db -A '-ojsonpath={.items[*].metadata.name}'
+same "-o=FORMAT, --sort-by VALUE" db -A -o=name --sort-by .metadata.name
+same "--ignore-not-found=true" db nope --ignore-not-found=true
+same "--show-kind=false" db -o name --show-kind=false
+same "-LKEY" db -Lteam -o custom-columns=N:.metadata.name
+is "$(kubectl kstatus get db --chunk-size=abc 2>&1 | head -1; echo "rc=${PIPESTATUS[0]}")" \
+        "$(kubectl get db --chunk-size=abc 2>&1 | head -1; echo "rc=${PIPESTATUS[0]}")" "--chunk-size=abc: pflag's error"
+
 # Filters and paging.
 same "--field-selector metadata.name" db -A --field-selector metadata.name=broken -o name
 same "--field-selector metadata.namespace" db -A --field-selector metadata.namespace=team-b -o name
