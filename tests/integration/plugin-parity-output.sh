@@ -221,12 +221,16 @@ watch_both() { # FILE-PREFIX ARGS...
 lines_at_least() { [ "$(wc -l <"$1")" -ge "$2" ]; }
 mark=$(apiserver_mark)
 watch_both events db -w -o json --output-watch-events
+watch_both only db --watch-only -o name
 poll 10 lines_at_least events.kubectl 3 && poll 10 lines_at_least events.kstatus 3
-apiserver_wait_access "$mark" 4 GET /apis/example.promise.syntasso.io/v1/namespaces/default/databases
+# each of the four lists, then watches: 8 GETs of the collection
+apiserver_wait_access "$mark" 8 GET /apis/example.promise.syntasso.io/v1/namespaces/default/databases
 kubectl patch db big --subresource=status --type merge -p '{"status":{"message":"grown"}}' >/dev/null
 poll 10 lines_at_least events.kubectl 4 && poll 10 lines_at_least events.kstatus 4
 is "$(cat events.kstatus)" "$(cat events.kubectl)" "-w -o json --output-watch-events: one line per event, as kubectl"
 is "$(jq -r '.type + " " + .object.metadata.name' events.kstatus | tail -1)" "MODIFIED big" "the change came as MODIFIED"
+poll 10 lines_at_least only.kubectl 1 && poll 10 lines_at_least only.kstatus 1
+is "$(cat only.kstatus)" "$(cat only.kubectl)" "--watch-only: the change, not the list"
 
 # wait --for=jsonpath, as kubectl 1.32 reads it: met at once, same words, same exit.
 same_wait() { # DESCRIPTION ARGS...
