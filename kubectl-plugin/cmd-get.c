@@ -30,9 +30,10 @@ const char get_usage[] =
         "  kubectl kstatus get db -o custom-columns=NAME:.metadata.name,MSG:.status.message --sort-by=.metadata.name\n"
         "\n"
         "Options:\n"
-        "  -o, --output=FORMAT                wide (adds GENERATION and PIPELINES, never cuts the message), name,\n"
-        "                                     json|yaml (the API objects, as kubectl), kstatus-json|kstatus-yaml (the\n"
-        "                                     rows above as a GetList), jsonpath=T, jsonpath-file=F, jsonpath-as-json=T,\n"
+        "  -o, --output=FORMAT                wide (adds GENERATION and PIPELINES, never cuts the message),\n"
+        "                                     name, json|yaml (the API objects, as kubectl's),\n"
+        "                                     kstatus-json|kstatus-yaml (the rows above as a GetList),\n"
+        "                                     jsonpath=T, jsonpath-file=F, jsonpath-as-json=T,\n"
         "                                     custom-columns=SPEC, custom-columns-file=F, go-template=T,\n"
         "                                     go-template-file=F (fields, range, if/else, with, index, len, eq...)\n"
         "      --no-headers                   no header line\n"
@@ -45,7 +46,7 @@ const char get_usage[] =
         "      --chunk-size=N                 list N at a time (default 500, 0: all at once)\n"
         "  -w, --watch                        after the list, show every change (a terminal redraws the table)\n"
         "      --watch-only                   show the changes only, not the list first\n"
-        "      --output-watch-events          with -w and -o json|yaml|name: say ADDED, MODIFIED or DELETED\n"
+        "      --output-watch-events          with -w: say ADDED, MODIFIED or DELETED (an EVENT column)\n"
         "      --all-kratix                   every resource of every Promise\n" KUBE_ARGS_USAGE;
 
 /* GET_TABLE and GET_WIDE first: "a->output <= GET_WIDE" means a table. */
