@@ -7,29 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 cd "$TEST_TMP" || exit 1
 KC=$KSTATUS_BUILD_DIR/tests/tools/kube-client
-HOSTILE=$KSTATUS_BUILD_DIR/tests/tools/hostile-http
-
-# hostile MODE SIZE: start one; sets URL and writes a kubeconfig for it to $1.kubeconfig.
-hostile() {
-        "$HOSTILE" "$1" "$2" >"$1.out" &
-        at_exit "kill $! 2>/dev/null"
-        URL=
-        for _ in $(seq 1 100); do
-                URL=$(sed -n 's/^serving on //p' "$1.out")
-                [ -n "$URL" ] && break
-                sleep 0.05
-        done
-        printf 'apiVersion: v1\nkind: Config\ncurrent-context: h\nclusters:\n- {name: h, cluster: {server: "%s"}}\ncontexts:\n- {name: h, context: {cluster: h}}\n' \
-                "$URL" >"$1.kubeconfig"
-}
-peak_kib() { sed -n 's/^peak //p' "$1"; }
-# rss_under FILE KIB DESCRIPTION: peak RSS checks, left out under ASan (its
-# quarantine keeps freed buffers, so the numbers say nothing about ours).
-if ldd "$KC" 2>/dev/null | grep -q libasan; then
-        rss_under() { :; }
-else
-        rss_under() { local peak; peak=$(peak_kib "$1"); ok "$3 (${peak} KiB)" [ "$peak" -lt "$2" ]; }
-fi
+. "$(dirname "$0")/lib-hostile.sh"
+rss_checks "$KC"
 
 # ---- an endless chunked body ----
 hostile endless $((1 << 30))
