@@ -50,7 +50,7 @@ static const char usage[] =
         "      --debounce=DURATION      wait before pushing a removed or polled file (50ms); a complete\n"
         "                               write is pushed at once\n"
         "      --max-debounce=DURATION  longest delay of a live push (2s)\n"
-        "      --deadline=DURATION      how long the final write may retry (60s)\n"
+        "      --deadline=DURATION      how long the shutdown may take once the pipeline ended (60s)\n"
         "      --no-live                only write when the pipeline ends\n"
         "      --poll=DURATION          check status.yaml this often instead of watching it with inotify\n"
         "                               (used by itself when inotify is out of instances or watches)\n"
@@ -62,6 +62,8 @@ static const char usage[] =
         "  -v, --verbose                log debug events too\n"
         "      --max-file-size=SIZE, --max-depth=N, --max-nodes=N, --max-status-size=SIZE\n"
         "                               status.yaml limits (1Mi, 64, 100000, 1Mi)\n"
+        "      --max-response-size=SIZE the largest answer taken from the API server (4Mi), inside\n"
+        "                               the 32Mi memory limit injection gives the sidecar\n"
         "      --version                print the version\n";
 
 /* The resource from object.yaml when the environment does not name it. */
@@ -280,6 +282,7 @@ static const struct setting settings[] = {
         { "max-depth", 0, NULL, true, set_max_depth, AT(limits.max_depth) },
         { "max-nodes", 0, NULL, true, set_max_nodes, AT(limits.max_nodes) },
         { "max-status-size", 0, NULL, true, set_size, AT(limits.max_result_bytes) },
+        { "max-response-size", 0, NULL, true, set_size, AT(max_response_bytes) },
 };
 #undef AT
 
@@ -403,6 +406,7 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 .pipeline_index = -1, .pipeline_count = -1, .is_last = -1, .mode = KSTATUS_MERGE_DEEP,
                 .limits = KSTATUS_LIMITS_DEFAULT, .debounce_ms = 50, .max_debounce_ms = 2000,
                 .final_deadline_ms = 60000, .request_timeout_ms = 10000, .live = true,
+                .max_response_bytes = SIDECAR_MAX_RESPONSE_BYTES,
                 .log_format = LOG_FORMAT_TEXT, .log_level = LOG_LEVEL_INFO,
         };
         int r = read_environment(cfg);
@@ -468,6 +472,10 @@ static int resolve_resource(struct sidecar *s) {
         return 0;
 }
 
+static int64_t budget_left(void *userdata) {
+        return sidecar_budget_left(userdata);
+}
+
 int main(int argc, char **argv) {
         if (argc > 1 && strcmp(argv[1], "health") == 0) return health_main(argc - 1, argv + 1);
         struct sidecar s = { .kratix_owned = -1, .last = -1 };
@@ -483,6 +491,10 @@ int main(int argc, char **argv) {
                 sidecar_done(&s);
                 return EXIT_CONFIG;
         }
+        api_set_budget(s.api, budget_left, &s);
+        /* --once is all final write: its budget runs from the start. */
+        if (s.cfg.once)
+                s.end_ms = kstatus_monotonic_ms();
         if (!s.cfg.object.resource && resolve_resource(&s) < 0) {
                 sidecar_done(&s);
                 return EXIT_CONFIG;
@@ -496,8 +508,9 @@ int main(int argc, char **argv) {
         r = sidecar_start(&s);
         if (r < 0) {
                 sidecar_done(&s);
-                /* The object re-created under the pipeline is no configuration error. */
-                return r == -EIDRM ? EXIT_WRITE_FAILED : EXIT_CONFIG;
+                /* Only what the configuration names wrongly is a configuration
+                 * error; an unavailable API or a re-created object is not. */
+                return r == -EINVAL ? EXIT_CONFIG : EXIT_WRITE_FAILED;
         }
         if (s.cfg.once)
                 r = sidecar_finish(&s, OUTCOME_SUCCEEDED, NULL);
