@@ -92,7 +92,8 @@ int api_create_event(struct api *api, const struct kstatus_object_ref *obj, cons
         _cleanup_free_ char *api_version = *obj->group ? xasprintf("%s/%s", obj->group, obj->version)
                                                        : xstrdup(obj->version);
         _cleanup_free_ char *generate = xasprintf("%s.", obj->name);
-        _cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events", ns);
+        _cleanup_free_ char *ns_q = kube_escape(ns);
+        _cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events", ns_q);
         char now[KSTATUS_TIME_LEN];
         kstatus_time_now(now);
 

@@ -172,7 +172,11 @@ static bool deleted_by_failed_job(struct sidecar *s, const json_t *pod) {
         if (!job)
                 return false;
         const char *ns = s->cfg.pod_namespace ? s->cfg.pod_namespace : s->cfg.object.namespace;
-        _cleanup_free_ char *path = xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s", ns, job);
+        _cleanup_free_ char *problems = kube_path_segment_problems(job);
+        if (problems)
+                return false;
+        _cleanup_free_ char *ns_q = kube_escape(ns ? ns : "default"), *job_q = kube_escape(job);
+        _cleanup_free_ char *path = xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s", ns_q, job_q);
         _cleanup_json_ json_t *obj = NULL;
         _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
         if (api_get(s->api, path, 0, &obj, &aerr) < 0) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "kube/client.h"
 #include "../health/controller.h"
 #include "log.h"
 #include "options.h"
@@ -371,11 +372,38 @@ static void fill_defaults(struct sidecar_config *cfg) {
                 cfg->max_debounce_ms = cfg->debounce_ms;
 }
 
+/* As kubectl and client-go, a name that would change the request's path is
+ * refused before any request (docs/BEHAVIOUR.md §6); the rest is escaped. */
+static int check_path_segments(const struct sidecar_config *cfg) {
+        const struct kstatus_object_ref *o = &cfg->object;
+        const struct {
+                const char *what, *value;
+        } segments[] = {
+                { "resource name", o->name },     { "namespace", o->namespace },        { "resource", o->resource },
+                { "API group", o->group },        { "API version", o->version },        { "pod name", cfg->pod_name },
+                { "pod namespace", cfg->pod_namespace }, { "promise name", cfg->promise },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(segments); i++) {
+                if (!segments[i].value)
+                        continue;
+                _cleanup_free_ char *problems = kube_path_segment_problems(segments[i].value);
+                if (problems) {
+                        _cleanup_free_ char *safe = kstatus_escape_terminal(segments[i].value);
+                        return config_error("invalid %s \"%s\": %s", segments[i].what, safe, problems);
+                }
+        }
+        return 0;
+}
+
 static int check_config(const struct sidecar_config *cfg) {
         if (!cfg->object.name)
                 return config_error("no resource to report on: set KRATIX_OBJECT_NAME (Kratix does) or --name, or "
                                     "provide %s/object.yaml",
                                     cfg->input_dir);
+        if (!*cfg->object.name)
+                return config_error("resource name may not be empty");
+        if (check_path_segments(cfg) < 0)
+                return -EINVAL;
         if (!cfg->object.version)
                 return config_error("no API version for \"%s\": set KRATIX_OBJECT_VERSION or --api-version",
                                     cfg->object.name);

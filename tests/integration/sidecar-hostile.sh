@@ -166,6 +166,44 @@ env KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 KRA
         KSTATUS_INPUT_DIR="$PIPE_DIR/input" "$SIDECAR" --once >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
 is "$rc" 2 "a resource that does not exist is still a configuration error (exit 2)"
 
+# --- names that would change the request's path -------------------------------
+# As kubectl: '/', '%', '.' and '..' refused before any request (exit 2, in
+# client-go's words); any other character is escaped, so '?' cannot start a
+# query that makes "example?x=1" read and write "example".
+once_named() { # NAME NAMESPACE: run --once on that resource; sets rc
+        rc=0
+        env KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 KRATIX_OBJECT_NAME="$1" \
+                KRATIX_OBJECT_NAMESPACE="$2" KRATIX_CRD_PLURAL=iams KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" \
+                KSTATUS_INPUT_DIR="$PIPE_DIR/input" "$SIDECAR" --once >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
+}
+PIPE_DIR=$TEST_TMP/pipelines/names && mkdir -p "$PIPE_DIR/metadata" "$PIPE_DIR/input"
+printf 'message: "written through a crafted name"\n' >"$PIPE_DIR/metadata/status.yaml"
+kubectl patch iam example --subresource=status --type=merge -p '{"status":{"message":"untouched"}}' >/dev/null
+before=$(apiserver_counters | jq .total)
+once_named 'example/status?x=' default
+is "$rc" 2 "a name with '/': a configuration error (exit 2)"
+is "$(cat "$PIPE_DIR/sidecar.log")" "error: invalid resource name \"example/status?x=\": [may not contain '/']" \
+        "in client-go's words"
+once_named example 'default/iams/example/status?x='
+is "$(cat "$PIPE_DIR/sidecar.log")" "error: invalid namespace \"default/iams/example/status?x=\": [may not contain '/']" \
+        "a namespace with '/' too"
+once_named .. default
+is "$(cat "$PIPE_DIR/sidecar.log")" "error: invalid resource name \"..\": [may not be '..']" "and '..'"
+is "$(apiserver_counters | jq .total)" "$before" "no request was sent for a refused name"
+# object.yaml's name is checked as the environment's is.
+printf 'apiVersion: example.promise.syntasso.io/v1\nkind: IAM\nmetadata: {name: "a%%2Fb", namespace: default}\n' \
+        >"$PIPE_DIR/input/object.yaml"
+rc=0
+env KRATIX_CRD_PLURAL=iams KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" KSTATUS_INPUT_DIR="$PIPE_DIR/input" \
+        "$SIDECAR" --once >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
+is "$rc:$(cat "$PIPE_DIR/sidecar.log")" "2:error: invalid resource name \"a%2Fb\": [may not contain '%']" \
+        "object.yaml's name with '%': exit 2"
+rm -f "$PIPE_DIR/input/object.yaml"
+once_named 'example?x=1' default
+is "$rc" 2 "a name with '?' is escaped: no such resource (exit 2)"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'iams.example.promise.syntasso.io "example\?x=1" not found' "the server was asked for it"
+is "$(status_of .status.message)" '"untouched"' "and \"example\" was not written"
+
 # --- answers past the response limit ------------------------------------------
 # tests/tools/hostile-http answers every request with a 60 MB object, or a
 # chunked body that never ends. The sidecar takes at most 4 MiB (its
