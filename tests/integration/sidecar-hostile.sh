@@ -166,6 +166,27 @@ env KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 KRA
         KSTATUS_INPUT_DIR="$PIPE_DIR/input" "$SIDECAR" --once >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
 is "$rc" 2 "a resource that does not exist is still a configuration error (exit 2)"
 
+# --- what the sidecar writes quoting a pipeline's text is escaped ------------
+# kubectl describe prints condition messages and Events raw, kubectl logs prints
+# log lines raw: a pipeline's name or a refused file's text must not drive the
+# user's terminal (ESC, BEL, C1 CSI, U+202E right-to-left override).
+hostile_text=$'x\e]0;pwned\a\u202e\u009b31m'
+kubectl patch iam example --subresource=status --type=json -p '[{"op":"add","path":"/status","value":{}}]' >/dev/null
+start_sidecar escape "" "" --workflow-conditions=on --pipeline="$hostile_text"
+# YAML itself refuses C0 and C1 controls: the file's type carries the bidi ones.
+jq -n --arg t $'x\u202e\u200by' '{conditions: [{type: $t, status: "True", message: 1}]}' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "the refusal is logged" 1 grep -c 'refuse' "$PIPE_DIR/sidecar.log"
+stop_sidecar USR1
+msg=$(status_of '.status.conditions[]? | select(.type == "ConfigureWorkflowCompleted") | .message')
+is "$msg" '"A Configure Pipeline has failed: x\\x1b]0;pwned\\x07\\u202e\\xc2\\x9b31m"' \
+        "the failed condition quotes the pipeline's name escaped"
+# shellcheck disable=SC2317 # called through ok
+lacks() { ! LC_ALL=C grep -q -- "$1" "$2"; }
+ok "no escape, BEL, C1 or bidi character in the sidecar's log" \
+        lacks $'[\x1b\x07]\\|\xc2\x9b\\|\xe2\x80\xae\\|\xe2\x80\x8b' "$PIPE_DIR/sidecar.log"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'condition "x\\u202e\\u200by": message must be a string' \
+        "the log quotes the refused type escaped"
+
 # --- names that would change the request's path -------------------------------
 # As kubectl: '/', '%', '.' and '..' refused before any request (exit 2, in
 # client-go's words); any other character is escaped, so '?' cannot start a
