@@ -290,10 +290,11 @@ int sidecar_start(struct sidecar *s) {
         if (r < 0) {
                 _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
                 log_error_errno(r, "start", "cannot read %s: %s", what, err.message);
-                /* The server refusing what the configuration names (401, 403,
-                 * 404, 422) is a configuration error; no answer, 429 or 5xx
-                 * through the deadline, or an answer over the limit, is not. */
-                bool config = r == -EPERM || (err.http_code >= 400 && err.http_code < 500 && err.http_code != 429);
+                /* No answer, 429 or 5xx through the deadline, a bad answer or
+                 * a re-created object is no configuration error; the server
+                 * refusing what the configuration names (401, 403, 404, 422),
+                 * or a TLS failure, is. */
+                bool config = !(r == -EIDRM || r == -E2BIG || r == -EBADMSG || kube_error_is_transient(r, &err));
                 kube_status_error_done(&err);
                 return config ? -EINVAL : r;
         }

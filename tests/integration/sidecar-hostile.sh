@@ -120,7 +120,8 @@ is "$(status_of .status)" null "and the new resource gets no status"
 # timeout; a live push is in flight when the pipeline ends, status.yaml and
 # workflow-control.yaml are refused at the end (two Events), the Pod cannot be
 # read. Everything after SIGTERM shares the one budget: the sidecar is gone
-# within --deadline plus the one request in flight (6 s; 1 s of slack).
+# within --deadline plus the one request in flight (6 s; 2 s of slack for a
+# loaded machine: each budget of its own took 14 s).
 elapsed_ms() { echo $(((${EPOCHREALTIME/./} - $1) / 1000)); }
 status_path=/apis/example.promise.syntasso.io/v1/namespaces/default/iams/example/status
 POD_NAME=stalled POD_NAMESPACE=default IS_LAST_PIPELINE=true \
@@ -139,7 +140,7 @@ wait "$SIDECAR_PID"
 rc=$?
 took=$(elapsed_ms "$t0")
 apiserver_clear_faults
-ok "SIGTERM to exit under a stalled API: ${took} ms, within --deadline 4s + one 2s request" [ "$took" -lt 7000 ]
+ok "SIGTERM to exit under a stalled API: ${took} ms, within --deadline 4s + one 2s request" [ "$took" -lt 8000 ]
 is "$rc" 1 "the final write that could not be made exits 1"
 like "$(cat "$PIPE_DIR/sidecar.log")" 'final write to .* failed: .*gave up' "the log says the final write gave up"
 
@@ -156,8 +157,9 @@ for mode in --once live; do
                 >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
         took=$(elapsed_ms "$t0")
         is "$rc" 1 "$mode: 503 to the deadline at the start: exit 1, not a configuration error"
-        ok "$mode: it retried until the deadline (${took} ms)" [ "$took" -ge 1000 ] && [ "$took" -lt 4000 ]
-        like "$(cat "$PIPE_DIR/sidecar.log")" 'cannot read .*gave up after [0-9]+ attempts' "$mode: the log says it gave up"
+        ok "$mode: it ends by the deadline (${took} ms)" [ "$took" -lt 4000 ]
+        like "$(cat "$PIPE_DIR/sidecar.log")" 'cannot read .*gave up after ([2-9]|[1-9][0-9]+) attempts: deadline 2\.0s' \
+                "$mode: the log says it retried until the deadline"
 done
 apiserver_clear_faults
 rc=0
