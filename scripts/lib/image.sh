@@ -38,7 +38,8 @@ image_rootfs() { # BINARY DIR
         install -m 0755 "$bin" "$root/usr/local/bin/kstatus-sidecar"
         _image_copy "$interp" "$root"
         for lib in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-                _image_copy "/lib/$triplet/$lib" "$root"
+                # arm64 executables also name the loader: it is there already.
+                [ "$lib" = "$(basename "$interp")" ] || _image_copy "/lib/$triplet/$lib" "$root"
         done
         printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
                 'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' >"$root/etc/passwd"
