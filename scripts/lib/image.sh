@@ -21,7 +21,7 @@
 #                                    image (libc6 and the static archives), and kstatus's LICENSE
 #   var/lib/dpkg/status.d/PKG        what those packages are, for image scanners (as distroless)
 # Nothing else: no shell, no package manager, no CA bundle (in a cluster the sidecar trusts
-# only the service account's ca.crt: docs/BEHAVIOUR.md §10), no nsswitch.conf (glibc's
+# only the service account's ca.crt: docs/BEHAVIOUR.md §6), no nsswitch.conf (glibc's
 # built-in defaults resolve hosts through files, then DNS), no tzdata (it logs in UTC).
 # KSTATUS_STATIC_PACKAGES (scripts/lib/common.sh) names the static archives.
 image_rootfs() { # BINARY DIR

@@ -51,6 +51,9 @@ raw=$(skopeo inspect --raw "$ref")
 is "$(jq -r .mediaType <<<"$raw")" "application/vnd.oci.image.index.v1+json" "the tag names an OCI image index"
 is "$(printf 'sha256:%s' "$(printf '%s' "$raw" | sha256sum | cut -d' ' -f1)")" "$digest" \
         "whose bytes hash to the recorded digest (what a registry will report)"
+ok "skopeo copy --all --preserve-digests keeps that digest (as a push to a registry does)" sh -c \
+        "skopeo copy -q --all --preserve-digests '$ref' 'oci:$TEST_TMP/copy:v$version' &&
+         jq -e '.manifests[0].digest == \"$digest\"' '$TEST_TMP/copy/index.json'"
 is "$(jq -c '[.manifests[].platform | .os + "/" + .architecture]' <<<"$raw")" '["linux/amd64","linux/arm64"]' \
         "it holds linux/amd64 and linux/arm64"
 commit=$(git -C "$KSTATUS_SOURCE_DIR" rev-parse HEAD)
