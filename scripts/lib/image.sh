@@ -38,8 +38,11 @@ image_rootfs() { # BINARY DIR
         install -m 0755 "$bin" "$root/usr/local/bin/kstatus-sidecar"
         _image_copy "$interp" "$root"
         for lib in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-                # arm64 executables also name the loader: it is there already.
-                [ "$lib" = "$(basename "$interp")" ] || _image_copy "/lib/$triplet/$lib" "$root"
+                case $lib in
+                "$(basename "$interp")") ;; # arm64 executables also name the loader: it is there already
+                libc.so.6 | libm.so.6) _image_copy "/lib/$triplet/$lib" "$root" ;;
+                *) die "$bin needs $lib: only glibc may be shared (build with -Dstatic_deps=true)" ;;
+                esac
         done
         printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' 'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
                 'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' >"$root/etc/passwd"

@@ -151,6 +151,8 @@ cmd=${rootfs_cmd//\/build\/sidecar/$TEST_TMP}
 cmd=${cmd//\/rootfs/$TEST_TMP/docker/rootfs}
 out=$(cd "$KSTATUS_SOURCE_DIR" && bash -c "$cmd" 2>&1)
 _tap_result $? "the Dockerfile's rootfs step succeeds" "$out"
+fails_with 1 "scripts/image rootfs refuses a sidecar linked against the shared libcurl and libyaml" \
+        "$KSTATUS_SOURCE_DIR/scripts/image" rootfs "$KSTATUS_BUILD_DIR/sidecar/kstatus-sidecar" "$TEST_TMP/dynamic-rootfs"
 is "$(cd "$TEST_TMP/docker/rootfs" && find . -mindepth 1 ! -type d | sed 's|^\./||' | LC_ALL=C sort)" \
         "$(layer_list amd64 | awk '{print $3}' | LC_ALL=C sort)" "the Docker build's root filesystem has the image's files"
 
