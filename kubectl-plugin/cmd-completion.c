@@ -37,7 +37,7 @@ static const char *const get_outputs[] = { "wide", "json", "yaml", "name", NULL 
 static const char *const describe_outputs[] = { "json", "yaml", "wide", NULL };
 static const char *const colors[] = { "auto", "always", "never", NULL };
 static const char *const fors[] = { "condition=ConfigureWorkflowCompleted", "condition=", "health=healthy",
-                                    "health=ready", "message=", "delete", NULL };
+                                    "health=ready", "message=", "delete", "create", NULL };
 static const char *const containers[] = { "reader", "pipeline", "work-writer", "status-writer", "kstatus-sidecar",
                                           NULL };
 

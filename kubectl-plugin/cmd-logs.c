@@ -588,10 +588,10 @@ static int logs_option(struct logs_args *a, int opt, const char *arg) {
                 a->container = arg;
                 return 1;
         case 'f':
-                a->follow = true;
+                a->follow = flag_true(arg);
                 return 1;
         case 'p':
-                a->previous = true;
+                a->previous = flag_true(arg);
                 return 1;
         case 3100:
                 a->pipeline = arg;
@@ -608,7 +608,7 @@ static int logs_option(struct logs_args *a, int opt, const char *arg) {
                 }
                 break;
         case 3103:
-                a->all_runs = true;
+                a->all_runs = flag_true(arg);
                 return 1;
         default:
                 return kube_args_option(&a->kube, opt, arg);
@@ -629,10 +629,10 @@ int cmd_logs(int argc, char **argv) {
         };
         struct logs_args a = { .tail = -1 };
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, KUBE_ARGS_SHORT "c:fp", options, NULL)) >= 0) {
-                if (c == '?' || c == ':')
-                        return kube_args_getopt_error(c, argv);
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, KUBE_ARGS_SHORT "c:fp", options)) >= 0) {
+                if (c == '?')
+                        return EXIT_USAGE;
                 if (logs_option(&a, c, optarg) < 0)
                         return EXIT_USAGE;
         }

@@ -62,6 +62,11 @@ static inline void kube_client_freep(struct kube_client **c) { kube_client_free(
 
 void kube_client_set_clock(struct kube_client *c, const struct kube_clock *clock);
 
+/* Change the per-request timeout (kube_client_options.request_timeout_ms) for
+ * the requests that follow: a command with one deadline gives each request
+ * only what is left of it. */
+void kube_client_set_request_timeout(struct kube_client *c, int64_t ms);
+
 /* "host:port" of the server, for messages (borrowed). */
 const char *kube_client_host(const struct kube_client *c);
 

@@ -139,6 +139,11 @@ static int perform(struct kube_client *c, const char *method, const char *path, 
         return 0;
 }
 
+void kube_client_set_request_timeout(struct kube_client *c, int64_t ms) {
+        c->opts.request_timeout_ms = ms > 0 ? ms : 0;
+        c->attempt_timeout_ms = 0;
+}
+
 int kube_client_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
                         const json_t *body, json_t **ret, struct kube_status_error *err) {
         _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
