@@ -153,7 +153,7 @@ static void apply_overrides(const struct kube_args *a, struct kube_config *c) {
 }
 
 int kube_session_open(const struct kube_args *a, struct kube_session *s) {
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         *s = (struct kube_session){ 0 };
         int r = kube_config_load(&a->config, &s->config, &e);
         if (r < 0 && a->server && !a->config.kubeconfig && !a->config.context && !a->config.cluster) {
@@ -205,15 +205,15 @@ void kube_session_close(struct kube_session *s) {
         *s = (struct kube_session){ 0 };
 }
 
-int api_error(struct kube_status_error *err) {
+int api_error(struct kstatus_error *err) {
         _cleanup_free_ char *safe = escape_for_terminal(err->message ? err->message : "error: request failed");
         fprintf(stderr, "%s\n", safe);
-        kube_status_error_done(err);
+        kstatus_error_done(err);
         return EXIT_API;
 }
 
 int api_list_error(const struct target *t, const char *label_selector, const char *field_selector,
-                   struct kube_status_error *err) {
+                   struct kstatus_error *err) {
         /* cli-runtime's Selector.Visit rewords a 400 or 404 from a LIST, keeping
          * "Error from server (REASON): " in front. */
         _cleanup_free_ char *head = err->reason ? xasprintf("Error from server (%s): ", err->reason) : NULL;
@@ -267,7 +267,7 @@ char *object_ref(const struct kube_resource *r, const char *name) {
 }
 
 static int resolve(struct kube_session *s, const char *type, struct target *t) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *warning = NULL;
         int r = kube_discovery_resolve(s->discovery, type, &t->res, &warning, &err);
         if (r < 0)
@@ -412,7 +412,7 @@ int64_t plugin_now(void) {
         return (int64_t)time(NULL);
 }
 
-int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kube_status_error *err) {
+int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kstatus_error *err) {
         int64_t end = timeout_ms >= 0 ? kstatus_monotonic_ms() + timeout_ms : -1;
         _cleanup_free_ struct pollfd *p = xcalloc(n ? n : 1, sizeof(struct pollfd));
         for (size_t i = 0; i < n; i++)
@@ -428,9 +428,7 @@ int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct
                 int k = poll(p, n, wait);
                 if (k < 0 && errno != EINTR) {
                         int e = errno;
-                        kube_status_error_done(err);
-                        err->message = xasprintf("error: poll: %s", strerror(e));
-                        return -e;
+                        return kstatus_error_set(err, e, 0, 0, "error: poll: %s", strerror(e));
                 }
                 for (size_t i = 0; k > 0 && i < n; i++) {
                         if (!(p[i].revents & POLLIN))

@@ -110,7 +110,7 @@ static json_t *final_file(struct sidecar *s, struct refusals *f) {
 
 /* Read the object, then send the final write, within the deadline: 0 stored
  * (or nothing to store), 1 the object is gone and nothing needed writing. */
-static int final_write(struct sidecar *s, struct status_write *w, bool gone_ok, struct kube_status_error *err) {
+static int final_write(struct sidecar *s, struct status_write *w, bool gone_ok, struct kstatus_error *err) {
         int64_t start = kstatus_monotonic_ms(), deadline = s->cfg.final_deadline_ms;
         int r = sidecar_read_object(s, deadline, err);
         if (r < 0)
@@ -136,7 +136,7 @@ int sidecar_finish(struct sidecar *s, enum pipeline_outcome outcome, const char 
         bool have_event = final_event(s, outcome, &refused, &ev);
         struct status_write w = { .s = s, .tag = "final", .file = file, .ev = have_event ? &ev : NULL,
                                   .plan = sidecar_plan_file };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         bool gone_ok = s->cfg.action == ACTION_DELETE && outcome != OUTCOME_FAILED;
         int r = final_write(s, &w, gone_ok, &err);
         _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
@@ -151,7 +151,7 @@ int sidecar_finish(struct sidecar *s, enum pipeline_outcome outcome, const char 
                 final_report(s, outcome, why);
         refusals_send(s, &refused);
         json_decref(w.owned);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         return r < 0 ? r : 0;
 }
 
@@ -178,7 +178,7 @@ static bool deleted_by_failed_job(struct sidecar *s, const json_t *pod) {
         _cleanup_free_ char *ns_q = kube_escape(ns ? ns : "default"), *job_q = kube_escape(job);
         _cleanup_free_ char *path = xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s", ns_q, job_q);
         _cleanup_json_ json_t *obj = NULL;
-        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error aerr = { 0 };
         if (api_get(s->api, path, 0, &obj, &aerr) < 0) {
                 log_info("final", "cannot read job \"%s\": %s; taking the Pod's deletion for an early stop", job,
                          aerr.message);
@@ -223,7 +223,7 @@ static int pod_look(struct sidecar *s, const json_t *pod, bool last_look, char *
 static int pod_outcome(struct sidecar *s, char **ret_why) {
         unsigned look = s->pod_looks++;
         _cleanup_json_ json_t *pod = NULL;
-        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error aerr = { 0 };
         /* The Pod gets the first half of the shutdown budget, the write the rest. */
         int64_t left = sidecar_budget_left(s);
         int64_t for_pod = (left < 0 ? s->cfg.final_deadline_ms : left) - s->cfg.final_deadline_ms / 2;

@@ -72,7 +72,7 @@ static int object_from_input(struct sidecar_config *cfg) {
         _cleanup_free_ char *path = xasprintf("%s/object.yaml", cfg->input_dir);
         _cleanup_free_ char *buf = NULL;
         size_t len;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kstatus_read_file(path, true, 16u << 20, &buf, &len, &err) < 0)
                 return -ENOENT;
         _cleanup_json_ json_t *obj = NULL;
@@ -485,7 +485,7 @@ static void print_error_line(const char *message) {
  * for the plural and the scope, as kubectl would. */
 static int resolve_resource(struct sidecar *s) {
         struct kstatus_object_ref *o = &s->cfg.object;
-        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error aerr = { 0 };
         bool namespaced;
         int r = api_resolve_kind(s->api, o->group, o->version, o->kind, &o->resource, &namespaced, &aerr);
         if (r < 0) {
@@ -513,7 +513,7 @@ int main(int argc, char **argv) {
                 sidecar_config_clear(&s.cfg);
                 return r > 0 ? EXIT_DONE : EXIT_CONFIG;
         }
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (api_new(&s.cfg, &s.api, &err) < 0) {
                 print_error_line(err.message);
                 sidecar_done(&s);

@@ -107,7 +107,6 @@ int sidecar_finish(struct sidecar *s, enum pipeline_outcome outcome, const char 
 void sidecar_event(struct sidecar *s, const char *type, const char *reason, const char *fmt, ...) _printf_(4, 5);
 
 /* push.c: the one way a status write is planned and sent (final.c too). */
-struct kube_status_error;
 /* One status write: plan() says what to send against s->server, again after
  * every 409. */
 struct status_write {
@@ -121,17 +120,17 @@ struct status_write {
         json_t *owned;                         /* set by the plan: what the write owns once stored */
         /* The status patch (new reference) from s->server to what this write
          * wants, NULL when nothing; <0 with err filled when it cannot be planned. */
-        int (*plan)(struct status_write *w, json_t **ret_patch, struct kube_status_error *err);
+        int (*plan)(struct status_write *w, json_t **ret_patch, struct kstatus_error *err);
 };
 /* Plan w and send it under the library's policy for up to deadline_ms
  * (no_sleep: a failure that needs a wait is returned, for the event loop to
  * schedule). 0 stored, KUBE_NOTHING_TO_DO, or <0 with err filled. */
-int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sleep, struct kube_status_error *err);
+int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sleep, struct kstatus_error *err);
 /* The plan of a push or the final write: status.yaml's keys (kstatus_plan_patch),
  * then the workflow event if any, as one patch from what the server holds. */
-int sidecar_plan_file(struct status_write *w, json_t **ret_patch, struct kube_status_error *err);
+int sidecar_plan_file(struct status_write *w, json_t **ret_patch, struct kstatus_error *err);
 /* GET the object into s->server, riding out transient faults for up to deadline_ms (0: one attempt). */
-int sidecar_read_object(struct sidecar *s, int64_t deadline_ms, struct kube_status_error *err);
+int sidecar_read_object(struct sidecar *s, int64_t deadline_ms, struct kstatus_error *err);
 /* Read and check status.yaml: 0 with *ret (new reference; {} when the file is
  * missing), or <0 with *ret_error (new string) saying why it is refused. */
 int sidecar_read_status_file(struct sidecar *s, json_t **ret, char **ret_error);
@@ -146,7 +145,7 @@ void sidecar_locate(struct sidecar *s);
 struct kstatus_workflow_control;
 int sidecar_read_control(struct sidecar *s, struct kstatus_workflow_control *ret, char **ret_error);
 /* GET the sidecar's own Pod, riding out transient errors for up to deadline_ms. */
-int sidecar_read_pod(struct sidecar *s, int64_t deadline_ms, json_t **ret, struct kube_status_error *err);
+int sidecar_read_pod(struct sidecar *s, int64_t deadline_ms, json_t **ret, struct kstatus_error *err);
 /* Set kratix_owned from the Pod's containers (Kratix's status-writer writes what Kratix owns). */
 void sidecar_owner_from_pod(struct sidecar *s, const json_t *pod);
 

@@ -86,7 +86,7 @@ static void merged_done(struct merged *m) {
 static int merge_file(struct merged *m, const char *path, bool must_exist, struct kstatus_error *err) {
         _cleanup_free_ char *buf = NULL;
         size_t len;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         int r = kstatus_read_file(path, false, 16u << 20, &buf, &len, &e);
         if (r == -ENOENT && !must_exist)
                 return 0;
@@ -250,12 +250,12 @@ static int load_in_cluster(const struct kube_config_options *o, struct kube_conf
 static int load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err);
 
 int kube_config_load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err) {
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         int r = load(o, ret, &e);
         if (r < 0 && err) {
                 /* The whole line kubectl prints. */
                 if (str_has_prefix(e.message, "Error in configuration: "))
-                        *err = e;
+                        kstatus_error_move(err, &e);
                 else
                         kstatus_error_set(err, -r, 0, 0, "error: %s", e.message);
         }

@@ -52,7 +52,7 @@ static char *format_ms(int64_t ms) {
 }
 
 int64_t kube_retry_wait_ms(struct kube_client *c, const struct kube_retry_policy *policy, unsigned attempt,
-                           const struct kube_status_error *err) {
+                           const struct kstatus_error *err) {
         if ((err->http_code == 429 || err->http_code == 503) && err->retry_after_ms >= 0)
                 return err->retry_after_ms;
         int64_t initial = policy && policy->initial_backoff_ms > 0 ? policy->initial_backoff_ms : 100;
@@ -98,7 +98,7 @@ static void attempt_timeout(struct write_state *w) {
 /* After failure r: 2 to retry at once with a recomputed body, 1 to retry
  * after *wait, 0 to return r (or *r replaced: KUBE_NOTHING_TO_DO, or the
  * recompute's error). */
-static int next_step(struct write_state *w, int *r, struct kube_status_error *e, int64_t *wait) {
+static int next_step(struct write_state *w, int *r, struct kstatus_error *e, int64_t *wait) {
         const struct kube_retry_policy *p = w->p;
         *wait = 0;
         if (p->deadline_ms <= 0)
@@ -126,7 +126,7 @@ static int next_step(struct write_state *w, int *r, struct kube_status_error *e,
 }
 
 /* deadline_ms <0: the caller's budget ran out. */
-static void gave_up(struct kube_status_error *e, int attempts, int64_t deadline_ms) {
+static void gave_up(struct kstatus_error *e, int attempts, int64_t deadline_ms) {
         _cleanup_free_ char *d = deadline_ms >= 0 ? format_ms(deadline_ms) : NULL;
         char *msg = xasprintf("%s (gave up after %d attempts: %s%s)", e->message ? e->message : "error", attempts,
                               d ? "deadline " : "out of time", d ? d : "");
@@ -136,13 +136,13 @@ static void gave_up(struct kube_status_error *e, int attempts, int64_t deadline_
 
 int kube_client_write(struct kube_client *c, const char *method, const char *path, const char *content_type,
                       const json_t *body, const struct kube_retry_policy *policy, json_t **ret,
-                      struct kube_status_error *err) {
+                      struct kstatus_error *err) {
         static const struct kube_retry_policy none = { 0 };
         struct write_state w = { .c = c, .p = policy ? policy : &none, .start = c->clock.now_ms(c->clock.userdata),
                                  .body = json_incref((json_t *)body) };
-        struct kube_status_error local = { .retry_after_ms = -1 };
-        struct kube_status_error *e = err ? err : &local;
-        kube_status_error_done(e);
+        _cleanup_(kstatus_error_done) struct kstatus_error local = { 0 };
+        struct kstatus_error *e = err ? err : &local;
+        kstatus_error_done(e);
         int r;
         for (int attempt = 1;; attempt++) {
                 attempt_timeout(&w);
@@ -171,23 +171,21 @@ int kube_client_write(struct kube_client *c, const char *method, const char *pat
         }
         if (r >= 0) {
                 int attempts = e->attempts;
-                kube_status_error_done(e);
+                kstatus_error_done(e);
                 e->attempts = attempts;
         }
         json_decref(w.body);
-        if (e == &local)
-                kube_status_error_done(&local);
         return r;
 }
 
 int kube_client_patch(struct kube_client *c, const char *path, const char *subresource, enum kube_patch_type type,
                       const json_t *body, const struct kube_retry_policy *policy, json_t **ret,
-                      struct kube_status_error *err) {
+                      struct kstatus_error *err) {
         _cleanup_free_ char *full = subresource ? xasprintf("%s/%s", path, subresource) : xstrdup(path);
         return kube_client_write(c, "PATCH", full, kube_patch_content_type(type), body, policy, ret, err);
 }
 
 int kube_client_create(struct kube_client *c, const char *path, const json_t *body,
-                       const struct kube_retry_policy *policy, json_t **ret, struct kube_status_error *err) {
+                       const struct kube_retry_policy *policy, json_t **ret, struct kstatus_error *err) {
         return kube_client_write(c, "POST", path, "application/json", body, policy, ret, err);
 }

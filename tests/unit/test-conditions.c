@@ -106,7 +106,7 @@ Test(conditions, validate) {
         };
         for (size_t i = 0; i < ELEMENTSOF(bads); i++) {
                 json_t *c = J(bads[i].cond);
-                struct kstatus_error err = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 cr_assert_eq(kstatus_condition_validate(c, &err), -EINVAL, "%s", bads[i].cond);
                 cr_assert_str_eq(err.message, bads[i].message);
                 json_decref(c);
@@ -278,7 +278,7 @@ Test(workflow, failures) {
 }
 
 static int control(const char *text, struct kstatus_workflow_control *c, char **ret_error) {
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kstatus_workflow_control_parse(text, strlen(text), c, &err);
         *ret_error = r < 0 ? kstatus_error_format(&err, "workflow-control.yaml") : NULL;
         return r;
