@@ -342,7 +342,7 @@ static int print_objects(struct view *v, bool single) {
                                              ? json_incref(json_array_get(v->objects, 0))
                                              : objects_list(v->objects);
         struct kstatus_buf out = { 0 };
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = object_printer_print(&v->printer, doc, &out, &err);
         if (out.data)
                 fwrite(out.data, 1, out.len, stdout);
@@ -435,7 +435,7 @@ static int print_watched(struct view *v, const char *type, const json_t *obj) {
                 return 0;
         }
         struct kstatus_buf out = { 0 };
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = object_printer_print(&v->printer, doc, &out, &err);
         if (out.data)
                 fwrite(out.data, 1, out.len, stdout);
@@ -554,7 +554,7 @@ static int fetch(struct kube_session *s, const struct get_args *a, const struct 
                 _cleanup_json_ json_t *obj = NULL;
                 int r = kube_client_get(s->client, path, &obj, &err);
                 if (r == -ENOENT && a->ignore_not_found) {
-                        kube_status_error_done(&err);
+                        kstatus_error_done(&err);
                         continue;
                 }
                 if (r == -ENOENT) {
@@ -562,7 +562,7 @@ static int fetch(struct kube_session *s, const struct get_args *a, const struct 
                         _cleanup_free_ char *safe = escape_for_terminal(err.message ? err.message : "not found");
                         kstatus_buf_put(&v->missing, safe, strlen(safe));
                         kstatus_buf_put(&v->missing, "\n", 1);
-                        kube_status_error_done(&err);
+                        kstatus_error_done(&err);
                         *rc_missing = EXIT_API;
                         continue;
                 }
@@ -778,7 +778,7 @@ static int run_watch(struct kube_session *s, struct view *v, struct targets *ts,
 /* --sort-by, then the rows of the objects kept for it. Returns 0 or EXIT_FAILED. */
 static int sort_objects(struct view *v, const struct target *targets, size_t n) {
         if (v->a->sort_by && json_array_size(v->objects)) {
-                struct kstatus_error err = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 if (objects_sort(v->objects, v->a->sort_by, &err) < 0) {
                         _cleanup_free_ char *safe = escape_for_terminal(err.message);
                         return fail("%s", safe);
@@ -834,7 +834,7 @@ static int show_list(struct kube_session *s, struct view *v, const struct target
 static int make_printer(const struct get_args *a, struct object_printer *p) {
         if (a->output != GET_OBJECTS)
                 return 0;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         /* The template is the user's own text: said as given, as kubectl does. */
         if (object_printer_init(p, a->output_arg, a->no_headers, &err) < 0)
                 return fail("%s", err.message);

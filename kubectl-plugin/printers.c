@@ -36,7 +36,7 @@ char *go_quote(const char *s) {
 
 static int read_template(const char *path, char **ret, struct kstatus_error *err) {
         size_t len;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         int r = kstatus_read_file(path, false, MAX_TEMPLATE_FILE, ret, &len, &e);
         if (r == -ENOENT)
                 return kstatus_error_set(err, EINVAL, 0, 0, "error reading --template %s, open %s: no such file or directory",
@@ -57,7 +57,7 @@ static int init_jsonpath(struct object_printer *p, const char *format, const cha
                         return r;
         } else
                 text = xstrdup(value);
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         if (jsonpath_parse(text, &p->jp, &e) < 0)
                 return kstatus_error_set(err, EINVAL, 0, 0, "error parsing jsonpath %s, %s", text, e.message);
         p->format = strcmp(format, "jsonpath-as-json") == 0 ? OBJECT_JSONPATH_JSON : OBJECT_JSONPATH;
@@ -76,7 +76,7 @@ static int init_gotemplate(struct object_printer *p, const char *format, const c
                         return r;
         } else
                 text = xstrdup(value);
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         if (gotemplate_parse(text, &p->gt, &e) < 0)
                 return kstatus_error_set(err, EINVAL, 0, 0, "error parsing template %s, %s", text, e.message);
         p->format = OBJECT_GO_TEMPLATE;
@@ -324,14 +324,14 @@ int object_printer_print(struct object_printer *p, const json_t *obj, struct kst
         if (p->format == OBJECT_CUSTOM_COLUMNS)
                 return print_columns(p, obj, out, err);
         if (p->format == OBJECT_GO_TEMPLATE) {
-                struct kstatus_error e = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
                 if (gotemplate_execute(p->gt, obj, out, &e) < 0) {
                         _cleanup_free_ char *q = go_quote(p->template);
                         return kstatus_error_set(err, EINVAL, 0, 0, "error executing template %s: %s", q, e.message);
                 }
                 return 0;
         }
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         int r = jsonpath_execute(p->jp, obj, true, p->format == OBJECT_JSONPATH_JSON, p->escape, out, &e);
         if (r < 0) {
                 _cleanup_free_ char *q = go_quote(p->template);

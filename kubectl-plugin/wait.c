@@ -41,7 +41,7 @@ static int parse_jsonpath(const char *input, struct wait_for *w, char *err, size
         size_t n;
         char **parts = split_jsonpath(input, &n);
         _cleanup_free_ char *relaxed = NULL;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         int r = -EINVAL;
         if (n > 2)
                 snprintf(err, err_size, "jsonpath wait format must be --for=jsonpath='{.status.readyReplicas}'=3 or "

@@ -15,7 +15,7 @@ static const char *data = "{\"kind\":\"List\",\"items\":["
 static char *run(const char *text) {
         json_t *v = J(data);
         struct gotemplate *t = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         struct kstatus_buf out = { 0 };
         char *ret;
         if (gotemplate_parse(text, &t, &err) < 0 || gotemplate_execute(t, v, &out, &err) < 0) {

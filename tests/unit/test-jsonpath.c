@@ -18,7 +18,7 @@ static const char *store =
 static char *run(const char *text, bool allow_missing) {
         json_t *data = J(store);
         struct jsonpath *jp = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         struct kstatus_buf out = { 0 };
         char *ret;
         if (jsonpath_parse(text, &jp, &err) < 0 || jsonpath_execute(jp, data, allow_missing, false, false, &out, &err) < 0) {
