@@ -52,6 +52,7 @@ static const char *const command_flags[][16] = {
         { "describe", "--output", "--absolute-time", "--show-events", KUBE_FLAGS, NULL },
         { "get", "--output", "--no-headers", "--watch", "--all-kratix", KUBE_FLAGS, NULL },
         { "wait", "--for", "--timeout", "--any", KUBE_FLAGS, NULL },
+        { "trace", "--output", KUBE_FLAGS, NULL },
         { "lint", "--output", "--quiet", "--max-file-size", "--max-depth", "--max-nodes", "--max-status-size", NULL },
         { "merge", "--base", "--merge", "--workflow", "--output", "--max-file-size", "--max-depth", NULL },
         { "inject", "--filename", "--image", "--merge", "--rbac", "--output", NULL },
@@ -96,7 +97,8 @@ int cmd_complete(int argc, char **argv, const char *const *commands) {
                 printf(":%d\n", DIRECTIVE_NO_FILE);
                 return 0;
         }
-        if (strcmp(command, "describe") == 0 || strcmp(command, "get") == 0 || strcmp(command, "wait") == 0) {
+        if (strcmp(command, "describe") == 0 || strcmp(command, "get") == 0 || strcmp(command, "wait") == 0 ||
+            strcmp(command, "trace") == 0) {
                 /* Resource types and names come from the cluster; kubectl's own completion knows them. */
                 printf(":%d\n", DIRECTIVE_NO_FILE);
                 return 0;

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 
 out=$(kubectl __complete kstatus "" 2>/dev/null)
-is "$(grep -v '^:' <<<"$out" | tr '\n' ' ')" "completion describe get inject lint merge wait version " \
+is "$(grep -v '^:' <<<"$out" | tr '\n' ' ')" "completion describe get inject lint merge trace wait version " \
         "kubectl's completion of 'kubectl kstatus <TAB>' lists the commands"
 is "$(tail -1 <<<"$out")" ":4" "and offers no files there"
 is "$(kubectl __complete kstatus merge --merge s 2>/dev/null | head -1)" shallow "flag values complete"

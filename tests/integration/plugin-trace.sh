@@ -7,10 +7,10 @@
 . "$(dirname "$0")/lib-sidecar.sh"
 . "$(dirname "$0")/lib-kratix.sh"
 
-kratix_setup || { echo "# setup failed"; exit 1; }
+kratix_setup "$@" || { echo "# setup failed"; exit 1; }
 KX_SIDECAR= # the sidecar is not what is traced
 GOLDEN=$KSTATUS_SOURCE_DIR/tests/data/trace
-kx_destination worker-1 && kx_destination worker-2 || { echo "# destinations failed"; exit 1; }
+{ kx_destination worker-1 && kx_destination worker-2; } || { echo "# destinations failed"; exit 1; }
 
 # golden NAME GOT DESCRIPTION: as plugin-describe.sh (KSTATUS_UPDATE_GOLDEN rewrites, and fails once).
 golden() {
