@@ -28,6 +28,11 @@ kubectl label iam example kratix.io/promise-name=iam >/dev/null
                 jq -nc --arg n "worker-$d" '{apiVersion: "platform.kratix.io/v1alpha1", kind: "Destination",
                         metadata: {name: $n}, spec: {path: $n, stateStoreRef: {kind: "GitStateStore", name: "default"}}}'
         done
+        echo '{"apiVersion": "platform.kratix.io/v1alpha1", "kind": "PromiseRevision", "metadata": {"name": "iam-v1",
+                "labels": {"kratix.io/promise-name": "iam"}}, "spec": {"version": "v1", "promiseRef": {"name": "iam"}, "promiseSpec": {}}}'
+        echo '{"apiVersion": "platform.kratix.io/v1alpha1", "kind": "ResourceBinding", "metadata": {"name": "example-iam",
+                "namespace": "default", "labels": {"kratix.io/promise-name": "iam", "kratix.io/resource-name": "example"}},
+                "spec": {"version": "v1", "promiseRef": {"name": "iam"}, "resourceRef": {"name": "example", "namespace": "default"}}}'
         for w in $(seq 1 10); do
                 jq -nc --arg n "iam-example-p$w" --arg p "p$w" '{apiVersion: "platform.kratix.io/v1alpha1", kind: "Work",
                         metadata: {name: $n, namespace: "default", labels: {"kratix.io/promise-name": "iam",
@@ -78,9 +83,9 @@ read -r t_ms t_req < <(measure kubectl-kstatus trace iam/example)
 read -r tk_ms _ < <(measure kubectl kstatus trace iam/example)
 read -r h_ms h_req < <(measure by_hand)
 
-row() { printf '%-60s %10s %10s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+row() { printf '%-66s %10s %10s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 exec 1>&3
-printf '%-60s %10s %10s %8s\n' "metric ($runs runs, median; 10 Works, 30 WorkPlacements)" kstatus kubectl ratio
+printf '%-66s %10s %10s %8s\n' "metric ($runs runs, median; 10 Works, 30 WorkPlacements)" kstatus kubectl ratio
 row "trace vs 9 kubectl commands: wall (ms)" "$t_ms" "$h_ms"
 row "trace via kubectl's plugin exec vs 9 kubectl commands: wall (ms)" "$tk_ms" "$h_ms"
 row "trace vs 9 kubectl commands: API requests per run" "$t_req" "$h_req"

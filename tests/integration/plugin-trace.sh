@@ -168,6 +168,22 @@ is "$(jq -r '[.. | objects | select(.kind == "Job" or .kind == "Work") | .namesp
 is "$(jq -r '.status' <<<"$json")" Ready "and all Ready"
 kubectl patch promise iam --type json -p '[{"op":"remove","path":"/spec/workflows/config"}]' >/dev/null
 
+# ---- a Promise's own workflow and its Works ----
+kubectl create namespace kratix-platform-system >/dev/null
+(
+        KX_WORKFLOW_TYPE=promise KX_PIPELINES=promise-configure
+        kx_resource "" promises iam
+        kx_configure "$(writes_output "promise ready")"
+) || echo "# the promise workflow failed"
+json=$(kubectl kstatus trace promise/iam -o json)
+is "$(jq -r '[.root.children[] | .kind + "/" + .name + "@" + (.namespace // "")] | join(" ")' <<<"$json" | stable)" \
+        "Pipeline/promise-configure@ Work/iam-promise-configure@kratix-platform-system" \
+        "trace promise/NAME: the promise workflow's pipeline and its Work, in kratix-platform-system"
+is "$(jq -r '[.. | objects | select(.kind == "Destination") | .name] | join(" ")' <<<"$json")" "worker-1 worker-2" \
+        "and where it was placed"
+is "$(kubectl get works -n kratix-platform-system -l kratix.io/promise-name=iam,kratix.io/work-type=promise -o name)" \
+        "work.platform.kratix.io/iam-promise-configure" "kubectl finds the same Work by Kratix's labels"
+
 # ---- hostile strings ----
 KX_WRITE_FAIL=($'worker-2=evil \033]0;pwned\007\033[2J message\u202e')
 new_iam hostile && kx_configure "printf 'message: \"\\\\e[31mred\\\\u202e\"\n' >\"\$METADATA/status.yaml\"; echo x >\"\$OUTPUT/x.yaml\""

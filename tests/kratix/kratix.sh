@@ -338,8 +338,8 @@ _kx_work_writer() { # PIPELINE
                    "kratix.io/pipeline-name": $p, "kratix.io/work-type": $type}
                    + (if $type == "resource" then {"kratix.io/resource-name": $r} else {} end)
                    + (if $rns != "" then {"kratix.io/resource-namespace": $rns} else {} end))},
-                 spec: {promiseName: $promise, resourceName: (if $type == "resource" then $r else null end),
-                   workloadGroups: [{id: "default", directory: ".", workloads: $files}]}}')"
+                 spec: ({promiseName: $promise, workloadGroups: [{id: "default", directory: ".", workloads: $files}]}
+                   + (if $type == "resource" then {resourceName: $r} else {} end))}')"
         [ "$KX_CODE" = 201 ] || [ "$KX_CODE" = 409 ] || return 1
         local dest misplaced=
         for dest in ${KX_DESTINATIONS:-${KX_DESTINATION:-worker-1}}; do
@@ -647,10 +647,13 @@ kx_run_job() {
         elif [ -n "${KX_PIPELINE_NS:-}" ]; then KX_JOB=kratix-$KX_PROMISE-$KX_NAME-$KX_NS-$KX_PIPELINE-$hash
         else KX_JOB=kratix-$KX_PROMISE-$KX_NAME-$KX_PIPELINE-$hash; fi
         kx_req controller POST "/apis/batch/v1/namespaces/$ns/jobs" "$(jq -nc --arg n "$KX_JOB" --arg ns "$ns" \
-                --arg p "$KX_PIPELINE" --arg promise "$KX_PROMISE" --arg r "$KX_NAME" --argjson b "${KX_BACKOFF_LIMIT:-6}" '
+                --arg p "$KX_PIPELINE" --arg promise "$KX_PROMISE" --arg r "$KX_NAME" --argjson b "${KX_BACKOFF_LIMIT:-6}" \
+                --arg type "$KX_WORKFLOW_TYPE" '
                 {apiVersion: "batch/v1", kind: "Job", metadata: {name: $n, namespace: $ns,
-                  labels: {"kratix.io/pipeline-name": $p, "kratix.io/promise-name": $promise, "kratix.io/resource-name": $r,
-                    "kratix.io/workflow-action": "configure", "app.kubernetes.io/managed-by": "Kratix"}},
+                  labels: ({"kratix.io/pipeline-name": $p, "kratix.io/promise-name": $promise,
+                    "kratix.io/workflow-type": $type, "kratix.io/workflow-action": "configure",
+                    "app.kubernetes.io/managed-by": "Kratix"}
+                    + (if $type == "resource" then {"kratix.io/resource-name": $r} else {} end))},
                  spec: {backoffLimit: $b, template: {spec: {restartPolicy: "OnFailure", containers: []}}},
                  status: {}}')"
         [ "$KX_CODE" = 201 ] || { echo "kratix: create Job: $KX_CODE $KX_BODY" >&2; return 1; }
