@@ -36,6 +36,7 @@ struct describe_args {
         struct kube_args kube;
         enum output_format format;
         bool wide, absolute_time, show_events;
+        bool prefix_match; /* "TYPE NAME": a name not found is a prefix (kubectl) */
 };
 
 /* A LIST that may not be served (HealthRecords or Jobs not installed): NULL then. */
@@ -251,54 +252,73 @@ static json_t *related_of(const struct context *c, const json_t *obj) {
         return out;
 }
 
-static int collect_objects(struct kube_session *s, const struct describe_args *a, const struct target *t,
-                           json_t **ret, int *not_found_rc) {
+/* LIST t's objects (with -l), appending to objects those whose name starts
+ * with prefix (NULL: all). Prints errors; returns an exit code. */
+static int list_objects(struct kube_session *s, const struct describe_args *a, const struct target *t,
+                        const char *prefix, json_t *objects) {
         struct kube_status_error err = { .retry_after_ms = -1 };
         const char *ns = a->kube.all_namespaces ? NULL : s->namespace;
-        json_t *objects = json_array();
+        _cleanup_free_ char *path = collection_query(t, ns, a->kube.selector, NULL);
+        _cleanup_json_ json_t *list = NULL;
+        int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
+        if (r < 0)
+                return api_list_error(t, a->kube.selector, NULL, &err);
+        /* LIST items carry no kind/apiVersion; describe shows both. */
+        size_t i;
+        json_t *x;
+        _cleanup_free_ char *api = *t->res.group ? xasprintf("%s/%s", t->res.group, t->res.version)
+                                                 : xstrdup(t->res.version);
+        json_array_foreach(json_object_get(list, "items"), i, x) {
+                const char *name = json_string_value(json_object_get(json_object_get(x, "metadata"), "name"));
+                if (prefix && (!name || !str_has_prefix(name, prefix)))
+                        continue;
+                json_object_set_new(x, "kind", json_string(t->res.kind));
+                json_object_set_new(x, "apiVersion", json_string(api));
+                json_array_append(objects, x);
+        }
+        return 0;
+}
+
+/* The objects to describe: every one (a LIST) or each name (a GET). A name
+ * given as "TYPE NAME" that is not found describes every object whose name
+ * starts with it, as kubectl's DescribeMatchingResources; none: NotFound. */
+static int collect_objects(struct kube_session *s, const struct describe_args *a, const struct target *t,
+                           json_t **ret, int *not_found_rc) {
+        _cleanup_json_ json_t *objects = json_array();
         if (t->n_names == 0) {
-                _cleanup_free_ char *q = NULL;
-                if (a->kube.selector) {
-                        _cleanup_free_ char *sel = kube_escape(a->kube.selector);
-                        q = xasprintf("?labelSelector=%s", sel);
-                }
-                _cleanup_free_ char *base = kube_resource_path(&t->res, ns, NULL, NULL);
-                _cleanup_free_ char *path = xasprintf("%s%s", base, q ? q : "");
-                json_t *list = NULL;
-                int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
-                if (r < 0) {
-                        json_decref(objects);
-                        return api_error(&err);
-                }
-                /* LIST items carry no kind/apiVersion; describe shows both. */
-                size_t i;
-                json_t *x;
-                _cleanup_free_ char *api = *t->res.group ? xasprintf("%s/%s", t->res.group, t->res.version)
-                                                         : xstrdup(t->res.version);
-                json_array_foreach(json_object_get(list, "items"), i, x) {
-                        json_object_set_new(x, "kind", json_string(t->res.kind));
-                        json_object_set_new(x, "apiVersion", json_string(api));
-                        json_array_append(objects, x);
-                }
-                json_decref(list);
-        } else {
-                for (size_t i = 0; i < t->n_names; i++) {
-                        _cleanup_free_ char *path = kube_resource_path(&t->res, s->namespace, t->names[i], NULL);
-                        json_t *obj = NULL;
-                        int r = kube_client_get(s->client, path, &obj, &err);
-                        if (r < 0) {
-                                /* kubectl describes the others and reports each missing one. */
-                                *not_found_rc = api_error(&err);
-                                if (r != -ENOENT) {
-                                        json_decref(objects);
-                                        return *not_found_rc;
-                                }
+                int rc = list_objects(s, a, t, NULL, objects);
+                if (rc)
+                        return rc;
+                *ret = TAKE_PTR(objects);
+                return 0;
+        }
+        for (size_t i = 0; i < t->n_names; i++) {
+                struct kube_status_error err = { .retry_after_ms = -1 };
+                _cleanup_free_ char *path = kube_resource_path(&t->res, s->namespace, t->names[i], NULL);
+                json_t *obj = NULL;
+                int r = kube_client_get(s->client, path, &obj, &err);
+                if (r == -ENOENT && a->prefix_match) {
+                        size_t before = json_array_size(objects);
+                        int rc = list_objects(s, a, t, t->names[i], objects);
+                        if (rc) {
+                                kube_status_error_done(&err);
+                                return rc;
+                        }
+                        if (json_array_size(objects) > before) {
+                                kube_status_error_done(&err);
                                 continue;
                         }
-                        json_array_append_new(objects, obj);
                 }
+                if (r < 0) {
+                        /* kubectl describes the others and reports each missing one. */
+                        *not_found_rc = api_error(&err);
+                        if (r != -ENOENT)
+                                return *not_found_rc;
+                        continue;
+                }
+                json_array_append_new(objects, obj);
         }
-        *ret = objects;
+        *ret = TAKE_PTR(objects);
         return 0;
 }
 
@@ -340,8 +360,8 @@ static int parse_args(int argc, char **argv, struct describe_args *a) {
                 {},
         };
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "o:" KUBE_ARGS_SHORT, options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "o:" KUBE_ARGS_SHORT, options)) >= 0) {
                 switch (c) {
                 case 'o':
                         if (strcmp(optarg, "wide") == 0)
@@ -350,17 +370,13 @@ static int parse_args(int argc, char **argv, struct describe_args *a) {
                                 return printer_error(optarg, "json,yaml,wide");
                         break;
                 case 3000:
-                        a->absolute_time = true;
+                        a->absolute_time = flag_true(optarg);
                         break;
                 case 3001:
-                        a->show_events = !optarg || strcmp(optarg, "true") == 0;
-                        if (optarg && strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0)
-                                return usage_error("invalid argument \"%s\" for \"--show-events\": want true or false",
-                                                   optarg);
+                        a->show_events = flag_true(optarg);
                         break;
                 case '?':
-                case ':':
-                        return kube_args_getopt_error(c, argv);
+                        return EXIT_USAGE;
                 default:
                         if (kube_args_option(&a->kube, c, optarg) < 0)
                                 return EXIT_USAGE;
@@ -399,11 +415,12 @@ static void render_models(const struct describe_args *a, json_t *models) {
         }
 }
 
-int cmd_describe(int argc, char **argv) {
+static int run_describe(int argc, char **argv) {
         struct describe_args a = { .show_events = true };
         int rc = parse_args(argc, argv, &a);
         if (rc)
                 return rc;
+        a.prefix_match = argc - optind == 2 && !strchr(argv[optind], '/');
         _cleanup_(kube_session_close) struct kube_session s = { 0 };
         rc = kube_session_open(&a.kube, &s);
         if (rc)
@@ -433,4 +450,9 @@ int cmd_describe(int argc, char **argv) {
         }
         render_models(&a, models);
         return rc_missing;
+}
+
+int cmd_describe(int argc, char **argv) {
+        /* kubectl describe exits 1 on every error (README's table of differences). */
+        return run_describe(argc, argv) ? EXIT_FAILED : EXIT_MET;
 }

@@ -356,7 +356,7 @@ static int fetch(struct kube_session *s, const struct get_args *a, const struct 
                 _cleanup_free_ char *path = collection_query(t, ns, a->kube.selector, fs);
                 struct page_ctx p = { .v = v, .t = t, .rv = rv };
                 int r = kube_client_list(s->client, path, 500, on_page, &p, NULL, &err);
-                return r < 0 ? api_error(&err) : 0;
+                return r < 0 ? api_list_error(t, a->kube.selector, fs, &err) : 0;
         }
         for (size_t i = 0; i < t->n_names; i++) {
                 _cleanup_free_ char *path = kube_resource_path(&t->res, ns, t->names[i], NULL);
@@ -433,8 +433,8 @@ static int parse_args(int argc, char **argv, struct get_args *a) {
                 {},
         };
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "o:w" KUBE_ARGS_SHORT, options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "o:w" KUBE_ARGS_SHORT, options)) >= 0) {
                 switch (c) {
                 case 'o': {
                         static const char *const names[] = { "wide", "json", "yaml", "name" };
@@ -449,17 +449,16 @@ static int parse_args(int argc, char **argv, struct get_args *a) {
                         break;
                 }
                 case 3000:
-                        a->no_headers = true;
+                        a->no_headers = flag_true(optarg);
                         break;
                 case 'w':
-                        a->watch = true;
+                        a->watch = flag_true(optarg);
                         break;
                 case 3001:
-                        a->all_kratix = true;
+                        a->all_kratix = flag_true(optarg);
                         break;
                 case '?':
-                case ':':
-                        return kube_args_getopt_error(c, argv);
+                        return EXIT_USAGE;
                 default:
                         if (kube_args_option(&a->kube, c, optarg) < 0)
                                 return EXIT_USAGE;
@@ -495,7 +494,7 @@ static int run_watch(struct kube_session *s, struct view *v, struct targets *ts,
         return rc;
 }
 
-int cmd_get(int argc, char **argv) {
+static int run_get(int argc, char **argv) {
         struct get_args a = { 0 };
         int rc = parse_args(argc, argv, &a);
         if (rc)
@@ -551,4 +550,9 @@ int cmd_get(int argc, char **argv) {
         text_table_done(&v.table);
         json_decref(v.rows);
         return rc ? rc : rc_missing;
+}
+
+int cmd_get(int argc, char **argv) {
+        /* kubectl get exits 1 on every error (README's table of differences). */
+        return run_get(argc, argv) ? EXIT_FAILED : EXIT_MET;
 }

@@ -31,7 +31,7 @@ const char trace_usage[] =
         "  kubectl kstatus trace iam/example\n"
         "  kubectl kstatus trace promise/iam -o wide\n"
         "\n"
-        "Exit status: 0 nothing failed, 3 something in the tree failed or is misplaced, 4 an API error.\n"
+        "Exit status: 0 nothing failed, 3 something in the tree failed or is misplaced, 1 an API error.\n"
         "\n"
         "Options:\n"
         "  -o, --output=wide|json|yaml        wide adds ages, generations and ids; json/yaml the model\n" KUBE_ARGS_USAGE;
@@ -248,8 +248,8 @@ static int parse_args(int argc, char **argv, struct trace_args *a) {
                 {},
         };
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "o:" KUBE_ARGS_SHORT, options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "o:" KUBE_ARGS_SHORT, options)) >= 0) {
                 switch (c) {
                 case 'o':
                         if (strcmp(optarg, "wide") == 0)
@@ -258,8 +258,7 @@ static int parse_args(int argc, char **argv, struct trace_args *a) {
                                 return printer_error(optarg, "json,yaml,wide");
                         break;
                 case '?':
-                case ':':
-                        return kube_args_getopt_error(c, argv);
+                        return EXIT_USAGE;
                 default:
                         if (kube_args_option(&a->kube, c, optarg) < 0)
                                 return EXIT_USAGE;
@@ -272,7 +271,7 @@ static int parse_args(int argc, char **argv, struct trace_args *a) {
         return 0;
 }
 
-int cmd_trace(int argc, char **argv) {
+static int run_trace(int argc, char **argv) {
         struct trace_args a = { 0 };
         int rc = parse_args(argc, argv, &a);
         if (rc)
@@ -304,4 +303,11 @@ int cmd_trace(int argc, char **argv) {
         if (rc)
                 return rc;
         return json_array_size(json_object_get(model, "failing")) ? EXIT_WORKFLOW_FAILED : 0;
+}
+
+/* Exit codes: 0 nothing failed, 3 something in the tree did (as wait), 2 usage,
+ * 1 an API or connection error (as kubectl; describe and get say 1 too). */
+int cmd_trace(int argc, char **argv) {
+        int rc = run_trace(argc, argv);
+        return rc == EXIT_API ? EXIT_FAILED : rc;
 }

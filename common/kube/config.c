@@ -432,3 +432,18 @@ static int load(const struct kube_config_options *o, struct kube_config **ret, s
         *ret = TAKE_PTR(c);
         return 0;
 }
+
+int kube_config_contexts(const struct kube_config_options *o, json_t **ret, struct kstatus_error *err) {
+        _cleanup_(merged_done) struct merged m = { .clusters = json_object(), .contexts = json_object(),
+                                                   .users = json_object() };
+        bool any;
+        int r = merge_sources(o, &m, &any, err);
+        if (r < 0)
+                return r;
+        json_t *names = json_array();
+        const char *name;
+        json_t *v;
+        json_object_foreach(m.contexts, name, v) json_array_append_new(names, json_string(name));
+        *ret = names;
+        return 0;
+}

@@ -197,7 +197,7 @@ is "$(kubectl kstatus trace iam/hostile --color=always | grep -c $'\033\\]0;')" 
 # ---- usage ----
 is "$(kubectl kstatus trace iam 2>&1)" 'error: trace follows one resource: name exactly one, e.g. "kubectl kstatus trace iam/example"' \
         "a type alone is refused"
-is "$(trace_rc iam/nosuch)" 4 "a missing resource is an API error (exit 4)"
+is "$(trace_rc iam/nosuch)" 1 "a missing resource is an API error: exit 1, as kubectl"
 like "$(kubectl kstatus trace iam/nosuch 2>&1)" 'Error from server \(NotFound\): iams.example.promise.syntasso.io "nosuch" not found' \
         "worded as kubectl"
 done_testing

@@ -317,6 +317,10 @@ _kx_reader() {
         kx_req reader GET "$KX_OBJ_PATH"
         [ "$KX_CODE" = 200 ] || return 1
         printf '%s\n' "$KX_BODY" >"$KX_POD_DIR/input/object.yaml"
+        # What Kratix's reader prints (its log, as kubectl logs shows it).
+        echo "Object file written to: /kratix/input/object.yaml head of file:"
+        head -c 500 "$KX_POD_DIR/input/object.yaml"
+        echo
 }
 
 # work-writer (work-creator/lib/work_creator.go): a Work for what the pipeline
@@ -341,6 +345,7 @@ _kx_work_writer() { # PIPELINE
                  spec: ({promiseName: $promise, workloadGroups: [{id: "default", directory: ".", workloads: $files}]}
                    + (if $type == "resource" then {resourceName: $r} else {} end))}')"
         [ "$KX_CODE" = 201 ] || [ "$KX_CODE" = 409 ] || return 1
+        echo "Work created workName=$work" # work-creator's logger.Info
         local dest misplaced=
         for dest in ${KX_DESTINATIONS:-${KX_DESTINATION:-worker-1}}; do
                 _kx_place "$ns" "$work" "$1" "$dest" || return 1
@@ -559,18 +564,19 @@ _kx_container() {
                 fi
                 _kx_cs "$name" restart
                 _kx_status_push
-                KX_LOG_RESTART=1
+                _kx_ship_log "$name" /dev/null restart # the failed run becomes the previous one
         done
 }
 
 # The kubelet keeps each container's output: the test API server serves it as
 # pods/log (POST /_kstatus/logs), so `kubectl logs` works on the stand-in's Pods.
-_kx_ship_log() { # CONTAINER FILE
-        local body
+# With "restart": the kubelet restarts the container, its current run (empty, open) begins.
+_kx_ship_log() { # CONTAINER FILE [restart]
+        local body restart=false
+        [ "${3:-}" = restart ] && restart=true
         body=$(jq -nc --arg ns "$(_kx_pod_ns)" --arg pod "$KX_POD" --arg c "$1" --rawfile t "$2" \
-                --argjson restart "$([ "${KX_LOG_RESTART:-}" = 1 ] && echo true || echo false)" \
-                '{namespace: $ns, pod: $pod, container: $c, text: $t, restart: $restart, close: true}')
-        KX_LOG_RESTART=
+                --argjson restart "$restart" \
+                '{namespace: $ns, pod: $pod, container: $c, text: $t, restart: $restart, close: ($restart | not)}')
         local args=(-sS -o /dev/null -X POST -H "Authorization: Bearer $KX_TOKEN" -H "Content-Type: application/json"
                 --data-binary @-)
         [ -n "${KX_CA:-}" ] && args+=(--cacert "$KX_CA")
