@@ -161,14 +161,14 @@ static json_t *container_node(const json_t *spec, const json_t *cs, bool init, i
         } else if (json_object_get(state, "running")) {
                 n = node_new("Container", name, NULL, S_PROGRESS, now);
                 if (restarts > 0 && last)
-                        msg = xasprintf("restarted %lld times, last: %s (exit code %lld)", (long long)restarts,
+                        msg = xasprintf("restarts: %lld, last: %s (exit code %lld)", (long long)restarts,
                                         str(last, "reason") ? str(last, "reason") : "Error",
                                         (long long)json_integer_value(json_object_get(last, "exitCode")));
                 node_why(n, "Running", msg);
         } else if (wait && last && json_integer_value(json_object_get(last, "exitCode")) != 0) {
                 /* Failed and waiting to be restarted (CrashLoopBackOff): the failure is this container's. */
                 n = node_new("Container", name, NULL, S_FAILED, now);
-                msg = xasprintf("%s (exit code %lld), restarted %lld times", str(last, "reason") ? str(last, "reason") : "Error",
+                msg = xasprintf("%s (exit code %lld), restarts: %lld", str(last, "reason") ? str(last, "reason") : "Error",
                                 (long long)json_integer_value(json_object_get(last, "exitCode")), (long long)restarts);
                 node_why(n, str(wait, "reason"), msg);
         } else {

@@ -147,7 +147,7 @@ poll 60 test -e "$TEST_TMP/go.held"
 out=$(kubectl kstatus trace iam/broken)
 is "$?" 3 "a container that failed for good: exit 3"
 like "$out" 'Failing:
-  IAM/broken > Pipeline/create-user > Job/kratix-iam-broken-create-user-[0-9a-f]{5} > Pod/kratix-iam-broken-create-user-[0-9a-f]{5}-[0-9a-f]{5} > Container/pipeline: Failed: CrashLoopBackOff: Error \(exit code 3\), restarted 1 times' \
+  IAM/broken > Pipeline/create-user > Job/kratix-iam-broken-create-user-[0-9a-f]{5} > Pod/kratix-iam-broken-create-user-[0-9a-f]{5}-[0-9a-f]{5} > Container/pipeline: Failed: CrashLoopBackOff: Error \(exit code 3\), restarts: 1' \
         "trace points at the container, with its exit code"
 golden broken.txt "$(stable <<<"$out")" "the failed container matches its golden"
 touch "$TEST_TMP/go"

@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "describe.h"
 #include "related.h"
 #include "util.h"
 
@@ -142,7 +143,7 @@ Test(related, failed_container_is_pointed_at) {
         cr_assert_str_eq(path, "[\"IAM/example\",\"Pipeline/p\",\"Job/j\",\"Pod/j-x\",\"Container/pipeline\"]",
                          "the newest Job of the pipeline, its Pod, the container");
         cr_assert_str_eq(json_string_value(json_object_get(f, "reason")), "CrashLoopBackOff");
-        cr_assert_str_eq(json_string_value(json_object_get(f, "message")), "Error (exit code 3), restarted 2 times");
+        cr_assert_str_eq(json_string_value(json_object_get(f, "message")), "Error (exit code 3), restarts: 2");
         json_t *pipe = json_array_get(json_object_get(json_object_get(t, "root"), "children"), 0);
         cr_assert_str_eq(json_string_value(json_object_get(pipe, "status")), "InProgress", "the Job has not failed yet");
         free(path);
@@ -169,4 +170,61 @@ Test(related, selectors) {
         json_decref(none);
         json_decref(w);
         json_decref(obj);
+}
+
+/* describe's Placement section, plain and in colour, against golden files
+ * (KSTATUS_UPDATE_GOLDEN=1 rewrites one that differs, and fails once). */
+static void check_golden(const char *name, const char *got) {
+        const char *dir = getenv("KSTATUS_TEST_DATA");
+        cr_assert_not_null(dir, "KSTATUS_TEST_DATA is not set");
+        char *path = xasprintf("%s/trace/%s", dir, name), *want = NULL;
+        size_t cap = 0;
+        FILE *f = fopen(path, "r");
+        if (f) {
+                if (getdelim(&want, &cap, '\0', f) < 0) {
+                        free(want);
+                        want = NULL;
+                }
+                fclose(f);
+        }
+        bool same = want && strcmp(got, want) == 0;
+        if (!same && getenv("KSTATUS_UPDATE_GOLDEN")) {
+                f = fopen(path, "w");
+                cr_assert_not_null(f);
+                fputs(got, f);
+                fclose(f);
+                cr_assert_fail("%s updated: review the diff, then run again without KSTATUS_UPDATE_GOLDEN", name);
+        }
+        cr_assert_not_null(want, "missing golden file %s", path);
+        cr_assert(same, "%s differs:\n%s", name, got);
+        free(want);
+        free(path);
+}
+
+static char *render(const json_t *model, bool color) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        struct render_options o = { .color = color };
+        describe_render(f, model, &o);
+        fclose(f);
+        return buf;
+}
+
+Test(related, describe_placement_golden) {
+        json_t *t = trace_of(NULL, NULL);
+        json_t *placement = related_placement(t);
+        json_t *obj = parse(resource);
+        struct describe_input in = { .object = obj, .placement = placement, .now = NOW };
+        json_t *model = describe_model(&in);
+        char *plain = render(model, false), *color = render(model, true);
+        check_golden("describe-placement.txt", plain);
+        check_golden("describe-placement.color.txt", color);
+        cr_assert(strstr(plain, "c            Misplaced  w2    DestinationSelectorMismatch: moved"), "%s", plain);
+        free(plain);
+        free(color);
+        json_decref(model);
+        json_decref(obj);
+        json_decref(placement);
+        json_decref(t);
 }
