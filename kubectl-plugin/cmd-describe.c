@@ -170,11 +170,15 @@ static int fetch_placement(struct kube_session *s, const char *ns, const char *q
         return rc;
 }
 
-/* The Placement section of obj: its Works (kratix.io labels) and where they landed. */
-static json_t *placement_of(const struct context *c, const json_t *obj, int64_t now) {
+/* The Placement section of obj: its Works (kratix.io labels) and where they landed.
+ * No Works and no pipeline Job or Pod here either: the pipelines may run in a
+ * Promise's pipelineNamespace, so "no output" cannot be told (trace can): no section. */
+static json_t *placement_of(const struct context *c, const json_t *obj, const json_t *related, int64_t now) {
         if (!c->works)
                 return NULL;
         _cleanup_json_ json_t *mine = matching(c->works, obj, related_to, false);
+        if (json_array_size(mine) == 0 && json_array_size(related) == 0)
+                return NULL;
         _cleanup_json_ json_t *works = json_pack("{s:O}", "items", mine);
         struct related_input in = { .object = obj, .works = works, .placements = c->placements,
                                     .destinations = c->destinations, .now = now };
@@ -343,7 +347,7 @@ static int describe_target(struct kube_session *s, const struct describe_args *a
                 _cleanup_json_ json_t *records = matching(c.records, obj, record_for, false);
                 _cleanup_json_ json_t *related = related_of(&c, obj);
                 _cleanup_json_ json_t *events = matching(c.events, obj, event_about, true);
-                _cleanup_json_ json_t *placement = placement_of(&c, obj, now);
+                _cleanup_json_ json_t *placement = placement_of(&c, obj, related, now);
                 struct describe_input in = { .object = obj, .records = records, .related = related,
                                              .events = events, .placement = placement, .now = now };
                 json_array_append_new(models, describe_model(&in));

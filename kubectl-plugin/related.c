@@ -527,6 +527,8 @@ char *related_placement_selector(const json_t *works) {
         size_t n = json_array_size(items(works));
         if (n == 0)
                 return NULL;
+        if (n > RELATED_MAX_SET)
+                return xstrdup("kratix.io/work"); /* a URL of reasonable length: every placement, matched here */
         char *sel = xstrdup("kratix.io/work in (");
         for (size_t i = 0; i < n; i++) {
                 char *next = xasprintf("%s%s%s", sel, i ? "," : "", meta_str(json_array_get(items(works), i), "name"));

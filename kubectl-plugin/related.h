@@ -49,7 +49,10 @@ json_t *related_placement(const json_t *trace);
 char *related_work_selector(const json_t *obj, bool is_promise, bool pipeline_ns);
 /* The same for pipeline Jobs and Pods. New string. */
 char *related_pipeline_selector(const json_t *obj, bool is_promise);
-/* "kratix.io/work in (a,b,...)" for the Works of a list, or NULL when there are none. New string. */
+/* "kratix.io/work in (a,b,...)" for the Works of a list, or NULL when there are none; past
+ * RELATED_MAX_SET Works (describe -A of many resources), "kratix.io/work": every placement, each
+ * matched to its Work by name, so the URL stays short. New string. */
+#define RELATED_MAX_SET 50
 char *related_placement_selector(const json_t *works);
 
 /* Whether status is a problem that trace calls out (Failed, Misplaced). */

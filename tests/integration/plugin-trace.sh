@@ -166,6 +166,8 @@ json=$(kubectl kstatus trace iam/elsewhere -o json)
 is "$(jq -r '[.. | objects | select(.kind == "Job" or .kind == "Work") | .namespace] | unique | join(" ")' <<<"$json")" "pipelines" \
         "Jobs and Works found in the Promise's pipelineNamespace"
 is "$(jq -r '.status' <<<"$json")" Ready "and all Ready"
+is "$(kubectl kstatus describe iam/elsewhere | grep -c '^Placement:')" 0 \
+        "describe does not claim \"no output\" when the pipelines ran in another namespace"
 kubectl patch promise iam --type json -p '[{"op":"remove","path":"/spec/workflows/config"}]' >/dev/null
 
 # ---- a Promise's own workflow and its Works ----

@@ -165,6 +165,13 @@ Test(related, selectors) {
         s = related_placement_selector(w);
         cr_assert_str_eq(s, "kratix.io/work in (w2,w1)");
         free(s);
+        json_t *many = json_pack("{s:[]}", "items");
+        for (int i = 0; i <= RELATED_MAX_SET; i++)
+                json_array_append_new(json_object_get(many, "items"), json_pack("{s:{s:s}}", "metadata", "name", "w"));
+        s = related_placement_selector(many);
+        cr_assert_str_eq(s, "kratix.io/work", "many Works: every placement, not a URL without end");
+        free(s);
+        json_decref(many);
         json_t *none = parse("{\"items\":[]}");
         cr_assert_null(related_placement_selector(none));
         json_decref(none);
