@@ -167,6 +167,8 @@ int kube_session_open(const struct kube_args *a, struct kube_session *s) {
                 return EXIT_API;
         }
         apply_overrides(a, s->config);
+        /* --server may have made it plain http: kubectl sends no credential there. */
+        kube_config_drop_plain_http_credentials(s->config);
         if (a->certificate_authority && a->insecure) {
                 kube_session_close(s);
                 return usage_error("specifying a root certificates file with the insecure flag is not allowed");

@@ -152,6 +152,12 @@ struct kube_retry_policy {
         /* Told before each wait (may be NULL): for a log line. */
         void (*on_retry)(void *userdata, const struct kube_status_error *err, int64_t wait_ms);
         void *userdata;
+        /* What is left of a time budget the caller shares among many calls
+         * (may be NULL; it returns ms, or <0 while none applies): every
+         * attempt ends by it, even the one attempt of a deadline_ms of 0, and
+         * a wait that would pass it is not started. */
+        int64_t (*budget_ms)(void *budget_userdata);
+        void *budget_userdata;
 };
 #define KUBE_NOTHING_TO_DO 1
 
