@@ -59,7 +59,7 @@ static void trace_data_done(struct trace_data *d) {
  * requesters often cannot read platform objects) is left out with a warning
  * for the latter. Returns 0 (with *ret NULL when left out) or an exit code. */
 static int fetch(struct kube_session *s, const char *path, bool list, json_t **ret) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = list ? kube_client_list(s->client, path, 500, NULL, NULL, ret, &err)
                      : kube_client_get(s->client, path, ret, &err);
         if (r == -ENOENT || r == -EACCES) {
@@ -67,7 +67,7 @@ static int fetch(struct kube_session *s, const char *path, bool list, json_t **r
                         _cleanup_free_ char *safe = escape_for_terminal(err.message);
                         fprintf(stderr, "warning: %s\n", safe);
                 }
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 *ret = NULL;
                 return 0;
         }
@@ -115,7 +115,7 @@ static int fetch_promise(struct kube_session *s, const char *promise, const char
 
 static int fetch_all(struct kube_session *s, const struct target *t, const char *name, struct trace_data *d) {
         _cleanup_free_ char *path = kube_resource_path(&t->res, s->namespace, name, NULL);
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kube_client_get(s->client, path, &d->object, &err) < 0)
                 return api_error(&err);
         bool is_promise = strcmp(t->res.group, "platform.kratix.io") == 0 && strcmp(t->res.kind, "Promise") == 0;
