@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <string.h>
 
 #include "inject.h"
@@ -110,8 +109,8 @@ int cmd_inject(int argc, char **argv) {
         bool rbac = false;
         enum output_format format = OUTPUT_YAML;
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+:f:o:", options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "f:o:", options)) >= 0) {
                 switch (c) {
                 case 'f':
                         path = optarg;
@@ -127,14 +126,14 @@ int cmd_inject(int argc, char **argv) {
                         opts.merge = optarg;
                         break;
                 case 'r':
-                        rbac = true;
+                        rbac = flag_true(optarg);
                         break;
                 case 'o':
                         if (parse_output_format(optarg, true, &format) < 0)
                                 return output_format_error(optarg);
                         break;
                 default:
-                        return getopt_error(c, argv);
+                        return EXIT_USAGE;
                 }
         }
         if (optind < argc)

@@ -45,7 +45,7 @@ int kube_args_option(struct kube_args *a, int opt, const char *arg) {
                 a->config.namespace = arg;
                 return 1;
         case 'A':
-                a->all_namespaces = true;
+                a->all_namespaces = flag_true(arg);
                 return 1;
         case 'l':
                 a->selector = arg;
@@ -57,17 +57,7 @@ int kube_args_option(struct kube_args *a, int opt, const char *arg) {
                 a->token = arg;
                 return 1;
         case 2005:
-                if (!arg || strcmp(arg, "true") == 0)
-                        a->insecure = true;
-                else if (strcmp(arg, "false") == 0)
-                        a->insecure = false;
-                else {
-                        _cleanup_free_ char *safe = escape_for_terminal(arg);
-                        usage_error("invalid argument \"%s\" for \"--insecure-skip-tls-verify\" flag: "
-                                    "strconv.ParseBool: parsing \"%s\": invalid syntax",
-                                    safe, safe);
-                        return -1;
-                }
+                a->insecure = flag_true(arg);
                 return 1;
         case 2006:
                 a->certificate_authority = arg;
@@ -177,6 +167,8 @@ int kube_session_open(const struct kube_args *a, struct kube_session *s) {
                 return EXIT_API;
         }
         apply_overrides(a, s->config);
+        /* --server may have made it plain http: kubectl sends no credential there. */
+        kube_config_drop_plain_http_credentials(s->config);
         if (a->certificate_authority && a->insecure) {
                 kube_session_close(s);
                 return usage_error("specifying a root certificates file with the insecure flag is not allowed");
@@ -218,6 +210,30 @@ int api_error(struct kstatus_error *err) {
         fprintf(stderr, "%s\n", safe);
         kstatus_error_done(err);
         return EXIT_API;
+}
+
+int api_list_error(const struct target *t, const char *label_selector, const char *field_selector,
+                   struct kstatus_error *err) {
+        /* cli-runtime's Selector.Visit rewords a 400 or 404 from a LIST, keeping
+         * "Error from server (REASON): " in front. */
+        _cleanup_free_ char *head = err->reason ? xasprintf("Error from server (%s): ", err->reason) : NULL;
+        if ((err->http_code == 400 || err->http_code == 404) && head && err->message &&
+            str_has_prefix(err->message, head)) {
+                const char *msg = err->message + strlen(head);
+                _cleanup_free_ char *gvr = xasprintf("%s/%s, Resource=%s", t->res.group ? t->res.group : "",
+                                                     t->res.version, t->res.resource);
+                char *text;
+                if ((!label_selector || !*label_selector) && (!field_selector || !*field_selector))
+                        text = xasprintf("%sUnable to list \"%s\": %s", head, gvr, msg);
+                else
+                        text = xasprintf("%sUnable to find \"%s\" that match label selector \"%s\", field selector "
+                                         "\"%s\": %s",
+                                         head, gvr, label_selector ? label_selector : "",
+                                         field_selector ? field_selector : "", msg);
+                free(err->message);
+                err->message = text;
+        }
+        return api_error(err);
 }
 
 int targets_check_named(const struct targets *t, const struct kube_args *a, bool *ret_named) {

@@ -65,7 +65,8 @@ struct kube_args {
         "      --request-timeout=DURATION     give up on one request after this long (0: never)\n"             \
         "      --color=auto|always|never      colour (default auto: a terminal without NO_COLOR)\n"
 
-/* Handle one of KUBE_ARGS_OPTIONS: 1 handled, 0 not ours, -1 invalid (printed). */
+/* Handle one of KUBE_ARGS_OPTIONS as flags_next() returned it (plugin.h): 1
+ * handled, 0 not ours, -1 invalid (printed). */
 int kube_args_option(struct kube_args *a, int opt, const char *arg);
 
 struct kube_session {
@@ -95,6 +96,12 @@ struct targets {
         struct target *items;
         size_t n;
 };
+
+/* api_error() for a LIST of t: a 400 or 404 worded as kubectl words it
+ * ("Unable to find \"GROUP/VERSION, Resource=PLURAL\" that match label selector
+ * \"S\", field selector \"F\": …", or "Unable to list …" without selectors). */
+int api_list_error(const struct target *t, const char *label_selector, const char *field_selector,
+                   struct kstatus_error *err);
 
 /* Read the resource arguments as kubectl does: "TYPE [NAME...]" or
  * "TYPE/NAME [TYPE/NAME...]", TYPE resolved through discovery (kubectl's

@@ -2,7 +2,6 @@
  * table (git's builtin table, systemd's verbs); each command lives in
  * cmd-<name>.c and parses its own flags. */
 #include <errno.h>
-#include <getopt.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,7 +17,9 @@ static const struct plugin_command commands[] = {
         { "get", "List resources with their message, workflow verdict and health", cmd_get, get_usage },
         { "inject", "Add kstatus-sidecar to Pods, Jobs or manifests on stdin", cmd_inject, inject_usage },
         { "lint", "Check a status.yaml as the sidecar will, and print what it would send", cmd_lint, lint_usage },
+        { "logs", "Print the logs of a resource's pipeline Pods, prefixed pipeline/container", cmd_logs, logs_usage },
         { "merge", "Preview the status after pipelines wrote these status files in order", cmd_merge, merge_usage },
+        { "trace", "Show the tree from a resource to its Destinations; point at what failed", cmd_trace, trace_usage },
         { "wait", "Wait for a condition, health, message or deletion; fail fast when the workflow fails", cmd_wait,
           wait_usage },
         { "version", "Print the version and the commit it was built from", cmd_version, version_usage },
@@ -51,20 +52,6 @@ int usage_error(const char *fmt, ...) {
         int r = report(EXIT_USAGE, fmt, ap);
         va_end(ap);
         return r;
-}
-
-int getopt_error(int opt, char **argv) {
-        const char *word = argv[optind - 1] ? argv[optind - 1] : "";
-        /* A shorthand in a group (-Ao): pflag names the rest of the group from it (-o). */
-        const char *at = optopt > 0 && optopt < 128 && word[0] == '-' && word[1] != '-' ? strchr(word + 1, optopt)
-                                                                                         : NULL;
-        if (at) {
-                _cleanup_free_ char *safe = escape_for_terminal(at);
-                return opt == ':' ? usage_error("flag needs an argument: '%c' in -%s", optopt, safe)
-                                  : usage_error("unknown shorthand flag: '%c' in -%s", optopt, safe);
-        }
-        _cleanup_free_ char *safe = escape_for_terminal(word);
-        return opt == ':' ? usage_error("flag needs an argument: %s", safe) : usage_error("unknown flag: %s", safe);
 }
 
 int fail(const char *fmt, ...) {

@@ -15,6 +15,9 @@
 
 int api_new(const struct sidecar_config *cfg, struct api **ret, struct kstatus_error *err);
 void api_free(struct api *api);
+/* Bound every later call by what budget_ms(userdata) returns (ms; <0 while no
+ * budget applies): the sidecar's one shutdown deadline. */
+void api_set_budget(struct api *api, int64_t (*budget_ms)(void *userdata), void *userdata);
 /* The client, for kube_retry_wait_ms() and recompute callbacks (borrowed). */
 struct kube_client *api_client(struct api *api);
 

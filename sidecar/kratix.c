@@ -78,10 +78,12 @@ static int get_list(struct sidecar *s, const char *path, json_t **ret) {
  * revisions, <0 when it cannot be told (logged). */
 static int bound_revision(struct sidecar *s, json_t **ret) {
         const struct kstatus_object_ref *o = &s->cfg.object;
-        _cleanup_free_ char *scope = o->namespace && *o->namespace ? xasprintf("/namespaces/%s", o->namespace)
-                                                                   : xstrdup("");
-        _cleanup_free_ char *bpath = xasprintf(KRATIX_API "%s/resourcebindings?labelSelector=kratix.io/promise-name=%s,"
-                                               "kratix.io/resource-name=%s", scope, s->cfg.promise, o->name);
+        _cleanup_free_ char *ns = o->namespace ? kube_escape(o->namespace) : NULL;
+        _cleanup_free_ char *scope = ns && *ns ? xasprintf("/namespaces/%s", ns) : xstrdup("");
+        _cleanup_free_ char *bsel = xasprintf("kratix.io/promise-name=%s,kratix.io/resource-name=%s", s->cfg.promise,
+                                              o->name);
+        _cleanup_free_ char *bsel_q = kube_escape(bsel);
+        _cleanup_free_ char *bpath = xasprintf(KRATIX_API "%s/resourcebindings?labelSelector=%s", scope, bsel_q);
         _cleanup_json_ json_t *bindings = NULL;
         int r = get_list(s, bpath, &bindings);
         if (r < 0)
@@ -91,8 +93,9 @@ static int bound_revision(struct sidecar *s, json_t **ret) {
                 log_warning("start", "several ResourceBindings name %s: cannot tell its Promise version", o->name);
                 return -EEXIST;
         }
-        _cleanup_free_ char *rpath = xasprintf(KRATIX_API "/promiserevisions?labelSelector=kratix.io/promise-name=%s",
-                                               s->cfg.promise);
+        _cleanup_free_ char *rsel = xasprintf("kratix.io/promise-name=%s", s->cfg.promise);
+        _cleanup_free_ char *rsel_q = kube_escape(rsel);
+        _cleanup_free_ char *rpath = xasprintf(KRATIX_API "/promiserevisions?labelSelector=%s", rsel_q);
         _cleanup_json_ json_t *revisions = NULL;
         r = get_list(s, rpath, &revisions);
         if (r != 0)
@@ -121,7 +124,8 @@ static int locate_from_kratix(struct sidecar *s, int *ret_index, int *ret_count)
         const char *from = "promiserevision";
         if (r == 0) {
                 from = "promise";
-                _cleanup_free_ char *path = xasprintf(KRATIX_API "/promises/%s", s->cfg.promise);
+                _cleanup_free_ char *promise = kube_escape(s->cfg.promise);
+                _cleanup_free_ char *path = xasprintf(KRATIX_API "/promises/%s", promise);
                 _cleanup_(kstatus_error_done) struct kstatus_error aerr = { 0 };
                 if ((r = api_get(s->api, path, 0, &owner, &aerr)) < 0) {
                         log_warning("start", "cannot read promise \"%s\": %s", s->cfg.promise, aerr.message);

@@ -235,7 +235,8 @@ int sidecar_plan_file(struct status_write *w, json_t **ret_patch, struct kstatus
  * configure pipeline whose place is unknown leaves the condition alone. */
 static void mark_started(struct sidecar *s) {
         bool del = s->cfg.action == ACTION_DELETE;
-        if (!del && s->last < 0)
+        /* The pipeline already ended: the final write says what is true now. */
+        if ((!del && s->last < 0) || sidecar_budget_left(s) >= 0)
                 return;
         enum kstatus_workflow_event ev = del ? KSTATUS_WORKFLOW_DELETE_STARTED : KSTATUS_WORKFLOW_CONFIGURE_STARTED;
         struct status_write w = { .s = s, .tag = "start", .ev = &ev, .plan = plan_event };
@@ -286,8 +287,13 @@ int sidecar_start(struct sidecar *s) {
         if (r < 0) {
                 _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
                 log_error_errno(r, "start", "cannot read %s: %s", what, err.message);
+                /* No answer, 429 or 5xx through the deadline, a bad answer or
+                 * a re-created object is no configuration error; the server
+                 * refusing what the configuration names (401, 403, 404, 422),
+                 * or a TLS failure, is. */
+                bool config = !(r == -EIDRM || r == -E2BIG || r == -EBADMSG || kube_error_is_transient(r, &err));
                 kstatus_error_done(&err);
-                return r == -EIDRM ? r : -EINVAL;
+                return config ? -EINVAL : r;
         }
         if (!s->start)
                 s->start = json_deep_copy(s->server);

@@ -15,6 +15,11 @@
 
 struct api;
 
+/* The largest API answer the sidecar takes by default: a Kubernetes object is
+ * at most 1.5 MiB (etcd's request limit), and the sidecar must stay inside the
+ * 32 MiB memory limit injection gives it (docs/BEHAVIOUR.md §6). */
+#define SIDECAR_MAX_RESPONSE_BYTES (4u << 20)
+
 enum workflow_action { ACTION_CONFIGURE, ACTION_DELETE };
 
 /* --workflow-conditions: who writes what Kratix owns (ConfigureWorkflowCompleted, the message resets). */
@@ -43,6 +48,7 @@ struct sidecar_config {
         enum workflow_conditions workflow_conditions;
         enum kstatus_merge_mode mode;
         struct kstatus_limits limits;
+        size_t max_response_bytes; /* the largest API answer taken (--max-response-size) */
         int64_t debounce_ms;
         int64_t max_debounce_ms;
         int64_t final_deadline_ms;
@@ -75,6 +81,7 @@ struct sidecar {
         unsigned live_failures; /* live pushes failed in a row (the backoff's exponent) */
         int64_t retry_ms;       /* after a live push returned -EAGAIN: when to try again */
         unsigned pod_looks;     /* the final write's looks at the Pod so far */
+        int64_t end_ms;         /* monotonic ms when the pipeline's end was first seen; 0 before */
 };
 
 void sidecar_config_clear(struct sidecar_config *cfg);
@@ -89,8 +96,10 @@ enum pipeline_outcome {
 };
 
 /* push.c */
-int sidecar_start(struct sidecar *s);           /* read start status, set "in progress" conditions;
-                                                 * -EIDRM: the object was re-created, -EINVAL other */
+/* Read the start status, set the "in progress" conditions: -EINVAL when the
+ * configuration names what the server refuses, -EIDRM when the object was
+ * re-created, another <0 when the API could not be read within the budget. */
+int sidecar_start(struct sidecar *s);
 /* One live push of the current file; -EAGAIN to retry after s->retry_ms. */
 int sidecar_push_live(struct sidecar *s);
 /* final.c: the final write: status.yaml's keys always, the workflow conditions the outcome gives; 0 acknowledged. */
@@ -151,6 +160,11 @@ int sidecar_final(struct sidecar *s, bool signal_failed, const char *why);
 
 /* loop.c */
 int sidecar_run(struct sidecar *s);
+/* The one shutdown budget (docs/BEHAVIOUR.md §5): --deadline from the moment
+ * the sidecar first sees the pipeline's end (a signal, read by the loop or
+ * found pending while it was busy starting or pushing), shared by everything
+ * it still sends. ms left (0: spent), or -1 before the end. */
+int64_t sidecar_budget_left(struct sidecar *s);
 /* Block the signals the loop reads from its signalfd. Called before
  * sidecar_start(), so a SIGTERM that arrives while the sidecar is still
  * starting (reading the resource through faults) waits for the loop, which

@@ -49,6 +49,11 @@ static inline void kube_client_freep(struct kube_client **c) { kube_client_free(
 
 void kube_client_set_clock(struct kube_client *c, const struct kube_clock *clock);
 
+/* Change the per-request timeout (kube_client_options.request_timeout_ms) for
+ * the requests that follow: a command with one deadline gives each request
+ * only what is left of it. */
+void kube_client_set_request_timeout(struct kube_client *c, int64_t ms);
+
 /* "host:port" of the server, for messages (borrowed). */
 const char *kube_client_host(const struct kube_client *c);
 
@@ -73,6 +78,19 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
 
 /* GET path; *ret a new reference. */
 int kube_client_get(struct kube_client *c, const char *path, json_t **ret, struct kstatus_error *err);
+
+/* Called with each piece of a streamed answer as it arrives (data borrowed,
+ * not NUL-terminated, pieces cut anywhere); return 0 to go on, non-zero to
+ * stop (returned by kube_client_stream). */
+typedef int (*kube_stream_fn)(const char *data, size_t len, void *userdata);
+
+/* GET path and hand a 2xx body over to fn as it comes, without keeping it
+ * (pods/log, text; follow=true streams until the server ends it). no_timeout:
+ * no --request-timeout on the transfer (a followed log). Returns 0 when the
+ * answer ended, fn's non-zero value when it stopped, or a negative errno as
+ * kube_client_request (an error answer is collected, bounded, for err). */
+int kube_client_stream(struct kube_client *c, const char *path, bool no_timeout, kube_stream_fn fn, void *userdata,
+                       struct kstatus_error *err);
 
 /* Called per page of a LIST (page borrowed); return 0 to go on, non-zero to
  * stop (returned by kube_client_list). */
@@ -121,6 +139,12 @@ struct kube_retry_policy {
         /* Told before each wait (may be NULL): for a log line. */
         void (*on_retry)(void *userdata, const struct kstatus_error *err, int64_t wait_ms);
         void *userdata;
+        /* What is left of a time budget the caller shares among many calls
+         * (may be NULL; it returns ms, or <0 while none applies): every
+         * attempt ends by it, even the one attempt of a deadline_ms of 0, and
+         * a wait that would pass it is not started. */
+        int64_t (*budget_ms)(void *budget_userdata);
+        void *budget_userdata;
 };
 #define KUBE_NOTHING_TO_DO 1
 

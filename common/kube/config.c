@@ -370,6 +370,22 @@ bool kube_server_is_tls(const char *server) {
         return strncasecmp(server, "https://", strlen("https://")) == 0;
 }
 
+void kube_config_drop_plain_http_credentials(struct kube_config *c) {
+        if (!c || !c->server || kube_server_is_tls(c->server))
+                return;
+        struct kube_config *creds = xcalloc(1, sizeof(*creds));
+        creds->token = TAKE_PTR(c->token);
+        creds->token_file = TAKE_PTR(c->token_file);
+        creds->username = TAKE_PTR(c->username);
+        creds->password = TAKE_PTR(c->password);
+        creds->client_cert_file = TAKE_PTR(c->client_cert_file);
+        creds->client_cert_data = TAKE_PTR(c->client_cert_data);
+        creds->client_key_file = TAKE_PTR(c->client_key_file);
+        creds->client_key_data = TAKE_PTR(c->client_key_data);
+        creds->exec = TAKE_PTR(c->exec);
+        kube_config_free(creds); /* wipes what is secret */
+}
+
 /* A control character in a credential would reach the wire as a header line
  * of its own. */
 static int check_credentials(const struct kube_config *c, const char *user_name, struct kstatus_error *err) {
@@ -430,5 +446,20 @@ static int load(const struct kube_config_options *o, struct kube_config **ret, s
         const char *ns = o->namespace && *o->namespace ? o->namespace : json_string_value(json_object_get(ch.ctx, "namespace"));
         c->namespace = xstrdup(ns && *ns ? ns : "default");
         *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int kube_config_contexts(const struct kube_config_options *o, json_t **ret, struct kstatus_error *err) {
+        _cleanup_(merged_done) struct merged m = { .clusters = json_object(), .contexts = json_object(),
+                                                   .users = json_object() };
+        bool any;
+        int r = merge_sources(o, &m, &any, err);
+        if (r < 0)
+                return r;
+        json_t *names = json_array();
+        const char *name;
+        json_t *v;
+        json_object_foreach(m.contexts, name, v) json_array_append_new(names, json_string(name));
+        *ret = names;
         return 0;
 }

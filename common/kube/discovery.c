@@ -378,3 +378,11 @@ int kube_discovery_resolve_kind(struct kube_discovery *d, const char *api_versio
         fill(e, ret);
         return 0;
 }
+
+int kube_discovery_resources(struct kube_discovery *d, const json_t **ret, struct kstatus_error *err) {
+        int r = ensure(d, err);
+        if (r < 0)
+                return r;
+        *ret = d->resources;
+        return 0;
+}

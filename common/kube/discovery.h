@@ -70,5 +70,10 @@ int kube_discovery_resolve_in(const json_t *resources, const char *arg, struct k
 int kube_discovery_resolve_kind(struct kube_discovery *d, const char *api_version, const char *kind,
                                 struct kube_resource *ret, struct kstatus_error *err);
 
+/* Every resource discovery knows, in priority order (one entry per group,
+ * version and resource, in kube_discovery_resolve_in's shape), from the cache
+ * when warm: borrowed, valid until d is freed. For completion. */
+int kube_discovery_resources(struct kube_discovery *d, const json_t **ret, struct kstatus_error *err);
+
 /* Requests made for discovery so far (0 on a warm cache). */
 unsigned kube_discovery_requests(const struct kube_discovery *d);

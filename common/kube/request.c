@@ -138,6 +138,11 @@ static int perform(struct kube_client *c, const char *method, const char *path, 
         return 0;
 }
 
+void kube_client_set_request_timeout(struct kube_client *c, int64_t ms) {
+        c->opts.request_timeout_ms = ms > 0 ? ms : 0;
+        c->attempt_timeout_ms = 0;
+}
+
 int kube_client_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
                         const json_t *body, json_t **ret, struct kstatus_error *err) {
         _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -247,4 +252,66 @@ int kube_client_list(struct kube_client *c, const char *path, unsigned limit, ku
                         *ret = TAKE_PTR(all);
         }
         return 0;
+}
+
+/* ---- a streamed GET (pods/log) ---- */
+
+struct stream {
+        struct kube_client *c;
+        kube_stream_fn fn;
+        void *userdata;
+        int stopped;      /* the callback's value */
+        char *error;      /* a failed answer's body, collected for its message */
+        size_t error_len;
+};
+
+#define MAX_STREAM_ERROR_BYTES (64u << 10)
+
+static size_t stream_sink(const char *data, size_t len, void *userdata) {
+        struct stream *s = userdata;
+        long code = 0;
+        if (curl_easy_getinfo(s->c->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK || code < 200 || code >= 300) {
+                /* An error answer is a Status: keep it (bounded) for the message. */
+                size_t n = len < MAX_STREAM_ERROR_BYTES - s->error_len ? len : MAX_STREAM_ERROR_BYTES - s->error_len;
+                s->error = xrealloc(s->error, s->error_len + n + 1);
+                memcpy(s->error + s->error_len, data, n);
+                s->error_len += n;
+                s->error[s->error_len] = '\0';
+                return len;
+        }
+        int r = s->fn(data, len, s->userdata);
+        if (r != 0) {
+                s->stopped = r;
+                return 0;
+        }
+        return len;
+}
+
+int kube_client_stream(struct kube_client *c, const char *path, bool no_timeout, kube_stream_fn fn, void *userdata,
+                       struct kstatus_error *err) {
+        struct stream s = { .c = c, .fn = fn, .userdata = userdata };
+        int64_t saved_timeout = c->attempt_timeout_ms ? c->attempt_timeout_ms : c->opts.request_timeout_ms;
+        c->attempt_timeout_ms = no_timeout ? 0 : saved_timeout;
+        c->resp.sink = stream_sink;
+        c->resp.sink_userdata = &s;
+        long code = 0;
+        int r = perform(c, "GET", path, NULL, NULL, 0, &code, err);
+        c->resp.sink = NULL;
+        c->resp.sink_userdata = NULL;
+        c->attempt_timeout_ms = saved_timeout;
+        _cleanup_free_ char *body = s.error;
+        if (s.stopped) {
+                kstatus_error_done(err);
+                return s.stopped;
+        }
+        if (r < 0)
+                return r;
+        if (code >= 200 && code < 300)
+                return 0;
+        char *reason = NULL;
+        char *msg = kube_format_server_error((int)code, body, s.error_len, &reason);
+        r = kube_http_errno((int)code, reason);
+        kstatus_error_set_http(err, r, (int)code, reason, msg);
+        free(reason);
+        return r;
 }

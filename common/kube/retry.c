@@ -79,10 +79,18 @@ static int64_t elapsed_ms(const struct write_state *w) {
         return w->c->clock.now_ms(w->c->clock.userdata) - w->start;
 }
 
-/* Each attempt ends by the deadline too. */
+/* What the caller's shared budget leaves, <0 when none applies. */
+static int64_t budget_left(const struct write_state *w) {
+        return w->p->budget_ms ? w->p->budget_ms(w->p->budget_userdata) : -1;
+}
+
+/* Each attempt ends by the deadline and the budget too. */
 static void attempt_timeout(struct write_state *w) {
-        int64_t t = w->c->opts.request_timeout_ms, left = w->p->deadline_ms - elapsed_ms(w);
-        if (w->p->deadline_ms > 0 && (t == 0 || left < t))
+        int64_t t = w->c->opts.request_timeout_ms, budget = budget_left(w);
+        int64_t left = w->p->deadline_ms > 0 ? w->p->deadline_ms - elapsed_ms(w) : -1;
+        if (budget >= 0 && (left < 0 || budget < left))
+                left = budget;
+        if (left >= 0 && (t == 0 || left < t))
                 t = left > 1 ? left : 1;
         w->c->attempt_timeout_ms = t;
 }
@@ -117,10 +125,11 @@ static int next_step(struct write_state *w, int *r, struct kstatus_error *e, int
         return 1;
 }
 
+/* deadline_ms <0: the caller's budget ran out. */
 static void gave_up(struct kstatus_error *e, int attempts, int64_t deadline_ms) {
-        _cleanup_free_ char *d = format_ms(deadline_ms);
-        char *msg = xasprintf("%s (gave up after %d attempts: deadline %s)", e->message ? e->message : "error",
-                              attempts, d);
+        _cleanup_free_ char *d = deadline_ms >= 0 ? format_ms(deadline_ms) : NULL;
+        char *msg = xasprintf("%s (gave up after %d attempts: %s%s)", e->message ? e->message : "error", attempts,
+                              d ? "deadline " : "out of time", d ? d : "");
         free(e->message);
         e->message = msg;
 }
@@ -148,6 +157,11 @@ int kube_client_write(struct kube_client *c, const char *method, const char *pat
                         break;
                 if (elapsed_ms(&w) + wait >= w.p->deadline_ms) {
                         gave_up(e, attempt, w.p->deadline_ms);
+                        break;
+                }
+                int64_t budget = budget_left(&w);
+                if (budget >= 0 && wait >= budget) {
+                        gave_up(e, attempt, -1);
                         break;
                 }
                 if (w.p->on_retry)

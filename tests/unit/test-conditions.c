@@ -243,6 +243,19 @@ Test(workflow, message_other_than_pending_is_kept) {
         json_decref(s);
 }
 
+/* The failed message quotes the pipeline's name: escaped, as kubectl describe
+ * prints condition messages raw (a name as Kratix allows is unchanged). */
+Test(workflow, a_hostile_pipeline_name_is_escaped_in_the_failed_message) {
+        json_t *s = json_object();
+        struct kstatus_workflow wf = { .pipeline = "evil\x1b]0;pwned\x07\xe2\x80\xae\xc2\x9b", .kratix_owned = true };
+        json_t *f = kstatus_workflow_apply(s, KSTATUS_WORKFLOW_CONFIGURE_FAILED, &wf, NOW);
+        json_t *c = kstatus_conditions_find(json_object_get(f, "conditions"), KSTATUS_COND_CONFIGURE);
+        cr_assert_str_eq(json_string_value(json_object_get(c, "message")),
+                         "A Configure Pipeline has failed: evil\\x1b]0;pwned\\x07\\u202e\\xc2\\x9b");
+        json_decref(f);
+        json_decref(s);
+}
+
 Test(workflow, failures) {
         json_t *s = json_object();
         struct kstatus_workflow wf = { .pipeline = "populate-vault", .kratix_owned = true };

@@ -880,6 +880,32 @@ Test(kube_retry, the_deadline_ends_it_with_a_clear_error, .fini = teardown) {
         json_decref(body);
 }
 
+/* A budget shared by many calls (the sidecar's shutdown) ends the retries
+ * before the policy's own deadline, and bounds each attempt. */
+static int64_t budget_until_1500(void *u) {
+        (void)u;
+        return fake.now < 1500 ? 1500 - fake.now : 0;
+}
+
+Test(kube_retry, a_shared_budget_ends_it_before_the_deadline, .fini = teardown) {
+        static struct canned s[40];
+        for (size_t i = 0; i < ELEMENTSOF(s); i++)
+                s[i] = (struct canned){ 503, UNAVAILABLE, -1, { 0 } };
+        server_start(s, ELEMENTSOF(s));
+        connect_with(NULL);
+        fake.rnd = 0xFFFFFFFFu;
+        json_t *body = json_object();
+        struct kube_retry_policy p = { .deadline_ms = 60000, .budget_ms = budget_until_1500 };
+        struct kstatus_error err = { 0 };
+        cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), -EAGAIN);
+        cr_assert(strstr(err.message, "(gave up after ") && strstr(err.message, " attempts: out of time)"), "%s",
+                  err.message);
+        cr_assert_leq(fake.now, 1500, "no sleep past the budget");
+        cr_assert_geq(err.attempts, 3);
+        kstatus_error_done(&err);
+        json_decref(body);
+}
+
 Test(kube_retry, client_errors_are_not_retried, .fini = teardown) {
         static const struct canned s[] = { { 404, NOT_FOUND, -1, { 0 } },
                                            { 422, "{\"kind\":\"Status\",\"reason\":\"Invalid\",\"message\":\"bad\"}", -1,

@@ -348,6 +348,27 @@ Test(kubeconfig, credentials_only_over_tls) {
         free(path);
 }
 
+/* A server set after loading (the plugin's --server) that is plain http
+ * drops what the user and the flags gave, as client-go does. */
+Test(kubeconfig, credentials_dropped_for_a_server_made_plain_http) {
+        char *path = write_kubeconfig(hostile_users);
+        struct kube_config *c = load_ok(path, (struct kube_config_options){ 0 });
+        kube_config_drop_plain_http_credentials(c);
+        cr_assert_str_eq(c->token, "secret-token-t", "https: kept");
+        free(c->server);
+        c->server = xstrdup("http://127.0.0.1:8080");
+        c->username = xstrdup("u");
+        c->password = xstrdup("p");
+        kube_config_drop_plain_http_credentials(c);
+        cr_assert_null(c->token);
+        cr_assert_null(c->username);
+        cr_assert_null(c->password);
+        cr_assert_null(c->exec);
+        kube_config_free(c);
+        unlink(path);
+        free(path);
+}
+
 /* A control character in a credential would reach the wire as a header of
  * its own: refused when the kubeconfig is loaded. */
 Test(kubeconfig, credentials_with_control_characters_refused) {
