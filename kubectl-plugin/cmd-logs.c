@@ -641,11 +641,8 @@ int cmd_logs(int argc, char **argv) {
         if (optind >= argc)
                 return usage_error("you must specify a resource, e.g. \"kubectl kstatus logs iam/example\"");
         _cleanup_(kube_session_close) struct kube_session s = { 0 };
-        int rc = kube_session_open(&a.kube, &s);
-        if (rc)
-                return rc;
         _cleanup_(targets_free) struct targets ts = { 0 };
-        rc = targets_parse(&s, argv + optind, argc - optind, &ts);
+        int rc = kube_session_open_targets(&a.kube, argv + optind, argc - optind, &s, &ts);
         if (rc)
                 return rc;
         if (ts.n != 1 || ts.items[0].n_names != 1)

@@ -277,11 +277,8 @@ static int run_trace(int argc, char **argv) {
         if (rc)
                 return rc;
         _cleanup_(kube_session_close) struct kube_session s = { 0 };
-        rc = kube_session_open(&a.kube, &s);
-        if (rc)
-                return rc;
         _cleanup_(targets_free) struct targets ts = { 0 };
-        rc = targets_parse(&s, argv + optind, argc - optind, &ts);
+        rc = kube_session_open_targets(&a.kube, argv + optind, argc - optind, &s, &ts);
         if (rc)
                 return rc;
         if (ts.n != 1 || ts.items[0].n_names != 1)

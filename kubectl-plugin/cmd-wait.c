@@ -430,11 +430,8 @@ int cmd_wait(int argc, char **argv) {
                         k.request_timeout_ms = timeout_ms; /* discovery too */
         }
         _cleanup_(kube_session_close) struct kube_session s = { 0 };
-        rc = kube_session_open(&k, &s);
-        if (rc)
-                return rc;
         _cleanup_(targets_free) struct targets ts = { 0 };
-        rc = targets_parse(&s, argv + optind, argc - optind, &ts);
+        rc = kube_session_open_targets(&k, argv + optind, argc - optind, &s, &ts);
         if (rc)
                 return rc;
         rc = check_targets(&ts, &k, &w);

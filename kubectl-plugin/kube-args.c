@@ -369,6 +369,12 @@ int targets_parse(struct kube_session *s, char **args, int n, struct targets *re
         return 0;
 }
 
+int kube_session_open_targets(const struct kube_args *a, char **args, int n, struct kube_session *s,
+                              struct targets *ret) {
+        int rc = kube_session_open(a, s);
+        return rc ? rc : targets_parse(s, args, n, ret);
+}
+
 void targets_free(struct targets *ts) {
         for (size_t i = 0; i < ts->n; i++) {
                 struct target *t = &ts->items[i];

@@ -108,6 +108,11 @@ int api_list_error(const struct target *t, const char *label_selector, const cha
  * short-name warning goes to stderr). Prints errors; returns 0 or an exit code. */
 int targets_parse(struct kube_session *s, char **args, int n, struct targets *ret);
 void targets_free(struct targets *t);
+/* kube_session_open(), then targets_parse() of args: what describe, logs, trace
+ * and wait start with. 0 or an exit code (printed); s and ret are the caller's
+ * to close and free either way. */
+int kube_session_open_targets(const struct kube_args *a, char **args, int n, struct kube_session *s,
+                              struct targets *ret);
 
 /* kubectl's refusals of names with -A or -l: prints and returns EXIT_USAGE,
  * or 0 with *ret_named telling whether any target names objects. */
