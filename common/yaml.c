@@ -455,6 +455,25 @@ static int apply_merge(struct builder *b, yaml_mark_t mark, json_t *obj, json_t 
         return fail_at(b, mark, EINVAL, "map merge requires map or sequence of maps as the value");
 }
 
+/* obj[key] = value (key and value taken over), the key as a string. A
+ * repeated key: the last one wins, as with kubectl. */
+static int set_pair(struct builder *b, yaml_mark_t kmark, json_t *obj, json_t *key, json_t *value) {
+        char *k = NULL;
+        int r = key_string(b, kmark, key, &k);
+        json_decref(key);
+        if (r < 0) {
+                json_decref(value);
+                return r;
+        }
+        r = account(b, kmark, 0, strlen(k) + 4);
+        if (r >= 0)
+                json_object_set_new(obj, k, value);
+        else
+                json_decref(value);
+        free(k);
+        return r;
+}
+
 static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth, json_t **ret) {
         json_t *obj = json_object();
         unsigned height = 0;
@@ -503,21 +522,7 @@ static int parse_mapping(struct builder *b, yaml_event_t *start, unsigned depth,
                                 break;
                         continue;
                 }
-                char *k = NULL;
-                r = key_string(b, kmark, key, &k);
-                json_decref(key);
-                if (r < 0) {
-                        json_decref(value);
-                        break;
-                }
-                /* A repeated key: the last one wins, as with kubectl. */
-                r = account(b, kmark, 0, strlen(k) + 4);
-                if (r >= 0)
-                        json_object_set_new(obj, k, value);
-                else
-                        json_decref(value);
-                free(k);
-                if (r < 0)
+                if ((r = set_pair(b, kmark, obj, key, value)) < 0)
                         break;
         }
         if (r < 0) {
