@@ -202,7 +202,41 @@ bool outage_active(void) {
         return r;
 }
 
+void impersonation_reset(void);
+
 void faults_free(void) {
         faults_clear();
         counters_reset();
+        impersonation_reset();
+}
+
+/* ---- impersonation record ---- */
+
+/* The Impersonate-* headers of API requests, for tests (GET
+ * /_kstatus/impersonation); bounded, oldest dropped. */
+#define MAX_IMPERSONATION_RECORDS 10000
+static json_t *impersonation; /* array of {verb, path, user, uid, groups, extra} */
+
+void impersonation_record(json_t *entry) {
+        pthread_mutex_lock(&lock);
+        if (!impersonation)
+                impersonation = json_array();
+        if (json_array_size(impersonation) >= MAX_IMPERSONATION_RECORDS)
+                json_array_remove(impersonation, 0);
+        json_array_append_new(impersonation, entry);
+        pthread_mutex_unlock(&lock);
+}
+
+json_t *impersonation_get(void) {
+        pthread_mutex_lock(&lock);
+        json_t *r = json_pack("{s:o}", "requests", impersonation ? json_deep_copy(impersonation) : json_array());
+        pthread_mutex_unlock(&lock);
+        return r;
+}
+
+void impersonation_reset(void) {
+        pthread_mutex_lock(&lock);
+        json_decref(impersonation);
+        impersonation = NULL;
+        pthread_mutex_unlock(&lock);
 }
