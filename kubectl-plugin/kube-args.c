@@ -378,7 +378,7 @@ static int match_server_version(struct kube_client *client) {
                 return 0;
         _cleanup_free_ char *sv = go_version_info(server), *cv = go_version_info(mine);
         _cleanup_free_ char *safe = escape_for_terminal(sv);
-        fprintf(stderr, "Error: server version (&%s) differs from client version (%s)\n", safe, cv);
+        fprintf(stderr, "error: server version (&%s) differs from client version (%s)\n", safe, cv);
         return EXIT_API;
 }
 

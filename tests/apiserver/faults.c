@@ -202,41 +202,40 @@ bool outage_active(void) {
         return r;
 }
 
-void impersonation_reset(void);
 
 void faults_free(void) {
         faults_clear();
         counters_reset();
-        impersonation_reset();
+        headers_reset();
 }
 
-/* ---- impersonation record ---- */
+/* ---- request headers ---- */
 
-/* The Impersonate-* headers of API requests, for tests (GET
- * /_kstatus/impersonation); bounded, oldest dropped. */
-#define MAX_IMPERSONATION_RECORDS 10000
-static json_t *impersonation; /* array of {verb, path, user, uid, groups, extra} */
+/* Headers of API requests, for tests (GET
+ * /_kstatus/headers); bounded, oldest dropped. */
+#define MAX_HEADER_RECORDS 10000
+static json_t *header_records; /* array of {verb, path, user, uid, groups, extra, acceptEncoding} */
 
-void impersonation_record(json_t *entry) {
+void headers_record(json_t *entry) {
         pthread_mutex_lock(&lock);
-        if (!impersonation)
-                impersonation = json_array();
-        if (json_array_size(impersonation) >= MAX_IMPERSONATION_RECORDS)
-                json_array_remove(impersonation, 0);
-        json_array_append_new(impersonation, entry);
+        if (!header_records)
+                header_records = json_array();
+        if (json_array_size(header_records) >= MAX_HEADER_RECORDS)
+                json_array_remove(header_records, 0);
+        json_array_append_new(header_records, entry);
         pthread_mutex_unlock(&lock);
 }
 
-json_t *impersonation_get(void) {
+json_t *headers_get(void) {
         pthread_mutex_lock(&lock);
-        json_t *r = json_pack("{s:o}", "requests", impersonation ? json_deep_copy(impersonation) : json_array());
+        json_t *r = json_pack("{s:o}", "requests", header_records ? json_deep_copy(header_records) : json_array());
         pthread_mutex_unlock(&lock);
         return r;
 }
 
-void impersonation_reset(void) {
+void headers_reset(void) {
         pthread_mutex_lock(&lock);
-        json_decref(impersonation);
-        impersonation = NULL;
+        json_decref(header_records);
+        header_records = NULL;
         pthread_mutex_unlock(&lock);
 }

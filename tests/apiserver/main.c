@@ -381,48 +381,39 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct reply *rep, bool d
         return r;
 }
 
-/* Impersonate-* headers as kube-apiserver reads them: one user and uid,
- * every Impersonate-Group, Impersonate-Extra-KEY (KEY lowercased and
- * %-decoded) with every value. */
-struct identity {
-        json_t *entry;
-        bool any;
-};
-
-static enum MHD_Result collect_identity(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
-        struct identity *id = cls;
+/* The headers a test checks: Impersonate-* as kube-apiserver reads them (one
+ * user and uid, every Impersonate-Group, Impersonate-Extra-KEY with KEY
+ * lowercased and %-decoded, every value) and Accept-Encoding. */
+static enum MHD_Result collect_headers(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        json_t *entry = cls;
         static const char extra[] = "impersonate-extra-";
         if (!value)
                 value = "";
         if (strcasecmp(key, "Impersonate-User") == 0)
-                json_object_set_new(id->entry, "user", json_string(value));
+                json_object_set_new(entry, "user", json_string(value));
         else if (strcasecmp(key, "Impersonate-Uid") == 0)
-                json_object_set_new(id->entry, "uid", json_string(value));
+                json_object_set_new(entry, "uid", json_string(value));
         else if (strcasecmp(key, "Impersonate-Group") == 0)
-                json_array_append_new(json_object_get(id->entry, "groups"), json_string(value));
+                json_array_append_new(json_object_get(entry, "groups"), json_string(value));
+        else if (strcasecmp(key, "Accept-Encoding") == 0)
+                json_object_set_new(entry, "acceptEncoding", json_string(value));
         else if (strncasecmp(key, extra, sizeof(extra) - 1) == 0) {
                 _cleanup_free_ char *k = xstrdup(key + sizeof(extra) - 1);
                 for (char *p = k; *p; p++)
                         *p = (char)tolower((unsigned char)*p);
                 MHD_http_unescape(k);
-                json_t *extras = json_object_get(id->entry, "extra");
+                json_t *extras = json_object_get(entry, "extra");
                 if (!json_object_get(extras, k))
                         json_object_set_new(extras, k, json_array());
                 json_array_append_new(json_object_get(extras, k), json_string(value));
-        } else
-                return MHD_YES;
-        id->any = true;
+        }
         return MHD_YES;
 }
 
-static void record_impersonation(struct MHD_Connection *c, const char *method, const char *url) {
-        struct identity id = { .entry = json_pack("{s:s, s:s, s:[], s:{}}", "verb", method, "path", url, "groups",
-                                                  "extra") };
-        MHD_get_connection_values(c, MHD_HEADER_KIND, collect_identity, &id);
-        if (id.any)
-                impersonation_record(id.entry);
-        else
-                json_decref(id.entry);
+static void record_headers(struct MHD_Connection *c, const char *method, const char *url) {
+        json_t *entry = json_pack("{s:s, s:s, s:[], s:{}}", "verb", method, "path", url, "groups", "extra");
+        MHD_get_connection_values(c, MHD_HEADER_KIND, collect_headers, entry);
+        headers_record(entry);
 }
 
 static bool token_ok(struct MHD_Connection *c) {
@@ -522,7 +513,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!control) {
                 counters_count(method, url);
                 faults_check(method, url, &fa);
-                record_impersonation(c, method, url);
+                record_headers(c, method, url);
         }
         if (fa.latency_ms > 0)
                 usleep((useconds_t)fa.latency_ms * 1000);

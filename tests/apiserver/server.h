@@ -165,11 +165,11 @@ void faults_check(const char *method, const char *path, struct fault_action *ret
 void counters_count(const char *method, const char *path);
 json_t *counters_get(void); /* new reference */
 void counters_reset(void);
-/* The Impersonate-* headers API requests carried (entry stolen); the
+/* The headers of each API request (entry stolen: see main.c); the
  * record as {"requests": [...]} (new reference); forget them. */
-void impersonation_record(json_t *entry);
-json_t *impersonation_get(void);
-void impersonation_reset(void);
+void headers_record(json_t *entry);
+json_t *headers_get(void);
+void headers_reset(void);
 void outage_start(int64_t ms);
 bool outage_active(void);
 void faults_free(void);
