@@ -213,7 +213,7 @@ void faults_free(void) {
 
 /* Headers of API requests, for tests (GET
  * /_kstatus/headers); bounded, oldest dropped. */
-#define MAX_HEADER_RECORDS 10000
+#define MAX_HEADER_RECORDS 1000
 static json_t *header_records; /* array of {verb, path, user, uid, groups, extra, acceptEncoding} */
 
 void headers_record(json_t *entry) {
