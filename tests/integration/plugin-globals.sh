@@ -134,6 +134,23 @@ like "$(words kubectl kstatus get iams -n team-a --vmodule=x)" \
 like "$(words kubectl kstatus get iams -n team-a --log-flush-frequency=x)" \
         'invalid argument "x" for "--log-flush-frequency" flag: parse error' "--log-flush-frequency=x: kubectl's words"
 
+# --- exit codes, docs/BEHAVIOUR.md §8's table ---
+rc() { "$@" >/dev/null 2>&1; echo $?; }
+is "$(rc kubectl kstatus logs iam/example -n team-a --bogus)" "$(rc kubectl logs pod/x --bogus)" \
+        "logs: a bad flag exits as kubectl logs does"
+is "$(rc kubectl kstatus describe iams -n team-a --bogus)" "$(rc kubectl describe iams -n team-a --bogus)" \
+        "describe: a bad flag exits as kubectl describe does"
+is "$(rc kubectl kstatus get nosuchtype)" "$(rc kubectl get nosuchtype)" "get: an unknown type exits as kubectl get does"
+is "$(rc kubectl kstatus logs nosuchtype/x)" "1" "logs: an unknown type exits 1"
+is "$(rc kubectl kstatus wait iam/example -n team-a --bogus)/$(rc kubectl kstatus wait nosuchtype/x --for=delete)" \
+        "2/4" "wait: usage 2, API error 4"
+printf 'message: ok\n' >status.yaml
+is "$(rc kubectl kstatus lint status.yaml)/$(rc kubectl kstatus lint --bogus)/$(rc kubectl kstatus lint nosuchfile)" \
+        "0/2/1" "lint: valid 0, usage 2, failure 1"
+is "$(rc kubectl kstatus merge --bogus)/$(rc kubectl kstatus merge nosuchfile)" "2/1" "merge: usage 2, failure 1"
+is "$(rc kubectl kstatus inject --bogus)/$(rc kubectl kstatus nosuchcommand)" "2/2" \
+        "inject: usage 2; an unknown command is a usage error"
+
 # --- warnings, on a server that sends two with every answer ---
 start_apiserver --warning 'first "quoted" \ warning' --warning $'bidi \u202e text' || exit 1
 apiserver_install_crds 2>/dev/null
