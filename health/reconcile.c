@@ -36,7 +36,9 @@ static json_t *plan(struct target *t, const json_t *obj) {
         free(t->uid);
         t->uid = xstrdup(health_meta(obj, "uid"));
         struct kstatus_health_target ht = {
-                .namespace = t->p->res.namespaced ? t->ns : "",
+                /* A cluster-scoped resource's records still name a namespace
+                 * (Kratix's CRD requires one): Kratix groups them by it too. */
+                .namespace = t->ns,
                 .name = t->name,
                 .records = t->records,
                 .all_records = t->h->health_status ? t->h->live : NULL,
@@ -217,6 +219,9 @@ void health_reconcile_dirty(struct health *h, const json_t *listed) {
         _cleanup_json_ json_t *dirty = TAKE_PTR(h->dirty);
         h->dirty = json_object();
         json_object_foreach(dirty, k, v) {
+                /* A replica that lost the Lease stops here; the next leader lists everything again. */
+                if (!health_may_write(h))
+                        continue;
                 json_t *recs = json_object_get(index, k);
                 if (reconcile(h, k, recs ? recs : empty, json_object_get(listed, k)) == -EAGAIN)
                         json_object_set_new(h->retry, k, json_true());
@@ -230,6 +235,43 @@ void health_reconcile_dirty(struct health *h, const json_t *listed) {
         json_decref(TAKE_PTR(h->live));
 }
 
+/* For a cluster-scoped type: object name → the target keys naming it
+ * ("promise/<any namespace>/name": a record's key carries the namespace it
+ * gave or its own, which a cluster-scoped object does not have). */
+static json_t *keys_by_name(const struct promise_api *p, const json_t *index) {
+        json_t *by_name = json_object();
+        _cleanup_free_ char *prefix = xasprintf("%s/", p->name);
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)index, k, v) {
+                const char *rest = str_has_prefix(k, prefix) ? k + strlen(prefix) : NULL;
+                const char *name = rest ? strchr(rest, '/') : NULL;
+                if (!name)
+                        continue;
+                json_t *keys = json_object_get(by_name, name + 1);
+                if (!keys)
+                        json_object_set_new(by_name, name + 1, keys = json_array());
+                json_array_append_new(keys, json_string(k));
+        }
+        return by_name;
+}
+
+/* The target keys obj is reconciled under (new array): its own for a
+ * namespaced object; for a cluster-scoped one those of the records naming
+ * it, else (no record names it) "promise//name" to clear what it shows —
+ * unless the controller sees one namespace only, where records elsewhere may
+ * name it. */
+static json_t *object_keys(struct health *h, const struct promise_api *p, const json_t *obj, const json_t *by_name) {
+        if (!p->res.namespaced) {
+                json_t *keys = json_object_get(by_name, health_meta(obj, "name"));
+                if (keys)
+                        return json_incref(keys);
+                if (h->namespace)
+                        return json_array();
+        }
+        return json_pack("[s++++]", p->name, "/", health_meta(obj, "namespace"), "/", health_meta(obj, "name"));
+}
+
 /* List one Promise's resources: those showing health, and those a record
  * names, go into listed and are marked dirty. */
 static void sweep_promise(struct health *h, const struct promise_api *p, json_t *listed, const json_t *index) {
@@ -241,17 +283,20 @@ static void sweep_promise(struct health *h, const struct promise_api *p, json_t 
                 kube_status_error_done(&err);
                 return;
         }
-        size_t i;
-        json_t *obj;
+        _cleanup_json_ json_t *by_name = p->res.namespaced ? NULL : keys_by_name(p, index);
+        size_t i, j;
+        json_t *obj, *key;
         json_array_foreach(json_object_get(list, "items"), i, obj) {
                 json_t *status = json_object_get(obj, "status");
-                _cleanup_free_ char *key = xasprintf("%s/%s/%s", p->name, health_meta(obj, "namespace"),
-                                                     health_meta(obj, "name"));
-                if (!json_object_get(status, "healthStatus") && !json_object_get(status, "healthRecord") &&
-                    !json_object_get(index, key))
-                        continue;
-                json_object_set(listed, key, obj);
-                json_object_set_new(h->dirty, key, json_true());
+                bool shows = json_object_get(status, "healthStatus") || json_object_get(status, "healthRecord");
+                _cleanup_json_ json_t *keys = object_keys(h, p, obj, by_name);
+                json_array_foreach(keys, j, key) {
+                        const char *k = json_string_value(key);
+                        if (!shows && !json_object_get(index, k))
+                                continue;
+                        json_object_set(listed, k, obj);
+                        json_object_set_new(h->dirty, k, json_true());
+                }
         }
 }
 
@@ -261,9 +306,7 @@ int health_sweep(struct health *h, json_t *listed, const json_t *index) {
                 return r;
         for (size_t i = 0; i < h->n_promises; i++) {
                 const struct promise_api *p = &h->promises[i];
-                /* A cluster-scoped object carries no namespace to match a
-                 * record's resourceRef by, so only records lead to those. */
-                if (!p->missing && p->res.namespaced)
+                if (!p->missing)
                         sweep_promise(h, p, listed, index);
         }
         return 0;
