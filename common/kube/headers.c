@@ -5,6 +5,7 @@
 #include "kube/client.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +27,14 @@ static bool token_byte(unsigned char b) {
         return b < 0x80 && b > 0x20 && !strchr("\"(),/:;<=>?@[\\]{}%", b) && b != 0x7f;
 }
 
+static char ascii_case(unsigned char c, bool upper) {
+        if (upper && c >= 'a' && c <= 'z')
+                return (char)(c - 'a' + 'A');
+        if (!upper && c >= 'A' && c <= 'Z')
+                return (char)(c - 'A' + 'a');
+        return (char)c;
+}
+
 /* "Impersonate-Extra-" + the key escaped as client-go's headerKeyEscape, in
  * Go's canonical form (textproto.CanonicalMIMEHeaderKey), as Go sends it. */
 static char *extra_header_name(const char *key) {
@@ -39,7 +48,7 @@ static char *extra_header_name(const char *key) {
                         upper = false;
                         continue;
                 }
-                *p++ = (char)(upper ? toupper(*k) : tolower(*k));
+                *p++ = ascii_case(*k, upper);
                 upper = *k == '-';
         }
         *p = '\0';
@@ -79,12 +88,23 @@ void kube_identity_setup(struct kube_client *c) {
         }
 }
 
+/* The length of the UTF-8 sequence lead starts, 0 when it starts none. */
+static size_t utf8_length(unsigned char lead) {
+        if (lead < 0x80)
+                return 1;
+        if ((lead & 0xe0) == 0xc0)
+                return 2;
+        if ((lead & 0xf0) == 0xe0)
+                return 3;
+        return (lead & 0xf8) == 0xf0 ? 4 : 0;
+}
+
 /* unicode.IsControl over valid UTF-8: C0, DEL and C1 (U+0080–U+009F). Invalid
  * UTF-8 counts as bad too, as Go's utf8.ValidString check. */
 static bool warning_text_ok(const char *s) {
         const unsigned char *p = (const unsigned char *)s;
         while (*p) {
-                size_t len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+                size_t len = utf8_length(*p);
                 if (len == 0 || (len == 2 && *p < 0xc2))
                         return false;
                 for (size_t i = 1; i < len; i++)
