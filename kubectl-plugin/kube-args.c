@@ -127,15 +127,15 @@ static int runtime_option(int opt, const char *arg) {
                 return unknown_profile(safe);
         case 2023:
                 if (parse_duration_ms(arg, &ms) < 0) {
-                        usage_error("invalid argument \"%s\" for \"--log-flush-frequency\" flag: parse error", safe);
+                        flag_value_error("invalid argument \"%s\" for \"--log-flush-frequency\" flag: parse error", arg);
                         return -1;
                 }
                 return 1;
         case 2024:
                 if (!vmodule_valid(arg)) {
-                        usage_error("invalid argument \"%s\" for \"--vmodule\" flag: syntax error: expect "
-                                    "comma-separated list of filename=N",
-                                    safe);
+                        flag_value_error("invalid argument \"%s\" for \"--vmodule\" flag: syntax error: expect "
+                                         "comma-separated list of filename=N",
+                                         arg);
                         return -1;
                 }
                 return 1;
@@ -237,10 +237,11 @@ int kube_args_option(struct kube_args *a, int opt, const char *arg) {
                 return 1;
         case 2012:
                 if (parse_request_timeout(arg, &a->request_timeout_ms) < 0) {
-                        _cleanup_free_ char *safe = escape_for_terminal(arg);
-                        usage_error("invalid argument \"%s\" for \"--request-timeout\": want a duration such as 5s, "
-                                    "1m or 0",
-                                    safe);
+                        /* kubectl's words (cli-runtime checks the value when it builds the client; kubectl
+                         * now and then says "Error: " there, mostly "error: "). */
+                        fputs("error: Invalid timeout value. Timeout must be a single integer in seconds, or an "
+                              "integer followed by a corresponding time unit (e.g. 1s | 2m | 3h)\n",
+                              stderr);
                         return -1;
                 }
                 return 1;

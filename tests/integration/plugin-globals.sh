@@ -128,11 +128,13 @@ is "$(sed -E "$klog" <<<"$p")" "$(sed -E "$klog" <<<"$k")" "--profile=bogus: kub
 is "$(words kubectl kstatus get iams -n team-a --profile=cpu)" \
         "$(printf '%s\n' 'error: --profile=cpu is not supported: kubectl kstatus is not a Go program and has no profile to write' rc=1)" \
         "--profile=cpu is refused: there is no Go runtime to profile (README)"
-like "$(words kubectl kstatus get iams -n team-a --vmodule=x)" \
-        'invalid argument "x" for "--vmodule" flag: syntax error: expect comma-separated list of filename=N' \
-        "--vmodule=x: kubectl's words"
-like "$(words kubectl kstatus get iams -n team-a --log-flush-frequency=x)" \
-        'invalid argument "x" for "--log-flush-frequency" flag: parse error' "--log-flush-frequency=x: kubectl's words"
+for bad in --vmodule=x --vmodule=a=b --vmodule==1 --log-flush-frequency=x --request-timeout=x; do
+        is "$(words kubectl kstatus get iams -n team-a "$bad")" "$(words kubectl get iams -n team-a "$bad")" \
+                "$bad: kubectl's words and exit"
+done
+is "$(words kubectl kstatus wait iam/example -n team-a --for=create --vmodule=x | head -2)" \
+        "$(words kubectl wait iam/example -n team-a --for=create --vmodule=x | head -2 | sed "s/'kubectl wait /'kubectl kstatus wait /")" \
+        "wait: --vmodule=x in kubectl's words (exit 2, wait's usage code)"
 
 # --- exit codes, docs/BEHAVIOUR.md §8's table ---
 rc() { "$@" >/dev/null 2>&1; echo $?; }
