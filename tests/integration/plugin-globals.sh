@@ -136,6 +136,13 @@ is "$(words kubectl kstatus wait iam/example -n team-a --for=create --vmodule=x 
         "$(words kubectl wait iam/example -n team-a --for=create --vmodule=x | head -2 | sed "s/'kubectl wait /'kubectl kstatus wait /")" \
         "wait: --vmodule=x in kubectl's words (exit 2, wait's usage code)"
 
+# --- completion skips the global flags' values ---
+for f in "--as jane" "--as jane --as-group g" "--as jane --as-uid u" "--cache-dir $TEST_TMP/cache" "--vmodule a=1"; do
+        # shellcheck disable=SC2086 # the flags are split on purpose
+        is "$(kubectl kstatus __complete get -n team-a $f ia 2>/dev/null)" \
+                "$(kubectl __complete get -n team-a $f ia 2>/dev/null)" "completion: $f: the value is no argument, as kubectl's"
+done
+
 # --- exit codes, docs/BEHAVIOUR.md §8's table ---
 rc() { "$@" >/dev/null 2>&1; echo $?; }
 is "$(rc kubectl kstatus logs iam/example -n team-a --bogus)" "$(rc kubectl logs pod/x --bogus)" \
