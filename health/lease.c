@@ -86,7 +86,7 @@ static json_t *record(const char *holder, int64_t seconds, const char *acquired,
 }
 
 /* PUT the Lease last observed with spec (taken over), from its resourceVersion. */
-static int update(struct health_lease *l, json_t *spec, struct kube_status_error *err) {
+static int update(struct health_lease *l, json_t *spec, struct kstatus_error *err) {
         _cleanup_json_ json_t *body = json_deep_copy(l->observed);
         json_object_set_new(body, "spec", spec);
         json_t *answer = NULL;
@@ -97,7 +97,7 @@ static int update(struct health_lease *l, json_t *spec, struct kube_status_error
         return 1;
 }
 
-static int create(struct health_lease *l, json_t *spec, struct kube_status_error *err) {
+static int create(struct health_lease *l, json_t *spec, struct kstatus_error *err) {
         _cleanup_json_ json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o}", "apiVersion",
                                                 "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name",
                                                 l->name, "namespace", l->namespace, "spec", spec);
@@ -115,7 +115,7 @@ static int create(struct health_lease *l, json_t *spec, struct kube_status_error
 
 /* client-go's tryAcquireOrRenew: 1 when this replica holds the Lease now, 0
  * when another does, or a negative errno (err says why). */
-static int try_acquire_or_renew(struct health_lease *l, struct kube_status_error *err) {
+static int try_acquire_or_renew(struct health_lease *l, struct kstatus_error *err) {
         int64_t seconds = l->duration_ms / 1000;
         _cleanup_free_ char *now = micro_time_now();
         /* 1. The leader's fast path: update what it last wrote. */
@@ -127,13 +127,13 @@ static int try_acquire_or_renew(struct health_lease *l, struct kube_status_error
                         return r;
                 log_debug("leader", "cannot renew lease \"%s/%s\" optimistically: %s", l->namespace, l->name,
                           err->message);
-                kube_status_error_done(err);
+                kstatus_error_done(err);
         }
         /* 2. Read it, or create it. */
         json_t *got = NULL;
         int r = kube_client_get(l->client, l->path, &got, err);
         if (r == -ENOENT) {
-                kube_status_error_done(err);
+                kstatus_error_done(err);
                 return create(l, record(l->identity, seconds, now, now, 0), err);
         }
         if (r < 0)
@@ -173,7 +173,7 @@ static void lose(struct health *h, const char *why) {
 void health_lease_tick(struct health *h) {
         struct health_lease *l = &h->lease;
         int64_t start = kstatus_monotonic_ms();
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = try_acquire_or_renew(l, &err);
         if (r > 0) {
                 l->renewed_ms = start;
@@ -192,7 +192,7 @@ void health_lease_tick(struct health *h) {
         } else if (r < 0)
                 log_warning("leader", "cannot %s lease \"%s/%s\": %s", l->leader ? "renew" : "acquire",
                             l->namespace, l->name, err.message);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         arm_next(h);
 }
 
@@ -212,10 +212,10 @@ void health_lease_release(struct health *h) {
         if (!l->enabled || !l->leader)
                 return;
         l->leader = false;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         /* client-go retries a conflict; a bounded number of times here. */
         for (int attempt = 0; attempt < 3; attempt++) {
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 json_t *got = NULL;
                 int r = kube_client_get(l->client, l->path, &got, &err);
                 if (r < 0)
@@ -236,7 +236,7 @@ void health_lease_release(struct health *h) {
                         break;
         }
         log_warning("leader", "cannot release lease \"%s/%s\": %s", l->namespace, l->name, err.message);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
 }
 
 /* This replica's holderIdentity: its Pod's name (the hostname in a Pod) and a

@@ -62,11 +62,11 @@ static void reconcile_all(struct health *h) {
 }
 
 static int watch_from(struct health *h, const char *path, const char *rv) {
-        struct kstatus_error kerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error kerr = { 0 };
         if (kube_watch_new(h->client, path, rv, health_on_watch_event, h, &h->watch, &kerr) < 0 ||
             epoll_ctl(h->epoll_fd, EPOLL_CTL_ADD, kube_watch_fd(h->watch),
                       &(struct epoll_event){ .events = EPOLLIN, .data.u32 = SRC_WATCH }) < 0) {
-                log_warning("watch", "cannot watch healthrecords: %s", kerr.message[0] ? kerr.message : strerror(errno));
+                log_warning("watch", "cannot watch healthrecords: %s", kerr.message ? kerr.message : strerror(errno));
                 return -1;
         }
         log_info("watch", "watching healthrecords from resourceVersion %s", rv ? rv : "(none)");
@@ -77,11 +77,11 @@ static int watch_from(struct health *h, const char *path, const char *rv) {
 static void start(struct health *h) {
         _cleanup_free_ char *path = records_path(h);
         _cleanup_json_ json_t *list = NULL;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_client_list(h->client, path, 500, NULL, NULL, &list, &err);
         if (r < 0) {
                 log_warning("list", "cannot list healthrecords: %s", err.message);
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 restart_later(h);
                 return;
         }
@@ -137,13 +137,13 @@ static void on_retry(struct health *h) {
 }
 
 static void on_watch(struct health *h) {
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kube_watch_process(h->watch, &err) >= 0) {
                 health_reconcile_dirty(h, NULL);
                 return;
         }
         log_warning("watch", "watch of healthrecords failed: %s; listing again", err.message);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         /* What was seen so far still counts. */
         health_reconcile_dirty(h, NULL);
         restart_later(h);

@@ -205,7 +205,7 @@ int health_main(int argc, char **argv) {
         struct kube_config_options opts = {
                 .source = KUBE_CONFIG_IN_CLUSTER_FIRST, .kubeconfig = h.conn.kubeconfig, .context = h.conn.context,
         };
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         struct kube_client_options copts = {
                 .request_timeout_ms = h.conn.request_timeout_ms, .user_agent = "kstatus-health/" KSTATUS_VERSION,
         };

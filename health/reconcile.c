@@ -50,7 +50,7 @@ static json_t *plan(struct target *t, const json_t *obj) {
                          "status", patch);
 }
 
-static int recompute(struct kube_client *c, void *userdata, json_t **body, struct kube_status_error *err) {
+static int recompute(struct kube_client *c, void *userdata, json_t **body, struct kstatus_error *err) {
         struct target *t = userdata;
         _cleanup_json_ json_t *obj = NULL;
         int r = kube_client_get(c, t->path, &obj, err);
@@ -60,7 +60,7 @@ static int recompute(struct kube_client *c, void *userdata, json_t **body, struc
         return *body ? 1 : 0;
 }
 
-static int send_patch(struct target *t, const json_t *body, struct kube_status_error *err) {
+static int send_patch(struct target *t, const json_t *body, struct kstatus_error *err) {
         struct kube_retry_policy policy = { .deadline_ms = t->h->deadline_ms, .recompute = recompute,
                                             .userdata = t };
         return kube_client_patch(t->h->client, t->path, t->p->main_resource ? NULL : "status", KUBE_PATCH_MERGE,
@@ -72,7 +72,7 @@ static int send_patch(struct target *t, const json_t *body, struct kube_status_e
  * transient: a TLS verification failure, 401/403, 404 or 422 is not retried.
  * A conflict that outlasted the write's deadline is tried again too: the
  * recompute that resolves a 409 is this controller's. */
-static int outcome(int r, const struct kube_status_error *err) {
+static int outcome(int r, const struct kstatus_error *err) {
         return kube_error_is_transient(r, err) || err->http_code == 409 ? -EAGAIN : 0;
 }
 
@@ -85,7 +85,7 @@ static void report_all(struct target *t, const char *reason, const char *msg) {
 
 /* GET the object into *ret. 1 with the object, or 0 / -EAGAIN as reconcile. */
 static int read_target(struct target *t, json_t **ret) {
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_client_get(t->h->client, t->path, ret, &err);
         if (r == -ENOENT) {
                 if (json_object_get(t->h->seen, t->key)) {
@@ -103,7 +103,7 @@ static int read_target(struct target *t, json_t **ret) {
                 r = outcome(r, &err);
         } else
                 r = 1;
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         return r;
 }
 
@@ -131,18 +131,18 @@ static void written(struct target *t) {
 
 /* A 404 on /status: a CRD without the status subresource, or the object went
  * away. When the object is there, write status on the object from now on. */
-static int write_main_resource(struct target *t, struct kube_status_error *err) {
+static int write_main_resource(struct target *t, struct kstatus_error *err) {
         _cleanup_json_ json_t *again = NULL;
-        struct kube_status_error gerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error gerr = { 0 };
         int r = -ENOENT;
         if (kube_client_get(t->h->client, t->path, &again, &gerr) == 0) {
                 log_info("write", "%s has no status subresource; writing status on the object", t->p->qualified);
                 t->p->main_resource = true;
-                kube_status_error_done(err);
+                kstatus_error_done(err);
                 _cleanup_json_ json_t *body = plan(t, again);
                 r = body ? send_patch(t, body, err) : KUBE_NOTHING_TO_DO;
         }
-        kube_status_error_done(&gerr);
+        kstatus_error_done(&gerr);
         return r;
 }
 
@@ -154,7 +154,7 @@ static int write_target(struct target *t, const json_t *obj) {
                 log_debug("skip", "%s \"%s/%s\" is up to date", t->p->qualified, t->ns, t->name);
                 return 0;
         }
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = send_patch(t, body, &err);
         if (r == -ENOENT && !t->p->main_resource)
                 r = write_main_resource(t, &err);
@@ -170,7 +170,7 @@ static int write_target(struct target *t, const json_t *obj) {
                 r = 0;
         else
                 written(t);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         return r;
 }
 
@@ -277,10 +277,10 @@ static json_t *object_keys(struct health *h, const struct promise_api *p, const 
 static void sweep_promise(struct health *h, const struct promise_api *p, json_t *listed, const json_t *index) {
         _cleanup_free_ char *path = kube_resource_path(&p->res, h->namespace, NULL, NULL);
         _cleanup_json_ json_t *list = NULL;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kube_client_list(h->client, path, 500, NULL, NULL, &list, &err) < 0) {
                 log_warning("list", "cannot list %s: %s", p->qualified, err.message);
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 return;
         }
         _cleanup_json_ json_t *by_name = p->res.namespaced ? NULL : keys_by_name(p, index);

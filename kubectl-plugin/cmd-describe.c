@@ -39,11 +39,11 @@ struct describe_args {
 
 /* A LIST that may not be served (HealthRecords or Jobs not installed): NULL then. */
 static json_t *list_optional(struct kube_session *s, const char *path, int *rc) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         json_t *list = NULL;
         int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
         if (r == -ENOENT) {
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 return NULL;
         }
         if (r < 0) {
@@ -215,7 +215,7 @@ static json_t *related_of(const struct context *c, const json_t *obj) {
  * with prefix (NULL: all). Prints errors; returns an exit code. */
 static int list_objects(struct kube_session *s, const struct describe_args *a, const struct target *t,
                         const char *prefix, json_t *objects) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         const char *ns = a->kube.all_namespaces ? NULL : s->namespace;
         _cleanup_free_ char *path = collection_query(t, ns, a->kube.selector, NULL);
         _cleanup_json_ json_t *list = NULL;
@@ -252,7 +252,7 @@ static int collect_objects(struct kube_session *s, const struct describe_args *a
                 return 0;
         }
         for (size_t i = 0; i < t->n_names; i++) {
-                struct kube_status_error err = { .retry_after_ms = -1 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 _cleanup_free_ char *path = kube_resource_path(&t->res, s->namespace, t->names[i], NULL);
                 json_t *obj = NULL;
                 int r = kube_client_get(s->client, path, &obj, &err);
@@ -260,11 +260,11 @@ static int collect_objects(struct kube_session *s, const struct describe_args *a
                         size_t before = json_array_size(objects);
                         int rc = list_objects(s, a, t, t->names[i], objects);
                         if (rc) {
-                                kube_status_error_done(&err);
+                                kstatus_error_done(&err);
                                 return rc;
                         }
                         if (json_array_size(objects) > before) {
-                                kube_status_error_done(&err);
+                                kstatus_error_done(&err);
                                 continue;
                         }
                 }

@@ -349,7 +349,7 @@ static int on_page(const json_t *page, void *userdata) {
  * exit code. */
 static int fetch(struct kube_session *s, const struct get_args *a, const struct target *t, struct view *v,
                  char **rv, int *rc_missing) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         const char *ns = a->kube.all_namespaces ? NULL : s->namespace;
         if (t->n_names == 0 || a->watch) {
                 _cleanup_free_ char *fs = t->n_names == 1 ? xasprintf("metadata.name=%s", t->names[0]) : NULL;
@@ -376,7 +376,7 @@ static int fetch(struct kube_session *s, const struct get_args *a, const struct 
 
 /* --all-kratix: the API of every Promise (spec.api, a CRD; or status.apiVersion/kind). */
 static int kratix_targets(struct kube_session *s, struct targets *ret) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_json_ json_t *list = NULL;
         int r = kube_client_list(s->client, "/apis/platform.kratix.io/v1alpha1/promises", 500, NULL, NULL, &list,
                                  &err);
@@ -400,7 +400,7 @@ static int kratix_targets(struct kube_session *s, struct targets *ret) {
                                                         &err);
                 }
                 if (r == -ENOENT) {
-                        kube_status_error_done(&err); /* the Promise's CRD is not served (yet) */
+                        kstatus_error_done(&err); /* the Promise's CRD is not served (yet) */
                         continue;
                 }
                 if (r < 0) {
@@ -477,7 +477,7 @@ static int run_watch(struct kube_session *s, struct view *v, struct targets *ts,
                 _cleanup_free_ char *fs = t->n_names == 1 ? xasprintf("metadata.name=%s", t->names[0]) : NULL;
                 _cleanup_free_ char *path = collection_query(t, ns, v->a->kube.selector, fs);
                 ctx[i] = (struct watch_ctx){ .v = v, .t = t, .names = t->names };
-                struct kstatus_error e = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
                 if (kube_watch_new(s->client, path, rvs[i], on_event, &ctx[i], &ws[i], &e) < 0) {
                         _cleanup_free_ char *safe = escape_for_terminal(e.message);
                         fprintf(stderr, "error: %s\n", safe);
@@ -485,7 +485,7 @@ static int run_watch(struct kube_session *s, struct view *v, struct targets *ts,
                 }
         }
         if (!rc) {
-                struct kube_status_error err = { .retry_after_ms = -1 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 int r = watch_all(ws, ts->n, -1, &err);
                 rc = r < 0 ? api_error(&err) : r;
         }

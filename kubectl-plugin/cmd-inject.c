@@ -151,7 +151,7 @@ int cmd_inject(int argc, char **argv) {
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         lim.max_file_bytes = lim.max_result_bytes = 64u << 20;
         lim.max_nodes = 10000000;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *buf = NULL;
         size_t len;
         const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;

@@ -46,7 +46,7 @@ static int parse_workflow_type(const char *s, bool *promise) {
 /* Read and parse FILE, keeping its text for positions. */
 static int load(const char *path, const char *name, const struct kstatus_limits *lim, char **text, size_t *len,
                 json_t **doc) {
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kstatus_read_file(path, false, lim->max_file_bytes, text, len, &err);
         if (r >= 0)
                 r = kstatus_document_parse(*text, *len, lim, doc, &err);

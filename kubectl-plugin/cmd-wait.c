@@ -192,8 +192,8 @@ static bool bound_request(struct kube_session *s, const struct waiter *w) {
 }
 
 /* A read cut by --timeout: the wait timed out, as kubectl's does. */
-static int read_timed_out(const struct target *t, const char *name, struct kube_status_error *err) {
-        kube_status_error_done(err);
+static int read_timed_out(const struct target *t, const char *name, struct kstatus_error *err) {
+        kstatus_error_done(err);
         _cleanup_free_ char *safe = escape_for_terminal(name ? name : t->res.resource);
         fprintf(stderr, "error: timed out waiting for the condition on %s/%s\n", t->res.resource, safe);
         return EXIT_FAILED;
@@ -205,13 +205,13 @@ static int read_timed_out(const struct target *t, const char *name, struct kube_
 static int get_named(struct kube_session *s, const struct target *t, const struct waiter *w) {
         bool absent_ok = waits_for_delete(w) || waits_for(w, WAIT_CREATE);
         for (size_t n = 0; n < t->n_names; n++) {
-                struct kube_status_error err = { .retry_after_ms = -1 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 _cleanup_free_ char *path = kube_resource_path(&t->res, s->namespace, t->names[n], NULL);
                 _cleanup_json_ json_t *obj = NULL;
                 bool bounded = bound_request(s, w);
                 int r = kube_client_get(s->client, path, &obj, &err);
                 if (r == -ENOENT && absent_ok)
-                        kube_status_error_done(&err);
+                        kstatus_error_done(&err);
                 else if (r == -ETIMEDOUT && bounded)
                         return read_timed_out(t, t->names[n], &err);
                 else if (r < 0)
@@ -223,7 +223,7 @@ static int get_named(struct kube_session *s, const struct target *t, const struc
 /* LIST one target (the field selector narrows to one name) and add its entries. */
 static int list_target(struct kube_session *s, const struct kube_args *k, const struct target *t, struct waiter *w,
                        char **rv) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = get_named(s, t, w);
         if (r)
                 return r;
@@ -304,7 +304,7 @@ static int watch_until_done(struct kube_session *s, const struct kube_args *k, s
                 _cleanup_free_ char *fs = t->n_names == 1 ? xasprintf("metadata.name=%s", t->names[0]) : NULL;
                 _cleanup_free_ char *path = collection_query(t, ns, k->selector, fs);
                 ctx[n] = (struct watch_ctx){ .w = w, .t = t };
-                struct kstatus_error e = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
                 if (kube_watch_new(s->client, path, rvs[i], on_event, &ctx[n], &ws[n], &e) < 0) {
                         _cleanup_free_ char *safe = escape_for_terminal(e.message);
                         fprintf(stderr, "error: %s\n", safe);
@@ -314,7 +314,7 @@ static int watch_until_done(struct kube_session *s, const struct kube_args *k, s
                 n++;
         }
         if (!rc) {
-                struct kube_status_error err = { .retry_after_ms = -1 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 int r = watch_all(ws, n, timeout_ms, &err);
                 if (r == -ETIMEDOUT)
                         rc = EXIT_FAILED;

@@ -358,12 +358,11 @@ static char *go_version_info(const json_t *v) {
  * with the flag every command is refused in kubectl's words once /version
  * was read. Returns 0 or an exit code (printed). */
 static int match_server_version(struct kube_client *client) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_json_ json_t *server = NULL;
         if (kube_client_get(client, "/version", &server, &err) < 0) {
                 _cleanup_free_ char *safe = escape_for_terminal(err.message ? err.message : "request failed");
                 fprintf(stderr, "error: couldn't read version from server: %s\n", safe);
-                kube_status_error_done(&err);
                 return EXIT_API;
         }
         _cleanup_json_ json_t *mine = json_pack("{s:s, s:s}", "gitVersion", "v" KSTATUS_VERSION, "gitCommit",
@@ -384,7 +383,7 @@ static int match_server_version(struct kube_client *client) {
 }
 
 int kube_session_open(const struct kube_args *a, struct kube_session *s) {
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         *s = (struct kube_session){ 0 };
         int r = kube_config_load(&a->config, &s->config, &e);
         if (r < 0 && a->server && !a->config.kubeconfig && !a->config.context && !a->config.cluster) {
@@ -398,6 +397,8 @@ int kube_session_open(const struct kube_args *a, struct kube_session *s) {
                 return EXIT_API;
         }
         apply_overrides(a, s->config);
+        /* --server may have made it plain http: kubectl sends no credential there. */
+        kube_config_drop_plain_http_credentials(s->config);
         if (a->certificate_authority && a->insecure) {
                 kube_session_close(s);
                 return usage_error("specifying a root certificates file with the insecure flag is not allowed");
@@ -448,15 +449,15 @@ void kube_session_close(struct kube_session *s) {
         *s = (struct kube_session){ 0 };
 }
 
-int api_error(struct kube_status_error *err) {
+int api_error(struct kstatus_error *err) {
         _cleanup_free_ char *safe = escape_for_terminal(err->message ? err->message : "error: request failed");
         fprintf(stderr, "%s\n", safe);
-        kube_status_error_done(err);
+        kstatus_error_done(err);
         return EXIT_API;
 }
 
 int api_list_error(const struct target *t, const char *label_selector, const char *field_selector,
-                   struct kube_status_error *err) {
+                   struct kstatus_error *err) {
         /* cli-runtime's Selector.Visit rewords a 400 or 404 from a LIST, keeping
          * "Error from server (REASON): " in front. */
         _cleanup_free_ char *head = err->reason ? xasprintf("Error from server (%s): ", err->reason) : NULL;
@@ -510,7 +511,7 @@ char *object_ref(const struct kube_resource *r, const char *name) {
 }
 
 static int resolve(struct kube_session *s, const char *type, struct target *t) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *warning = NULL;
         int r = kube_discovery_resolve(s->discovery, type, &t->res, &warning, &err);
         if (r < 0)
@@ -655,7 +656,7 @@ int64_t plugin_now(void) {
         return (int64_t)time(NULL);
 }
 
-int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kube_status_error *err) {
+int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kstatus_error *err) {
         int64_t end = timeout_ms >= 0 ? kstatus_monotonic_ms() + timeout_ms : -1;
         _cleanup_free_ struct pollfd *p = xcalloc(n ? n : 1, sizeof(struct pollfd));
         for (size_t i = 0; i < n; i++)
@@ -671,9 +672,7 @@ int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct
                 int k = poll(p, n, wait);
                 if (k < 0 && errno != EINTR) {
                         int e = errno;
-                        kube_status_error_done(err);
-                        err->message = xasprintf("error: poll: %s", strerror(e));
-                        return -e;
+                        return kstatus_error_set(err, e, 0, 0, "error: poll: %s", strerror(e));
                 }
                 for (size_t i = 0; k > 0 && i < n; i++) {
                         if (!(p[i].revents & POLLIN))

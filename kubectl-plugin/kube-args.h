@@ -109,7 +109,7 @@ int kube_session_open(const struct kube_args *a, struct kube_session *s);
 void kube_session_close(struct kube_session *s);
 
 /* Print an API error (escaped) and return EXIT_API. Resets err. */
-int api_error(struct kube_status_error *err);
+int api_error(struct kstatus_error *err);
 
 /* One resource type and the names asked for. */
 struct target {
@@ -128,7 +128,7 @@ struct targets {
  * ("Unable to find \"GROUP/VERSION, Resource=PLURAL\" that match label selector
  * \"S\", field selector \"F\": …", or "Unable to list …" without selectors). */
 int api_list_error(const struct target *t, const char *label_selector, const char *field_selector,
-                   struct kube_status_error *err);
+                   struct kstatus_error *err);
 
 /* Read the resource arguments as kubectl does: "TYPE [NAME...]" or
  * "TYPE/NAME [TYPE/NAME...]", TYPE resolved through discovery (kubectl's
@@ -160,7 +160,7 @@ struct kube_watch;
 /* Drive several watches until a callback stops one (its non-zero value is
  * returned), one fails (negative errno, err filled) or timeout_ms passes
  * (negative: never): -ETIMEDOUT. */
-int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kube_status_error *err);
+int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kstatus_error *err);
 
 /* The collection path of t in namespace ns (NULL: all) with the query parts
  * that are not NULL: labelSelector, fieldSelector (values unescaped). New string. */

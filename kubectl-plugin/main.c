@@ -118,7 +118,7 @@ int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim) {
 int print_json_value(const json_t *value, enum output_format format) {
         _cleanup_free_ char *text = NULL;
         if (format == OUTPUT_YAML) {
-                struct kstatus_error err = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 if (kstatus_yaml_dump(value, &text, &err) < 0) {
                         _cleanup_free_ char *safe = escape_for_terminal(err.message);
                         return fail("%s", safe);
@@ -130,7 +130,7 @@ int print_json_value(const json_t *value, enum output_format format) {
 }
 
 int load_document(const char *path, const struct kstatus_limits *lim, bool validate_status, json_t **ret) {
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *buf = NULL;
         size_t len;
         const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
