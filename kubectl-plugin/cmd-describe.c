@@ -3,15 +3,17 @@
  * rendered as text or printed as JSON/YAML.
  *
  * Requests, whatever the number of objects: one GET per name (or one LIST for
- * a selector), then one LIST each of HealthRecords, Pods, Jobs and Events in
- * the namespace (by label or field selector when there is one object), matched
- * to the objects here. Discovery comes from the disk cache when warm. */
+ * a selector), then one LIST each of HealthRecords, Pods, Jobs, Works and
+ * Events in the namespace (by label or field selector when there is one
+ * object), and when there are Works, of their WorkPlacements and of the
+ * Destinations, matched to the objects here. Discovery comes from the disk cache when warm. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "describe.h"
 #include "kube-args.h"
+#include "related.h"
 
 const char describe_usage[] =
         "Show the status Kratix pipelines reported on resources: message, conditions, the workflow verdict,\n"
@@ -135,13 +137,53 @@ static bool record_for(const json_t *r, const json_t *obj) {
 
 struct context {
         json_t *records, *pods, *jobs, *events;
+        json_t *works, *placements, *destinations; /* for the Placement section */
 };
 
 static void context_done(struct context *c) {
+        json_decref(c->works);
+        json_decref(c->placements);
+        json_decref(c->destinations);
         json_decref(c->records);
         json_decref(c->pods);
         json_decref(c->jobs);
         json_decref(c->events);
+}
+
+/* The Works of the objects' pipelines (the same label selector as their Jobs,
+ * in their namespace: a Promise's pipelineNamespace is trace's to follow), and
+ * when there are any, their WorkPlacements and the Destinations. */
+static int fetch_placement(struct kube_session *s, const char *ns, const char *query, struct context *c) {
+        int rc = 0;
+        _cleanup_free_ char *works = collection("/apis/platform.kratix.io/v1alpha1", ns, "works", query);
+        c->works = list_optional(s, works, &rc);
+        _cleanup_free_ char *sel = rc ? NULL : related_placement_selector(c->works);
+        if (!sel)
+                return rc;
+        _cleanup_free_ char *esc = kube_escape(sel);
+        _cleanup_free_ char *q = xasprintf("?labelSelector=%s", esc);
+        _cleanup_free_ char *wps = collection("/apis/platform.kratix.io/v1alpha1", ns, "workplacements", q);
+        c->placements = list_optional(s, wps, &rc);
+        if (rc)
+                return rc;
+        c->destinations = list_optional(s, "/apis/platform.kratix.io/v1alpha1/destinations", &rc);
+        return rc;
+}
+
+/* The Placement section of obj: its Works (kratix.io labels) and where they landed.
+ * No Works and no pipeline Job or Pod here either: the pipelines may run in a
+ * Promise's pipelineNamespace, so "no output" cannot be told (trace can): no section. */
+static json_t *placement_of(const struct context *c, const json_t *obj, const json_t *related, int64_t now) {
+        if (!c->works)
+                return NULL;
+        _cleanup_json_ json_t *mine = matching(c->works, obj, related_to, false);
+        if (json_array_size(mine) == 0 && json_array_size(related) == 0)
+                return NULL;
+        _cleanup_json_ json_t *works = json_pack("{s:O}", "items", mine);
+        struct related_input in = { .object = obj, .works = works, .placements = c->placements,
+                                    .destinations = c->destinations, .now = now };
+        _cleanup_json_ json_t *trace = related_trace(&in);
+        return related_placement(trace);
 }
 
 /* Fetch what describe shows beside the objects: narrow selectors for one
@@ -175,6 +217,9 @@ static int fetch_context(struct kube_session *s, const struct target *t, const j
                 return rc;
         _cleanup_free_ char *pods = collection("/api/v1", ns, "pods", q);
         c->pods = list_optional(s, pods, &rc);
+        if (rc)
+                return rc;
+        rc = fetch_placement(s, ns, q, c);
         if (rc || !events)
                 return rc;
 
@@ -302,9 +347,9 @@ static int describe_target(struct kube_session *s, const struct describe_args *a
                 _cleanup_json_ json_t *records = matching(c.records, obj, record_for, false);
                 _cleanup_json_ json_t *related = related_of(&c, obj);
                 _cleanup_json_ json_t *events = matching(c.events, obj, event_about, true);
-                struct describe_input in = {
-                        .object = obj, .records = records, .related = related, .events = events, .now = now
-                };
+                _cleanup_json_ json_t *placement = placement_of(&c, obj, related, now);
+                struct describe_input in = { .object = obj, .records = records, .related = related,
+                                             .events = events, .placement = placement, .now = now };
                 json_array_append_new(models, describe_model(&in));
         }
         return 0;

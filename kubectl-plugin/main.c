@@ -20,6 +20,7 @@ static const struct plugin_command commands[] = {
         { "lint", "Check a status.yaml as the sidecar will, and print what it would send", cmd_lint, lint_usage },
         { "logs", "Print the logs of a resource's pipeline Pods, prefixed pipeline/container", cmd_logs, logs_usage },
         { "merge", "Preview the status after pipelines wrote these status files in order", cmd_merge, merge_usage },
+        { "trace", "Show the tree from a resource to its Destinations; point at what failed", cmd_trace, trace_usage },
         { "wait", "Wait for a condition, health, message or deletion; fail fast when the workflow fails", cmd_wait,
           wait_usage },
         { "version", "Print the version and the commit it was built from", cmd_version, version_usage },

@@ -109,6 +109,7 @@ int cmd_inject(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 
@@ -119,6 +120,7 @@ extern const char inject_usage[];
 extern const char lint_usage[];
 extern const char logs_usage[];
 extern const char merge_usage[];
+extern const char trace_usage[];
 extern const char version_usage[];
 extern const char wait_usage[];
 
