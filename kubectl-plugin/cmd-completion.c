@@ -83,7 +83,9 @@ static const char *const value_flags[] = { "-n", "--namespace", "-l", "--selecto
                                            "--color", "-o", "--output", "--for", "--timeout", "--pipeline", "-c",
                                            "--container", "--tail", "--since", "--certificate-authority",
                                            "--client-certificate", "--client-key", "--tls-server-name",
-                                           "--username", "--password", NULL };
+                                           "--username", "--password", "--as", "--as-group", "--as-uid",
+                                           "--cache-dir", "--profile", "--profile-output",
+                                           "--log-flush-frequency", "--vmodule", NULL };
 
 static bool in_list(const char *const *list, const char *s) {
         for (; *list; list++)
