@@ -150,29 +150,88 @@ static void context_done(struct context *c) {
         json_decref(c->events);
 }
 
-/* The Works of the objects' pipelines (the same label selector as their Jobs,
- * in their namespace: a Promise's pipelineNamespace is trace's to follow), and
- * when there are any, their WorkPlacements and the Destinations. */
-static int fetch_placement(struct kube_session *s, const char *ns, const char *query, struct context *c) {
+#define KRATIX_API "/apis/platform.kratix.io/v1alpha1"
+#define MAX_PROMISES 16 /* Promises looked up for their pipelineNamespace, per describe */
+
+/* Add list's items to *into (taking list). */
+static void merge(json_t **into, json_t *list) {
+        if (!list || !*into) {
+                if (list)
+                        *into = list;
+                return;
+        }
+        json_array_extend(json_object_get(*into, "items"), json_object_get(list, "items"));
+        json_decref(list);
+}
+
+/* The pipeline Jobs, Pods and Works in ns that match query (the same
+ * kratix.io labels for all three), and when there are Works, their
+ * WorkPlacements: added to c. */
+static int fetch_pipelines(struct kube_session *s, const char *ns, const char *query, struct context *c) {
+        static const char *const kinds[][2] = { { "/apis/batch/v1", "jobs" }, { "/api/v1", "pods" }, { KRATIX_API, "works" } };
+        json_t **into[] = { &c->jobs, &c->pods, &c->works };
+        _cleanup_json_ json_t *works = NULL;
         int rc = 0;
-        _cleanup_free_ char *works = collection("/apis/platform.kratix.io/v1alpha1", ns, "works", query);
-        c->works = list_optional(s, works, &rc);
-        _cleanup_free_ char *sel = rc ? NULL : related_placement_selector(c->works);
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+                _cleanup_free_ char *path = collection(kinds[i][0], ns, kinds[i][1], query);
+                json_t *list = list_optional(s, path, &rc);
+                if (rc)
+                        return rc;
+                if (i == 2)
+                        works = json_incref(list);
+                merge(into[i], list);
+        }
+        _cleanup_free_ char *sel = related_placement_selector(works);
         if (!sel)
-                return rc;
+                return 0;
         _cleanup_free_ char *esc = kube_escape(sel);
         _cleanup_free_ char *q = xasprintf("?labelSelector=%s", esc);
-        _cleanup_free_ char *wps = collection("/apis/platform.kratix.io/v1alpha1", ns, "workplacements", q);
-        c->placements = list_optional(s, wps, &rc);
-        if (rc)
-                return rc;
-        c->destinations = list_optional(s, "/apis/platform.kratix.io/v1alpha1/destinations", &rc);
+        _cleanup_free_ char *wps = collection(KRATIX_API, ns, "workplacements", q);
+        merge(&c->placements, list_optional(s, wps, &rc));
         return rc;
 }
 
+/* The objects' pipelines that run in their Promise's pipelineNamespace, not in
+ * ns (related.c's rule, as trace and logs follow it): one GET per Promise (at
+ * most MAX_PROMISES; one not found or not readable is left out), then
+ * fetch_pipelines() there, narrowed to ns's resources by kratix.io/resource-namespace. */
+static int fetch_elsewhere(struct kube_session *s, const json_t *objects, const char *ns, struct context *c) {
+        _cleanup_json_ json_t *looked_up = json_object();
+        size_t i;
+        json_t *obj;
+        json_array_foreach(objects, i, obj) {
+                const char *promise = label(obj, "kratix.io/promise-name");
+                if (!promise || json_object_get(looked_up, promise) || json_object_size(looked_up) >= MAX_PROMISES)
+                        continue;
+                json_object_set_new(looked_up, promise, json_true());
+                _cleanup_free_ char *path = related_promise_path(obj);
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+                _cleanup_json_ json_t *p = NULL;
+                int r = kube_client_get(s->client, path, &p, &err);
+                if (r == -ENOENT || r == -EACCES)
+                        continue;
+                if (r < 0)
+                        return api_error(&err);
+                bool other;
+                const char *pns = related_pipelines_namespace(obj, false, p, &other);
+                if (!other || strcmp(pns, ns) == 0)
+                        continue;
+                _cleanup_free_ char *raw = json_array_size(objects) == 1
+                                                   ? related_pipeline_selector(obj, false, true)
+                                                   : xasprintf("kratix.io/resource-name,kratix.io/promise-name=%s,"
+                                                               "kratix.io/resource-namespace=%s", promise, ns);
+                _cleanup_free_ char *esc = kube_escape(raw);
+                _cleanup_free_ char *q = xasprintf("?labelSelector=%s", esc);
+                int rc = fetch_pipelines(s, pns, q, c);
+                if (rc)
+                        return rc;
+        }
+        return 0;
+}
+
 /* The Placement section of obj: its Works (kratix.io labels) and where they landed.
- * No Works and no pipeline Job or Pod here either: the pipelines may run in a
- * Promise's pipelineNamespace, so "no output" cannot be told (trace can): no section. */
+ * No Works and no pipeline Job or Pod either (its Promise may not be readable,
+ * hiding a pipelineNamespace): "no output" cannot be told, no section. */
 static json_t *placement_of(const struct context *c, const json_t *obj, const json_t *related, int64_t now) {
         if (!c->works)
                 return NULL;
@@ -211,15 +270,11 @@ static int fetch_context(struct kube_session *s, const struct target *t, const j
         } else
                 sel = kube_escape("kratix.io/resource-name");
         _cleanup_free_ char *q = xasprintf("?labelSelector=%s", sel);
-        _cleanup_free_ char *jobs = collection("/apis/batch/v1", ns, "jobs", q);
-        c->jobs = list_optional(s, jobs, &rc);
-        if (rc)
-                return rc;
-        _cleanup_free_ char *pods = collection("/api/v1", ns, "pods", q);
-        c->pods = list_optional(s, pods, &rc);
-        if (rc)
-                return rc;
-        rc = fetch_placement(s, ns, q, c);
+        rc = fetch_pipelines(s, ns, q, c);
+        if (!rc && ns)
+                rc = fetch_elsewhere(s, objects, ns, c);
+        if (!rc && json_array_size(json_object_get(c->works, "items")) > 0)
+                c->destinations = list_optional(s, KRATIX_API "/destinations", &rc);
         if (rc || !events)
                 return rc;
 

@@ -1,5 +1,6 @@
 #include <string.h>
 
+#include "image.h"
 #include "inject.h"
 #include "pipeline.h"
 #include "plugin.h"
@@ -27,7 +28,7 @@ const char inject_usage[] =
         "\n"
         "Options:\n"
         "  -f, --filename=FILE     read from FILE instead of standard input (- for stdin)\n"
-        "      --image=IMAGE       the sidecar image (default ghcr.io/kstatus/kstatus-sidecar:v" KSTATUS_VERSION ")\n"
+        "      --image=IMAGE       the sidecar image (default " KSTATUS_SIDECAR_IMAGE ")\n"
         "      --merge=deep|shallow  how the sidecar merges status.yaml (default deep)\n"
         "      --rbac              also write the Roles, RoleBindings, ClusterRole and ClusterRoleBinding it needs\n"
         "                          (in the resource's namespace too when the pipeline runs in another)\n"
@@ -105,7 +106,7 @@ int cmd_inject(int argc, char **argv) {
                 {},
         };
         const char *path = "-";
-        struct inject_options opts = { .image = "ghcr.io/kstatus/kstatus-sidecar:v" KSTATUS_VERSION };
+        struct inject_options opts = { .image = KSTATUS_SIDECAR_IMAGE };
         bool rbac = false;
         enum output_format format = OUTPUT_YAML;
         int c;

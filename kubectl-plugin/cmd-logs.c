@@ -4,7 +4,8 @@
  * containers (reader, the Promise's, work-writer) then status-writer; a native
  * sidecar (an init container with restartPolicy Always) only when -c names it.
  *
- * Requests: one GET of the resource, one LIST of its Pods, one pods/log GET
+ * Requests: one GET each of the resource and its Promise (for its
+ * pipelineNamespace), one LIST of its Pods, one pods/log GET
  * per container shown. -f streams each container as it runs, waits with a
  * watch for the next container to start and for the next pipeline's Pod, and
  * ends after the last pipeline (IS_LAST_PIPELINE on status-writer) or a Pod
@@ -15,6 +16,7 @@
 
 #include "kube-args.h"
 #include "kube/watch.h"
+#include "related.h"
 
 const char logs_usage[] =
         "Print the logs of a resource's pipeline Pods, every line prefixed [pipeline/container], containers in\n"
@@ -48,9 +50,10 @@ struct logs_args {
 struct logs {
         const struct logs_args *a;
         struct kube_session *s;
-        const char *ns;      /* where the Pods are (borrowed) */
+        const char *ns;      /* where the Pods are (borrowed from object or promise) */
         char *selector;      /* the Pods' label selector */
         json_t *object;      /* the resource */
+        json_t *promise;     /* its Promise, or NULL */
         json_t *seen;        /* Pod uid -> true: shown (follow) */
         bool color, done;    /* done: follow has nothing more to wait for */
         unsigned n_prefixes; /* prefixes printed, for their colours */
@@ -60,6 +63,7 @@ struct logs {
 static void logs_done(struct logs *l) {
         free(l->selector);
         json_decref(l->object);
+        json_decref(l->promise);
         json_decref(l->seen);
 }
 
@@ -522,7 +526,26 @@ static json_t *wait_next_pod(struct logs *l, const char *rv, int *rc) {
 
 /* ---- the command ---- */
 
-/* The resource and its Pods' selector. 0 or an exit code. */
+/* The resource's Promise, to know where its pipelines run; NULL when it has
+ * none, or the user may not read it (404, 403): the resource's namespace then. */
+static int find_promise(struct logs *l, json_t **ret) {
+        _cleanup_free_ char *path = related_promise_path(l->object);
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+        *ret = NULL;
+        if (!path)
+                return 0;
+        int r = kube_client_get(l->s->client, path, ret, &err);
+        if (r == -ENOENT || r == -EACCES)
+                return 0;
+        if (r < 0) {
+                (void)api_error(&err);
+                return EXIT_FAILED;
+        }
+        return 0;
+}
+
+/* The resource, where its Pods run (related.c's rule, as trace and describe
+ * follow it) and their selector. 0 or an exit code. */
 static int find_object(struct logs *l, const struct target *t) {
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *path = kube_resource_path(&t->res, l->s->namespace, t->names[0], NULL);
@@ -531,12 +554,15 @@ static int find_object(struct logs *l, const struct target *t) {
                 (void)api_error(&err);
                 return EXIT_FAILED;
         }
-        const char *ns = meta_str(l->object, "namespace");
-        l->ns = ns ? ns : l->s->namespace;
-        const char *promise = label(l->object, "kratix.io/promise-name");
-        l->selector = xasprintf("kratix.io/resource-name=%s%s%s%s%s", t->names[0],
-                                promise ? ",kratix.io/promise-name=" : "", promise ? promise : "",
-                                l->a->pipeline ? ",kratix.io/pipeline-name=" : "", l->a->pipeline ? l->a->pipeline : "");
+        bool is_promise = strcmp(t->res.group, "platform.kratix.io") == 0 && strcmp(t->res.kind, "Promise") == 0;
+        int rc = is_promise ? 0 : find_promise(l, &l->promise);
+        if (rc)
+                return rc;
+        bool other_ns;
+        l->ns = related_pipelines_namespace(l->object, is_promise, l->promise, &other_ns);
+        _cleanup_free_ char *sel = related_pipeline_selector(l->object, is_promise, other_ns);
+        l->selector = xasprintf("%s%s%s", sel, l->a->pipeline ? ",kratix.io/pipeline-name=" : "",
+                                l->a->pipeline ? l->a->pipeline : "");
         return 0;
 }
 

@@ -17,7 +17,6 @@
 #include "related.h"
 
 #define KRATIX_API "/apis/platform.kratix.io/v1alpha1"
-#define PROMISE_NS "kratix-platform-system"
 
 const char trace_usage[] =
         "Show the tree from a resource down: its Promise and bound revision, its pipelines (Jobs, Pods,\n"
@@ -87,8 +86,7 @@ static const char *meta(const json_t *o, const char *key) {
 /* The Promise, the ResourceBinding's version and the PromiseRevision it names. */
 static int fetch_promise(struct kube_session *s, const char *promise, const char *ns, const char *name,
                          struct trace_data *d) {
-        _cleanup_free_ char *pe = kube_escape(promise);
-        _cleanup_free_ char *ppath = xasprintf(KRATIX_API "/promises/%s", pe);
+        _cleanup_free_ char *ppath = related_promise_path(d->object);
         int rc = fetch(s, ppath, false, &d->promise);
         if (rc)
                 return rc;
@@ -127,14 +125,10 @@ static int fetch_all(struct kube_session *s, const struct target *t, const char 
                 rc = fetch_promise(s, promise, ns, meta(d->object, "name"), d);
         if (rc)
                 return rc;
-        /* Where the pipelines run and write their Works: the Promise's pipelineNamespace, else the resource's. */
-        const char *pns = json_string_value(json_object_get(
-                json_object_get(json_object_get(json_object_get(d->promise, "spec"), "workflows"), "config"),
-                "pipelineNamespace"));
-        bool other_ns = pns && *pns;
-        const char *wns = is_promise ? PROMISE_NS : other_ns ? pns : ns ? ns : PROMISE_NS;
+        bool other_ns;
+        const char *wns = related_pipelines_namespace(d->object, is_promise, d->promise, &other_ns);
 
-        _cleanup_free_ char *psel = related_pipeline_selector(d->object, is_promise);
+        _cleanup_free_ char *psel = related_pipeline_selector(d->object, is_promise, other_ns);
         _cleanup_free_ char *jobs = with_selector("/apis/batch/v1", wns, "jobs", psel);
         _cleanup_free_ char *pods = with_selector("/api/v1", wns, "pods", psel);
         if ((rc = fetch(s, jobs, true, &d->jobs)) || (rc = fetch(s, pods, true, &d->pods)))

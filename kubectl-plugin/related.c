@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conditions.h"
+#include "kube/client.h"
 #include "describe.h"
 #include "pipeline.h"
 #include "related.h"
@@ -514,13 +515,31 @@ char *related_work_selector(const json_t *obj, bool is_promise, bool pipeline_ns
                        : xasprintf("kratix.io/resource-name=%s%s", meta_str(obj, "name"), rns);
 }
 
-char *related_pipeline_selector(const json_t *obj, bool is_promise) {
+char *related_pipeline_selector(const json_t *obj, bool is_promise, bool pipeline_ns) {
         if (is_promise)
                 return xasprintf("kratix.io/promise-name=%s,kratix.io/workflow-type=promise", meta_str(obj, "name"));
+        const char *promise = label(obj, "kratix.io/promise-name"), *ns = meta_str(obj, "namespace");
+        _cleanup_free_ char *rns = pipeline_ns && ns ? xasprintf(",kratix.io/resource-namespace=%s", ns) : xstrdup("");
+        return promise ? xasprintf("kratix.io/resource-name=%s,kratix.io/promise-name=%s%s", meta_str(obj, "name"),
+                                   promise, rns)
+                       : xasprintf("kratix.io/resource-name=%s%s", meta_str(obj, "name"), rns);
+}
+
+const char *related_pipelines_namespace(const json_t *obj, bool is_promise, const json_t *promise, bool *other_ns) {
+        const json_t *config = json_object_get(json_object_get(json_object_get(promise, "spec"), "workflows"), "config");
+        const char *pns = str(config, "pipelineNamespace"), *ns = meta_str(obj, "namespace");
+        *other_ns = !is_promise && pns && *pns;
+        if (is_promise)
+                return RELATED_PROMISE_NS;
+        return *other_ns ? pns : ns ? ns : RELATED_PROMISE_NS;
+}
+
+char *related_promise_path(const json_t *obj) {
         const char *promise = label(obj, "kratix.io/promise-name");
-        return promise ? xasprintf("kratix.io/resource-name=%s,kratix.io/promise-name=%s", meta_str(obj, "name"),
-                                   promise)
-                       : xasprintf("kratix.io/resource-name=%s", meta_str(obj, "name"));
+        if (!promise)
+                return NULL;
+        _cleanup_free_ char *e = kube_escape(promise);
+        return xasprintf("/apis/platform.kratix.io/v1alpha1/promises/%s", e);
 }
 
 char *related_placement_selector(const json_t *works) {

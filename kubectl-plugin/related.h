@@ -47,13 +47,27 @@ json_t *related_placement(const json_t *trace);
  * its pipelines in another namespace (the Works then carry
  * kratix.io/resource-namespace). New string. */
 char *related_work_selector(const json_t *obj, bool is_promise, bool pipeline_ns);
-/* The same for pipeline Jobs and Pods. New string. */
-char *related_pipeline_selector(const json_t *obj, bool is_promise);
+/* The same for pipeline Jobs and Pods (Kratix labels them
+ * kratix.io/resource-namespace too with pipelineNamespace). New string. */
+char *related_pipeline_selector(const json_t *obj, bool is_promise, bool pipeline_ns);
 /* "kratix.io/work in (a,b,...)" for the Works of a list, or NULL when there are none; past
  * RELATED_MAX_SET Works (describe -A of many resources), "kratix.io/work": every placement, each
  * matched to its Work by name, so the URL stays short. New string. */
 #define RELATED_MAX_SET 50
 char *related_placement_selector(const json_t *works);
+
+/* Where obj's pipelines run and write their Works (docs/BEHAVIOUR.md §8), one
+ * rule for trace, describe and logs: a Promise's own workflow (is_promise) in
+ * kratix-platform-system; a resource's in its Promise's
+ * spec.workflows.config.pipelineNamespace when set (*other_ns true: Jobs, Pods
+ * and Works then carry kratix.io/resource-namespace), else in the resource's
+ * namespace (kratix-platform-system for a cluster-scoped one). promise may be
+ * NULL (not labelled, not found or not readable). Borrowed from obj or promise. */
+#define RELATED_PROMISE_NS "kratix-platform-system"
+const char *related_pipelines_namespace(const json_t *obj, bool is_promise, const json_t *promise, bool *other_ns);
+/* The API path of obj's Promise (its kratix.io/promise-name label), or NULL
+ * when it has none. New string. */
+char *related_promise_path(const json_t *obj);
 
 /* Whether status is a problem that trace calls out (Failed, Misplaced). */
 bool related_status_is_problem(const char *status);

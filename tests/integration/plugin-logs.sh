@@ -115,4 +115,27 @@ wait "$run_pid"
 is "$(kubectl kstatus logs iam/example --all-runs | sed -E 's/^(\[[^]]*\]).*/\1/' | uniq | tr '\n' ' ')" \
         "[create-user/reader] [create-user/pipeline] [create-user/work-writer] [populate-vault/reader] [populate-vault/pipeline] [populate-vault/work-writer] " \
         "--all-runs: every Pod still there, oldest first (the failed Job's Pod is gone)"
+# Pipelines in another namespace (the Promise's pipelineNamespace): the Pods
+# are found there, as trace finds them, and only this resource's (a namesake
+# in another namespace runs there too, told apart by kratix.io/resource-namespace).
+kubectl create namespace pipelines >/dev/null
+kubectl patch promise iam --type merge -p '{"spec":{"workflows":{"config":{"pipelineNamespace":"pipelines"}}}}' >/dev/null
+for ns in default other; do
+        kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns" >/dev/null
+        printf 'apiVersion: example.promise.syntasso.io/v1\nkind: IAM\nmetadata: {name: elsewhere, namespace: %s}\nspec: {team: platform}\n' \
+                "$ns" | kubectl create -f - >/dev/null
+        kx_resource "$ns" iams elsewhere && kx_promise_label
+        KX_PIPELINE_NS=pipelines KX_PIPELINES=create-user kx_configure "$(seed_pipeline 1)
+echo \"ran for $ns\""
+        is "$?" 0 "the stand-in runs elsewhere/$ns's pipeline in the pipelineNamespace"
+done
+podp=$(kubectl get pods -n pipelines -l kratix.io/resource-name=elsewhere,kratix.io/resource-namespace=default \
+        -o jsonpath='{.items[0].metadata.name}')
+like "$podp" . "kubectl finds the Pod in the pipelineNamespace by Kratix's labels"
+out=$(kubectl kstatus logs iam/elsewhere -c pipeline 2>&1)
+is "$out" "$(kubectl logs -n pipelines "$podp" -c pipeline | sed 's/^/[create-user\/pipeline] /')" \
+        "logs finds the Pods in the Promise's pipelineNamespace: kubectl logs' lines for the same Pod"
+like "$out" 'ran for default$' "the resource's own Pod, not its namesake's in another namespace"
+like "$(kubectl kstatus logs -n other iam/elsewhere -c pipeline)" 'ran for other$' "and the namesake's from its namespace"
+kubectl patch promise iam --type json -p '[{"op":"remove","path":"/spec/workflows/config"}]' >/dev/null
 done_testing

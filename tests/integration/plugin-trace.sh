@@ -166,8 +166,16 @@ json=$(kubectl kstatus trace iam/elsewhere -o json)
 is "$(jq -r '[.. | objects | select(.kind == "Job" or .kind == "Work") | .namespace] | unique | join(" ")' <<<"$json")" "pipelines" \
         "Jobs and Works found in the Promise's pipelineNamespace"
 is "$(jq -r '.status' <<<"$json")" Ready "and all Ready"
-is "$(kubectl kstatus describe iam/elsewhere | grep -c '^Placement:')" 0 \
-        "describe does not claim \"no output\" when the pipelines ran in another namespace"
+placed() { grep -E '^  worker-[12] +Ready +iam-elsewhere-' | awk '{print $1, $3}' | sort | tr '\n' ' '; }
+want=$(kubectl get workplacements -n pipelines -l "kratix.io/work in ($(kubectl get works -n pipelines \
+        -l kratix.io/resource-name=elsewhere,kratix.io/resource-namespace=default -o jsonpath='{.items[*].metadata.name}' |
+        tr ' ' ,))" -o json | jq -r '.items[] | .spec.targetDestinationName + " " + .metadata.labels["kratix.io/work"]' |
+        sort | tr '\n' ' ')
+like "$want" '^worker-1 iam-elsewhere-' "kubectl finds the resource's WorkPlacements in the pipelineNamespace"
+desc=$(kubectl kstatus describe iam/elsewhere)
+is "$(placed <<<"$desc")" "$want" "describe's Placement section follows the pipelineNamespace: the Destinations kubectl finds there"
+like "$desc" 'Job/kratix-iam-elsewhere-default-create-user-[0-9a-f]+ ' "and its related Jobs there"
+is "$(kubectl kstatus describe iam -l kratix.io/promise-name=iam | placed)" "$want" "describe of several resources follows it too"
 kubectl patch promise iam --type json -p '[{"op":"remove","path":"/spec/workflows/config"}]' >/dev/null
 
 # ---- a Promise's own workflow and its Works ----

@@ -89,6 +89,18 @@ for arch in amd64 arm64; do
                         "linux/$arch kstatus-sidecar is not PIE, as docs/SECURITY.md says"
         fi
 done
+# inject names the image this release built, pinned by the digest scripts/release
+# recorded, the same reference as the release's deploy/ manifests (a dev build: the tag).
+pinned=ghcr.io/kstatus/kstatus-sidecar:v$version@$(cat "$dist/kstatus-sidecar.digest")
+like "$pinned" ':v[^@]+@sha256:[0-9a-f]{64}$' "the release's image reference: tag and digest ($pinned)"
+ok "the release's deploy/ manifests name it so" grep -rqF "$pinned" "$dist/deploy"
+injected=$(printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: busybox}]}\n' |
+        "$TEST_TMP/x-amd64/kubectl-kstatus" inject -o json | jq -r '.spec.initContainers[] | select(.name == "kstatus-sidecar") | .image')
+is "$injected" "$pinned" "the released kubectl-kstatus inject names the image pinned by digest by default"
+is "$(printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: busybox}]}\n' |
+        "$KSTATUS_BUILD_DIR/kubectl-plugin/kubectl-kstatus" inject -o json |
+        jq -r '.spec.initContainers[] | select(.name == "kstatus-sidecar") | .image')" \
+        "ghcr.io/kstatus/kstatus-sidecar:v$version" "a development build names the tag alone (no image digest to pin)"
 ldd_out=$(ldd "$TEST_TMP/x-amd64/kubectl-kstatus" 2>&1)
 is "$(printf '%s\n' "$ldd_out" | grep -E 'libyaml|libjansson|libcurl|libssl|libcrypto|not found' || true)" "" \
         "ldd: libyaml, jansson, libcurl and OpenSSL are linked in, nothing is missing"

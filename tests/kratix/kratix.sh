@@ -162,6 +162,9 @@ kx_event() {
 
 # ---- a pipeline Pod: the Job controller and the kubelet ----
 
+# kratix.io/resource-namespace: on a resource's Jobs, Pods and Works only when the
+# Promise sets pipelineNamespace (pipeline_factory.go pipelineJobLabels, resourceutil/work.go).
+_kx_resource_ns_label() { [ -n "${KX_PIPELINE_NS:-}" ] && [ "$KX_WORKFLOW_TYPE" = resource ] && echo "${KX_NS:-}"; }
 _kx_pod_ns() { echo "${KX_PIPELINE_NS:-${KX_NS:-kratix-platform-system}}"; }
 
 # The KRATIX_* environment of every container (pipeline_factory.go defaultEnvVars).
@@ -191,7 +194,7 @@ _kx_pod_object() {
         env=$(_kx_env "$3" | jq -Rn '[inputs | capture("^(?<name>[^=]*)=(?<value>.*)$")]')
         jq -nc --arg pod "$1" --arg job "$2" --arg pipeline "$3" --arg last "$4" --arg ns "$(_kx_pod_ns)" \
                 --arg promise "$KX_PROMISE" --arg resource "$KX_NAME" --arg type "$KX_WORKFLOW_TYPE" \
-                --argjson env "$env" --arg sidecar "${KX_SIDECAR:+1}" '
+                --argjson env "$env" --arg sidecar "${KX_SIDECAR:+1}" --arg rns "$(_kx_resource_ns_label)" '
         {name: "shared-input", mountPath: "/kratix/input"} as $in
         | {name: "shared-output", mountPath: "/kratix/output"} as $out
         | {name: "shared-metadata", mountPath: "/kratix/metadata"} as $meta
@@ -202,7 +205,8 @@ _kx_pod_object() {
              labels: ({"kratix.io/pipeline-name": $pipeline, "kratix.io/promise-name": $promise,
                "kratix.io/workflow-type": $type, "kratix.io/workflow-action": "configure",
                "app.kubernetes.io/managed-by": "Kratix", "batch.kubernetes.io/job-name": $job, "job-name": $job}
-               + (if $type == "resource" then {"kratix.io/resource-name": $resource} else {} end)),
+               + (if $type == "resource" then {"kratix.io/resource-name": $resource} else {} end)
+               + (if $rns != "" then {"kratix.io/resource-namespace": $rns} else {} end)),
              ownerReferences: [{apiVersion: "batch/v1", kind: "Job", name: $job, uid: "00000000-0000-0000-0000-000000000000",
                controller: true, blockOwnerDeletion: true}]},
            spec: {restartPolicy: "OnFailure", serviceAccountName: "\($promise)-\($type)-configure-\($pipeline)",
@@ -661,12 +665,13 @@ kx_run_job() {
         else KX_JOB=kratix-$KX_PROMISE-$KX_NAME-$KX_PIPELINE-$hash; fi
         kx_req controller POST "/apis/batch/v1/namespaces/$ns/jobs" "$(jq -nc --arg n "$KX_JOB" --arg ns "$ns" \
                 --arg p "$KX_PIPELINE" --arg promise "$KX_PROMISE" --arg r "$KX_NAME" --argjson b "${KX_BACKOFF_LIMIT:-6}" \
-                --arg type "$KX_WORKFLOW_TYPE" '
+                --arg type "$KX_WORKFLOW_TYPE" --arg rns "$(_kx_resource_ns_label)" '
                 {apiVersion: "batch/v1", kind: "Job", metadata: {name: $n, namespace: $ns,
                   labels: ({"kratix.io/pipeline-name": $p, "kratix.io/promise-name": $promise,
                     "kratix.io/workflow-type": $type, "kratix.io/workflow-action": "configure",
                     "app.kubernetes.io/managed-by": "Kratix"}
-                    + (if $type == "resource" then {"kratix.io/resource-name": $r} else {} end))},
+                    + (if $type == "resource" then {"kratix.io/resource-name": $r} else {} end)
+                    + (if $rns != "" then {"kratix.io/resource-namespace": $rns} else {} end))},
                  spec: {backoffLimit: $b, template: {spec: {restartPolicy: "OnFailure", containers: []}}},
                  status: {}}')"
         [ "$KX_CODE" = 201 ] || { echo "kratix: create Job: $KX_CODE $KX_BODY" >&2; return 1; }

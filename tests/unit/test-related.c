@@ -158,8 +158,11 @@ Test(related, selectors) {
         s = related_work_selector(obj, false, true);
         cr_assert_str_eq(s, "kratix.io/promise-name=iam,kratix.io/resource-name=example,kratix.io/resource-namespace=default");
         free(s);
-        s = related_pipeline_selector(obj, false);
+        s = related_pipeline_selector(obj, false, false);
         cr_assert_str_eq(s, "kratix.io/resource-name=example,kratix.io/promise-name=iam");
+        free(s);
+        s = related_pipeline_selector(obj, false, true);
+        cr_assert_str_eq(s, "kratix.io/resource-name=example,kratix.io/promise-name=iam,kratix.io/resource-namespace=default");
         free(s);
         json_t *w = parse(works);
         s = related_placement_selector(w);
@@ -234,4 +237,34 @@ Test(related, describe_placement_golden) {
         json_decref(obj);
         json_decref(placement);
         json_decref(t);
+}
+
+Test(related, pipelines_namespace) {
+        json_t *obj = parse(resource);
+        json_t *plain = parse("{\"spec\":{\"workflows\":{\"config\":{}}}}");
+        json_t *elsewhere = parse("{\"spec\":{\"workflows\":{\"config\":{\"pipelineNamespace\":\"pipes\"}}}}");
+        json_t *empty = parse("{\"spec\":{\"workflows\":{\"config\":{\"pipelineNamespace\":\"\"}}}}");
+        json_t *cluster = parse("{\"metadata\":{\"name\":\"c\"}}");
+        bool other = true;
+        cr_assert_str_eq(related_pipelines_namespace(obj, false, NULL, &other), "default", "no Promise: the resource's");
+        cr_assert_not(other);
+        cr_assert_str_eq(related_pipelines_namespace(obj, false, plain, &other), "default");
+        cr_assert_not(other);
+        cr_assert_str_eq(related_pipelines_namespace(obj, false, empty, &other), "default", "an empty one is unset");
+        cr_assert_not(other);
+        cr_assert_str_eq(related_pipelines_namespace(obj, false, elsewhere, &other), "pipes");
+        cr_assert(other);
+        cr_assert_str_eq(related_pipelines_namespace(cluster, false, NULL, &other), "kratix-platform-system");
+        cr_assert_str_eq(related_pipelines_namespace(obj, true, elsewhere, &other), "kratix-platform-system",
+                         "a Promise's own workflow");
+        cr_assert_not(other);
+        char *path = related_promise_path(obj);
+        cr_assert_str_eq(path, "/apis/platform.kratix.io/v1alpha1/promises/iam");
+        free(path);
+        cr_assert_null(related_promise_path(cluster), "no kratix.io/promise-name label: no Promise");
+        json_decref(obj);
+        json_decref(plain);
+        json_decref(elsewhere);
+        json_decref(empty);
+        json_decref(cluster);
 }
