@@ -12,6 +12,7 @@
  * past JSON_PARSER_MAX_DEPTH (2048) levels. */
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "kube/internal.h"
 
@@ -27,6 +28,23 @@ static bool ends_token(char ch) {
         }
 }
 
+/* The index of the quote closing the string whose text starts at i (len when
+ * it is not closed): memchr finds each quote, and one after an odd number of
+ * backslashes is escaped. */
+static size_t string_end(const char *text, size_t len, size_t i) {
+        for (;;) {
+                const char *q = i < len ? memchr(text + i, '"', len - i) : NULL;
+                if (!q)
+                        return len;
+                size_t at = (size_t)(q - text), bs = 0;
+                while (at - bs > i && text[at - bs - 1] == '\\')
+                        bs++;
+                if (bs % 2 == 0)
+                        return at;
+                i = at + 1;
+        }
+}
+
 int kube_json_count_values(const char *text, size_t len, size_t max_values, size_t *ret) {
         size_t n = 0;
         for (size_t i = 0; i < len; i++) {
@@ -36,9 +54,7 @@ int kube_json_count_values(const char *text, size_t len, size_t max_values, size
                 case '{': case '[':
                         break;
                 case '"':
-                        for (i++; i < len && text[i] != '"'; i++)
-                                if (text[i] == '\\')
-                                        i++;
+                        i = string_end(text, len, i + 1);
                         break;
                 default: /* a number, a literal, or something jansson refuses */
                         while (i + 1 < len && !ends_token(text[i + 1]))

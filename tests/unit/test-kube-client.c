@@ -398,6 +398,7 @@ Test(kube_client, the_value_count_matches_the_tree_jansson_builds) {
         static const char *const texts[] = {
                 "[0,0,0]", "{\"a\":{\"b\":[]}}", "\"a\\\"b,]}\"", "[true,false,null,-1.5e+3,0.25]",
                 "{\"a\":\"x,y}\",\"b\\\\\":\"\\\\\",\"c\":[{},[],\"\"]}", "[]", " \t\n[ 1 , 2 ]\r\n",
+                "[\"\\\\\\\"\",\"\\\\\",1]", "{\"\\\"\\\\\":\"\\\\\\\\\"}",
                 "{\"items\":[{\"metadata\":{\"name\":\"x\",\"labels\":{\"k\":\"v\"}},\"spec\":{\"n\":12}}]}",
         };
         for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
