@@ -20,6 +20,16 @@ struct api;
  * 32 MiB memory limit injection gives it (docs/BEHAVIOUR.md §6). */
 #define SIDECAR_MAX_RESPONSE_BYTES (4u << 20)
 
+/* The most JSON values an answer may hold (--max-response-values): what the
+ * tree jansson builds takes, which the answer's size does not bound (4 MiB of
+ * `[{},{},…]` would be ~300 MiB). Measured with counting jansson allocators
+ * (json_set_alloc_funcs, malloc_usable_size + 8 per block; jansson 2.14): an
+ * empty object, the dearest value, costs ~232 bytes, an empty array ~136, a
+ * string ~88, a number ~40; a key and its slot ~80. 50 000 values take at most
+ * ~11 MiB beside the 4 MiB body and the sidecar's ~7 MiB, inside 32 MiB; a
+ * Kratix resource or a Pod holds a few hundred to a few thousand. */
+#define SIDECAR_MAX_RESPONSE_VALUES ((size_t)50000)
+
 enum workflow_action { ACTION_CONFIGURE, ACTION_DELETE };
 
 /* --workflow-conditions: who writes what Kratix owns (ConfigureWorkflowCompleted, the message resets). */
@@ -49,6 +59,7 @@ struct sidecar_config {
         enum kstatus_merge_mode mode;
         struct kstatus_limits limits;
         size_t max_response_bytes; /* the largest API answer taken (--max-response-size) */
+        size_t max_response_values; /* the most JSON values in one answer (--max-response-values) */
         int64_t debounce_ms;
         int64_t max_debounce_ms;
         int64_t final_deadline_ms;

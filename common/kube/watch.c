@@ -31,6 +31,7 @@ struct kube_watch {
         bool got_line;
         bool gone;        /* 410: relist */
         bool too_big;
+        bool too_many;    /* an event held more JSON values than the client takes */
         int stop;         /* the callback's non-zero answer */
         json_t *error_status; /* an ERROR event other than 410 */
         char *err_body;
@@ -74,6 +75,11 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp) {
         return 0;
 }
 
+/* The most JSON values one event may hold: the client's limit. */
+static size_t max_values(const struct kube_watch *w) {
+        return w->c ? w->c->opts.max_response_values : MAX_RESPONSE_VALUES;
+}
+
 /* One line of the stream: {"type": ..., "object": ...}. Returns false to
  * end the transfer. */
 static bool handle_line(struct kube_watch *w, const char *text, size_t len) {
@@ -82,6 +88,10 @@ static bool handle_line(struct kube_watch *w, const char *text, size_t len) {
         if (len == 0)
                 return true;
         w->got_line = true;
+        if (kube_json_count_values(text, len, max_values(w), NULL) < 0) {
+                w->too_many = true;
+                return false;
+        }
         _cleanup_json_ json_t *ev = json_loadb(text, len, 0, NULL);
         const char *type = json_string_value(json_object_get(ev, "type"));
         json_t *obj = json_object_get(ev, "object");
@@ -169,6 +179,7 @@ static int start_stream(struct kube_watch *w, struct kstatus_error *err) {
         w->got_line = false;
         w->gone = false;
         w->too_big = false;
+        w->too_many = false;
         w->line_len = 0;
         free(w->err_body);
         w->err_body = NULL;
@@ -363,6 +374,9 @@ static int stream_done(struct kube_watch *w, CURLcode result, struct kstatus_err
                  * delivered something, else after a backoff. */
                 if (w->too_big)
                         return kstatus_error_set(err, E2BIG, 0, 0, "error: a watch event is larger than 16 MiB");
+                if (w->too_many)
+                        return kstatus_error_set(err, E2BIG, 0, 0, "error: a watch event holds more than %zu JSON values",
+                                                 max_values(w));
                 if (w->got_line) {
                         w->backoff_ms = 0;
                         int r = start_stream(w, &e);

@@ -61,4 +61,22 @@ for creds in "${creds_cases[@]}"; do
         is "$got" "$want" "-s http:// with ${creds//[$'\r\n']/ }: no credential sent, as kubectl"
 done
 
+# ---- the plugin's value limit leaves room for 10 000 objects in one answer ----
+# Every answer's JSON values are counted before parsing (2 000 000 by default);
+# `get -A --chunk-size=0` asks for 10 000 resources in one List, and gets them
+# all, as kubectl does.
+for i in $(seq 0 9999); do
+        [ "$i" = 0 ] || echo next
+        printf 'url = "%s/apis/example.promise.syntasso.io/v1/namespaces/default/iams"\n' "$APISERVER_URL"
+        printf 'header = "Content-Type: application/json"\nsilent\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n'
+        printf 'data = "{\\"apiVersion\\":\\"example.promise.syntasso.io/v1\\",\\"kind\\":\\"IAM\\",\\"metadata\\":{\\"name\\":\\"bulk-%05d\\",\\"labels\\":{\\"a\\":\\"b\\"}},\\"spec\\":{\\"x\\":[1,2,3]},\\"status\\":{\\"message\\":\\"Resource requested\\"}}"\n' "$i"
+done >bulk.cfg
+is "$(curl -K bulk.cfg | sort | uniq -c | sed 's/^ *//')" "10000 201" "10 000 resources created"
+for chunk in 0 500; do
+        want=$(KUBECONFIG=/dev/null kubectl get iams -A -s "$APISERVER_URL" --chunk-size=$chunk -o name 2>&1 | wc -l)
+        got=$(KUBECONFIG=/dev/null kubectl kstatus get iams -A -s "$APISERVER_URL" --chunk-size=$chunk 2>&1)
+        is "$want" 10000 "kubectl get -A --chunk-size=$chunk lists 10 000"
+        is "$(grep -c bulk- <<<"$got")" 10000 "kstatus get -A --chunk-size=$chunk lists them too"
+done
+
 done_testing

@@ -246,6 +246,29 @@ for mode in object endless; do
         like "$(cat "$mode.log")" "the server's answer is larger than 4 MiB" "the $mode answer: the error names the limit"
         rss_under "$mode.time" $((32 * 1024)) "the $mode answer: peak RSS under 32 MiB"
 done
+
+# Under 4 MiB, but made of tiny values jansson expands ~80x: [0,0,…], [{},{},…],
+# and objects nested 1000 deep ([{"a":{"a":…}},…]). The sidecar counts the
+# values before parsing and takes at most 50 000 (--max-response-values);
+# without that it peaked at 337 MiB ([{},…]) and 222 MiB (nested).
+for mode in zeros empties deep; do
+        hostile "$mode" $(((4 << 20) - 64))
+        rc=0
+        env -u KUBECONFIG /usr/bin/time -f 'peak %M' -o "$mode.time" "$SIDECAR" --once --kubeconfig "$mode.kubeconfig" \
+                --group example.promise.syntasso.io --api-version v1 --resource iams --name example -n default \
+                --metadata-dir "$PIPE_DIR/metadata" --input-dir "$PIPE_DIR/input" >"$mode.log" 2>&1 || rc=$?
+        is "$rc" 1 "a 4 MiB $mode answer: exit 1"
+        like "$(cat "$mode.log")" "the server's answer holds more than 50000 JSON values" \
+                "the $mode answer: the error names the limit"
+        rss_under "$mode.time" $((32 * 1024)) "the $mode answer: peak RSS under 32 MiB"
+done
+# At the limit: 49 999 empty objects (the dearest value) are taken, inside 32 MiB.
+hostile empties $((49999 * 3))
+env -u KUBECONFIG /usr/bin/time -f 'peak %M' -o limit.time "$SIDECAR" --once --kubeconfig empties.kubeconfig \
+        --group example.promise.syntasso.io --api-version v1 --resource iams --name example -n default \
+        --metadata-dir "$PIPE_DIR/metadata" --input-dir "$PIPE_DIR/input" >limit.log 2>&1
+is "$(grep -c "JSON values" limit.log)" 0 "50 000 values are taken: $(head -1 limit.log)"
+rss_under limit.time $((32 * 1024)) "and parsed inside 32 MiB"
 popd >/dev/null || exit 1
 
 done_testing

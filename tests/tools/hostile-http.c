@@ -5,6 +5,10 @@
  *     endless   a chunked 200 that never ends (stops at SIZE bytes)
  *     object    a 200 JSON object of SIZE bytes
  *     error     a 400 Status whose message is SIZE bytes
+ *     zeros     a 200 JSON array of about SIZE bytes: [0,0,0,...]
+ *     empties   a 200 JSON array of about SIZE bytes: [{},{},{},...]
+ *     deep      a 200 JSON array of about SIZE bytes of objects nested
+ *               1000 deep: [{"a":{"a":...}},...]
  *
  * Prints "serving on http://127.0.0.1:PORT" once listening; serves at most 16
  * connections and exits after 60 s, so a failing test never leaves it behind. */
@@ -49,11 +53,49 @@ static int send_filler(int fd, size_t size, bool chunked) {
         return chunked ? send_all(fd, "0\r\n\r\n", 5) : 0;
 }
 
+/* A JSON array of about size bytes: "[" unit "," unit ... "]" (legal JSON,
+ * cheap to send, dear to parse into a tree). */
+static void answer_array(int fd, const char *unit, size_t size) {
+        size_t ulen = strlen(unit), n = size / (ulen + 1) ? size / (ulen + 1) : 1;
+        _cleanup_free_ char *head = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                              "Content-Length: %zu\r\n\r\n[",
+                                              n * (ulen + 1) + 1);
+        if (send_all(fd, head, strlen(head)) < 0)
+                return;
+        _cleanup_free_ char *piece = xasprintf(",%s", unit);
+        for (size_t i = 0; i < n; i++)
+                if (send_all(fd, i ? piece : piece + 1, i ? ulen + 1 : ulen) < 0)
+                        return;
+        (void)send_all(fd, "]", 1);
+}
+
+/* {"a":{"a":...{}...}} nested depth deep (new string). */
+static char *nested(unsigned depth) {
+        char *s = xmalloc((size_t)depth * 6 + 3);
+        char *p = s;
+        for (unsigned i = 0; i < depth; i++)
+                p = stpcpy(p, "{\"a\":");
+        p = stpcpy(p, "{}");
+        for (unsigned i = 0; i < depth; i++)
+                *p++ = '}';
+        *p = 0;
+        return s;
+}
+
 static void answer(int fd, const char *mode, size_t size) {
         char req[4096];
         if (recv(fd, req, sizeof(req), 0) <= 0)
                 return;
         _cleanup_free_ char *head = NULL;
+        if (strcmp(mode, "zeros") == 0 || strcmp(mode, "empties") == 0) {
+                answer_array(fd, mode[0] == 'z' ? "0" : "{}", size);
+                return;
+        }
+        if (strcmp(mode, "deep") == 0) {
+                _cleanup_free_ char *unit = nested(1000);
+                answer_array(fd, unit, size);
+                return;
+        }
         if (strcmp(mode, "endless") == 0) {
                 head = xstrdup("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
                 if (send_all(fd, head, strlen(head)) == 0)
@@ -71,8 +113,12 @@ static void answer(int fd, const char *mode, size_t size) {
 }
 
 int main(int argc, char **argv) {
-        if (argc != 3 || (strcmp(argv[1], "endless") && strcmp(argv[1], "object") && strcmp(argv[1], "error"))) {
-                fprintf(stderr, "usage: hostile-http endless|object|error SIZE\n");
+        static const char *const modes[] = { "endless", "object", "error", "zeros", "empties", "deep" };
+        bool known = false;
+        for (size_t i = 0; argc == 3 && i < sizeof(modes) / sizeof(modes[0]); i++)
+                known = known || strcmp(argv[1], modes[i]) == 0;
+        if (!known) {
+                fprintf(stderr, "usage: hostile-http endless|object|error|zeros|empties|deep SIZE\n");
                 return 2;
         }
         int64_t size;

@@ -18,6 +18,7 @@
 
 #include "kube/client.h"
 #include "kube/discovery.h"
+#include "kube/internal.h"
 #include "kube/watch.h"
 #include "util.h"
 
@@ -375,6 +376,66 @@ Test(kube_client, an_endless_body_stops_at_the_limit, .fini = teardown) {
         cr_assert_lt(__atomic_load_n(&endless_sent, __ATOMIC_RELAXED), 64u << 20, "%zu bytes sent", endless_sent);
         /* A small answer still goes through the same client. */
         cr_assert_eq(kube_client_get(client, "/small", &v, &err), 0, "%s", err.message);
+        json_decref(v);
+}
+
+/* The values jansson builds for v, keys included: the oracle for the count. */
+static size_t tree_values(const json_t *v) {
+        size_t n = 1;
+        const char *key;
+        json_t *m;
+        size_t i;
+        if (json_is_object(v))
+                json_object_foreach((json_t *)v, key, m) n += 1 + tree_values(m);
+        else if (json_is_array(v))
+                json_array_foreach(v, i, m) n += tree_values(m);
+        return n;
+}
+
+/* The pre-scan counts what jansson builds: every value and key, strings with
+ * structural characters and escapes inside counted once. */
+Test(kube_client, the_value_count_matches_the_tree_jansson_builds) {
+        static const char *const texts[] = {
+                "[0,0,0]", "{\"a\":{\"b\":[]}}", "\"a\\\"b,]}\"", "[true,false,null,-1.5e+3,0.25]",
+                "{\"a\":\"x,y}\",\"b\\\\\":\"\\\\\",\"c\":[{},[],\"\"]}", "[]", " \t\n[ 1 , 2 ]\r\n",
+                "[\"\\\\\\\"\",\"\\\\\",1]", "{\"\\\"\\\\\":\"\\\\\\\\\"}",
+                "{\"items\":[{\"metadata\":{\"name\":\"x\",\"labels\":{\"k\":\"v\"}},\"spec\":{\"n\":12}}]}",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+                json_t *v = json_loads(texts[i], JSON_DECODE_ANY, NULL);
+                cr_assert_not_null(v, "%s", texts[i]);
+                size_t want = tree_values(v), got = 0;
+                json_decref(v);
+                cr_assert_eq(kube_json_count_values(texts[i], strlen(texts[i]), 1000, &got), 0);
+                cr_assert_eq(got, want, "%s: counted %zu, jansson built %zu", texts[i], got, want);
+                /* At the limit it passes; one under, it is refused. */
+                cr_assert_eq(kube_json_count_values(texts[i], strlen(texts[i]), want, NULL), 0, "%s", texts[i]);
+                cr_assert_eq(kube_json_count_values(texts[i], strlen(texts[i]), want - 1, NULL), -E2BIG, "%s", texts[i]);
+        }
+        size_t got = 1;
+        cr_assert_eq(kube_json_count_values("", 0, 0, &got), 0);
+        cr_assert_eq(got, 0);
+}
+
+/* An answer holding more JSON values than the client takes is refused before
+ * it is parsed, the limit named; one at the limit goes through. */
+Test(kube_client, an_answer_with_too_many_values_is_refused, .fini = teardown) {
+        static const struct canned s[] = { { 200, "[{},{},{},{}]", -1, { 0 } }, { 200, "[1,2,3]", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
+        cfg.namespace = xstrdup("default");
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
+        struct kube_client_options o = { .max_response_values = 4 };
+        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        json_t *v = NULL;
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+        cr_assert_eq(kube_client_get(client, "/many", &v, &err), -E2BIG);
+        cr_assert_str_eq(err.message, "error: the server's answer holds more than 4 JSON values");
+        cr_assert_null(v);
+        kstatus_error_done(&err);
+        cr_assert_eq(kube_client_get(client, "/four", &v, &err), 0, "%s", err.message);
+        cr_assert_eq(json_array_size(v), 3);
         json_decref(v);
 }
 
@@ -1162,6 +1223,31 @@ Test(kube_watch, forbidden_is_an_error_and_timeout_times_out, .fini = teardown) 
         cr_assert_str_eq(err.message, "Error from server (Forbidden): databases is forbidden: User \"x\" cannot watch "
                                       "resource \"databases\"");
         kstatus_error_done(&err);
+        kube_watch_free(w);
+}
+
+/* A watch event holding more JSON values than the client takes ends the
+ * watch with the limit named; the events before it were delivered. */
+Test(kube_watch, an_event_with_too_many_values_ends_the_watch, .fini = teardown) {
+        static const struct canned s[] = {
+                { 200, "", -1, { EV("ADDED", "x", "4"),
+                                 "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"x\"},\"a\":[0,0,0,0,0,0,0]}}" } },
+        };
+        server_start(s, ELEMENTSOF(s));
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
+        cfg.namespace = xstrdup("default");
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
+        struct kube_client_options o = { .max_response_values = 12 };
+        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        events_seen = 0;
+        struct kube_watch *w = NULL;
+        cr_assert_eq(kube_watch_new(client, "/d", "3", on_event, NULL, &w, &e), 0, "%s", e.message);
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+        cr_assert_eq(kube_watch_run(w, 10000, &err), -E2BIG);
+        cr_assert_str_eq(err.message, "error: a watch event holds more than 12 JSON values");
+        cr_assert_eq(events_seen, 1);
+        cr_assert_str_eq(seen[0], "ADDED x");
         kube_watch_free(w);
 }
 
