@@ -215,8 +215,30 @@ static int verify_ip_san(void *userdata, mbedtls_x509_crt *crt, int depth, uint3
         return 0;
 }
 
+/* libcurl 7.88 leaves mbedTLS at its widest: TLS 1.0 up, every cipher suite
+ * and curve built in, and a certificate profile that accepts SHA-1
+ * signatures and 1024-bit RSA. Narrowed to what Debian's OpenSSL accepts
+ * (TLS 1.2, SHA-2, RSA >= 2048: mbedTLS's default profile) and to the
+ * forward-secret AEAD suites and curves a kube-apiserver offers
+ * (docs/SECURITY.md). mbedTLS 2.28 has no TLS 1.3. */
+static const int mbedtls_suites[] = {
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        0,
+};
+static const mbedtls_ecp_group_id mbedtls_curves[] = {
+        MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_SECP521R1,
+        MBEDTLS_ECP_DP_NONE,
+};
+
 static CURLcode on_ssl_config(CURL *h, void *ssl_config, void *userdata) {
-        mbedtls_ssl_conf_verify(ssl_config, verify_ip_san, userdata);
+        mbedtls_ssl_config *conf = ssl_config;
+        mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+        mbedtls_ssl_conf_ciphersuites(conf, mbedtls_suites);
+        mbedtls_ssl_conf_curves(conf, mbedtls_curves);
+        mbedtls_ssl_conf_cert_profile(conf, &mbedtls_x509_crt_profile_default);
+        mbedtls_ssl_conf_verify(conf, verify_ip_san, userdata);
         return CURLE_OK;
 }
 #endif
