@@ -239,7 +239,8 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
                 /* The peer closed or reset the connection during the
                  * handshake (a server restarting): worth retrying. Other
                  * handshake failures are not. */
-                if (os_errno == ECONNRESET || os_errno == EPIPE || strstr(why, "SSL_ERROR_SYSCALL")) {
+                if (os_errno == ECONNRESET || os_errno == EPIPE || strstr(why, "SSL_ERROR_SYSCALL") ||
+                    strstr(why, "(-0x7280)") /* mbedTLS: MBEDTLS_ERR_SSL_CONN_EOF */) {
                         r = -ECONNRESET;
                         msg = xasprintf("Unable to connect to the server: %s", why);
                         break;
