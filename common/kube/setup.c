@@ -253,13 +253,18 @@ static void setup_ca(const struct kube_client *c, struct curl_opts *o) {
         opt_keep(o, curl_easy_setopt(o->h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_config), "CURLOPT_SSL_CTX_FUNCTION");
         OPT_PTR(o, CURLOPT_SSL_CTX_DATA, c);
 #endif
+        /* The kubeconfig's CA is the only one trusted, as with kubectl: not
+         * also the directory libcurl was built with (Debian's:
+         * /etc/ssl/certs), which it would otherwise add. */
         if (cfg->ca_data) {
                 struct curl_blob blob = { .data = cfg->ca_data, .len = strlen(cfg->ca_data), .flags = CURL_BLOB_COPY };
                 OPT_PTR(o, CURLOPT_CAINFO_BLOB, &blob);
+                OPT_PTR(o, CURLOPT_CAPATH, NULL);
                 return;
         }
         if (cfg->ca_file) {
                 OPT_PTR(o, CURLOPT_CAINFO, cfg->ca_file);
+                OPT_PTR(o, CURLOPT_CAPATH, NULL);
                 return;
         }
         if (cfg->insecure)
