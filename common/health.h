@@ -32,7 +32,9 @@ bool kstatus_health_record_matches(const json_t *record, const char *namespace, 
 /* Kratix's HealthRecord controller's matching, for status.healthStatus: a
  * valid record counts when its data.resourceRef name and namespace equal
  * (namespace, name) as written (a missing namespace is ""), whichever
- * Promise it names (it must name one: Kratix's CRD requires promiseRef). namespace is "" for a cluster-scoped resource. */
+ * Promise it names (it must name one: Kratix's CRD requires promiseRef). For a cluster-scoped
+ * resource the records still name a namespace (the CRD requires one): the
+ * health controller passes the record's own. */
 bool kstatus_health_record_matches_exactly(const json_t *record, const char *namespace, const char *name);
 
 /* The health of one resource from `records` (an array of HealthRecord

@@ -73,16 +73,11 @@ int log_event(enum log_level level, int code, const char *event, const char *fmt
                 }
                 json_decref(o);
         } else {
-                /* Escape control characters: one event, one line. */
-                fprintf(f, "%s %s %s: ", ts, level_name(level), event);
-                for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
-                        if (*p == '\n')
-                                fputs("\\n", f);
-                        else if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\x%02x", *p);
-                        else
-                                fputc(*p, f);
-                }
+                /* One event, one line, and nothing that drives a terminal
+                 * (kubectl logs prints lines raw): controls, C1, bidi and
+                 * invisible characters escaped as everywhere else. */
+                _cleanup_free_ char *safe = kstatus_escape_terminal(msg);
+                fprintf(f, "%s %s %s: %s", ts, level_name(level), event, safe);
         }
         fputc('\n', f);
         if (fclose(f) == 0)

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "kube/client.h"
+
 void kstatus_object_ref_clear(struct kstatus_object_ref *ref) {
         if (!ref)
                 return;
@@ -15,17 +17,25 @@ void kstatus_object_ref_clear(struct kstatus_object_ref *ref) {
         *ref = (struct kstatus_object_ref){ 0 };
 }
 
+/* Every segment percent-encoded, as client-go's URL does: a '?' or '#' in a
+ * name stays in the path (names with '/' or '%' are refused before:
+ * kube_path_segment_problems). */
 char *kstatus_object_ref_path(const struct kstatus_object_ref *ref, const char *subresource) {
-        _cleanup_free_ char *base = NULL;
+        _cleanup_free_ char *version = kube_escape(ref->version), *resource = kube_escape(ref->resource);
+        _cleanup_free_ char *name = kube_escape(ref->name), *base = NULL;
         if (!ref->group || !*ref->group)
-                base = xasprintf("/api/%s", ref->version);
-        else
-                base = xasprintf("/apis/%s/%s", ref->group, ref->version);
+                base = xasprintf("/api/%s", version);
+        else {
+                _cleanup_free_ char *group = kube_escape(ref->group);
+                base = xasprintf("/apis/%s/%s", group, version);
+        }
         _cleanup_free_ char *scope = NULL;
-        if (!ref->cluster_scoped && ref->namespace && *ref->namespace)
-                scope = xasprintf("/namespaces/%s", ref->namespace);
-        return xasprintf("%s%s/%s/%s%s%s", base, scope ? scope : "", ref->resource, ref->name,
-                         subresource ? "/" : "", subresource ? subresource : "");
+        if (!ref->cluster_scoped && ref->namespace && *ref->namespace) {
+                _cleanup_free_ char *ns = kube_escape(ref->namespace);
+                scope = xasprintf("/namespaces/%s", ns);
+        }
+        return xasprintf("%s%s/%s/%s%s%s", base, scope ? scope : "", resource, name, subresource ? "/" : "",
+                         subresource ? subresource : "");
 }
 
 char *kstatus_object_ref_display(const struct kstatus_object_ref *ref) {

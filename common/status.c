@@ -221,7 +221,7 @@ _printf_(5, 6) static void problem(struct checker *c, enum kstatus_problem_level
                 c->errors++;
         if (!c->fn)
                 return;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         va_list ap;
         va_start(ap, fmt);
         kstatus_error_setv(&e, EINVAL, 0, 0, fmt, ap);
@@ -249,7 +249,7 @@ static bool in_list(const char *const *list, size_t n, const char *s) {
 static void check_condition(struct checker *c, const json_t *conds, size_t i) {
         json_t *cond = json_array_get(conds, i);
         struct seg at[] = { { .key = "conditions" }, { .index = i }, { NULL, 0 } };
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         if (kstatus_condition_validate(cond, &e) < 0)
                 return problem(c, KSTATUS_PROBLEM_ERROR, at, 2, "conditions[%zu]: %s", i, e.message);
         const char *type = json_string_value(json_object_get(cond, "type"));
@@ -324,17 +324,16 @@ int kstatus_status_check(const json_t *status, const struct kstatus_check_option
 
 static void keep_first(enum kstatus_problem_level level, const struct kstatus_error *e, void *userdata) {
         struct kstatus_error *first = userdata;
-        if (level == KSTATUS_PROBLEM_ERROR && !first->message[0])
-                *first = *e;
+        if (level == KSTATUS_PROBLEM_ERROR && !first->message)
+                kstatus_error_set(first, e->errnum, e->line, e->column, "%s", e->message);
 }
 
 static int validate_text(const json_t *status, const char *text, size_t len, struct kstatus_error *err) {
-        struct kstatus_error first = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error first = { 0 };
         struct kstatus_check_options opts = { .text = text, .len = len };
         if (kstatus_status_check(status, &opts, keep_first, &first) == 0)
                 return 0;
-        if (err)
-                *err = first;
+        kstatus_error_move(err, &first);
         return -EINVAL;
 }
 

@@ -19,13 +19,33 @@ void closep(int *fd) {
         }
 }
 
-int kstatus_error_setv(struct kstatus_error *err, int code, int line, int column, const char *fmt, va_list ap) {
-        if (err) {
-                err->line = line;
-                err->column = column;
-                vsnprintf(err->message, sizeof(err->message), fmt, ap);
+void kstatus_error_done(struct kstatus_error *err) {
+        if (!err)
+                return;
+        free(err->reason);
+        free(err->message);
+        *err = (struct kstatus_error){ 0 };
+}
+
+/* Replace the description, keep the request counters. */
+static int error_replace(struct kstatus_error *err, int code, int line, int column, int http_code,
+                         const char *reason, char *message) {
+        code = code < 0 ? -code : code;
+        if (!err) {
+                free(message);
+                return -code;
         }
-        return code > 0 ? -code : code;
+        /* reason and message may come from err itself: copy before freeing. */
+        struct kstatus_error next = { .errnum = code, .line = line, .column = column, .http_code = http_code,
+                                      .reason = reason ? xstrdup(reason) : NULL, .message = message,
+                                      .attempts = err->attempts, .retry_after_ms = err->retry_after_ms };
+        kstatus_error_done(err);
+        *err = next;
+        return -code;
+}
+
+int kstatus_error_setv(struct kstatus_error *err, int code, int line, int column, const char *fmt, va_list ap) {
+        return error_replace(err, code, line, column, 0, NULL, err ? xvasprintf(fmt, ap) : NULL);
 }
 
 int kstatus_error_set(struct kstatus_error *err, int code, int line, int column, const char *fmt, ...) {
@@ -36,14 +56,30 @@ int kstatus_error_set(struct kstatus_error *err, int code, int line, int column,
         return r;
 }
 
+int kstatus_error_set_http(struct kstatus_error *err, int code, int http_code, const char *reason, char *message) {
+        return error_replace(err, code, 0, 0, http_code, reason, message);
+}
+
+void kstatus_error_move(struct kstatus_error *dst, struct kstatus_error *src) {
+        if (dst == src)
+                return;
+        kstatus_error_done(dst);
+        if (dst)
+                *dst = *src;
+        else
+                kstatus_error_done(src);
+        *src = (struct kstatus_error){ 0 };
+}
+
 char *kstatus_error_format(const struct kstatus_error *err, const char *file) {
+        const char *msg = err->message ? err->message : "error";
         if (!file)
                 file = "<stdin>";
         if (err->line > 0 && err->column > 0)
-                return xasprintf("%s:%d:%d: %s", file, err->line, err->column, err->message);
+                return xasprintf("%s:%d:%d: %s", file, err->line, err->column, msg);
         if (err->line > 0)
-                return xasprintf("%s:%d: %s", file, err->line, err->message);
-        return xasprintf("%s: %s", file, err->message);
+                return xasprintf("%s:%d: %s", file, err->line, msg);
+        return xasprintf("%s: %s", file, msg);
 }
 
 static void oom(void) {

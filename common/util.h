@@ -37,19 +37,36 @@ static inline void freep(void *p) { free(*(void **)p); }
 void closep(int *fd);
 #define _cleanup_close_ _cleanup_(closep)
 
-/* An error description: where (line and column, 1-based; 0 when unknown) and
- * what, as one lowercase line without a trailing full stop. */
+/* A failure, described for the caller, who owns it: { 0 } is empty, and
+ * kstatus_error_done() frees it (declare it _cleanup_(kstatus_error_done)).
+ * One type for every layer: a parse error has a position, a request to the
+ * API server an HTTP code and reason, and both the errno the function returned. */
 struct kstatus_error {
-        int line;
+        int errnum;             /* the errno returned (positive); 0 when not known */
+        int line;               /* 1-based position in a parsed text; 0 when not a parse error */
         int column;
-        char message[1024];
+        int http_code;          /* the server's HTTP status; 0 when it did not answer or no request failed */
+        char *reason;           /* the server's Status reason ("NotFound", "Conflict"), NULL when none */
+        char *message;          /* one line (for HTTP failures in kubectl's words); NULL until set */
+        int attempts;           /* requests made (kube_client_write) */
+        int64_t retry_after_ms; /* from Retry-After, -1 when absent (set by each request) */
 };
 
-/* Fill err (if not NULL) and return -code, so callers can `return kstatus_error_set(...)`. */
+/* Free the strings and reset to { 0 }; safe on an empty or already-done error. */
+void kstatus_error_done(struct kstatus_error *err);
+
+/* Replace err's description (if err is not NULL) with errno code, a position and a
+ * formatted message (no HTTP code or reason); attempts and retry_after_ms stay.
+ * Returns -code, so callers can `return kstatus_error_set(...)`. */
 int kstatus_error_set(struct kstatus_error *err, int code, int line, int column, const char *fmt, ...)
         _printf_(5, 6);
 int kstatus_error_setv(struct kstatus_error *err, int code, int line, int column, const char *fmt, va_list ap)
         _printf_(5, 0);
+/* The same for a request: errno code, the HTTP code (0: no answer) and reason
+ * (may be NULL); message is taken over (freed when err is NULL). Returns -code. */
+int kstatus_error_set_http(struct kstatus_error *err, int code, int http_code, const char *reason, char *message);
+/* Hand src's description to dst (freed first; src freed when dst is NULL); src is left empty. */
+void kstatus_error_move(struct kstatus_error *dst, struct kstatus_error *src);
 
 /* Format "file:line:column: message" (or "file: message" without a position) into a new string. */
 char *kstatus_error_format(const struct kstatus_error *err, const char *file);

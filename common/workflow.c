@@ -16,7 +16,7 @@ static const char *completed_message(const struct kstatus_workflow *wf) {
 }
 
 static json_t *event_condition(enum kstatus_workflow_event event, const struct kstatus_workflow *wf) {
-        _cleanup_free_ char *failed = NULL;
+        _cleanup_free_ char *failed = NULL, *pipeline = NULL;
         switch (event) {
         case KSTATUS_WORKFLOW_CONFIGURE_STARTED:
                 return kstatus_condition_new(KSTATUS_COND_CONFIGURE, "False", KSTATUS_REASON_IN_PROGRESS,
@@ -25,7 +25,9 @@ static json_t *event_condition(enum kstatus_workflow_event event, const struct k
                 return kstatus_condition_new(KSTATUS_COND_CONFIGURE, "True", KSTATUS_REASON_SUCCEEDED,
                                              KSTATUS_MESSAGE_SUCCEEDED);
         case KSTATUS_WORKFLOW_CONFIGURE_FAILED:
-                failed = xasprintf(KSTATUS_MESSAGE_CONFIGURE_FAILED_PREFIX "%s", wf->pipeline ?: "unknown");
+                /* Kratix's words, the pipeline's name escaped: kubectl describe prints messages raw. */
+                pipeline = kstatus_escape_terminal(wf->pipeline ?: "unknown");
+                failed = xasprintf(KSTATUS_MESSAGE_CONFIGURE_FAILED_PREFIX "%s", pipeline);
                 return kstatus_condition_new(KSTATUS_COND_CONFIGURE, "False", KSTATUS_REASON_CONFIGURE_FAILED,
                                              failed);
         case KSTATUS_WORKFLOW_DELETE_STARTED:

@@ -8,6 +8,7 @@
  * The pure projection is common/health.h; this folder is the program:
  *   main.c       flags, set-up and tear-down
  *   loop.c       the epoll loop: list, watch, resync and retry timers
+ *   lease.c      leader election (--leader-elect): a coordination.k8s.io Lease
  *   records.c    the HealthRecords kept in memory, reports and Events
  *   promises.c   the Promise cache: a Promise's resource type
  *   reconcile.c  reading and writing one resource, and every dirty one */

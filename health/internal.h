@@ -25,6 +25,21 @@ struct promise_api {
         bool main_resource;        /* the CRD has no status subresource: write the object itself */
 };
 
+/* Leader election (lease.c): the Lease and what this replica saw of it. */
+struct health_lease {
+        bool enabled;              /* --leader-elect */
+        char *name, *namespace;    /* the Lease (namespace NULL until set up: the config's) */
+        char *identity;            /* holderIdentity: the hostname (the Pod's name) and a random suffix */
+        int64_t duration_ms, renew_deadline_ms, retry_period_ms;
+        struct kube_client *client; /* requests bounded by duration - renew deadline */
+        char *path;
+        json_t *observed;          /* the Lease as last read or written (its resourceVersion) */
+        int64_t observed_ms;       /* when its spec was seen to change (monotonic) */
+        int64_t renewed_ms;        /* the last successful acquire or renew (monotonic) */
+        bool leader;               /* writing: acquired and not lost since */
+        int fd;                    /* timerfd: the next try */
+};
+
 struct health {
         char *namespace;           /* NULL: all namespaces */
         struct connection_flags conn; /* --kubeconfig, --context, --request-timeout, logging */
@@ -45,6 +60,8 @@ struct health {
         struct promise_api *promises;
         size_t n_promises;
         int64_t retry_ms;
+
+        struct health_lease lease;
 
         int epoll_fd, signal_fd, resync_fd, retry_fd;
         unsigned writes;
@@ -89,9 +106,27 @@ void health_reconcile_dirty(struct health *h, const json_t *listed);
  * those showing health, and those index names, go into listed and are marked dirty. */
 int health_sweep(struct health *h, json_t *listed, const json_t *index);
 
+/* ---- lease.c: leader election ---- */
+
+/* With --leader-elect: the identity, the Lease's path and its client, the timer. 0 or -errno (err filled). */
+int health_lease_setup(struct health *h, struct kstatus_error *err);
+void health_lease_done(struct health_lease *l);
+/* One try to acquire or renew (the timer's): becoming the leader starts the
+ * controller (health_start_writing), losing the Lease stops it. */
+void health_lease_tick(struct health *h);
+/* Whether a status write may be sent now: always without leader election;
+ * with it, only by a leader that renewed within the renew deadline (renewing
+ * first when a retry period has passed). */
+bool health_may_write(struct health *h);
+/* On SIGTERM: a leader gives the Lease up (holder cleared) for the next to take at once. */
+void health_lease_release(struct health *h);
+
 /* ---- loop.c: the event loop ---- */
 
 int health_run(struct health *h);
+/* Leader election's hooks: list, watch and write from now on; stop at once. */
+void health_start_writing(struct health *h);
+void health_stop_writing(struct health *h);
 /* Arm the retry timer: 1 s, doubling at each retry up to 30 s. */
 void health_retry_later(struct health *h);
 void health_watch_stop(struct health *h);

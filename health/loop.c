@@ -6,7 +6,11 @@
  * each batch of events every dirty resource is reconciled. At start and at
  * every resync the resources of every Promise are listed too, so health left
  * behind by records deleted while the controller was not running is put
- * right, and the listed objects save a GET each. */
+ * right, and the listed objects save a GET each.
+ *
+ * With --leader-elect all of that waits until this replica holds the Lease
+ * (lease.c, on a timer of its own in the same loop), and stops when it loses
+ * it. */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -17,7 +21,7 @@
 #include "internal.h"
 #include "log.h"
 
-enum { SRC_SIGNAL = 1, SRC_WATCH, SRC_RESYNC, SRC_RETRY };
+enum { SRC_SIGNAL = 1, SRC_WATCH, SRC_RESYNC, SRC_RETRY, SRC_LEASE };
 
 #define RETRY_MAX_MS 30000
 
@@ -58,11 +62,11 @@ static void reconcile_all(struct health *h) {
 }
 
 static int watch_from(struct health *h, const char *path, const char *rv) {
-        struct kstatus_error kerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error kerr = { 0 };
         if (kube_watch_new(h->client, path, rv, health_on_watch_event, h, &h->watch, &kerr) < 0 ||
             epoll_ctl(h->epoll_fd, EPOLL_CTL_ADD, kube_watch_fd(h->watch),
                       &(struct epoll_event){ .events = EPOLLIN, .data.u32 = SRC_WATCH }) < 0) {
-                log_warning("watch", "cannot watch healthrecords: %s", kerr.message[0] ? kerr.message : strerror(errno));
+                log_warning("watch", "cannot watch healthrecords: %s", kerr.message ? kerr.message : strerror(errno));
                 return -1;
         }
         log_info("watch", "watching healthrecords from resourceVersion %s", rv ? rv : "(none)");
@@ -73,11 +77,11 @@ static int watch_from(struct health *h, const char *path, const char *rv) {
 static void start(struct health *h) {
         _cleanup_free_ char *path = records_path(h);
         _cleanup_json_ json_t *list = NULL;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_client_list(h->client, path, 500, NULL, NULL, &list, &err);
         if (r < 0) {
                 log_warning("list", "cannot list healthrecords: %s", err.message);
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 restart_later(h);
                 return;
         }
@@ -85,6 +89,8 @@ static void start(struct health *h) {
         log_info("list", "%zu healthrecords%s%s", json_object_size(h->records), h->namespace ? " in namespace " : "",
                  h->namespace ? h->namespace : "");
         reconcile_all(h);
+        if (h->lease.enabled && !h->lease.leader)
+                return; /* lost the Lease meanwhile */
         const char *rv = json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion"));
         if (watch_from(h, path, rv) < 0) {
                 restart_later(h);
@@ -103,7 +109,22 @@ static void resync(struct health *h) {
         reconcile_all(h);
 }
 
+void health_start_writing(struct health *h) {
+        start(h);
+}
+
+void health_stop_writing(struct health *h) {
+        health_watch_stop(h);
+        h->started = false;
+        json_object_clear(h->dirty);
+        json_object_clear(h->retry);
+        h->retry_ms = 0;
+        (void)kstatus_timerfd_disarm(h->retry_fd);
+}
+
 static void on_retry(struct health *h) {
+        if (h->lease.enabled && !h->lease.leader)
+                return;
         if (!h->started) {
                 start(h);
                 return;
@@ -116,13 +137,13 @@ static void on_retry(struct health *h) {
 }
 
 static void on_watch(struct health *h) {
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kube_watch_process(h->watch, &err) >= 0) {
                 health_reconcile_dirty(h, NULL);
                 return;
         }
         log_warning("watch", "watch of healthrecords failed: %s; listing again", err.message);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         /* What was seen so far still counts. */
         health_reconcile_dirty(h, NULL);
         restart_later(h);
@@ -135,9 +156,11 @@ static int loop_setup(struct health *h) {
         h->signal_fd = kstatus_stop_signalfd();
         h->resync_fd = kstatus_timerfd_new();
         h->retry_fd = kstatus_timerfd_new();
-        int fds[] = { h->signal_fd, h->resync_fd, h->retry_fd };
-        int tags[] = { SRC_SIGNAL, SRC_RESYNC, SRC_RETRY };
+        int fds[] = { h->signal_fd, h->resync_fd, h->retry_fd, h->lease.enabled ? h->lease.fd : -EBADF };
+        int tags[] = { SRC_SIGNAL, SRC_RESYNC, SRC_RETRY, SRC_LEASE };
         for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                if (fds[i] == -EBADF)
+                        continue;
                 if (fds[i] < 0)
                         return fds[i];
                 if (epoll_ctl(h->epoll_fd, EPOLL_CTL_ADD, fds[i],
@@ -157,6 +180,7 @@ static bool dispatch(struct health *h, uint32_t source) {
                         return false;
                 log_info("stop", "received %s; %u status writes made", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM",
                          h->writes);
+                health_lease_release(h);
                 return true;
         case SRC_WATCH:
                 if (h->watch)
@@ -173,6 +197,10 @@ static bool dispatch(struct health *h, uint32_t source) {
                 if (read(h->retry_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
                         on_retry(h);
                 return false;
+        case SRC_LEASE:
+                if (read(h->lease.fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+                        health_lease_tick(h);
+                return false;
         }
         return false;
 }
@@ -181,7 +209,12 @@ int health_run(struct health *h) {
         int r = loop_setup(h);
         if (r < 0)
                 return log_error_errno(r, "start", "cannot set up the event loop: %s", strerror(-r));
-        start(h);
+        if (h->lease.enabled) {
+                log_info("leader", "%s attempting to acquire lease \"%s/%s\"", h->lease.identity, h->lease.namespace,
+                         h->lease.name);
+                health_lease_tick(h);
+        } else
+                start(h);
         for (;;) {
                 struct epoll_event evs[8];
                 int n = epoll_wait(h->epoll_fd, evs, ELEMENTSOF(evs), -1);

@@ -88,7 +88,7 @@ struct promise_api *health_promise_get(struct health *h, const char *name) {
         _cleanup_free_ char *esc = kube_escape(name);
         _cleanup_free_ char *path = xasprintf(PROMISES_PATH "/%s", esc);
         _cleanup_json_ json_t *obj = NULL;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_client_get(h->client, path, &obj, &err);
         if (r == -ENOENT) {
                 _cleanup_free_ char *why = xasprintf("promise \"%s\" not found", name);
@@ -97,7 +97,7 @@ struct promise_api *health_promise_get(struct health *h, const char *name) {
                 log_warning("promise", "cannot read promise \"%s\": %s", name, err.message);
         else
                 p = promise_add(h, name, obj, NULL);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         return p;
 }
 
@@ -122,11 +122,11 @@ static bool learnt_main_resource(const struct promise_api *p, const struct promi
 
 int health_promises_reload(struct health *h) {
         _cleanup_json_ json_t *promises = NULL;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_client_list(h->client, PROMISES_PATH, 500, NULL, NULL, &promises, &err);
         if (r < 0) {
                 log_warning("list", "cannot list promises: %s", err.message);
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 return r;
         }
         struct promise_api *old = TAKE_PTR(h->promises);

@@ -36,7 +36,9 @@ static json_t *plan(struct target *t, const json_t *obj) {
         free(t->uid);
         t->uid = xstrdup(health_meta(obj, "uid"));
         struct kstatus_health_target ht = {
-                .namespace = t->p->res.namespaced ? t->ns : "",
+                /* A cluster-scoped resource's records still name a namespace
+                 * (Kratix's CRD requires one): Kratix groups them by it too. */
+                .namespace = t->ns,
                 .name = t->name,
                 .records = t->records,
                 .all_records = t->h->health_status ? t->h->live : NULL,
@@ -48,7 +50,7 @@ static json_t *plan(struct target *t, const json_t *obj) {
                          "status", patch);
 }
 
-static int recompute(struct kube_client *c, void *userdata, json_t **body, struct kube_status_error *err) {
+static int recompute(struct kube_client *c, void *userdata, json_t **body, struct kstatus_error *err) {
         struct target *t = userdata;
         _cleanup_json_ json_t *obj = NULL;
         int r = kube_client_get(c, t->path, &obj, err);
@@ -58,7 +60,7 @@ static int recompute(struct kube_client *c, void *userdata, json_t **body, struc
         return *body ? 1 : 0;
 }
 
-static int send_patch(struct target *t, const json_t *body, struct kube_status_error *err) {
+static int send_patch(struct target *t, const json_t *body, struct kstatus_error *err) {
         struct kube_retry_policy policy = { .deadline_ms = t->h->deadline_ms, .recompute = recompute,
                                             .userdata = t };
         return kube_client_patch(t->h->client, t->path, t->p->main_resource ? NULL : "status", KUBE_PATCH_MERGE,
@@ -70,7 +72,7 @@ static int send_patch(struct target *t, const json_t *body, struct kube_status_e
  * transient: a TLS verification failure, 401/403, 404 or 422 is not retried.
  * A conflict that outlasted the write's deadline is tried again too: the
  * recompute that resolves a 409 is this controller's. */
-static int outcome(int r, const struct kube_status_error *err) {
+static int outcome(int r, const struct kstatus_error *err) {
         return kube_error_is_transient(r, err) || err->http_code == 409 ? -EAGAIN : 0;
 }
 
@@ -83,7 +85,7 @@ static void report_all(struct target *t, const char *reason, const char *msg) {
 
 /* GET the object into *ret. 1 with the object, or 0 / -EAGAIN as reconcile. */
 static int read_target(struct target *t, json_t **ret) {
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_client_get(t->h->client, t->path, ret, &err);
         if (r == -ENOENT) {
                 if (json_object_get(t->h->seen, t->key)) {
@@ -101,7 +103,7 @@ static int read_target(struct target *t, json_t **ret) {
                 r = outcome(r, &err);
         } else
                 r = 1;
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         return r;
 }
 
@@ -129,18 +131,18 @@ static void written(struct target *t) {
 
 /* A 404 on /status: a CRD without the status subresource, or the object went
  * away. When the object is there, write status on the object from now on. */
-static int write_main_resource(struct target *t, struct kube_status_error *err) {
+static int write_main_resource(struct target *t, struct kstatus_error *err) {
         _cleanup_json_ json_t *again = NULL;
-        struct kube_status_error gerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error gerr = { 0 };
         int r = -ENOENT;
         if (kube_client_get(t->h->client, t->path, &again, &gerr) == 0) {
                 log_info("write", "%s has no status subresource; writing status on the object", t->p->qualified);
                 t->p->main_resource = true;
-                kube_status_error_done(err);
+                kstatus_error_done(err);
                 _cleanup_json_ json_t *body = plan(t, again);
                 r = body ? send_patch(t, body, err) : KUBE_NOTHING_TO_DO;
         }
-        kube_status_error_done(&gerr);
+        kstatus_error_done(&gerr);
         return r;
 }
 
@@ -152,7 +154,7 @@ static int write_target(struct target *t, const json_t *obj) {
                 log_debug("skip", "%s \"%s/%s\" is up to date", t->p->qualified, t->ns, t->name);
                 return 0;
         }
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = send_patch(t, body, &err);
         if (r == -ENOENT && !t->p->main_resource)
                 r = write_main_resource(t, &err);
@@ -168,7 +170,7 @@ static int write_target(struct target *t, const json_t *obj) {
                 r = 0;
         else
                 written(t);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         return r;
 }
 
@@ -217,6 +219,9 @@ void health_reconcile_dirty(struct health *h, const json_t *listed) {
         _cleanup_json_ json_t *dirty = TAKE_PTR(h->dirty);
         h->dirty = json_object();
         json_object_foreach(dirty, k, v) {
+                /* A replica that lost the Lease stops here; the next leader lists everything again. */
+                if (!health_may_write(h))
+                        continue;
                 json_t *recs = json_object_get(index, k);
                 if (reconcile(h, k, recs ? recs : empty, json_object_get(listed, k)) == -EAGAIN)
                         json_object_set_new(h->retry, k, json_true());
@@ -230,28 +235,68 @@ void health_reconcile_dirty(struct health *h, const json_t *listed) {
         json_decref(TAKE_PTR(h->live));
 }
 
+/* For a cluster-scoped type: object name → the target keys naming it
+ * ("promise/<any namespace>/name": a record's key carries the namespace it
+ * gave or its own, which a cluster-scoped object does not have). */
+static json_t *keys_by_name(const struct promise_api *p, const json_t *index) {
+        json_t *by_name = json_object();
+        _cleanup_free_ char *prefix = xasprintf("%s/", p->name);
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)index, k, v) {
+                const char *rest = str_has_prefix(k, prefix) ? k + strlen(prefix) : NULL;
+                const char *name = rest ? strchr(rest, '/') : NULL;
+                if (!name)
+                        continue;
+                json_t *keys = json_object_get(by_name, name + 1);
+                if (!keys)
+                        json_object_set_new(by_name, name + 1, keys = json_array());
+                json_array_append_new(keys, json_string(k));
+        }
+        return by_name;
+}
+
+/* The target keys obj is reconciled under (new array): its own for a
+ * namespaced object; for a cluster-scoped one those of the records naming
+ * it, else (no record names it) "promise//name" to clear what it shows —
+ * unless the controller sees one namespace only, where records elsewhere may
+ * name it. */
+static json_t *object_keys(struct health *h, const struct promise_api *p, const json_t *obj, const json_t *by_name) {
+        if (!p->res.namespaced) {
+                json_t *keys = json_object_get(by_name, health_meta(obj, "name"));
+                if (keys)
+                        return json_incref(keys);
+                if (h->namespace)
+                        return json_array();
+        }
+        return json_pack("[s++++]", p->name, "/", health_meta(obj, "namespace"), "/", health_meta(obj, "name"));
+}
+
 /* List one Promise's resources: those showing health, and those a record
  * names, go into listed and are marked dirty. */
 static void sweep_promise(struct health *h, const struct promise_api *p, json_t *listed, const json_t *index) {
         _cleanup_free_ char *path = kube_resource_path(&p->res, h->namespace, NULL, NULL);
         _cleanup_json_ json_t *list = NULL;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kube_client_list(h->client, path, 500, NULL, NULL, &list, &err) < 0) {
                 log_warning("list", "cannot list %s: %s", p->qualified, err.message);
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 return;
         }
-        size_t i;
-        json_t *obj;
+        _cleanup_json_ json_t *by_name = p->res.namespaced ? NULL : keys_by_name(p, index);
+        size_t i, j;
+        json_t *obj, *key;
         json_array_foreach(json_object_get(list, "items"), i, obj) {
                 json_t *status = json_object_get(obj, "status");
-                _cleanup_free_ char *key = xasprintf("%s/%s/%s", p->name, health_meta(obj, "namespace"),
-                                                     health_meta(obj, "name"));
-                if (!json_object_get(status, "healthStatus") && !json_object_get(status, "healthRecord") &&
-                    !json_object_get(index, key))
-                        continue;
-                json_object_set(listed, key, obj);
-                json_object_set_new(h->dirty, key, json_true());
+                bool shows = json_object_get(status, "healthStatus") || json_object_get(status, "healthRecord");
+                _cleanup_json_ json_t *keys = object_keys(h, p, obj, by_name);
+                json_array_foreach(keys, j, key) {
+                        const char *k = json_string_value(key);
+                        if (!shows && !json_object_get(index, k))
+                                continue;
+                        json_object_set(listed, k, obj);
+                        json_object_set_new(h->dirty, k, json_true());
+                }
         }
 }
 
@@ -261,9 +306,7 @@ int health_sweep(struct health *h, json_t *listed, const json_t *index) {
                 return r;
         for (size_t i = 0; i < h->n_promises; i++) {
                 const struct promise_api *p = &h->promises[i];
-                /* A cluster-scoped object carries no namespace to match a
-                 * record's resourceRef by, so only records lead to those. */
-                if (!p->missing && p->res.namespaced)
+                if (!p->missing)
                         sweep_promise(h, p, listed, index);
         }
         return 0;

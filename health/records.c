@@ -53,10 +53,10 @@ void health_post_event(struct health *h, const char *api_version, const char *ki
                 involved, "reason", reason, "message", message, "type", type, "source", "component",
                 "kstatus-health", "firstTimestamp", now, "lastTimestamp", now, "count", 1, "reportingComponent",
                 "kstatus-health", "action", "HealthUpdate");
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kube_client_create(h->client, path, body, NULL, NULL, &err) < 0)
                 log_debug("event", "cannot record event %s on %s/%s: %s", reason, event_ns, name, err.message);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
 }
 
 void health_report_record(struct health *h, const json_t *record, const char *reason, const char *fmt, ...) {
@@ -77,7 +77,7 @@ void health_report_record(struct health *h, const json_t *record, const char *re
 
 static void check_record(struct health *h, const json_t *record) {
         const char *p, *ns, *n;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kstatus_health_record_target(record, &p, &ns, &n, &err) < 0)
                 health_report_record(h, record, "InvalidHealthRecord", "ignored: %s", err.message);
 }

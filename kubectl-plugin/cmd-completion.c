@@ -37,7 +37,7 @@ static const char *const get_outputs[] = { "wide", "json", "yaml", "name", NULL 
 static const char *const describe_outputs[] = { "json", "yaml", "wide", NULL };
 static const char *const colors[] = { "auto", "always", "never", NULL };
 static const char *const fors[] = { "condition=ConfigureWorkflowCompleted", "condition=", "health=healthy",
-                                    "health=ready", "message=", "delete", NULL };
+                                    "health=ready", "message=", "delete", "create", NULL };
 static const char *const containers[] = { "reader", "pipeline", "work-writer", "status-writer", "kstatus-sidecar",
                                           NULL };
 
@@ -158,10 +158,10 @@ static json_t *item_names(const json_t *list) {
 }
 
 static void complete_namespaces(struct kube_session *s, const char *partial) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_json_ json_t *list = NULL;
         if (kube_client_list(s->client, "/api/v1/namespaces", 500, NULL, NULL, &list, &err) < 0) {
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 return;
         }
         _cleanup_json_ json_t *names = item_names(list);
@@ -170,10 +170,10 @@ static void complete_namespaces(struct kube_session *s, const char *partial) {
 
 /* Resource types as `kubectl api-resources -o name` names them, sorted by group then name. */
 static void complete_types(struct kube_session *s, const char *partial) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         const json_t *resources;
         if (kube_discovery_resources(s->discovery, &resources, &err) < 0) {
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 return;
         }
         _cleanup_json_ json_t *core = json_array(), *grouped = json_array();
@@ -212,16 +212,16 @@ static void complete_types(struct kube_session *s, const char *partial) {
 static void complete_names(struct kube_session *s, const char *type, const char *prefix,
                            const char *partial, const char *const *exclude) {
         struct kube_resource res = { 0 };
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kube_discovery_resolve(s->discovery, type, &res, NULL, &err) < 0) {
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 return;
         }
         _cleanup_free_ char *path = kube_resource_path(&res, s->namespace, NULL, NULL);
         kube_resource_done(&res);
         _cleanup_json_ json_t *list = NULL;
         if (kube_client_list(s->client, path, 500, NULL, NULL, &list, &err) < 0) {
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 return;
         }
         _cleanup_json_ json_t *names = item_names(list);
@@ -229,7 +229,7 @@ static void complete_names(struct kube_session *s, const char *type, const char 
 }
 
 static void complete_contexts(const struct kube_args *k, const char *partial) {
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         _cleanup_json_ json_t *names = NULL;
         if (kube_config_contexts(&k->config, &names, &e) == 0)
                 print_sorted(names, "", partial, NULL);

@@ -3,15 +3,17 @@
  * rendered as text or printed as JSON/YAML.
  *
  * Requests, whatever the number of objects: one GET per name (or one LIST for
- * a selector), then one LIST each of HealthRecords, Pods, Jobs and Events in
- * the namespace (by label or field selector when there is one object), matched
- * to the objects here. Discovery comes from the disk cache when warm. */
+ * a selector), then one LIST each of HealthRecords, Pods, Jobs, Works and
+ * Events in the namespace (by label or field selector when there is one
+ * object), and when there are Works, of their WorkPlacements and of the
+ * Destinations, matched to the objects here. Discovery comes from the disk cache when warm. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "describe.h"
 #include "kube-args.h"
+#include "related.h"
 
 const char describe_usage[] =
         "Show the status Kratix pipelines reported on resources: message, conditions, the workflow verdict,\n"
@@ -34,15 +36,16 @@ struct describe_args {
         struct kube_args kube;
         enum output_format format;
         bool wide, absolute_time, show_events;
+        bool prefix_match; /* "TYPE NAME": a name not found is a prefix (kubectl) */
 };
 
 /* A LIST that may not be served (HealthRecords or Jobs not installed): NULL then. */
 static json_t *list_optional(struct kube_session *s, const char *path, int *rc) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         json_t *list = NULL;
         int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
         if (r == -ENOENT) {
-                kube_status_error_done(&err);
+                kstatus_error_done(&err);
                 return NULL;
         }
         if (r < 0) {
@@ -134,13 +137,53 @@ static bool record_for(const json_t *r, const json_t *obj) {
 
 struct context {
         json_t *records, *pods, *jobs, *events;
+        json_t *works, *placements, *destinations; /* for the Placement section */
 };
 
 static void context_done(struct context *c) {
+        json_decref(c->works);
+        json_decref(c->placements);
+        json_decref(c->destinations);
         json_decref(c->records);
         json_decref(c->pods);
         json_decref(c->jobs);
         json_decref(c->events);
+}
+
+/* The Works of the objects' pipelines (the same label selector as their Jobs,
+ * in their namespace: a Promise's pipelineNamespace is trace's to follow), and
+ * when there are any, their WorkPlacements and the Destinations. */
+static int fetch_placement(struct kube_session *s, const char *ns, const char *query, struct context *c) {
+        int rc = 0;
+        _cleanup_free_ char *works = collection("/apis/platform.kratix.io/v1alpha1", ns, "works", query);
+        c->works = list_optional(s, works, &rc);
+        _cleanup_free_ char *sel = rc ? NULL : related_placement_selector(c->works);
+        if (!sel)
+                return rc;
+        _cleanup_free_ char *esc = kube_escape(sel);
+        _cleanup_free_ char *q = xasprintf("?labelSelector=%s", esc);
+        _cleanup_free_ char *wps = collection("/apis/platform.kratix.io/v1alpha1", ns, "workplacements", q);
+        c->placements = list_optional(s, wps, &rc);
+        if (rc)
+                return rc;
+        c->destinations = list_optional(s, "/apis/platform.kratix.io/v1alpha1/destinations", &rc);
+        return rc;
+}
+
+/* The Placement section of obj: its Works (kratix.io labels) and where they landed.
+ * No Works and no pipeline Job or Pod here either: the pipelines may run in a
+ * Promise's pipelineNamespace, so "no output" cannot be told (trace can): no section. */
+static json_t *placement_of(const struct context *c, const json_t *obj, const json_t *related, int64_t now) {
+        if (!c->works)
+                return NULL;
+        _cleanup_json_ json_t *mine = matching(c->works, obj, related_to, false);
+        if (json_array_size(mine) == 0 && json_array_size(related) == 0)
+                return NULL;
+        _cleanup_json_ json_t *works = json_pack("{s:O}", "items", mine);
+        struct related_input in = { .object = obj, .works = works, .placements = c->placements,
+                                    .destinations = c->destinations, .now = now };
+        _cleanup_json_ json_t *trace = related_trace(&in);
+        return related_placement(trace);
 }
 
 /* Fetch what describe shows beside the objects: narrow selectors for one
@@ -174,6 +217,9 @@ static int fetch_context(struct kube_session *s, const struct target *t, const j
                 return rc;
         _cleanup_free_ char *pods = collection("/api/v1", ns, "pods", q);
         c->pods = list_optional(s, pods, &rc);
+        if (rc)
+                return rc;
+        rc = fetch_placement(s, ns, q, c);
         if (rc || !events)
                 return rc;
 
@@ -210,54 +256,73 @@ static json_t *related_of(const struct context *c, const json_t *obj) {
         return out;
 }
 
+/* LIST t's objects (with -l), appending to objects those whose name starts
+ * with prefix (NULL: all). Prints errors; returns an exit code. */
+static int list_objects(struct kube_session *s, const struct describe_args *a, const struct target *t,
+                        const char *prefix, json_t *objects) {
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+        const char *ns = a->kube.all_namespaces ? NULL : s->namespace;
+        _cleanup_free_ char *path = collection_query(t, ns, a->kube.selector, NULL);
+        _cleanup_json_ json_t *list = NULL;
+        int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
+        if (r < 0)
+                return api_list_error(t, a->kube.selector, NULL, &err);
+        /* LIST items carry no kind/apiVersion; describe shows both. */
+        size_t i;
+        json_t *x;
+        _cleanup_free_ char *api = *t->res.group ? xasprintf("%s/%s", t->res.group, t->res.version)
+                                                 : xstrdup(t->res.version);
+        json_array_foreach(json_object_get(list, "items"), i, x) {
+                const char *name = json_string_value(json_object_get(json_object_get(x, "metadata"), "name"));
+                if (prefix && (!name || !str_has_prefix(name, prefix)))
+                        continue;
+                json_object_set_new(x, "kind", json_string(t->res.kind));
+                json_object_set_new(x, "apiVersion", json_string(api));
+                json_array_append(objects, x);
+        }
+        return 0;
+}
+
+/* The objects to describe: every one (a LIST) or each name (a GET). A name
+ * given as "TYPE NAME" that is not found describes every object whose name
+ * starts with it, as kubectl's DescribeMatchingResources; none: NotFound. */
 static int collect_objects(struct kube_session *s, const struct describe_args *a, const struct target *t,
                            json_t **ret, int *not_found_rc) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
-        const char *ns = a->kube.all_namespaces ? NULL : s->namespace;
-        json_t *objects = json_array();
+        _cleanup_json_ json_t *objects = json_array();
         if (t->n_names == 0) {
-                _cleanup_free_ char *q = NULL;
-                if (a->kube.selector) {
-                        _cleanup_free_ char *sel = kube_escape(a->kube.selector);
-                        q = xasprintf("?labelSelector=%s", sel);
-                }
-                _cleanup_free_ char *base = kube_resource_path(&t->res, ns, NULL, NULL);
-                _cleanup_free_ char *path = xasprintf("%s%s", base, q ? q : "");
-                json_t *list = NULL;
-                int r = kube_client_list(s->client, path, 500, NULL, NULL, &list, &err);
-                if (r < 0) {
-                        json_decref(objects);
-                        return api_error(&err);
-                }
-                /* LIST items carry no kind/apiVersion; describe shows both. */
-                size_t i;
-                json_t *x;
-                _cleanup_free_ char *api = *t->res.group ? xasprintf("%s/%s", t->res.group, t->res.version)
-                                                         : xstrdup(t->res.version);
-                json_array_foreach(json_object_get(list, "items"), i, x) {
-                        json_object_set_new(x, "kind", json_string(t->res.kind));
-                        json_object_set_new(x, "apiVersion", json_string(api));
-                        json_array_append(objects, x);
-                }
-                json_decref(list);
-        } else {
-                for (size_t i = 0; i < t->n_names; i++) {
-                        _cleanup_free_ char *path = kube_resource_path(&t->res, s->namespace, t->names[i], NULL);
-                        json_t *obj = NULL;
-                        int r = kube_client_get(s->client, path, &obj, &err);
-                        if (r < 0) {
-                                /* kubectl describes the others and reports each missing one. */
-                                *not_found_rc = api_error(&err);
-                                if (r != -ENOENT) {
-                                        json_decref(objects);
-                                        return *not_found_rc;
-                                }
+                int rc = list_objects(s, a, t, NULL, objects);
+                if (rc)
+                        return rc;
+                *ret = TAKE_PTR(objects);
+                return 0;
+        }
+        for (size_t i = 0; i < t->n_names; i++) {
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+                _cleanup_free_ char *path = kube_resource_path(&t->res, s->namespace, t->names[i], NULL);
+                json_t *obj = NULL;
+                int r = kube_client_get(s->client, path, &obj, &err);
+                if (r == -ENOENT && a->prefix_match) {
+                        size_t before = json_array_size(objects);
+                        int rc = list_objects(s, a, t, t->names[i], objects);
+                        if (rc) {
+                                kstatus_error_done(&err);
+                                return rc;
+                        }
+                        if (json_array_size(objects) > before) {
+                                kstatus_error_done(&err);
                                 continue;
                         }
-                        json_array_append_new(objects, obj);
                 }
+                if (r < 0) {
+                        /* kubectl describes the others and reports each missing one. */
+                        *not_found_rc = api_error(&err);
+                        if (r != -ENOENT)
+                                return *not_found_rc;
+                        continue;
+                }
+                json_array_append_new(objects, obj);
         }
-        *ret = objects;
+        *ret = TAKE_PTR(objects);
         return 0;
 }
 
@@ -282,9 +347,9 @@ static int describe_target(struct kube_session *s, const struct describe_args *a
                 _cleanup_json_ json_t *records = matching(c.records, obj, record_for, false);
                 _cleanup_json_ json_t *related = related_of(&c, obj);
                 _cleanup_json_ json_t *events = matching(c.events, obj, event_about, true);
-                struct describe_input in = {
-                        .object = obj, .records = records, .related = related, .events = events, .now = now
-                };
+                _cleanup_json_ json_t *placement = placement_of(&c, obj, related, now);
+                struct describe_input in = { .object = obj, .records = records, .related = related,
+                                             .events = events, .placement = placement, .now = now };
                 json_array_append_new(models, describe_model(&in));
         }
         return 0;
@@ -299,8 +364,8 @@ static int parse_args(int argc, char **argv, struct describe_args *a) {
                 {},
         };
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "o:" KUBE_ARGS_SHORT, options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "o:" KUBE_ARGS_SHORT, options)) >= 0) {
                 switch (c) {
                 case 'o':
                         if (strcmp(optarg, "wide") == 0)
@@ -309,17 +374,13 @@ static int parse_args(int argc, char **argv, struct describe_args *a) {
                                 return printer_error(optarg, "json,yaml,wide");
                         break;
                 case 3000:
-                        a->absolute_time = true;
+                        a->absolute_time = flag_true(optarg);
                         break;
                 case 3001:
-                        a->show_events = !optarg || strcmp(optarg, "true") == 0;
-                        if (optarg && strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0)
-                                return usage_error("invalid argument \"%s\" for \"--show-events\": want true or false",
-                                                   optarg);
+                        a->show_events = flag_true(optarg);
                         break;
                 case '?':
-                case ':':
-                        return kube_args_getopt_error(c, argv);
+                        return EXIT_USAGE;
                 default:
                         if (kube_args_option(&a->kube, c, optarg) < 0)
                                 return EXIT_USAGE;
@@ -358,11 +419,12 @@ static void render_models(const struct describe_args *a, json_t *models) {
         }
 }
 
-int cmd_describe(int argc, char **argv) {
+static int run_describe(int argc, char **argv) {
         struct describe_args a = { .show_events = true };
         int rc = parse_args(argc, argv, &a);
         if (rc)
                 return rc;
+        a.prefix_match = argc - optind == 2 && !strchr(argv[optind], '/');
         _cleanup_(kube_session_close) struct kube_session s = { 0 };
         rc = kube_session_open(&a.kube, &s);
         if (rc)
@@ -392,4 +454,9 @@ int cmd_describe(int argc, char **argv) {
         }
         render_models(&a, models);
         return rc_missing;
+}
+
+int cmd_describe(int argc, char **argv) {
+        /* kubectl describe exits 1 on every error (README's table of differences). */
+        return run_describe(argc, argv) ? EXIT_FAILED : EXIT_MET;
 }

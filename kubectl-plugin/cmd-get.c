@@ -349,14 +349,14 @@ static int on_page(const json_t *page, void *userdata) {
  * exit code. */
 static int fetch(struct kube_session *s, const struct get_args *a, const struct target *t, struct view *v,
                  char **rv, int *rc_missing) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         const char *ns = a->kube.all_namespaces ? NULL : s->namespace;
         if (t->n_names == 0 || a->watch) {
                 _cleanup_free_ char *fs = t->n_names == 1 ? xasprintf("metadata.name=%s", t->names[0]) : NULL;
                 _cleanup_free_ char *path = collection_query(t, ns, a->kube.selector, fs);
                 struct page_ctx p = { .v = v, .t = t, .rv = rv };
                 int r = kube_client_list(s->client, path, 500, on_page, &p, NULL, &err);
-                return r < 0 ? api_error(&err) : 0;
+                return r < 0 ? api_list_error(t, a->kube.selector, fs, &err) : 0;
         }
         for (size_t i = 0; i < t->n_names; i++) {
                 _cleanup_free_ char *path = kube_resource_path(&t->res, ns, t->names[i], NULL);
@@ -376,7 +376,7 @@ static int fetch(struct kube_session *s, const struct get_args *a, const struct 
 
 /* --all-kratix: the API of every Promise (spec.api, a CRD; or status.apiVersion/kind). */
 static int kratix_targets(struct kube_session *s, struct targets *ret) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_json_ json_t *list = NULL;
         int r = kube_client_list(s->client, "/apis/platform.kratix.io/v1alpha1/promises", 500, NULL, NULL, &list,
                                  &err);
@@ -400,7 +400,7 @@ static int kratix_targets(struct kube_session *s, struct targets *ret) {
                                                         &err);
                 }
                 if (r == -ENOENT) {
-                        kube_status_error_done(&err); /* the Promise's CRD is not served (yet) */
+                        kstatus_error_done(&err); /* the Promise's CRD is not served (yet) */
                         continue;
                 }
                 if (r < 0) {
@@ -433,8 +433,8 @@ static int parse_args(int argc, char **argv, struct get_args *a) {
                 {},
         };
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "o:w" KUBE_ARGS_SHORT, options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "o:w" KUBE_ARGS_SHORT, options)) >= 0) {
                 switch (c) {
                 case 'o': {
                         static const char *const names[] = { "wide", "json", "yaml", "name" };
@@ -449,17 +449,16 @@ static int parse_args(int argc, char **argv, struct get_args *a) {
                         break;
                 }
                 case 3000:
-                        a->no_headers = true;
+                        a->no_headers = flag_true(optarg);
                         break;
                 case 'w':
-                        a->watch = true;
+                        a->watch = flag_true(optarg);
                         break;
                 case 3001:
-                        a->all_kratix = true;
+                        a->all_kratix = flag_true(optarg);
                         break;
                 case '?':
-                case ':':
-                        return kube_args_getopt_error(c, argv);
+                        return EXIT_USAGE;
                 default:
                         if (kube_args_option(&a->kube, c, optarg) < 0)
                                 return EXIT_USAGE;
@@ -478,7 +477,7 @@ static int run_watch(struct kube_session *s, struct view *v, struct targets *ts,
                 _cleanup_free_ char *fs = t->n_names == 1 ? xasprintf("metadata.name=%s", t->names[0]) : NULL;
                 _cleanup_free_ char *path = collection_query(t, ns, v->a->kube.selector, fs);
                 ctx[i] = (struct watch_ctx){ .v = v, .t = t, .names = t->names };
-                struct kstatus_error e = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
                 if (kube_watch_new(s->client, path, rvs[i], on_event, &ctx[i], &ws[i], &e) < 0) {
                         _cleanup_free_ char *safe = escape_for_terminal(e.message);
                         fprintf(stderr, "error: %s\n", safe);
@@ -486,7 +485,7 @@ static int run_watch(struct kube_session *s, struct view *v, struct targets *ts,
                 }
         }
         if (!rc) {
-                struct kube_status_error err = { .retry_after_ms = -1 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 int r = watch_all(ws, ts->n, -1, &err);
                 rc = r < 0 ? api_error(&err) : r;
         }
@@ -495,7 +494,7 @@ static int run_watch(struct kube_session *s, struct view *v, struct targets *ts,
         return rc;
 }
 
-int cmd_get(int argc, char **argv) {
+static int run_get(int argc, char **argv) {
         struct get_args a = { 0 };
         int rc = parse_args(argc, argv, &a);
         if (rc)
@@ -551,4 +550,9 @@ int cmd_get(int argc, char **argv) {
         text_table_done(&v.table);
         json_decref(v.rows);
         return rc ? rc : rc_missing;
+}
+
+int cmd_get(int argc, char **argv) {
+        /* kubectl get exits 1 on every error (README's table of differences). */
+        return run_get(argc, argv) ? EXIT_FAILED : EXIT_MET;
 }

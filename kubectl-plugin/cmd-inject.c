@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <string.h>
 
 #include "inject.h"
@@ -119,8 +118,8 @@ int cmd_inject(int argc, char **argv) {
         bool rbac = false;
         enum output_format format = OUTPUT_YAML;
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+f:o:", options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "f:o:", options)) >= 0) {
                 switch (c) {
                 case 'f':
                         path = optarg;
@@ -136,16 +135,14 @@ int cmd_inject(int argc, char **argv) {
                         opts.merge = optarg;
                         break;
                 case 'r':
-                        rbac = true;
+                        rbac = flag_true(optarg);
                         break;
                 case 'o':
                         if (parse_output_format(optarg, true, &format) < 0)
                                 return output_format_error(optarg);
                         break;
-                case '?':
-                        return usage_error("unknown flag: %s", argv[optind - 1]);
                 default:
-                        return usage_error("flag needs an argument: %s", argv[optind - 1]);
+                        return EXIT_USAGE;
                 }
         }
         if (optind < argc)
@@ -154,7 +151,7 @@ int cmd_inject(int argc, char **argv) {
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         lim.max_file_bytes = lim.max_result_bytes = 64u << 20;
         lim.max_nodes = 10000000;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *buf = NULL;
         size_t len;
         const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;

@@ -1,5 +1,4 @@
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +46,7 @@ static int parse_workflow_type(const char *s, bool *promise) {
 /* Read and parse FILE, keeping its text for positions. */
 static int load(const char *path, const char *name, const struct kstatus_limits *lim, char **text, size_t *len,
                 json_t **doc) {
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kstatus_read_file(path, false, lim->max_file_bytes, text, len, &err);
         if (r >= 0)
                 r = kstatus_document_parse(*text, *len, lim, doc, &err);
@@ -74,24 +73,22 @@ int cmd_lint(int argc, char **argv) {
         if (env_type && *env_type && parse_workflow_type(env_type, &promise) < 0)
                 return EXIT_USAGE;
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+o:q", options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "o:q", options)) >= 0) {
                 switch (c) {
                 case 'o':
                         if (parse_output_format(optarg, true, &format) < 0)
                                 return output_format_error(optarg);
                         break;
                 case 'q':
-                        quiet = true;
+                        quiet = flag_true(optarg);
                         break;
                 case OPT_WORKFLOW_TYPE:
                         if (parse_workflow_type(optarg, &promise) < 0)
                                 return EXIT_USAGE;
                         break;
                 case '?':
-                        return usage_error("unknown flag: %s", argv[optind - 1]);
-                case ':':
-                        return usage_error("flag needs an argument: %s", argv[optind - 1]);
+                        return EXIT_USAGE;
                 default: {
                         int r = parse_limit_option(c, optarg, &lim);
                         if (r < 0)

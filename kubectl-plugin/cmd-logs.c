@@ -185,7 +185,7 @@ static int stream_container(struct logs *l, const json_t *pod, const char *conta
         struct line_out o = { .prefix = safe,
                               .color = l->color ? prefix_colors[l->n_prefixes++ % ELEMENTSOF(prefix_colors)] : NULL };
         _cleanup_free_ char *path = log_path(l, meta_str(pod, "name"), container, follow);
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_client_stream(l->s->client, path, follow, line_feed, &o, &err);
         line_flush(&o);
         if (r == -EPIPE) {
@@ -394,17 +394,17 @@ static int wait_pod(struct logs *l, json_t **pod, const char *container, int64_t
         struct pod_wait w = { .container = container, .streamed = streamed };
         _cleanup_free_ char *ns = kube_escape(l->ns), *name = kube_escape(meta_str(*pod, "name"));
         _cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_client_get(l->s->client, path, &w.pod, &err);
         if (r < 0 && r != -ENOENT)
                 return -api_error(&err);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         int v = r == -ENOENT ? WAIT_ENDED : pod_verdict(w.pod, container, streamed);
         if (!v) {
                 _cleanup_free_ char *fs = xasprintf("metadata.name=%s", meta_str(*pod, "name"));
                 _cleanup_free_ char *watch_path = pods_path(l, fs);
                 struct kube_watch *kw = NULL;
-                struct kstatus_error e = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
                 if (kube_watch_new(l->s->client, watch_path, meta_str(w.pod, "resourceVersion"), on_pod_event, &w,
                                    &kw, &e) < 0)
                         v = -watch_error(&e);
@@ -508,12 +508,12 @@ static json_t *wait_next_pod(struct logs *l, const char *rv, int *rc) {
         struct next_pod np = { .l = l };
         _cleanup_free_ char *path = pods_path(l, NULL);
         struct kube_watch *kw = NULL;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         if (kube_watch_new(l->s->client, path, rv, on_new_pod, &np, &kw, &e) < 0) {
                 *rc = watch_error(&e);
                 return NULL;
         }
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kube_watch_run(kw, -1, &err) < 0)
                 *rc = EXIT_FAILED, (void)api_error(&err);
         kube_watch_free(kw);
@@ -524,7 +524,7 @@ static json_t *wait_next_pod(struct logs *l, const char *rv, int *rc) {
 
 /* The resource and its Pods' selector. 0 or an exit code. */
 static int find_object(struct logs *l, const struct target *t) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *path = kube_resource_path(&t->res, l->s->namespace, t->names[0], NULL);
         int r = kube_client_get(l->s->client, path, &l->object, &err);
         if (r < 0) {
@@ -549,7 +549,7 @@ static int run_logs(struct logs *l, const struct target *t) {
         int rc = find_object(l, t);
         if (rc)
                 return rc;
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *path = pods_path(l, NULL);
         _cleanup_json_ json_t *list = NULL;
         if (kube_client_list(l->s->client, path, 500, NULL, NULL, &list, &err) < 0) {
@@ -588,10 +588,10 @@ static int logs_option(struct logs_args *a, int opt, const char *arg) {
                 a->container = arg;
                 return 1;
         case 'f':
-                a->follow = true;
+                a->follow = flag_true(arg);
                 return 1;
         case 'p':
-                a->previous = true;
+                a->previous = flag_true(arg);
                 return 1;
         case 3100:
                 a->pipeline = arg;
@@ -608,7 +608,7 @@ static int logs_option(struct logs_args *a, int opt, const char *arg) {
                 }
                 break;
         case 3103:
-                a->all_runs = true;
+                a->all_runs = flag_true(arg);
                 return 1;
         default:
                 return kube_args_option(&a->kube, opt, arg);
@@ -629,10 +629,10 @@ int cmd_logs(int argc, char **argv) {
         };
         struct logs_args a = { .tail = -1 };
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, KUBE_ARGS_SHORT "c:fp", options, NULL)) >= 0) {
-                if (c == '?' || c == ':')
-                        return kube_args_getopt_error(c, argv);
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, KUBE_ARGS_SHORT "c:fp", options)) >= 0) {
+                if (c == '?')
+                        return EXIT_USAGE;
                 if (logs_option(&a, c, optarg) < 0)
                         return EXIT_USAGE;
         }

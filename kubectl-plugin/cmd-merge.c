@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <string.h>
 
 #include "conditions.h"
@@ -57,8 +56,8 @@ int cmd_merge(int argc, char **argv) {
         const char *base_path = NULL;
         bool workflow = true;
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+o:", options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "o:", options)) >= 0) {
                 switch (c) {
                 case 'b':
                         base_path = optarg;
@@ -82,9 +81,7 @@ int cmd_merge(int argc, char **argv) {
                                 return output_format_error(optarg);
                         break;
                 case '?':
-                        return usage_error("unknown flag: %s", argv[optind - 1]);
-                case ':':
-                        return usage_error("flag needs an argument: %s", argv[optind - 1]);
+                        return EXIT_USAGE;
                 default:
                         if (parse_limit_option(c, optarg, &lim) < 0)
                                 return EXIT_USAGE;

@@ -1,4 +1,3 @@
-#include <getopt.h>
 #include <string.h>
 
 #include "plugin.h"
@@ -17,15 +16,15 @@ int cmd_version(int argc, char **argv) {
         };
         enum output_format format = OUTPUT_DEFAULT;
         int c;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+o:", options, NULL)) >= 0) {
+        _cleanup_(flags_done) struct flags fl = { 0 };
+        while ((c = flags_next(&fl, argc, argv, "o:", options)) >= 0) {
                 switch (c) {
                 case 'o':
                         if (parse_output_format(optarg, true, &format) < 0)
                                 return output_format_error(optarg);
                         break;
                 default:
-                        return usage_error("unknown flag: %s", argv[optind - 1]);
+                        return EXIT_USAGE;
                 }
         }
         if (optind < argc)

@@ -415,6 +415,8 @@ json_t *describe_model(const struct describe_input *in) {
                 json_object_del(rest, shown[i]);
         json_object_set_new(m, "status", rest);
         json_object_set_new(m, "related", related_of(in->related, in->now));
+        if (in->placement)
+                json_object_set(m, "placement", (json_t *)in->placement);
         json_object_set_new(m, "events", events_of(in->events, in->now));
         return m;
 }
@@ -818,6 +820,42 @@ static void render_related(FILE *out, const json_t *rel, const struct render_opt
         table_print(out, &t, o, 2);
 }
 
+/* Where the Works landed: each Destination with its state, failing placements
+ * with their message; "none" when a completed workflow wrote no output. */
+static void render_placement(FILE *out, const json_t *m, const struct render_options *o) {
+        const json_t *p = json_object_get(m, "placement");
+        const json_t *dests = json_object_get(p, "destinations");
+        const char *ws = str(json_object_get(m, "workflow"), "state");
+        if (!p || (!json_array_size(dests) && !(ws && strcmp(ws, "Completed") == 0)))
+                return;
+        fputc('\n', out);
+        if (!json_array_size(dests)) {
+                field(out, o, "Placement:", json_is_true(json_object_get(p, "output"))
+                                                    ? "none: no WorkPlacement yet"
+                                                    : "none: the pipelines wrote nothing to /kratix/output");
+                return;
+        }
+        heading(out, o, "Placement:");
+        fputc('\n', out);
+        struct table t;
+        table_init(&t, 4);
+        t.color_col = 1;
+        table_add(&t, (const char *[]){ "DESTINATION", "STATUS", "WORK", "MESSAGE" }, NULL);
+        size_t i;
+        json_t *d;
+        json_array_foreach(dests, i, d) {
+                const char *s = str(d, "status");
+                bool bad = s && (strcmp(s, "Failed") == 0 || strcmp(s, "Misplaced") == 0);
+                bool ok = s && strcmp(s, "Ready") == 0;
+                _cleanup_free_ char *msg = bad ? xasprintf("%s%s%s", str(d, "reason") ?: "", str(d, "message") ? ": " : "",
+                                                           str(d, "message") ?: "")
+                                               : xstrdup("");
+                table_add(&t, (const char *[]){ str(d, "name"), s, str(d, "work"), msg },
+                          bad ? C_RED : ok ? C_GREEN : C_YELLOW);
+        }
+        table_print(out, &t, o, 2);
+}
+
 /* kubectl describe's Events table; no section at all with --show-events=false (evs NULL). */
 static void render_events(FILE *out, const json_t *evs, const struct render_options *o) {
         if (!evs)
@@ -856,5 +894,6 @@ void describe_render(FILE *out, const json_t *m, const struct render_options *o)
         if (section(out, o, "Status:", json_object_size(rest) > 0))
                 render_tree(out, rest, 2, o);
         render_related(out, json_object_get(m, "related"), o);
+        render_placement(out, m, o);
         render_events(out, json_object_get(m, "events"), o);
 }

@@ -12,6 +12,8 @@
  *               (Kratix's status.kratix.workflows.pipelines),
  *    status: {the rest of .status},
  *    related: [{kind, name, state, age, failed, reason}],
+ *    placement: {output: bool, destinations: [{name, status, destinationStatus, reason, message, work,
+ *                placement, misplaced}]}   (related.h's related_placement; when Works were looked for),
  *    events: [{type, reason, age, count, from, message}]}
  */
 #pragma once
@@ -27,6 +29,7 @@ struct describe_input {
         const json_t *records; /* live HealthRecords (array or NULL) */
         const json_t *related; /* Jobs and Pods found by kratix.io labels (array or NULL) */
         const json_t *events;  /* core/v1 Events about the object (array or NULL) */
+        const json_t *placement; /* related_placement() of the object, or NULL when not looked for */
         int64_t now;           /* Unix seconds */
 };
 

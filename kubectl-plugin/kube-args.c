@@ -45,7 +45,7 @@ int kube_args_option(struct kube_args *a, int opt, const char *arg) {
                 a->config.namespace = arg;
                 return 1;
         case 'A':
-                a->all_namespaces = true;
+                a->all_namespaces = flag_true(arg);
                 return 1;
         case 'l':
                 a->selector = arg;
@@ -57,17 +57,7 @@ int kube_args_option(struct kube_args *a, int opt, const char *arg) {
                 a->token = arg;
                 return 1;
         case 2005:
-                if (!arg || strcmp(arg, "true") == 0)
-                        a->insecure = true;
-                else if (strcmp(arg, "false") == 0)
-                        a->insecure = false;
-                else {
-                        _cleanup_free_ char *safe = escape_for_terminal(arg);
-                        usage_error("invalid argument \"%s\" for \"--insecure-skip-tls-verify\" flag: "
-                                    "strconv.ParseBool: parsing \"%s\": invalid syntax",
-                                    safe, safe);
-                        return -1;
-                }
+                a->insecure = flag_true(arg);
                 return 1;
         case 2006:
                 a->certificate_authority = arg;
@@ -107,16 +97,6 @@ int kube_args_option(struct kube_args *a, int opt, const char *arg) {
         default:
                 return 0;
         }
-}
-
-int kube_args_getopt_error(int opt, char **argv) {
-        const char *word = argv[optind - 1];
-        _cleanup_free_ char *safe = escape_for_terminal(word ? word : "");
-        if (opt == ':')
-                return usage_error("flag needs an argument: %s", safe);
-        if (optopt && word && word[0] == '-' && word[1] != '-')
-                return usage_error("unknown shorthand flag: '%c' in %s", optopt, safe);
-        return usage_error("unknown flag: %s", safe);
 }
 
 static void replace(char **field, const char *value) {
@@ -173,7 +153,7 @@ static void apply_overrides(const struct kube_args *a, struct kube_config *c) {
 }
 
 int kube_session_open(const struct kube_args *a, struct kube_session *s) {
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         *s = (struct kube_session){ 0 };
         int r = kube_config_load(&a->config, &s->config, &e);
         if (r < 0 && a->server && !a->config.kubeconfig && !a->config.context && !a->config.cluster) {
@@ -187,6 +167,8 @@ int kube_session_open(const struct kube_args *a, struct kube_session *s) {
                 return EXIT_API;
         }
         apply_overrides(a, s->config);
+        /* --server may have made it plain http: kubectl sends no credential there. */
+        kube_config_drop_plain_http_credentials(s->config);
         if (a->certificate_authority && a->insecure) {
                 kube_session_close(s);
                 return usage_error("specifying a root certificates file with the insecure flag is not allowed");
@@ -223,11 +205,35 @@ void kube_session_close(struct kube_session *s) {
         *s = (struct kube_session){ 0 };
 }
 
-int api_error(struct kube_status_error *err) {
+int api_error(struct kstatus_error *err) {
         _cleanup_free_ char *safe = escape_for_terminal(err->message ? err->message : "error: request failed");
         fprintf(stderr, "%s\n", safe);
-        kube_status_error_done(err);
+        kstatus_error_done(err);
         return EXIT_API;
+}
+
+int api_list_error(const struct target *t, const char *label_selector, const char *field_selector,
+                   struct kstatus_error *err) {
+        /* cli-runtime's Selector.Visit rewords a 400 or 404 from a LIST, keeping
+         * "Error from server (REASON): " in front. */
+        _cleanup_free_ char *head = err->reason ? xasprintf("Error from server (%s): ", err->reason) : NULL;
+        if ((err->http_code == 400 || err->http_code == 404) && head && err->message &&
+            str_has_prefix(err->message, head)) {
+                const char *msg = err->message + strlen(head);
+                _cleanup_free_ char *gvr = xasprintf("%s/%s, Resource=%s", t->res.group ? t->res.group : "",
+                                                     t->res.version, t->res.resource);
+                char *text;
+                if ((!label_selector || !*label_selector) && (!field_selector || !*field_selector))
+                        text = xasprintf("%sUnable to list \"%s\": %s", head, gvr, msg);
+                else
+                        text = xasprintf("%sUnable to find \"%s\" that match label selector \"%s\", field selector "
+                                         "\"%s\": %s",
+                                         head, gvr, label_selector ? label_selector : "",
+                                         field_selector ? field_selector : "", msg);
+                free(err->message);
+                err->message = text;
+        }
+        return api_error(err);
 }
 
 int targets_check_named(const struct targets *t, const struct kube_args *a, bool *ret_named) {
@@ -261,7 +267,7 @@ char *object_ref(const struct kube_resource *r, const char *name) {
 }
 
 static int resolve(struct kube_session *s, const char *type, struct target *t) {
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *warning = NULL;
         int r = kube_discovery_resolve(s->discovery, type, &t->res, &warning, &err);
         if (r < 0)
@@ -406,7 +412,7 @@ int64_t plugin_now(void) {
         return (int64_t)time(NULL);
 }
 
-int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kube_status_error *err) {
+int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kstatus_error *err) {
         int64_t end = timeout_ms >= 0 ? kstatus_monotonic_ms() + timeout_ms : -1;
         _cleanup_free_ struct pollfd *p = xcalloc(n ? n : 1, sizeof(struct pollfd));
         for (size_t i = 0; i < n; i++)
@@ -422,9 +428,7 @@ int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct
                 int k = poll(p, n, wait);
                 if (k < 0 && errno != EINTR) {
                         int e = errno;
-                        kube_status_error_done(err);
-                        err->message = xasprintf("error: poll: %s", strerror(e));
-                        return -e;
+                        return kstatus_error_set(err, e, 0, 0, "error: poll: %s", strerror(e));
                 }
                 for (size_t i = 0; k > 0 && i < n; i++) {
                         if (!(p[i].revents & POLLIN))

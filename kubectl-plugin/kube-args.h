@@ -65,11 +65,9 @@ struct kube_args {
         "      --request-timeout=DURATION     give up on one request after this long (0: never)\n"             \
         "      --color=auto|always|never      colour (default auto: a terminal without NO_COLOR)\n"
 
-/* Handle one of KUBE_ARGS_OPTIONS: 1 handled, 0 not ours, -1 invalid (printed). */
+/* Handle one of KUBE_ARGS_OPTIONS as flags_next() returned it (plugin.h): 1
+ * handled, 0 not ours, -1 invalid (printed). */
 int kube_args_option(struct kube_args *a, int opt, const char *arg);
-
-/* getopt's '?' and ':' as kubectl words them; returns EXIT_USAGE. */
-int kube_args_getopt_error(int opt, char **argv);
 
 struct kube_session {
         struct kube_config *config;
@@ -84,7 +82,7 @@ int kube_session_open(const struct kube_args *a, struct kube_session *s);
 void kube_session_close(struct kube_session *s);
 
 /* Print an API error (escaped) and return EXIT_API. Resets err. */
-int api_error(struct kube_status_error *err);
+int api_error(struct kstatus_error *err);
 
 /* One resource type and the names asked for. */
 struct target {
@@ -98,6 +96,12 @@ struct targets {
         struct target *items;
         size_t n;
 };
+
+/* api_error() for a LIST of t: a 400 or 404 worded as kubectl words it
+ * ("Unable to find \"GROUP/VERSION, Resource=PLURAL\" that match label selector
+ * \"S\", field selector \"F\": …", or "Unable to list …" without selectors). */
+int api_list_error(const struct target *t, const char *label_selector, const char *field_selector,
+                   struct kstatus_error *err);
 
 /* Read the resource arguments as kubectl does: "TYPE [NAME...]" or
  * "TYPE/NAME [TYPE/NAME...]", TYPE resolved through discovery (kubectl's
@@ -129,7 +133,7 @@ struct kube_watch;
 /* Drive several watches until a callback stops one (its non-zero value is
  * returned), one fails (negative errno, err filled) or timeout_ms passes
  * (negative: never): -ETIMEDOUT. */
-int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kube_status_error *err);
+int watch_all(struct kube_watch *const *ws, size_t n, int64_t timeout_ms, struct kstatus_error *err);
 
 /* The collection path of t in namespace ns (NULL: all) with the query parts
  * that are not NULL: labelSelector, fieldSelector (values unescaped). New string. */

@@ -19,6 +19,7 @@ static const struct plugin_command commands[] = {
         { "lint", "Check a status.yaml as the sidecar will, and print what it would send", cmd_lint, lint_usage },
         { "logs", "Print the logs of a resource's pipeline Pods, prefixed pipeline/container", cmd_logs, logs_usage },
         { "merge", "Preview the status after pipelines wrote these status files in order", cmd_merge, merge_usage },
+        { "trace", "Show the tree from a resource to its Destinations; point at what failed", cmd_trace, trace_usage },
         { "wait", "Wait for a condition, health, message or deletion; fail fast when the workflow fails", cmd_wait,
           wait_usage },
         { "version", "Print the version and the commit it was built from", cmd_version, version_usage },
@@ -117,7 +118,7 @@ int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim) {
 int print_json_value(const json_t *value, enum output_format format) {
         _cleanup_free_ char *text = NULL;
         if (format == OUTPUT_YAML) {
-                struct kstatus_error err = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 if (kstatus_yaml_dump(value, &text, &err) < 0) {
                         _cleanup_free_ char *safe = escape_for_terminal(err.message);
                         return fail("%s", safe);
@@ -129,7 +130,7 @@ int print_json_value(const json_t *value, enum output_format format) {
 }
 
 int load_document(const char *path, const struct kstatus_limits *lim, bool validate_status, json_t **ret) {
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *buf = NULL;
         size_t len;
         const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;

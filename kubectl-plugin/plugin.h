@@ -31,6 +31,34 @@ int usage_error(const char *fmt, ...) _printf_(1, 2);
 /* "error: <message>" on stderr, one line; returns EXIT_FAILED. */
 int fail(const char *fmt, ...) _printf_(1, 2);
 
+/* Flags as kubectl (spf13/pflag) parses them, over a command's getopt_long
+ * tables (flags.c): `-n NS`, `-nNS`, `-n=NS`, `--flag=value`, `--flag value`,
+ * flags after positional arguments, `--` ends the flags, kubectl's `-v=N`
+ * accepted and ignored. A no_argument or optional_argument option is a
+ * boolean: `--flag`, `--flag=false`, `-A=0`; its optarg is "true" or "false"
+ * (test it with flag_true(optarg)). Like getopt_long, flags_next() sets
+ * optarg and returns the option's val; at the end it returns -1 with the
+ * positional arguments moved, in order, to argv[optind..argc-1]. On a mistake
+ * it prints kubectl's two lines ("Error: unknown flag: --x", "See 'kubectl
+ * kstatus CMD --help' for usage.") and returns '?'. Start with a zeroed
+ * struct flags; free with flags_done(). */
+struct flags {
+        int argc;
+        char **argv;
+        const char *shortopts;
+        const struct option *longopts;
+        int next;            /* next argv index */
+        const char *cluster; /* the rest of a shorthand group (-Ao) */
+        int *args;           /* argv indices of positional arguments */
+        int n_args;
+};
+int flags_next(struct flags *f, int argc, char **argv, const char *shortopts, const struct option *longopts);
+void flags_done(struct flags *f);
+/* A boolean flag's optarg: true unless "false". */
+bool flag_true(const char *arg);
+/* Go's strconv.ParseBool: 0 or -EINVAL. */
+int flag_parse_bool(const char *s, bool *ret);
+
 /* Output formats a command accepts. */
 enum output_format { OUTPUT_DEFAULT, OUTPUT_JSON, OUTPUT_YAML };
 int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret);
@@ -76,6 +104,7 @@ int cmd_inject(int argc, char **argv);
 int cmd_lint(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_wait(int argc, char **argv);
 
@@ -86,6 +115,7 @@ extern const char inject_usage[];
 extern const char lint_usage[];
 extern const char logs_usage[];
 extern const char merge_usage[];
+extern const char trace_usage[];
 extern const char version_usage[];
 extern const char wait_usage[];
 

@@ -12,6 +12,8 @@ int wait_for_parse(const char *spec, struct wait_for *ret, char *err, size_t err
         struct wait_for w = { 0 };
         if (strcmp(spec, "delete") == 0) {
                 w.kind = WAIT_DELETE;
+        } else if (strcmp(spec, "create") == 0) {
+                w.kind = WAIT_CREATE;
         } else if (str_has_prefix(spec, "condition=")) {
                 const char *rest = spec + strlen("condition=");
                 const char *eq = strchr(rest, '=');
@@ -43,8 +45,8 @@ int wait_for_parse(const char *spec, struct wait_for *ret, char *err, size_t err
                 w.value = xstrdup(spec + strlen("message="));
         } else {
                 snprintf(err, err_size,
-                         "unrecognized condition: \"%s\"; want delete, condition=NAME[=VALUE], health=STATE or "
-                         "message=TEXT",
+                         "unrecognized condition: \"%s\"; want delete, create, condition=NAME[=VALUE], health=STATE "
+                         "or message=TEXT",
                          spec);
                 return -EINVAL;
         }
@@ -58,15 +60,29 @@ void wait_for_clear(struct wait_for *w) {
         *w = (struct wait_for){ 0 };
 }
 
+/* kubectl wait's lookup: the first condition whose type matches without case. */
+static json_t *condition_find(json_t *conditions, const char *type) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(conditions, i, c) {
+                const char *t = json_string_value(json_object_get(c, "type"));
+                if (t && strcasecmp(t, type) == 0)
+                        return c;
+        }
+        return NULL;
+}
+
 bool wait_for_met(const struct wait_for *w, const json_t *obj) {
         if (w->kind == WAIT_DELETE)
                 return obj == NULL;
+        if (w->kind == WAIT_CREATE)
+                return obj != NULL;
         if (!obj)
                 return false;
         json_t *status = json_object_get(obj, "status");
         switch (w->kind) {
         case WAIT_CONDITION: {
-                json_t *c = kstatus_conditions_find(json_object_get(status, "conditions"), w->name);
+                json_t *c = condition_find(json_object_get(status, "conditions"), w->name);
                 const char *s = json_string_value(json_object_get(c, "status"));
                 if (!s || strcasecmp(s, w->value) != 0)
                         return false;

@@ -6,7 +6,7 @@
 
 #include <jansson.h>
 
-enum wait_kind { WAIT_CONDITION, WAIT_HEALTH, WAIT_MESSAGE, WAIT_DELETE };
+enum wait_kind { WAIT_CONDITION, WAIT_HEALTH, WAIT_MESSAGE, WAIT_DELETE, WAIT_CREATE };
 
 struct wait_for {
         enum wait_kind kind;
@@ -14,12 +14,14 @@ struct wait_for {
         char *value; /* condition status (default "True"), health state or message text */
 };
 
-/* Parse one --for value: condition=X[=value], health=STATE, message=TEXT, delete.
+/* Parse one --for value: condition=X[=value], health=STATE, message=TEXT, delete, create.
  * Returns 0 or -EINVAL with a kubectl-style message in err (err_size bytes). */
 int wait_for_parse(const char *spec, struct wait_for *ret, char *err, size_t err_size);
 void wait_for_clear(struct wait_for *w);
 
-/* Is `w` met by `obj` (NULL: the object does not exist)? A condition counts
+/* Is `w` met by `obj` (NULL: the object does not exist)? A condition's type
+ * matches case-insensitively and the first match decides, as kubectl wait's
+ * (its status too is compared without case). A condition counts
  * only when the resource's status.observedGeneration (Kratix's, top level), if
  * set, equals metadata.generation; a per-condition observedGeneration is not
  * read (Kratix's generated schema prunes it). */

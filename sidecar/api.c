@@ -15,7 +15,14 @@
 struct api {
         struct kube_config *config;
         struct kube_client *client;
+        int64_t (*budget_ms)(void *userdata); /* what the shutdown budget leaves (api_set_budget) */
+        void *budget_userdata;
 };
+
+void api_set_budget(struct api *api, int64_t (*budget_ms)(void *userdata), void *userdata) {
+        api->budget_ms = budget_ms;
+        api->budget_userdata = userdata;
+}
 
 int api_new(const struct sidecar_config *cfg, struct api **ret, struct kstatus_error *err) {
         /* In a Pod the service account; elsewhere (tests, the demo, a laptop) a
@@ -32,6 +39,7 @@ int api_new(const struct sidecar_config *cfg, struct api **ret, struct kstatus_e
         struct kube_client_options copts = {
                 .request_timeout_ms = cfg->request_timeout_ms,
                 .user_agent = "kstatus-sidecar/" KSTATUS_VERSION,
+                .max_response_bytes = cfg->max_response_bytes,
         };
         r = kube_client_new(api->config, &copts, &api->client, err);
         if (r < 0) {
@@ -58,29 +66,34 @@ struct kube_client *api_client(struct api *api) {
         return api->client;
 }
 
-static void log_retry(void *userdata, const struct kube_status_error *err, int64_t wait_ms) {
+static void log_retry(void *userdata, const struct kstatus_error *err, int64_t wait_ms) {
         log_warning("api", "cannot read %s: %s; retrying in %lld ms", (const char *)userdata, err->message,
                     (long long)wait_ms);
 }
 
-int api_get(struct api *api, const char *path, int64_t deadline_ms, json_t **ret, struct kube_status_error *err) {
-        struct kube_retry_policy policy = { .deadline_ms = deadline_ms, .on_retry = log_retry, .userdata = (void *)path };
+int api_get(struct api *api, const char *path, int64_t deadline_ms, json_t **ret, struct kstatus_error *err) {
+        struct kube_retry_policy policy = { .deadline_ms = deadline_ms, .on_retry = log_retry, .userdata = (void *)path,
+                                            .budget_ms = api->budget_ms, .budget_userdata = api->budget_userdata };
         return kube_client_write(api->client, "GET", path, NULL, NULL, &policy, ret, err);
 }
 
 int api_merge_patch(struct api *api, const char *path, const json_t *patch, const struct kube_retry_policy *policy,
-                    json_t **ret, struct kube_status_error *err) {
-        return kube_client_patch(api->client, path, NULL, KUBE_PATCH_MERGE, patch, policy, ret, err);
+                    json_t **ret, struct kstatus_error *err) {
+        struct kube_retry_policy p = *policy;
+        p.budget_ms = api->budget_ms;
+        p.budget_userdata = api->budget_userdata;
+        return kube_client_patch(api->client, path, NULL, KUBE_PATCH_MERGE, patch, &p, ret, err);
 }
 
 int api_create_event(struct api *api, const struct kstatus_object_ref *obj, const char *uid, const char *type,
-                     const char *reason, const char *message, struct kube_status_error *err) {
+                     const char *reason, const char *message, struct kstatus_error *err) {
         /* Events about a cluster-scoped object live in "default", as kubectl's recorder puts them. */
         const char *ns = obj->namespace && *obj->namespace ? obj->namespace : "default";
         _cleanup_free_ char *api_version = *obj->group ? xasprintf("%s/%s", obj->group, obj->version)
                                                        : xstrdup(obj->version);
         _cleanup_free_ char *generate = xasprintf("%s.", obj->name);
-        _cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events", ns);
+        _cleanup_free_ char *ns_q = kube_escape(ns);
+        _cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events", ns_q);
         char now[KSTATUS_TIME_LEN];
         kstatus_time_now(now);
 
@@ -109,20 +122,19 @@ int api_create_event(struct api *api, const struct kstatus_object_ref *obj, cons
                 "action", "StatusUpdate");
         if (!body)
                 return -ENOMEM;
-        return kube_client_create(api->client, path, body, NULL, NULL, err);
+        /* One attempt, within what the shutdown budget leaves. */
+        struct kube_retry_policy once = { .budget_ms = api->budget_ms, .budget_userdata = api->budget_userdata };
+        return kube_client_create(api->client, path, body, &once, NULL, err);
 }
 
 int api_resolve_kind(struct api *api, const char *group, const char *version, const char *kind, char **ret_plural,
-                     bool *ret_namespaced, struct kube_status_error *err) {
-        struct kstatus_error kerr0 = { 0 };
+                     bool *ret_namespaced, struct kstatus_error *err) {
         /* No disk cache: one lookup at start, and a Pod's root filesystem is read-only. */
         struct kube_discovery_options opts = { .cache_dir = "" };
         _cleanup_(kube_discovery_freep) struct kube_discovery *d = NULL;
-        int r = kube_discovery_new(api->client, &opts, &d, &kerr0);
-        if (r < 0) {
-                kube_status_error_set(err, 0, NULL, xstrdup(kerr0.message));
+        int r = kube_discovery_new(api->client, &opts, &d, err);
+        if (r < 0)
                 return r;
-        }
         _cleanup_free_ char *api_version = group && *group ? xasprintf("%s/%s", group, version) : xstrdup(version);
         struct kube_resource res = { 0 };
         r = kube_discovery_resolve_kind(d, api_version, kind, &res, err);

@@ -15,16 +15,33 @@
 /* Looks at a Pod still showing the pipeline running before taking it for an early stop. */
 #define POD_SETTLE_LOOKS 20
 
+/* The refusals the final write reports as Events once it is made: they
+ * must not spend the shutdown budget before it. */
+struct refusals {
+        char *status;  /* status.yaml's error */
+        char *control; /* workflow-control.yaml's error */
+};
+
+static void refusals_send(struct sidecar *s, struct refusals *f) {
+        if (f->status)
+                sidecar_event(s, "Warning", "StatusRefused", "%s; the final write uses the last good status",
+                              f->status);
+        if (f->control)
+                sidecar_event(s, "Warning", "WorkflowControlRefused", "%s; the workflow is not completed", f->control);
+        free(f->status);
+        free(f->control);
+}
+
 /* workflow-control.yaml, read as Kratix reads it at every pipeline's end: an
  * invalid file is refused in one line and a Warning Event, whatever the
  * outcome (status-writer fails on it, so the workflow is not completed).
  * Returns -1 invalid, 1 it asks to suspend or retry, 0 neither. */
-static int read_control(struct sidecar *s) {
+static int read_control(struct sidecar *s, struct refusals *f) {
         struct kstatus_workflow_control control = { 0 };
         _cleanup_free_ char *error = NULL;
         if (sidecar_read_control(s, &control, &error) < 0) {
                 log_warning("refuse", "%s; the workflow is not completed", error);
-                sidecar_event(s, "Warning", "WorkflowControlRefused", "%s; the workflow is not completed", error);
+                f->control = TAKE_PTR(error);
                 return -1;
         }
         bool holds = kstatus_workflow_control_holds(&control);
@@ -51,8 +68,9 @@ static bool success_event(struct sidecar *s, int control, enum kstatus_workflow_
 }
 
 /* The workflow event the final write carries, if any. */
-static bool final_event(struct sidecar *s, enum pipeline_outcome outcome, enum kstatus_workflow_event *ev) {
-        int control = read_control(s);
+static bool final_event(struct sidecar *s, enum pipeline_outcome outcome, struct refusals *f,
+                        enum kstatus_workflow_event *ev) {
+        int control = read_control(s, f);
         switch (outcome) {
         case OUTCOME_SUCCEEDED:
                 return success_event(s, control, ev);
@@ -80,19 +98,19 @@ static void final_report(struct sidecar *s, enum pipeline_outcome outcome, const
 }
 
 /* status.yaml as the final write takes it: the last good one when it is refused now. */
-static json_t *final_file(struct sidecar *s) {
+static json_t *final_file(struct sidecar *s, struct refusals *f) {
         json_t *file = NULL;
         _cleanup_free_ char *error = NULL;
         if (sidecar_read_status_file(s, &file, &error) >= 0)
                 return file;
         log_warning("refuse", "%s; the final write uses the last good status", error);
-        sidecar_event(s, "Warning", "StatusRefused", "%s; the final write uses the last good status", error);
+        f->status = TAKE_PTR(error);
         return s->last_good ? json_incref(s->last_good) : json_object();
 }
 
 /* Read the object, then send the final write, within the deadline: 0 stored
  * (or nothing to store), 1 the object is gone and nothing needed writing. */
-static int final_write(struct sidecar *s, struct status_write *w, bool gone_ok, struct kube_status_error *err) {
+static int final_write(struct sidecar *s, struct status_write *w, bool gone_ok, struct kstatus_error *err) {
         int64_t start = kstatus_monotonic_ms(), deadline = s->cfg.final_deadline_ms;
         int r = sidecar_read_object(s, deadline, err);
         if (r < 0)
@@ -112,12 +130,13 @@ static int final_write(struct sidecar *s, struct status_write *w, bool gone_ok, 
 }
 
 int sidecar_finish(struct sidecar *s, enum pipeline_outcome outcome, const char *why) {
-        _cleanup_json_ json_t *file = final_file(s);
+        struct refusals refused = { 0 };
+        _cleanup_json_ json_t *file = final_file(s, &refused);
         enum kstatus_workflow_event ev;
-        bool have_event = final_event(s, outcome, &ev);
+        bool have_event = final_event(s, outcome, &refused, &ev);
         struct status_write w = { .s = s, .tag = "final", .file = file, .ev = have_event ? &ev : NULL,
                                   .plan = sidecar_plan_file };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         bool gone_ok = s->cfg.action == ACTION_DELETE && outcome != OUTCOME_FAILED;
         int r = final_write(s, &w, gone_ok, &err);
         _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
@@ -130,8 +149,9 @@ int sidecar_finish(struct sidecar *s, enum pipeline_outcome outcome, const char 
                         sidecar_event(s, "Warning", "StatusWriteFailed", "final status write failed: %s", err.message);
         } else
                 final_report(s, outcome, why);
+        refusals_send(s, &refused);
         json_decref(w.owned);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         return r < 0 ? r : 0;
 }
 
@@ -152,9 +172,13 @@ static bool deleted_by_failed_job(struct sidecar *s, const json_t *pod) {
         if (!job)
                 return false;
         const char *ns = s->cfg.pod_namespace ? s->cfg.pod_namespace : s->cfg.object.namespace;
-        _cleanup_free_ char *path = xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s", ns, job);
+        _cleanup_free_ char *problems = kube_path_segment_problems(job);
+        if (problems)
+                return false;
+        _cleanup_free_ char *ns_q = kube_escape(ns ? ns : "default"), *job_q = kube_escape(job);
+        _cleanup_free_ char *path = xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s", ns_q, job_q);
         _cleanup_json_ json_t *obj = NULL;
-        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error aerr = { 0 };
         if (api_get(s->api, path, 0, &obj, &aerr) < 0) {
                 log_info("final", "cannot read job \"%s\": %s; taking the Pod's deletion for an early stop", job,
                          aerr.message);
@@ -199,15 +223,24 @@ static int pod_look(struct sidecar *s, const json_t *pod, bool last_look, char *
 static int pod_outcome(struct sidecar *s, char **ret_why) {
         unsigned look = s->pod_looks++;
         _cleanup_json_ json_t *pod = NULL;
-        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
-        if (sidecar_read_pod(s, s->cfg.final_deadline_ms / 2, &pod, &aerr) < 0) {
+        _cleanup_(kstatus_error_done) struct kstatus_error aerr = { 0 };
+        /* The Pod gets the first half of the shutdown budget, the write the rest. */
+        int64_t left = sidecar_budget_left(s);
+        int64_t for_pod = (left < 0 ? s->cfg.final_deadline_ms : left) - s->cfg.final_deadline_ms / 2;
+        if (for_pod <= 0) {
+                log_warning("final", "no time left to read pod \"%s\"; cannot tell how the pipeline ended: writing "
+                                     "status.yaml's keys and no workflow condition", s->cfg.pod_name);
+                return OUTCOME_UNKNOWN;
+        }
+        if (sidecar_read_pod(s, for_pod, &pod, &aerr) < 0) {
                 log_warning("final", "cannot read pod \"%s\": %s; cannot tell how the pipeline ended: writing "
                                      "status.yaml's keys and no workflow condition", s->cfg.pod_name, aerr.message);
                 return OUTCOME_UNKNOWN;
         }
         if (s->kratix_owned < 0 && s->cfg.workflow_conditions == WORKFLOW_CONDITIONS_AUTO)
                 sidecar_owner_from_pod(s, pod);
-        int r = pod_look(s, pod, look >= POD_SETTLE_LOOKS, ret_why);
+        bool last_look = look >= POD_SETTLE_LOOKS || for_pod <= SIDECAR_POD_SETTLE_MS;
+        int r = pod_look(s, pod, last_look, ret_why);
         if (r == -EAGAIN && look == 0)
                 log_info("final", "pod \"%s\" still shows the pipeline running; waiting for the kubelet to report it",
                          s->cfg.pod_name);

@@ -16,7 +16,7 @@
 #define KRATIX_API "/apis/platform.kratix.io/v1alpha1"
 
 /* GET the sidecar's own Pod, riding out transient errors for up to deadline_ms. */
-int sidecar_read_pod(struct sidecar *s, int64_t deadline_ms, json_t **ret, struct kube_status_error *err) {
+int sidecar_read_pod(struct sidecar *s, int64_t deadline_ms, json_t **ret, struct kstatus_error *err) {
         struct kstatus_object_ref pod = {
                 .group = "", .version = "v1", .resource = "pods", .name = s->cfg.pod_name,
                 .namespace = s->cfg.pod_namespace ? s->cfg.pod_namespace : s->cfg.object.namespace,
@@ -50,7 +50,7 @@ void sidecar_decide_owner(struct sidecar *s) {
                 return;
         }
         _cleanup_json_ json_t *pod = NULL;
-        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error aerr = { 0 };
         if (sidecar_read_pod(s, s->cfg.final_deadline_ms, &pod, &aerr) < 0) {
                 s->kratix_owned = -1;
                 log_warning("start", "cannot read pod \"%s\": %s; cannot tell whether Kratix's status-writer runs "
@@ -63,7 +63,7 @@ void sidecar_decide_owner(struct sidecar *s) {
 
 /* GET a list; 0 with *ret, 1 when the API does not serve it (404), <0 on error (logged). */
 static int get_list(struct sidecar *s, const char *path, json_t **ret) {
-        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error aerr = { 0 };
         int r = api_get(s->api, path, 0, ret, &aerr);
         if (r >= 0)
                 return 0;
@@ -78,10 +78,12 @@ static int get_list(struct sidecar *s, const char *path, json_t **ret) {
  * revisions, <0 when it cannot be told (logged). */
 static int bound_revision(struct sidecar *s, json_t **ret) {
         const struct kstatus_object_ref *o = &s->cfg.object;
-        _cleanup_free_ char *scope = o->namespace && *o->namespace ? xasprintf("/namespaces/%s", o->namespace)
-                                                                   : xstrdup("");
-        _cleanup_free_ char *bpath = xasprintf(KRATIX_API "%s/resourcebindings?labelSelector=kratix.io/promise-name=%s,"
-                                               "kratix.io/resource-name=%s", scope, s->cfg.promise, o->name);
+        _cleanup_free_ char *ns = o->namespace ? kube_escape(o->namespace) : NULL;
+        _cleanup_free_ char *scope = ns && *ns ? xasprintf("/namespaces/%s", ns) : xstrdup("");
+        _cleanup_free_ char *bsel = xasprintf("kratix.io/promise-name=%s,kratix.io/resource-name=%s", s->cfg.promise,
+                                              o->name);
+        _cleanup_free_ char *bsel_q = kube_escape(bsel);
+        _cleanup_free_ char *bpath = xasprintf(KRATIX_API "%s/resourcebindings?labelSelector=%s", scope, bsel_q);
         _cleanup_json_ json_t *bindings = NULL;
         int r = get_list(s, bpath, &bindings);
         if (r < 0)
@@ -91,8 +93,9 @@ static int bound_revision(struct sidecar *s, json_t **ret) {
                 log_warning("start", "several ResourceBindings name %s: cannot tell its Promise version", o->name);
                 return -EEXIST;
         }
-        _cleanup_free_ char *rpath = xasprintf(KRATIX_API "/promiserevisions?labelSelector=kratix.io/promise-name=%s",
-                                               s->cfg.promise);
+        _cleanup_free_ char *rsel = xasprintf("kratix.io/promise-name=%s", s->cfg.promise);
+        _cleanup_free_ char *rsel_q = kube_escape(rsel);
+        _cleanup_free_ char *rpath = xasprintf(KRATIX_API "/promiserevisions?labelSelector=%s", rsel_q);
         _cleanup_json_ json_t *revisions = NULL;
         r = get_list(s, rpath, &revisions);
         if (r != 0)
@@ -121,8 +124,9 @@ static int locate_from_kratix(struct sidecar *s, int *ret_index, int *ret_count)
         const char *from = "promiserevision";
         if (r == 0) {
                 from = "promise";
-                _cleanup_free_ char *path = xasprintf(KRATIX_API "/promises/%s", s->cfg.promise);
-                _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+                _cleanup_free_ char *promise = kube_escape(s->cfg.promise);
+                _cleanup_free_ char *path = xasprintf(KRATIX_API "/promises/%s", promise);
+                _cleanup_(kstatus_error_done) struct kstatus_error aerr = { 0 };
                 if ((r = api_get(s->api, path, 0, &owner, &aerr)) < 0) {
                         log_warning("start", "cannot read promise \"%s\": %s", s->cfg.promise, aerr.message);
                         return r;
@@ -160,7 +164,7 @@ int sidecar_read_control(struct sidecar *s, struct kstatus_workflow_control *ret
         _cleanup_free_ char *path = xasprintf("%s/workflow-control.yaml", s->cfg.metadata_dir);
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         *ret = (struct kstatus_workflow_control){ 0 };
         int r = kstatus_read_file(path, true, s->cfg.limits.max_file_bytes, &buf, &len, &err);
         if (r == -ENOENT)

@@ -176,6 +176,23 @@ static void loop_signals(sigset_t *mask) {
         sigaddset(mask, SIGPIPE);
 }
 
+static bool ending_signal_pending(void) {
+        sigset_t pending;
+        if (sigpending(&pending) < 0)
+                return false;
+        return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1 ||
+               sigismember(&pending, SIGUSR1) == 1;
+}
+
+int64_t sidecar_budget_left(struct sidecar *s) {
+        if (!s->end_ms && ending_signal_pending())
+                s->end_ms = kstatus_monotonic_ms();
+        if (!s->end_ms)
+                return -1;
+        int64_t left = s->end_ms + s->cfg.final_deadline_ms - kstatus_monotonic_ms();
+        return left > 0 ? left : 0;
+}
+
 int sidecar_block_signals(void) {
         sigset_t mask;
         loop_signals(&mask);
@@ -276,11 +293,13 @@ static void teardown(struct loop *l) {
                         close(fds[i]);
 }
 
-static void read_signals(struct loop *l) {
+static void read_signals(struct sidecar *s, struct loop *l) {
         struct signalfd_siginfo si;
         while (read(l->signal_fd, &si, sizeof(si)) == sizeof(si)) {
                 if (l->stopping)
                         continue; /* the final write is under way */
+                if (!s->end_ms)
+                        s->end_ms = kstatus_monotonic_ms();
                 if (si.ssi_signo == SIGUSR1) {
                         l->failed = true;
                         l->why = "SIGUSR1";
@@ -313,7 +332,7 @@ static void final_step(struct sidecar *s, struct loop *l) {
 static void dispatch(struct sidecar *s, struct loop *l, uint32_t source) {
         switch (source) {
         case SRC_SIGNAL:
-                read_signals(l);
+                read_signals(s, l);
                 break;
         case SRC_INOTIFY:
                 drain_inotify(s, l);

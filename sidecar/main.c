@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "kube/client.h"
 #include "../health/controller.h"
 #include "log.h"
 #include "options.h"
@@ -50,7 +51,7 @@ static const char usage[] =
         "      --debounce=DURATION      wait before pushing a removed or polled file (50ms); a complete\n"
         "                               write is pushed at once\n"
         "      --max-debounce=DURATION  longest delay of a live push (2s)\n"
-        "      --deadline=DURATION      how long the final write may retry (60s)\n"
+        "      --deadline=DURATION      how long the shutdown may take once the pipeline ended (60s)\n"
         "      --no-live                only write when the pipeline ends\n"
         "      --poll=DURATION          check status.yaml this often instead of watching it with inotify\n"
         "                               (used by itself when inotify is out of instances or watches)\n"
@@ -62,6 +63,8 @@ static const char usage[] =
         "  -v, --verbose                log debug events too\n"
         "      --max-file-size=SIZE, --max-depth=N, --max-nodes=N, --max-status-size=SIZE\n"
         "                               status.yaml limits (1Mi, 64, 100000, 1Mi)\n"
+        "      --max-response-size=SIZE the largest answer taken from the API server (4Mi), inside\n"
+        "                               the 32Mi memory limit injection gives the sidecar\n"
         "      --version                print the version\n";
 
 /* The resource from object.yaml when the environment does not name it. */
@@ -69,7 +72,7 @@ static int object_from_input(struct sidecar_config *cfg) {
         _cleanup_free_ char *path = xasprintf("%s/object.yaml", cfg->input_dir);
         _cleanup_free_ char *buf = NULL;
         size_t len;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kstatus_read_file(path, true, 16u << 20, &buf, &len, &err) < 0)
                 return -ENOENT;
         _cleanup_json_ json_t *obj = NULL;
@@ -280,6 +283,7 @@ static const struct setting settings[] = {
         { "max-depth", 0, NULL, true, set_max_depth, AT(limits.max_depth) },
         { "max-nodes", 0, NULL, true, set_max_nodes, AT(limits.max_nodes) },
         { "max-status-size", 0, NULL, true, set_size, AT(limits.max_result_bytes) },
+        { "max-response-size", 0, NULL, true, set_size, AT(max_response_bytes) },
 };
 #undef AT
 
@@ -368,11 +372,38 @@ static void fill_defaults(struct sidecar_config *cfg) {
                 cfg->max_debounce_ms = cfg->debounce_ms;
 }
 
+/* As kubectl and client-go, a name that would change the request's path is
+ * refused before any request (docs/BEHAVIOUR.md §6); the rest is escaped. */
+static int check_path_segments(const struct sidecar_config *cfg) {
+        const struct kstatus_object_ref *o = &cfg->object;
+        const struct {
+                const char *what, *value;
+        } segments[] = {
+                { "resource name", o->name },     { "namespace", o->namespace },        { "resource", o->resource },
+                { "API group", o->group },        { "API version", o->version },        { "pod name", cfg->pod_name },
+                { "pod namespace", cfg->pod_namespace }, { "promise name", cfg->promise },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(segments); i++) {
+                if (!segments[i].value)
+                        continue;
+                _cleanup_free_ char *problems = kube_path_segment_problems(segments[i].value);
+                if (problems) {
+                        _cleanup_free_ char *safe = kstatus_escape_terminal(segments[i].value);
+                        return config_error("invalid %s \"%s\": %s", segments[i].what, safe, problems);
+                }
+        }
+        return 0;
+}
+
 static int check_config(const struct sidecar_config *cfg) {
         if (!cfg->object.name)
                 return config_error("no resource to report on: set KRATIX_OBJECT_NAME (Kratix does) or --name, or "
                                     "provide %s/object.yaml",
                                     cfg->input_dir);
+        if (!*cfg->object.name)
+                return config_error("resource name may not be empty");
+        if (check_path_segments(cfg) < 0)
+                return -EINVAL;
         if (!cfg->object.version)
                 return config_error("no API version for \"%s\": set KRATIX_OBJECT_VERSION or --api-version",
                                     cfg->object.name);
@@ -403,6 +434,7 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 .pipeline_index = -1, .pipeline_count = -1, .is_last = -1, .mode = KSTATUS_MERGE_DEEP,
                 .limits = KSTATUS_LIMITS_DEFAULT, .debounce_ms = 50, .max_debounce_ms = 2000,
                 .final_deadline_ms = 60000, .request_timeout_ms = 10000, .live = true,
+                .max_response_bytes = SIDECAR_MAX_RESPONSE_BYTES,
                 .log_format = LOG_FORMAT_TEXT, .log_level = LOG_LEVEL_INFO,
         };
         int r = read_environment(cfg);
@@ -453,7 +485,7 @@ static void print_error_line(const char *message) {
  * for the plural and the scope, as kubectl would. */
 static int resolve_resource(struct sidecar *s) {
         struct kstatus_object_ref *o = &s->cfg.object;
-        _cleanup_(kube_status_error_done) struct kube_status_error aerr = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error aerr = { 0 };
         bool namespaced;
         int r = api_resolve_kind(s->api, o->group, o->version, o->kind, &o->resource, &namespaced, &aerr);
         if (r < 0) {
@@ -468,6 +500,10 @@ static int resolve_resource(struct sidecar *s) {
         return 0;
 }
 
+static int64_t budget_left(void *userdata) {
+        return sidecar_budget_left(userdata);
+}
+
 int main(int argc, char **argv) {
         if (argc > 1 && strcmp(argv[1], "health") == 0) return health_main(argc - 1, argv + 1);
         struct sidecar s = { .kratix_owned = -1, .last = -1 };
@@ -477,12 +513,16 @@ int main(int argc, char **argv) {
                 sidecar_config_clear(&s.cfg);
                 return r > 0 ? EXIT_DONE : EXIT_CONFIG;
         }
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (api_new(&s.cfg, &s.api, &err) < 0) {
                 print_error_line(err.message);
                 sidecar_done(&s);
                 return EXIT_CONFIG;
         }
+        api_set_budget(s.api, budget_left, &s);
+        /* --once is all final write: its budget runs from the start. */
+        if (s.cfg.once)
+                s.end_ms = kstatus_monotonic_ms();
         if (!s.cfg.object.resource && resolve_resource(&s) < 0) {
                 sidecar_done(&s);
                 return EXIT_CONFIG;
@@ -496,8 +536,9 @@ int main(int argc, char **argv) {
         r = sidecar_start(&s);
         if (r < 0) {
                 sidecar_done(&s);
-                /* The object re-created under the pipeline is no configuration error. */
-                return r == -EIDRM ? EXIT_WRITE_FAILED : EXIT_CONFIG;
+                /* Only what the configuration names wrongly is a configuration
+                 * error; an unavailable API or a re-created object is not. */
+                return r == -EINVAL ? EXIT_CONFIG : EXIT_WRITE_FAILED;
         }
         if (s.cfg.once)
                 r = sidecar_finish(&s, OUTCOME_SUCCEEDED, NULL);

@@ -23,10 +23,10 @@ void sidecar_event(struct sidecar *s, const char *type, const char *reason, cons
         if (vasprintf(&msg, fmt, ap) < 0)
                 msg = NULL;
         va_end(ap);
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (msg && api_create_event(s->api, &s->cfg.object, s->uid, type, reason, msg, &err) < 0)
                 log_warning("event", "cannot record event %s: %s", reason, err.message);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
 }
 
 /* Add owned's keys to *into (conditions: the lists joined, so every type
@@ -62,16 +62,15 @@ static json_t *pushed_view(const struct sidecar *s) {
 /* Remember what the server told us about the object: -EIDRM (err filled)
  * when it is another object of the same name, the one this pipeline ran for
  * having been deleted and re-created; nothing of it is taken then. */
-static int take_object(struct sidecar *s, json_t *obj, struct kube_status_error *err) {
+static int take_object(struct sidecar *s, json_t *obj, struct kstatus_error *err) {
         json_t *meta = json_object_get(obj, "metadata");
         const char *uid = json_string_value(json_object_get(meta, "uid"));
         if (uid && s->uid && strcmp(uid, s->uid) != 0) {
                 _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
-                kube_status_error_set(err, 0, NULL,
-                                      xasprintf("%s was deleted and re-created (uid %s, now %s): not writing this "
-                                                "pipeline's status onto the new object",
-                                                what, s->uid, uid));
-                return -EIDRM;
+                return kstatus_error_set(err, EIDRM, 0, 0,
+                                         "%s was deleted and re-created (uid %s, now %s): not writing this "
+                                         "pipeline's status onto the new object",
+                                         what, s->uid, uid);
         }
         if (uid && !s->uid)
                 s->uid = xstrdup(uid);
@@ -86,7 +85,7 @@ static int take_object(struct sidecar *s, json_t *obj, struct kube_status_error 
         return 0;
 }
 
-int sidecar_read_object(struct sidecar *s, int64_t deadline_ms, struct kube_status_error *err) {
+int sidecar_read_object(struct sidecar *s, int64_t deadline_ms, struct kstatus_error *err) {
         _cleanup_free_ char *path = kstatus_object_ref_path(&s->cfg.object, NULL);
         _cleanup_json_ json_t *obj = NULL;
         int r = api_get(s->api, path, deadline_ms, &obj, err);
@@ -120,7 +119,7 @@ static bool needs_precondition(const struct status_write *w, const json_t *patch
 /* After a 409: read what the server now holds and plan again. One GET: a
  * transient failure is waited out by the library, whose next attempt gets
  * its 409 again and comes back here. */
-static int recompute(struct kube_client *c, void *userdata, json_t **body, struct kube_status_error *err) {
+static int recompute(struct kube_client *c, void *userdata, json_t **body, struct kstatus_error *err) {
         (void)c;
         struct status_write *w = userdata;
         int r = sidecar_read_object(w->s, 0, err);
@@ -137,13 +136,13 @@ static int recompute(struct kube_client *c, void *userdata, json_t **body, struc
         return 1;
 }
 
-static void log_retry(void *userdata, const struct kube_status_error *err, int64_t wait_ms) {
+static void log_retry(void *userdata, const struct kstatus_error *err, int64_t wait_ms) {
         const struct status_write *w = userdata;
         log_warning(w->tag, "attempt %d failed: %s; retrying in %lld ms", err->attempts, err->message,
                     (long long)wait_ms);
 }
 
-int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sleep, struct kube_status_error *err) {
+int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sleep, struct kstatus_error *err) {
         struct sidecar *s = w->s;
         _cleanup_json_ json_t *patch = NULL;
         int r = w->plan(w, &patch, err);
@@ -164,7 +163,7 @@ int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sle
 }
 
 int sidecar_read_status_file(struct sidecar *s, json_t **ret, char **ret_error) {
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *buf = NULL;
         size_t len = 0;
         int r = kstatus_read_file(s->cfg.status_file, true, s->cfg.limits.max_file_bytes, &buf, &len, &err);
@@ -191,7 +190,7 @@ static struct kstatus_workflow workflow_of(const struct sidecar *s) {
 }
 
 /* The start of a pipeline: only the workflow event. */
-static int plan_event(struct status_write *w, json_t **ret_patch, struct kube_status_error *err) {
+static int plan_event(struct status_write *w, json_t **ret_patch, struct kstatus_error *err) {
         (void)err;
         char now[KSTATUS_TIME_LEN];
         kstatus_time_now(now);
@@ -201,7 +200,7 @@ static int plan_event(struct status_write *w, json_t **ret_patch, struct kube_st
         return 0;
 }
 
-int sidecar_plan_file(struct status_write *w, json_t **ret_patch, struct kube_status_error *err) {
+int sidecar_plan_file(struct status_write *w, json_t **ret_patch, struct kstatus_error *err) {
         struct sidecar *s = w->s;
         char now[KSTATUS_TIME_LEN];
         kstatus_time_now(now);
@@ -209,10 +208,8 @@ int sidecar_plan_file(struct status_write *w, json_t **ret_patch, struct kube_st
         struct kstatus_plan plan = { .start = s->start, .pushed = pushed, .server = s->server, .file = w->file,
                                      .mode = s->cfg.mode, .now = now };
         json_t *patch = NULL, *owned = NULL;
-        struct kstatus_error kerr = { 0 };
-        if (kstatus_plan_patch(&plan, &patch, &owned, &kerr) < 0) {
+        if (kstatus_plan_patch(&plan, &patch, &owned, err) < 0) {
                 w->plan_failed = true;
-                kube_status_error_set(err, 0, NULL, xstrdup(kerr.message));
                 return -EINVAL;
         }
         json_decref(w->owned);
@@ -238,24 +235,25 @@ int sidecar_plan_file(struct status_write *w, json_t **ret_patch, struct kube_st
  * configure pipeline whose place is unknown leaves the condition alone. */
 static void mark_started(struct sidecar *s) {
         bool del = s->cfg.action == ACTION_DELETE;
-        if (!del && s->last < 0)
+        /* The pipeline already ended: the final write says what is true now. */
+        if ((!del && s->last < 0) || sidecar_budget_left(s) >= 0)
                 return;
         enum kstatus_workflow_event ev = del ? KSTATUS_WORKFLOW_DELETE_STARTED : KSTATUS_WORKFLOW_CONFIGURE_STARTED;
         struct status_write w = { .s = s, .tag = "start", .ev = &ev, .plan = plan_event };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = sidecar_send_status(&w, s->cfg.final_deadline_ms, false, &err);
         if (r == 0)
                 log_info("start", "workflow marked in progress (resourceVersion %s)",
                          s->resource_version ? s->resource_version : "?");
         else if (r < 0)
                 log_warning("start", "cannot mark the workflow in progress: %s", err.message);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         json_decref(w.owned);
 }
 
 /* The status the pipeline started from: object.yaml when Kratix wrote one. */
 static void read_start(struct sidecar *s) {
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *object_file = xasprintf("%s/object.yaml", s->cfg.input_dir);
         _cleanup_free_ char *buf = NULL;
         size_t len;
@@ -284,13 +282,18 @@ int sidecar_start(struct sidecar *s) {
         read_start(s);
         /* The API may be briefly unavailable (429, 5xx, a restart): ride it
          * out as writes do, within the final write's deadline. */
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = sidecar_read_object(s, s->cfg.final_deadline_ms, &err);
         if (r < 0) {
                 _cleanup_free_ char *what = kstatus_object_ref_display(&s->cfg.object);
                 log_error_errno(r, "start", "cannot read %s: %s", what, err.message);
-                kube_status_error_done(&err);
-                return r == -EIDRM ? r : -EINVAL;
+                /* No answer, 429 or 5xx through the deadline, a bad answer or
+                 * a re-created object is no configuration error; the server
+                 * refusing what the configuration names (401, 403, 404, 422),
+                 * or a TLS failure, is. */
+                bool config = !(r == -EIDRM || r == -E2BIG || r == -EBADMSG || kube_error_is_transient(r, &err));
+                kstatus_error_done(&err);
+                return config ? -EINVAL : r;
         }
         if (!s->start)
                 s->start = json_deep_copy(s->server);
@@ -304,7 +307,7 @@ int sidecar_start(struct sidecar *s) {
 
 /* What a live push's result means for the loop: 0 done, -EAGAIN to retry
  * after s->retry_ms (the library's wait), else given up until the next change. */
-static int push_failed(struct sidecar *s, struct status_write *w, int r, struct kube_status_error *err) {
+static int push_failed(struct sidecar *s, struct status_write *w, int r, struct kstatus_error *err) {
         own_union(&s->unsure, w->owned);
         bool again = r == -ESTALE || kube_error_is_transient(r, err);
         if (again)
@@ -331,7 +334,7 @@ int sidecar_push_live(struct sidecar *s) {
         s->last_good = json_incref(file);
 
         struct status_write w = { .s = s, .tag = "push", .file = file, .live = true, .plan = sidecar_plan_file };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int64_t t0 = kstatus_monotonic_ms();
         int r = sidecar_send_status(&w, s->cfg.final_deadline_ms, true, &err);
         if (r < 0 && w.plan_failed)
@@ -353,6 +356,6 @@ int sidecar_push_live(struct sidecar *s) {
                 r = 0;
         }
         json_decref(w.owned);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         return r;
 }

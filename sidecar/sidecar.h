@@ -15,6 +15,11 @@
 
 struct api;
 
+/* The largest API answer the sidecar takes by default: a Kubernetes object is
+ * at most 1.5 MiB (etcd's request limit), and the sidecar must stay inside the
+ * 32 MiB memory limit injection gives it (docs/BEHAVIOUR.md §6). */
+#define SIDECAR_MAX_RESPONSE_BYTES (4u << 20)
+
 enum workflow_action { ACTION_CONFIGURE, ACTION_DELETE };
 
 /* --workflow-conditions: who writes what Kratix owns (ConfigureWorkflowCompleted, the message resets). */
@@ -43,6 +48,7 @@ struct sidecar_config {
         enum workflow_conditions workflow_conditions;
         enum kstatus_merge_mode mode;
         struct kstatus_limits limits;
+        size_t max_response_bytes; /* the largest API answer taken (--max-response-size) */
         int64_t debounce_ms;
         int64_t max_debounce_ms;
         int64_t final_deadline_ms;
@@ -75,6 +81,7 @@ struct sidecar {
         unsigned live_failures; /* live pushes failed in a row (the backoff's exponent) */
         int64_t retry_ms;       /* after a live push returned -EAGAIN: when to try again */
         unsigned pod_looks;     /* the final write's looks at the Pod so far */
+        int64_t end_ms;         /* monotonic ms when the pipeline's end was first seen; 0 before */
 };
 
 void sidecar_config_clear(struct sidecar_config *cfg);
@@ -89,8 +96,10 @@ enum pipeline_outcome {
 };
 
 /* push.c */
-int sidecar_start(struct sidecar *s);           /* read start status, set "in progress" conditions;
-                                                 * -EIDRM: the object was re-created, -EINVAL other */
+/* Read the start status, set the "in progress" conditions: -EINVAL when the
+ * configuration names what the server refuses, -EIDRM when the object was
+ * re-created, another <0 when the API could not be read within the budget. */
+int sidecar_start(struct sidecar *s);
 /* One live push of the current file; -EAGAIN to retry after s->retry_ms. */
 int sidecar_push_live(struct sidecar *s);
 /* final.c: the final write: status.yaml's keys always, the workflow conditions the outcome gives; 0 acknowledged. */
@@ -98,7 +107,6 @@ int sidecar_finish(struct sidecar *s, enum pipeline_outcome outcome, const char 
 void sidecar_event(struct sidecar *s, const char *type, const char *reason, const char *fmt, ...) _printf_(4, 5);
 
 /* push.c: the one way a status write is planned and sent (final.c too). */
-struct kube_status_error;
 /* One status write: plan() says what to send against s->server, again after
  * every 409. */
 struct status_write {
@@ -112,17 +120,17 @@ struct status_write {
         json_t *owned;                         /* set by the plan: what the write owns once stored */
         /* The status patch (new reference) from s->server to what this write
          * wants, NULL when nothing; <0 with err filled when it cannot be planned. */
-        int (*plan)(struct status_write *w, json_t **ret_patch, struct kube_status_error *err);
+        int (*plan)(struct status_write *w, json_t **ret_patch, struct kstatus_error *err);
 };
 /* Plan w and send it under the library's policy for up to deadline_ms
  * (no_sleep: a failure that needs a wait is returned, for the event loop to
  * schedule). 0 stored, KUBE_NOTHING_TO_DO, or <0 with err filled. */
-int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sleep, struct kube_status_error *err);
+int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sleep, struct kstatus_error *err);
 /* The plan of a push or the final write: status.yaml's keys (kstatus_plan_patch),
  * then the workflow event if any, as one patch from what the server holds. */
-int sidecar_plan_file(struct status_write *w, json_t **ret_patch, struct kube_status_error *err);
+int sidecar_plan_file(struct status_write *w, json_t **ret_patch, struct kstatus_error *err);
 /* GET the object into s->server, riding out transient faults for up to deadline_ms (0: one attempt). */
-int sidecar_read_object(struct sidecar *s, int64_t deadline_ms, struct kube_status_error *err);
+int sidecar_read_object(struct sidecar *s, int64_t deadline_ms, struct kstatus_error *err);
 /* Read and check status.yaml: 0 with *ret (new reference; {} when the file is
  * missing), or <0 with *ret_error (new string) saying why it is refused. */
 int sidecar_read_status_file(struct sidecar *s, json_t **ret, char **ret_error);
@@ -137,7 +145,7 @@ void sidecar_locate(struct sidecar *s);
 struct kstatus_workflow_control;
 int sidecar_read_control(struct sidecar *s, struct kstatus_workflow_control *ret, char **ret_error);
 /* GET the sidecar's own Pod, riding out transient errors for up to deadline_ms. */
-int sidecar_read_pod(struct sidecar *s, int64_t deadline_ms, json_t **ret, struct kube_status_error *err);
+int sidecar_read_pod(struct sidecar *s, int64_t deadline_ms, json_t **ret, struct kstatus_error *err);
 /* Set kratix_owned from the Pod's containers (Kratix's status-writer writes what Kratix owns). */
 void sidecar_owner_from_pod(struct sidecar *s, const json_t *pod);
 
@@ -152,6 +160,11 @@ int sidecar_final(struct sidecar *s, bool signal_failed, const char *why);
 
 /* loop.c */
 int sidecar_run(struct sidecar *s);
+/* The one shutdown budget (docs/BEHAVIOUR.md §5): --deadline from the moment
+ * the sidecar first sees the pipeline's end (a signal, read by the loop or
+ * found pending while it was busy starting or pushing), shared by everything
+ * it still sends. ms left (0: spent), or -1 before the end. */
+int64_t sidecar_budget_left(struct sidecar *s);
 /* Block the signals the loop reads from its signalfd. Called before
  * sidecar_start(), so a SIGTERM that arrives while the sidecar is still
  * starting (reading the resource through faults) waits for the loop, which

@@ -5,8 +5,9 @@
  * it over TLS), the credentials of a struct kube_config, the exec plugin's
  * cached credential and an injectable clock for the retry loop.
  *
- * Failures are described in a struct kube_status_error: the HTTP code when
- * the server answered and a message formatted as kubectl formats it:
+ * Failures are described in a struct kstatus_error (util.h): the errno, the
+ * HTTP code and reason when the server answered (0 and NULL when it did not:
+ * connection error, timeout, credentials), and a message worded as kubectl words it:
  *   Error from server (NotFound): databases.example.promise.syntasso.io "x" not found
  *   error: You must be logged in to the server (Unauthorized)
  *   The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?
@@ -23,20 +24,6 @@
 #include "util.h"
 
 struct kube_client;
-
-struct kube_status_error {
-        int http_code;          /* 0: the server did not answer (connection error, timeout, credentials) */
-        int64_t retry_after_ms; /* from Retry-After, -1 when absent */
-        int attempts;           /* requests made (kube_client_write) */
-        char *reason;           /* the Status reason ("NotFound", "Conflict"), NULL when none */
-        char *message;          /* one kubectl-style text; set on every failure */
-};
-
-/* Free the strings and reset to empty; safe on a zeroed or already-reset struct. */
-void kube_status_error_done(struct kube_status_error *err);
-/* Replace err's reason and message (message taken over; err may be NULL);
- * attempts and retry_after_ms stay. */
-void kube_status_error_set(struct kube_status_error *err, int http_code, const char *reason, char *message);
 
 /* The clock the retry loop uses; tests inject one to run fast and see every
  * sleep. Any member NULL: the real one (CLOCK_MONOTONIC, nanosleep, random()). */
@@ -62,6 +49,11 @@ static inline void kube_client_freep(struct kube_client **c) { kube_client_free(
 
 void kube_client_set_clock(struct kube_client *c, const struct kube_clock *clock);
 
+/* Change the per-request timeout (kube_client_options.request_timeout_ms) for
+ * the requests that follow: a command with one deadline gives each request
+ * only what is left of it. */
+void kube_client_set_request_timeout(struct kube_client *c, int64_t ms);
+
 /* "host:port" of the server, for messages (borrowed). */
 const char *kube_client_host(const struct kube_client *c);
 
@@ -82,10 +74,10 @@ int kube_client_http_version(const struct kube_client *c);
  * or -EHOSTUNREACH when there was no answer, -EPERM when no credential could be
  * obtained; err (may be NULL) describes it. */
 int kube_client_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
-                        const json_t *body, json_t **ret, struct kube_status_error *err);
+                        const json_t *body, json_t **ret, struct kstatus_error *err);
 
 /* GET path; *ret a new reference. */
-int kube_client_get(struct kube_client *c, const char *path, json_t **ret, struct kube_status_error *err);
+int kube_client_get(struct kube_client *c, const char *path, json_t **ret, struct kstatus_error *err);
 
 /* Called with each piece of a streamed answer as it arrives (data borrowed,
  * not NUL-terminated, pieces cut anywhere); return 0 to go on, non-zero to
@@ -98,7 +90,7 @@ typedef int (*kube_stream_fn)(const char *data, size_t len, void *userdata);
  * answer ended, fn's non-zero value when it stopped, or a negative errno as
  * kube_client_request (an error answer is collected, bounded, for err). */
 int kube_client_stream(struct kube_client *c, const char *path, bool no_timeout, kube_stream_fn fn, void *userdata,
-                       struct kube_status_error *err);
+                       struct kstatus_error *err);
 
 /* Called per page of a LIST (page borrowed); return 0 to go on, non-zero to
  * stop (returned by kube_client_list). */
@@ -113,7 +105,7 @@ typedef int (*kube_page_fn)(const json_t *page, void *userdata);
  * expired) restarts the list from the beginning once, as kubectl does; with
  * page_fn the pages before it are then handed over again. */
 int kube_client_list(struct kube_client *c, const char *path, unsigned limit, kube_page_fn page_fn, void *userdata,
-                     json_t **ret, struct kube_status_error *err);
+                     json_t **ret, struct kstatus_error *err);
 
 enum kube_patch_type {
         KUBE_PATCH_MERGE,      /* application/merge-patch+json */
@@ -143,10 +135,16 @@ struct kube_retry_policy {
          * transient one (kube_error_is_transient) is waited out like a failed
          * attempt and the write retried. NULL: a 409 is returned like any other
          * error. */
-        int (*recompute)(struct kube_client *c, void *userdata, json_t **body, struct kube_status_error *err);
+        int (*recompute)(struct kube_client *c, void *userdata, json_t **body, struct kstatus_error *err);
         /* Told before each wait (may be NULL): for a log line. */
-        void (*on_retry)(void *userdata, const struct kube_status_error *err, int64_t wait_ms);
+        void (*on_retry)(void *userdata, const struct kstatus_error *err, int64_t wait_ms);
         void *userdata;
+        /* What is left of a time budget the caller shares among many calls
+         * (may be NULL; it returns ms, or <0 while none applies): every
+         * attempt ends by it, even the one attempt of a deadline_ms of 0, and
+         * a wait that would pass it is not started. */
+        int64_t (*budget_ms)(void *budget_userdata);
+        void *budget_userdata;
 };
 #define KUBE_NOTHING_TO_DO 1
 
@@ -155,13 +153,13 @@ struct kube_retry_policy {
  * did not resolve. A TLS verification failure, a rejected credential (401/403),
  * 404 or 422 are permanent. (A 409 is the caller's: see recompute.) r is the
  * negative errno the call returned. */
-bool kube_error_is_transient(int r, const struct kube_status_error *e);
+bool kube_error_is_transient(int r, const struct kstatus_error *e);
 
 /* How long to wait before retry number attempt (0-based) after the
  * transient failure err: its Retry-After for 429 and 503, else full jitter in
  * [0, min(initial << attempt, max)] from the client's clock. */
 int64_t kube_retry_wait_ms(struct kube_client *c, const struct kube_retry_policy *policy, unsigned attempt,
-                           const struct kube_status_error *err);
+                           const struct kstatus_error *err);
 
 /* Send a write (method PATCH, POST, PUT or DELETE; or a GET that should ride
  * out faults, body NULL) under policy (NULL: one attempt). Returns 0 with the server's answer in *ret (new reference; ret
@@ -170,17 +168,17 @@ int64_t kube_retry_wait_ms(struct kube_client *c, const struct kube_retry_policy
  * When the deadline ends the retries the message says so. */
 int kube_client_write(struct kube_client *c, const char *method, const char *path, const char *content_type,
                       const json_t *body, const struct kube_retry_policy *policy, json_t **ret,
-                      struct kube_status_error *err);
+                      struct kstatus_error *err);
 
 /* PATCH path (the object's path) or path + "/" + subresource (subresource may
  * be NULL), body borrowed. As kube_client_write. */
 int kube_client_patch(struct kube_client *c, const char *path, const char *subresource, enum kube_patch_type type,
                       const json_t *body, const struct kube_retry_policy *policy, json_t **ret,
-                      struct kube_status_error *err);
+                      struct kstatus_error *err);
 
 /* POST body to the collection path (e.g. /api/v1/namespaces/ns/events). */
 int kube_client_create(struct kube_client *c, const char *path, const json_t *body,
-                       const struct kube_retry_policy *policy, json_t **ret, struct kube_status_error *err);
+                       const struct kube_retry_policy *policy, json_t **ret, struct kstatus_error *err);
 
 /* Format a server answer as kubectl does, into a new string: code is the HTTP
  * status, body the response text (may be NULL or not JSON). *reason (may be

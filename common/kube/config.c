@@ -86,7 +86,7 @@ static void merged_done(struct merged *m) {
 static int merge_file(struct merged *m, const char *path, bool must_exist, struct kstatus_error *err) {
         _cleanup_free_ char *buf = NULL;
         size_t len;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         int r = kstatus_read_file(path, false, 16u << 20, &buf, &len, &e);
         if (r == -ENOENT && !must_exist)
                 return 0;
@@ -250,12 +250,12 @@ static int load_in_cluster(const struct kube_config_options *o, struct kube_conf
 static int load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err);
 
 int kube_config_load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err) {
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         int r = load(o, ret, &e);
         if (r < 0 && err) {
                 /* The whole line kubectl prints. */
                 if (str_has_prefix(e.message, "Error in configuration: "))
-                        *err = e;
+                        kstatus_error_move(err, &e);
                 else
                         kstatus_error_set(err, -r, 0, 0, "error: %s", e.message);
         }
@@ -368,6 +368,22 @@ bool kube_has_control(const char *s) {
 
 bool kube_server_is_tls(const char *server) {
         return strncasecmp(server, "https://", strlen("https://")) == 0;
+}
+
+void kube_config_drop_plain_http_credentials(struct kube_config *c) {
+        if (!c || !c->server || kube_server_is_tls(c->server))
+                return;
+        struct kube_config *creds = xcalloc(1, sizeof(*creds));
+        creds->token = TAKE_PTR(c->token);
+        creds->token_file = TAKE_PTR(c->token_file);
+        creds->username = TAKE_PTR(c->username);
+        creds->password = TAKE_PTR(c->password);
+        creds->client_cert_file = TAKE_PTR(c->client_cert_file);
+        creds->client_cert_data = TAKE_PTR(c->client_cert_data);
+        creds->client_key_file = TAKE_PTR(c->client_key_file);
+        creds->client_key_data = TAKE_PTR(c->client_key_data);
+        creds->exec = TAKE_PTR(c->exec);
+        kube_config_free(creds); /* wipes what is secret */
 }
 
 /* A control character in a credential would reach the wire as a header line

@@ -67,6 +67,11 @@ struct kube_config {
 int kube_config_load(const struct kube_config_options *opts, struct kube_config **ret, struct kstatus_error *err);
 
 void kube_config_free(struct kube_config *config);
+/* As client-go's ClientConfig, which reads a user's credentials only for a
+ * server spoken to over TLS: when config's server is not https://, drop (and
+ * wipe) every credential it holds. For what is set after loading, as the
+ * plugin's --server, --token, --username and --password are. */
+void kube_config_drop_plain_http_credentials(struct kube_config *config);
 
 /* The names of the contexts the kubeconfig(s) opts selects define, as a new
  * array (for completion of --context); errors as kube_config_load. */

@@ -168,12 +168,12 @@ void kube_discovery_add_resources(json_t *into, const char *group, const char *v
         }
 }
 
-static int get(struct kube_discovery *d, const char *path, json_t **ret, struct kube_status_error *err) {
+static int get(struct kube_discovery *d, const char *path, json_t **ret, struct kstatus_error *err) {
         d->requests++;
         return kube_client_get(d->c, path, ret, err);
 }
 
-static int fetch(struct kube_discovery *d, json_t **ret, struct kube_status_error *err) {
+static int fetch(struct kube_discovery *d, json_t **ret, struct kstatus_error *err) {
         _cleanup_json_ json_t *first = json_array(), *later = json_array();
         _cleanup_json_ json_t *api = NULL, *apis = NULL;
         int r = get(d, "/api", &api, err);
@@ -199,19 +199,14 @@ static int fetch(struct kube_discovery *d, json_t **ret, struct kube_status_erro
                         const char *ver = sv(v, "version");
                         _cleanup_free_ char *path = xasprintf("/apis/%s/%s", name, ver);
                         _cleanup_json_ json_t *list = NULL;
-                        struct kube_status_error e = { 0 };
+                        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
                         /* A group that fails (an aggregated API that is down)
                          * is left out, as kubectl does with partial discovery. */
                         if (get(d, path, &list, &e) < 0) {
                                 if (e.http_code == 0) {
-                                        kube_status_error_done(err);
-                                        if (err)
-                                                *err = e;
-                                        else
-                                                kube_status_error_done(&e);
+                                        kstatus_error_move(err, &e);
                                         return -EIO;
                                 }
-                                kube_status_error_done(&e);
                                 continue;
                         }
                         kube_discovery_add_resources(strcmp(ver, pref) == 0 ? first : later, name, ver, list);
@@ -310,7 +305,7 @@ unsigned kube_discovery_requests(const struct kube_discovery *d) {
         return d->requests;
 }
 
-static int refresh(struct kube_discovery *d, struct kube_status_error *err) {
+static int refresh(struct kube_discovery *d, struct kstatus_error *err) {
         json_t *res = NULL;
         int r = fetch(d, &res, err);
         if (r < 0)
@@ -322,7 +317,7 @@ static int refresh(struct kube_discovery *d, struct kube_status_error *err) {
         return 0;
 }
 
-static int ensure(struct kube_discovery *d, struct kube_status_error *err) {
+static int ensure(struct kube_discovery *d, struct kstatus_error *err) {
         if (!d->resources)
                 load_cache(d);
         if (!d->resources)
@@ -330,16 +325,13 @@ static int ensure(struct kube_discovery *d, struct kube_status_error *err) {
         return 0;
 }
 
-static int not_found(const char *arg, struct kube_status_error *err) {
+static int not_found(const char *arg, struct kstatus_error *err) {
         _cleanup_free_ char *res = xstrndup(arg, strcspn(arg, "."));
-        kube_status_error_done(err);
-        if (err)
-                err->message = xasprintf("error: the server doesn't have a resource type \"%s\"", res);
-        return -ENOENT;
+        return kstatus_error_set(err, ENOENT, 0, 0, "error: the server doesn't have a resource type \"%s\"", res);
 }
 
 int kube_discovery_resolve(struct kube_discovery *d, const char *arg, struct kube_resource *ret, char **warning,
-                           struct kube_status_error *err) {
+                           struct kstatus_error *err) {
         int r = ensure(d, err);
         if (r < 0)
                 return r;
@@ -367,7 +359,7 @@ static const json_t *find_kind(const json_t *resources, const char *group, const
 }
 
 int kube_discovery_resolve_kind(struct kube_discovery *d, const char *api_version, const char *kind,
-                                struct kube_resource *ret, struct kube_status_error *err) {
+                                struct kube_resource *ret, struct kstatus_error *err) {
         const char *slash = strchr(api_version, '/');
         _cleanup_free_ char *group = slash ? xstrndup(api_version, (size_t)(slash - api_version)) : xstrdup("");
         const char *version = slash ? slash + 1 : api_version;
@@ -380,18 +372,14 @@ int kube_discovery_resolve_kind(struct kube_discovery *d, const char *api_versio
                         return r;
                 e = find_kind(d->resources, group, version, kind);
         }
-        if (!e) {
-                kube_status_error_done(err);
-                if (err)
-                        err->message = xasprintf("error: no matches for kind \"%s\" in version \"%s\"",
-                                                 kind, api_version);
-                return -ENOENT;
-        }
+        if (!e)
+                return kstatus_error_set(err, ENOENT, 0, 0, "error: no matches for kind \"%s\" in version \"%s\"",
+                                         kind, api_version);
         fill(e, ret);
         return 0;
 }
 
-int kube_discovery_resources(struct kube_discovery *d, const json_t **ret, struct kube_status_error *err) {
+int kube_discovery_resources(struct kube_discovery *d, const json_t **ret, struct kstatus_error *err) {
         int r = ensure(d, err);
         if (r < 0)
                 return r;

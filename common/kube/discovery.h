@@ -57,7 +57,7 @@ static inline void kube_discovery_freep(struct kube_discovery **d) { kube_discov
  * -ENOENT with "error: the server doesn't have a resource type \"foo\"" in
  * err, or another negative errno when discovery itself failed. */
 int kube_discovery_resolve(struct kube_discovery *d, const char *arg, struct kube_resource *ret, char **warning,
-                           struct kube_status_error *err);
+                           struct kstatus_error *err);
 
 /* Resolve from a discovery document without any I/O: resources is the
  * array kstatus caches (objects with group, version, resource, kind,
@@ -68,12 +68,12 @@ int kube_discovery_resolve_in(const json_t *resources, const char *arg, struct k
 /* The resource for an apiVersion ("group/version" or "v1") and kind (as in
  * an object.yaml). Same errors as kube_discovery_resolve. */
 int kube_discovery_resolve_kind(struct kube_discovery *d, const char *api_version, const char *kind,
-                                struct kube_resource *ret, struct kube_status_error *err);
+                                struct kube_resource *ret, struct kstatus_error *err);
 
 /* Every resource discovery knows, in priority order (one entry per group,
  * version and resource, in kube_discovery_resolve_in's shape), from the cache
  * when warm: borrowed, valid until d is freed. For completion. */
-int kube_discovery_resources(struct kube_discovery *d, const json_t **ret, struct kube_status_error *err);
+int kube_discovery_resources(struct kube_discovery *d, const json_t **ret, struct kstatus_error *err);
 
 /* Requests made for discovery so far (0 on a warm cache). */
 unsigned kube_discovery_requests(const struct kube_discovery *d);

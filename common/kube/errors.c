@@ -10,29 +10,6 @@
 
 #include "kube/internal.h"
 
-void kube_status_error_done(struct kube_status_error *err) {
-        if (!err)
-                return;
-        free(err->reason);
-        free(err->message);
-        *err = (struct kube_status_error){ .retry_after_ms = -1 };
-}
-
-void kube_status_error_set(struct kube_status_error *err, int http_code, const char *reason, char *message) {
-        if (!err) {
-                free(message);
-                return;
-        }
-        int attempts = err->attempts;
-        int64_t retry_after = err->retry_after_ms;
-        kube_status_error_done(err);
-        err->http_code = http_code;
-        err->reason = reason ? xstrdup(reason) : NULL;
-        err->message = message;
-        err->attempts = attempts;
-        err->retry_after_ms = retry_after;
-}
-
 /* client-go's NewGenericServerResponse: the reason and message kubectl shows
  * when the body is not a Status. */
 static void generic_response(int code, const char **reason, const char **message) {
@@ -197,7 +174,7 @@ static const char *verify_text(const char *why) {
 
 /* A transfer that got no HTTP answer, as kubectl words it. */
 int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, const char *errbuf, bool too_big,
-                         struct kube_status_error *err) {
+                         struct kstatus_error *err) {
         _cleanup_free_ char *text = xstrdup(errbuf && *errbuf ? errbuf : curl_easy_strerror(cc));
         size_t n = strlen(text);
         while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
@@ -261,8 +238,7 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
                 r = -EPROTO;
                 msg = xasprintf("Unable to connect to the server: %s", why);
         }
-        kube_status_error_set(err, 0, NULL, msg);
-        return r;
+        return kstatus_error_set_http(err, -r, 0, NULL, msg);
 }
 
 int kube_http_errno(int code, const char *reason) {
@@ -284,7 +260,7 @@ int kube_http_errno(int code, const char *reason) {
         }
 }
 
-bool kube_error_is_transient(int r, const struct kube_status_error *e) {
+bool kube_error_is_transient(int r, const struct kstatus_error *e) {
         if (e->http_code == 0)
                 return r == -ECONNREFUSED || r == -ECONNRESET || r == -ETIMEDOUT || r == -EHOSTUNREACH;
         return e->http_code == 429 || e->http_code >= 500;

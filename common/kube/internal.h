@@ -69,7 +69,7 @@ int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_
 int kube_handle_setup_tls(struct kube_client *c, CURL *h, struct kstatus_error *err);
 int kube_apply_auth(struct kube_client *c, CURL *h, struct kstatus_error *err);
 int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, const char *errbuf, bool too_big,
-                         struct kube_status_error *err);
+                         struct kstatus_error *err);
 int kube_http_errno(int code, const char *reason);
 void kube_secret_free(char *s);
 

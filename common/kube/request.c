@@ -105,16 +105,15 @@ static void after_transfer(struct kube_client *c, CURLcode cc) {
 }
 
 static int perform(struct kube_client *c, const char *method, const char *path, const char *content_type,
-                   const char *body, size_t body_len, long *code, struct kube_status_error *err) {
+                   const char *body, size_t body_len, long *code, struct kstatus_error *err) {
         CURL *h = c->curl;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         kube_response_reset(&c->resp);
         c->errbuf[0] = '\0';
-        if (kube_apply_auth(c, h, &e) < 0) {
+        if (kube_apply_auth(c, h, &e) < 0)
                 /* No credential, no request: kubectl says "Unable to connect". */
-                kube_status_error_set(err, 0, NULL, xasprintf("Unable to connect to the server: %s", e.message));
-                return -EPERM;
-        }
+                return kstatus_error_set_http(err, EPERM, 0, NULL,
+                                              xasprintf("Unable to connect to the server: %s", e.message));
         _cleanup_free_ char *url = xasprintf("%s%s", c->base, path);
         struct curl_slist *headers = request_headers(content_type, body != NULL);
         CURLcode cc = set_request(c, method, url, headers, body, body_len);
@@ -139,13 +138,16 @@ static int perform(struct kube_client *c, const char *method, const char *path, 
         return 0;
 }
 
+void kube_client_set_request_timeout(struct kube_client *c, int64_t ms) {
+        c->opts.request_timeout_ms = ms > 0 ? ms : 0;
+        c->attempt_timeout_ms = 0;
+}
+
 int kube_client_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
-                        const json_t *body, json_t **ret, struct kube_status_error *err) {
+                        const json_t *body, json_t **ret, struct kstatus_error *err) {
         _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-        if (body && !text) {
-                kube_status_error_set(err, 0, NULL, xstrdup("error: cannot encode the request body"));
-                return -ENOMEM;
-        }
+        if (body && !text)
+                return kstatus_error_set_http(err, ENOMEM, 0, NULL, xstrdup("error: cannot encode the request body"));
         if (!c->attempt_timeout_ms)
                 c->attempt_timeout_ms = c->opts.request_timeout_ms;
         long code = 0;
@@ -170,11 +172,10 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
                 else {
                         json_error_t je;
                         v = json_loadb(c->resp.data, c->resp.len, JSON_DECODE_ANY, &je);
-                        if (!v) {
-                                kube_status_error_set(err, (int)code, NULL,
-                                                 xasprintf("error: the server's answer is not JSON: %s", je.text));
-                                return -EBADMSG;
-                        }
+                        if (!v)
+                                return kstatus_error_set_http(
+                                        err, EBADMSG, (int)code, NULL,
+                                        xasprintf("error: the server's answer is not JSON: %s", je.text));
                 }
                 if (ret)
                         *ret = v;
@@ -184,18 +185,18 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
         }
         char *reason = NULL;
         char *msg = kube_format_server_error((int)code, c->resp.data, c->resp.len, &reason);
-        kube_status_error_set(err, (int)code, reason, msg);
         r = kube_http_errno((int)code, reason);
+        kstatus_error_set_http(err, r, (int)code, reason, msg);
         free(reason);
         return r;
 }
 
-int kube_client_get(struct kube_client *c, const char *path, json_t **ret, struct kube_status_error *err) {
+int kube_client_get(struct kube_client *c, const char *path, json_t **ret, struct kstatus_error *err) {
         return kube_client_request(c, "GET", path, NULL, NULL, ret, err);
 }
 
 int kube_client_list(struct kube_client *c, const char *path, unsigned limit, kube_page_fn page_fn, void *userdata,
-                     json_t **ret, struct kube_status_error *err) {
+                     json_t **ret, struct kstatus_error *err) {
         _cleanup_json_ json_t *all = NULL, *items = NULL;
         _cleanup_free_ char *cont = NULL;
         bool restarted = false;
@@ -221,10 +222,9 @@ int kube_client_list(struct kube_client *c, const char *path, unsigned limit, ku
                 }
                 if (r < 0)
                         return r;
-                if (!json_is_object(page)) {
-                        kube_status_error_set(err, 200, NULL, xstrdup("error: the server's answer is not a List"));
-                        return -EBADMSG;
-                }
+                if (!json_is_object(page))
+                        return kstatus_error_set_http(err, EBADMSG, 200, NULL,
+                                                      xstrdup("error: the server's answer is not a List"));
                 if (page_fn) {
                         r = page_fn(page, userdata);
                         if (r != 0)
@@ -288,7 +288,7 @@ static size_t stream_sink(const char *data, size_t len, void *userdata) {
 }
 
 int kube_client_stream(struct kube_client *c, const char *path, bool no_timeout, kube_stream_fn fn, void *userdata,
-                       struct kube_status_error *err) {
+                       struct kstatus_error *err) {
         struct stream s = { .c = c, .fn = fn, .userdata = userdata };
         int64_t saved_timeout = c->attempt_timeout_ms ? c->attempt_timeout_ms : c->opts.request_timeout_ms;
         c->attempt_timeout_ms = no_timeout ? 0 : saved_timeout;
@@ -301,7 +301,7 @@ int kube_client_stream(struct kube_client *c, const char *path, bool no_timeout,
         c->attempt_timeout_ms = saved_timeout;
         _cleanup_free_ char *body = s.error;
         if (s.stopped) {
-                kube_status_error_done(err);
+                kstatus_error_done(err);
                 return s.stopped;
         }
         if (r < 0)
@@ -310,8 +310,8 @@ int kube_client_stream(struct kube_client *c, const char *path, bool no_timeout,
                 return 0;
         char *reason = NULL;
         char *msg = kube_format_server_error((int)code, body, s.error_len, &reason);
-        kube_status_error_set(err, (int)code, reason, msg);
         r = kube_http_errno((int)code, reason);
+        kstatus_error_set_http(err, r, (int)code, reason, msg);
         free(reason);
         return r;
 }

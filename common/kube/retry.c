@@ -52,7 +52,7 @@ static char *format_ms(int64_t ms) {
 }
 
 int64_t kube_retry_wait_ms(struct kube_client *c, const struct kube_retry_policy *policy, unsigned attempt,
-                           const struct kube_status_error *err) {
+                           const struct kstatus_error *err) {
         if ((err->http_code == 429 || err->http_code == 503) && err->retry_after_ms >= 0)
                 return err->retry_after_ms;
         int64_t initial = policy && policy->initial_backoff_ms > 0 ? policy->initial_backoff_ms : 100;
@@ -79,10 +79,18 @@ static int64_t elapsed_ms(const struct write_state *w) {
         return w->c->clock.now_ms(w->c->clock.userdata) - w->start;
 }
 
-/* Each attempt ends by the deadline too. */
+/* What the caller's shared budget leaves, <0 when none applies. */
+static int64_t budget_left(const struct write_state *w) {
+        return w->p->budget_ms ? w->p->budget_ms(w->p->budget_userdata) : -1;
+}
+
+/* Each attempt ends by the deadline and the budget too. */
 static void attempt_timeout(struct write_state *w) {
-        int64_t t = w->c->opts.request_timeout_ms, left = w->p->deadline_ms - elapsed_ms(w);
-        if (w->p->deadline_ms > 0 && (t == 0 || left < t))
+        int64_t t = w->c->opts.request_timeout_ms, budget = budget_left(w);
+        int64_t left = w->p->deadline_ms > 0 ? w->p->deadline_ms - elapsed_ms(w) : -1;
+        if (budget >= 0 && (left < 0 || budget < left))
+                left = budget;
+        if (left >= 0 && (t == 0 || left < t))
                 t = left > 1 ? left : 1;
         w->c->attempt_timeout_ms = t;
 }
@@ -90,7 +98,7 @@ static void attempt_timeout(struct write_state *w) {
 /* After failure r: 2 to retry at once with a recomputed body, 1 to retry
  * after *wait, 0 to return r (or *r replaced: KUBE_NOTHING_TO_DO, or the
  * recompute's error). */
-static int next_step(struct write_state *w, int *r, struct kube_status_error *e, int64_t *wait) {
+static int next_step(struct write_state *w, int *r, struct kstatus_error *e, int64_t *wait) {
         const struct kube_retry_policy *p = w->p;
         *wait = 0;
         if (p->deadline_ms <= 0)
@@ -117,23 +125,24 @@ static int next_step(struct write_state *w, int *r, struct kube_status_error *e,
         return 1;
 }
 
-static void gave_up(struct kube_status_error *e, int attempts, int64_t deadline_ms) {
-        _cleanup_free_ char *d = format_ms(deadline_ms);
-        char *msg = xasprintf("%s (gave up after %d attempts: deadline %s)", e->message ? e->message : "error",
-                              attempts, d);
+/* deadline_ms <0: the caller's budget ran out. */
+static void gave_up(struct kstatus_error *e, int attempts, int64_t deadline_ms) {
+        _cleanup_free_ char *d = deadline_ms >= 0 ? format_ms(deadline_ms) : NULL;
+        char *msg = xasprintf("%s (gave up after %d attempts: %s%s)", e->message ? e->message : "error", attempts,
+                              d ? "deadline " : "out of time", d ? d : "");
         free(e->message);
         e->message = msg;
 }
 
 int kube_client_write(struct kube_client *c, const char *method, const char *path, const char *content_type,
                       const json_t *body, const struct kube_retry_policy *policy, json_t **ret,
-                      struct kube_status_error *err) {
+                      struct kstatus_error *err) {
         static const struct kube_retry_policy none = { 0 };
         struct write_state w = { .c = c, .p = policy ? policy : &none, .start = c->clock.now_ms(c->clock.userdata),
                                  .body = json_incref((json_t *)body) };
-        struct kube_status_error local = { .retry_after_ms = -1 };
-        struct kube_status_error *e = err ? err : &local;
-        kube_status_error_done(e);
+        _cleanup_(kstatus_error_done) struct kstatus_error local = { 0 };
+        struct kstatus_error *e = err ? err : &local;
+        kstatus_error_done(e);
         int r;
         for (int attempt = 1;; attempt++) {
                 attempt_timeout(&w);
@@ -150,6 +159,11 @@ int kube_client_write(struct kube_client *c, const char *method, const char *pat
                         gave_up(e, attempt, w.p->deadline_ms);
                         break;
                 }
+                int64_t budget = budget_left(&w);
+                if (budget >= 0 && wait >= budget) {
+                        gave_up(e, attempt, -1);
+                        break;
+                }
                 if (w.p->on_retry)
                         w.p->on_retry(w.p->userdata, e, wait);
                 if (wait > 0)
@@ -157,23 +171,21 @@ int kube_client_write(struct kube_client *c, const char *method, const char *pat
         }
         if (r >= 0) {
                 int attempts = e->attempts;
-                kube_status_error_done(e);
+                kstatus_error_done(e);
                 e->attempts = attempts;
         }
         json_decref(w.body);
-        if (e == &local)
-                kube_status_error_done(&local);
         return r;
 }
 
 int kube_client_patch(struct kube_client *c, const char *path, const char *subresource, enum kube_patch_type type,
                       const json_t *body, const struct kube_retry_policy *policy, json_t **ret,
-                      struct kube_status_error *err) {
+                      struct kstatus_error *err) {
         _cleanup_free_ char *full = subresource ? xasprintf("%s/%s", path, subresource) : xstrdup(path);
         return kube_client_write(c, "PATCH", full, kube_patch_content_type(type), body, policy, ret, err);
 }
 
 int kube_client_create(struct kube_client *c, const char *path, const json_t *body,
-                       const struct kube_retry_policy *policy, json_t **ret, struct kube_status_error *err) {
+                       const struct kube_retry_policy *policy, json_t **ret, struct kstatus_error *err) {
         return kube_client_write(c, "POST", path, "application/json", body, policy, ret, err);
 }

@@ -343,7 +343,7 @@ static int refresh_file_token(struct kube_client *c, struct kstatus_error *err) 
                 return 0;
         _cleanup_free_ char *buf = NULL;
         size_t len;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         int r = kstatus_read_file(c->config->token_file, false, 64 * 1024, &buf, &len, &e);
         if (r < 0)
                 return kstatus_error_set(err, -r, 0, 0, "cannot read token file \"%s\": %s", c->config->token_file,

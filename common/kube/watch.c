@@ -302,7 +302,7 @@ static void retry_later(struct kube_watch *w, int64_t retry_after_ms) {
         arm(w->retryfd, wait);
 }
 
-static int relist(struct kube_watch *w, struct kube_status_error *err) {
+static int relist(struct kube_watch *w, struct kstatus_error *err) {
         _cleanup_json_ json_t *list = NULL;
         int r = kube_client_list(w->c, w->path, 500, NULL, NULL, &list, err);
         if (r < 0)
@@ -316,8 +316,8 @@ static int relist(struct kube_watch *w, struct kube_status_error *err) {
         return 0;
 }
 
-static int stream_done(struct kube_watch *w, CURLcode result, struct kube_status_error *err) {
-        struct kstatus_error e = { 0 };
+static int stream_done(struct kube_watch *w, CURLcode result, struct kstatus_error *err) {
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         int64_t retry_after = w->resp.retry_after_ms;
         curl_multi_remove_handle(w->multi, w->h);
         w->attached = false;
@@ -327,20 +327,17 @@ static int stream_done(struct kube_watch *w, CURLcode result, struct kube_status
                 w->code = 0;
         if (w->error_status) {
                 _cleanup_free_ char *text = json_dumps(w->error_status, JSON_COMPACT);
-                char *reason = NULL;
+                _cleanup_free_ char *reason = NULL;
                 json_int_t code = json_integer_value(json_object_get(w->error_status, "code"));
-                kube_status_error_done(err);
-                if (err) {
-                        err->http_code = (int)code;
-                        err->message = kube_format_server_error((int)code, text, strlen(text), &reason);
-                        err->reason = reason;
-                }
+                char *msg = kube_format_server_error((int)code, text, strlen(text), &reason);
+                int r = kube_http_errno((int)code, reason);
+                kstatus_error_set_http(err, r, (int)code, reason, msg);
                 json_decref(TAKE_PTR(w->error_status));
                 if (code >= 500 || code == 429) {
                         retry_later(w, -1);
                         return 0;
                 }
-                return kube_http_errno((int)code, err ? err->reason : NULL);
+                return r;
         }
         if (w->gone || w->code == 410) {
                 int r = relist(w, err);
@@ -356,12 +353,8 @@ static int stream_done(struct kube_watch *w, CURLcode result, struct kube_status
                 /* The stream ended (server timeout, dropped connection):
                  * resume from the last resourceVersion; at once when it
                  * delivered something, else after a backoff. */
-                if (w->too_big) {
-                        kube_status_error_done(err);
-                        if (err)
-                                err->message = xstrdup("error: a watch event is larger than 16 MiB");
-                        return -E2BIG;
-                }
+                if (w->too_big)
+                        return kstatus_error_set(err, E2BIG, 0, 0, "error: a watch event is larger than 16 MiB");
                 if (w->got_line) {
                         w->backoff_ms = 0;
                         int r = start_stream(w, &e);
@@ -375,35 +368,23 @@ static int stream_done(struct kube_watch *w, CURLcode result, struct kube_status
                 retry_later(w, retry_after);
                 return 0;
         }
-        char *reason = NULL;
+        char *reason = NULL; /* no cleanup attribute: `goto fail` jumps past it */
         char *msg = kube_format_server_error((int)w->code, w->err_body, w->err_len, &reason);
-        kube_status_error_done(err);
         int r = kube_http_errno((int)w->code, reason);
-        if (err) {
-                err->http_code = (int)w->code;
-                err->reason = reason;
-                err->message = msg;
-        } else {
-                free(reason);
-                free(msg);
-        }
+        kstatus_error_set_http(err, r, (int)w->code, reason, msg);
+        free(reason);
         return r;
 fail:
-        kube_status_error_done(err);
-        if (err)
-                err->message = xasprintf("Unable to connect to the server: %s", e.message);
-        return -EPERM;
+        return kstatus_error_set(err, EPERM, 0, 0, "Unable to connect to the server: %s", e.message);
 }
 
-int kube_watch_process(struct kube_watch *w, struct kube_status_error *err) {
+int kube_watch_process(struct kube_watch *w, struct kstatus_error *err) {
         struct epoll_event evs[8];
         int running = 0;
         int n = epoll_wait(w->epfd, evs, ELEMENTSOF(evs), 0);
         if (n < 0 && errno != EINTR) {
-                kube_status_error_done(err);
-                if (err)
-                        err->message = xasprintf("error: epoll_wait: %s", strerror(errno));
-                return -errno;
+                int e = errno;
+                return kstatus_error_set(err, e, 0, 0, "error: epoll_wait: %s", strerror(e));
         }
         for (int i = 0; i < n; i++) {
                 int fd = evs[i].data.fd;
@@ -414,14 +395,10 @@ int kube_watch_process(struct kube_watch *w, struct kube_status_error *err) {
                 } else if (fd == w->retryfd) {
                         (void)!read(fd, &ticks, sizeof(ticks));
                         if (!w->attached) {
-                                struct kstatus_error e = { 0 };
-                                if (start_stream(w, &e) < 0) {
-                                        kube_status_error_done(err);
-                                        if (err)
-                                                err->message = xasprintf("Unable to connect to the server: %s",
-                                                                         e.message);
-                                        return -EPERM;
-                                }
+                                _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
+                                if (start_stream(w, &e) < 0)
+                                        return kstatus_error_set(err, EPERM, 0, 0,
+                                                                 "Unable to connect to the server: %s", e.message);
                         }
                 } else {
                         int mask = ((evs[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
@@ -448,27 +425,22 @@ static int64_t now_ms(void) {
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int kube_watch_run(struct kube_watch *w, int64_t timeout_ms, struct kube_status_error *err) {
+int kube_watch_run(struct kube_watch *w, int64_t timeout_ms, struct kstatus_error *err) {
         int64_t end = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
         for (;;) {
                 int wait = -1;
                 if (end >= 0) {
                         int64_t left = end - now_ms();
-                        if (left <= 0) {
-                                kube_status_error_done(err);
-                                if (err)
-                                        err->message = xstrdup("error: timed out waiting for the condition");
-                                return -ETIMEDOUT;
-                        }
+                        if (left <= 0)
+                                return kstatus_error_set(err, ETIMEDOUT, 0, 0,
+                                                         "error: timed out waiting for the condition");
                         wait = left > 1000000 ? 1000000 : (int)left;
                 }
                 struct pollfd p = { .fd = w->epfd, .events = POLLIN };
                 int n = poll(&p, 1, wait);
                 if (n < 0 && errno != EINTR) {
-                        kube_status_error_done(err);
-                        if (err)
-                                err->message = xasprintf("error: poll: %s", strerror(errno));
-                        return -errno;
+                        int e = errno;
+                        return kstatus_error_set(err, e, 0, 0, "error: poll: %s", strerror(e));
                 }
                 if (n > 0) {
                         int r = kube_watch_process(w, err);

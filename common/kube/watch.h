@@ -42,11 +42,11 @@ int kube_watch_fd(const struct kube_watch *w);
  * non-zero value when it stopped the watch, or a negative errno with err
  * filled for an error that retrying cannot fix (401, 403, 404, a relist that
  * failed). */
-int kube_watch_process(struct kube_watch *w, struct kube_status_error *err);
+int kube_watch_process(struct kube_watch *w, struct kstatus_error *err);
 
 /* Block until the callback stops the watch, an error, or timeout_ms
  * (negative: none) passes: then -ETIMEDOUT. */
-int kube_watch_run(struct kube_watch *w, int64_t timeout_ms, struct kube_status_error *err);
+int kube_watch_run(struct kube_watch *w, int64_t timeout_ms, struct kstatus_error *err);
 
 /* The resourceVersion the watch would resume from (borrowed, may be NULL). */
 const char *kube_watch_resource_version(const struct kube_watch *w);

@@ -16,12 +16,13 @@ KSTATUS_BUILD_PACKAGES=(gcc libc6-dev pkg-config meson ninja-build git
         libmicrohttpd-dev libgnutls28-dev)
 # The -dev packages whose static archives release builds link (meson.build,
 # static_deps): libcurl's, and those of every library Debian's libcurl.a uses.
-# deploy/Dockerfile installs the same list (tests/integration/deploy-image.sh).
+# deploy/Dockerfile installs the same list (tests/integration/image-runc.sh).
 # shellcheck disable=SC2034
 KSTATUS_STATIC_PACKAGES=(libcurl4-openssl-dev libyaml-dev libjansson-dev libnghttp2-dev libidn2-dev
         libunistring-dev libssh2-1-dev libpsl-dev libssl-dev libzstd-dev libbrotli-dev zlib1g-dev)
 # shellcheck disable=SC2034
-KSTATUS_TEST_PACKAGES=(valgrind jq procps curl openssl ca-certificates clang libclang-rt-14-dev nghttp2-server)
+KSTATUS_TEST_PACKAGES=(valgrind jq procps curl openssl ca-certificates clang libclang-rt-14-dev nghttp2-server
+        runc umoci skopeo)
 
 _as_root() {
         if [ "$(id -u)" = 0 ]; then "$@"

@@ -149,7 +149,7 @@ void api_handle(struct MHD_Connection *c, const char *method, const char *url, c
         }
 
         struct list_opts o = { .ns = ns, .table = wants_table(c), .include_object = query(c, "includeObject") };
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (label_selector_parse(query(c, "labelSelector"), &o.labels, &err) < 0) {
                 reply_status(out, 400, NULL, NULL, "unable to parse requirement: %s", err.message);
                 return;

@@ -15,7 +15,7 @@ void do_control(const char *method, const char *what, const char *body, size_t l
                         reply_json(out, 200, json_pack("{s:o}", "faults", faults_list()));
                 } else if (strcmp(method, "POST") == 0) {
                         _cleanup_json_ json_t *spec = body ? json_loadb(body, len, 0, &e) : NULL;
-                        struct kstatus_error err = { 0 };
+                        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                         if (!spec || faults_add(spec, &err) < 0)
                                 reply_status(out, 400, NULL, NULL, "%s", spec ? err.message : "invalid JSON body");
                         else

@@ -245,7 +245,7 @@ static int write_client_certs(const char *dir) {
 static int load_client_ca(const char *path) {
         _cleanup_free_ char *text = NULL;
         size_t len;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         if (kstatus_read_file(path, false, 4 * 1024 * 1024, &text, &len, &e) < 0) {
                 fprintf(stderr, "error: cannot read --client-ca \"%s\": %s\n", path, e.message);
                 return -EINVAL;
@@ -681,10 +681,13 @@ int main(int argc, char **argv) {
         }
         (void)sslen;
 
-        struct kstatus_error err = { 0 };
-        if (faults_add(faults, &err) < 0) {
-                fprintf(stderr, "error: invalid --fault: %s\n", err.message);
-                { rc = 2; goto out; }
+        {
+                /* In a block: `goto out` must not jump past a cleanup variable. */
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+                if (faults_add(faults, &err) < 0) {
+                        fprintf(stderr, "error: invalid --fault: %s\n", err.message);
+                        { rc = 2; goto out; }
+                }
         }
 
 

@@ -376,7 +376,7 @@ void do_patch(struct MHD_Connection *c, struct rtype *t, const char *ns, const c
         }
         json_t *next = NULL;
         if (json_patch) {
-                struct kstatus_error err = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 int r = json_patch_apply(old, patch, &next, &err);
                 if (r < 0) {
                         pthread_mutex_unlock(&store_lock);

@@ -24,7 +24,7 @@ static int preload_file(const char *path) {
                 return -EIO;
         }
         json_t *docs = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kstatus_yaml_parse_stream(buf, (size_t)n, NULL, &docs, &err);
         free(buf);
         if (r < 0) {

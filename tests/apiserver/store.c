@@ -96,7 +96,9 @@ void store_init(size_t history_size) {
          * and served, with no controller behind them; tests play the controllers. */
         struct rtype *jobs = rtype_add("batch", "v1", "jobs", "job", "Job", true, true, TABLE_DEFAULT, NULL, "all");
         jobs->has_generation = true;
-        rtype_add("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, false, TABLE_DEFAULT, NULL, NULL);
+        struct rtype *leases = rtype_add("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, false,
+                                         TABLE_DEFAULT, NULL, NULL);
+        leases->unconditional_update = false; /* as kube's leaseStrategy: a PUT must carry a resourceVersion */
         rtype_add("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true, false, TABLE_CREATED_AT, NULL,
                   NULL);
         rtype_add("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding", true, false,

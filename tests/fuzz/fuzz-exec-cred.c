@@ -23,10 +23,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(out, data + 1, len);
         out[len] = '\0';
         struct kube_exec_cred cred = { 0 };
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_exec_cred_parse(&x, out, len, &cred, &err);
         if (r < 0) {
-                if (!err.message[0] || cred.valid || cred.token || cred.cert || cred.key)
+                if (!err.message || !err.message[0] || cred.valid || cred.token || cred.cert || cred.key)
                         abort();
         } else {
                 if (r != 1 || !cred.valid || (!cred.token && !(cred.cert && cred.key)))

@@ -35,10 +35,10 @@ static void load(const char *context, const char *cluster, const char *user, con
                 .getenv = no_env,
         };
         struct kube_config *c = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_config_load(&o, &c, &err);
         if (r < 0) {
-                if (c || !err.message[0])
+                if (c || !err.message || !err.message[0])
                         abort();
                 return;
         }

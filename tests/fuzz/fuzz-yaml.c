@@ -13,9 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         lim.max_nodes = 20000;
         json_t *v = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kstatus_yaml_parse((const char *)data, size, &lim, &v, &err) < 0) {
-                if (!err.message[0])
+                if (!err.message || !err.message[0])
                         abort(); /* every error must say what went wrong */
                 return 0;
         }

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib-plugin.sh"
 
 out=$(kubectl __complete kstatus "" 2>/dev/null)
-is "$(grep -v '^:' <<<"$out" | tr '\n' ' ')" "completion describe get inject lint logs merge wait version " \
+is "$(grep -v '^:' <<<"$out" | tr '\n' ' ')" "completion describe get inject lint logs merge trace wait version " \
         "kubectl's completion of 'kubectl kstatus <TAB>' lists the commands"
 is "$(tail -1 <<<"$out")" ":4" "and offers no files there"
 is "$(kubectl __complete kstatus merge --merge s 2>/dev/null | head -1)" shallow "flag values complete"

@@ -59,7 +59,7 @@ is "$(kubectl kstatus describe db/example --show-events=false | grep -c '^Events
 apiserver_reset_counters
 kubectl kstatus describe db/example >/dev/null
 counters=$(apiserver_counters)
-is "$(jq -r .total <<<"$counters")" 5 "describe of one object makes 5 requests (object, records, jobs, pods, events)"
+is "$(jq -r .total <<<"$counters")" 6 "describe of one object makes 6 requests (object, records, jobs, pods, works, events; no Works: no WorkPlacements or Destinations)"
 is "$(jq -r '[.requests | keys[] | select(test("^GET /apis?$|^GET /apis/[^/]+/[^/]+$|^GET /api/v1$"))] | length' <<<"$counters")" 0 \
         "no discovery requests on a warm cache"
 
@@ -73,7 +73,7 @@ EOT
 apiserver_reset_counters
 many=$(kubectl kstatus describe databases -l team=platform)
 is "$(grep -c '^Name:' <<<"$many")" 2 "describe -l describes every match"
-is "$(apiserver_counters | jq -r .total)" 5 "describe -l makes 5 requests whatever the count"
+is "$(apiserver_counters | jq -r .total)" 6 "describe -l makes 6 requests whatever the count"
 bare=$(kubectl kstatus describe db bare)
 like "$bare" $'Message: +<none>' "a resource with no status says <none>"
 like "$bare" 'Workflow: +no configure workflow has reported yet' "and that no workflow reported"

@@ -13,23 +13,24 @@ metadata: {name: example, namespace: default}
 spec: {}
 EOT
 
-# Not found, unknown types: kubectl's words, exit 4.
+# Not found, unknown types: kubectl's words and exit code (1).
 for cmd in describe get; do
         is "$(kubectl kstatus $cmd db nope 2>&1)" "$(kubectl $cmd db nope 2>&1)" "$cmd: NotFound as kubectl words it"
         is "$(kubectl kstatus $cmd frobs 2>&1)" "$(kubectl get frobs 2>&1)" "$cmd: an unknown type as kubectl words it"
-        fails_with 4 "$cmd: not found exits 4" kubectl kstatus $cmd db nope
+        fails_with 1 "$cmd: not found exits 1, as kubectl" kubectl kstatus $cmd db nope
 done
 
 # Credentials: 401 from a wrong token, 403 from the server.
-for cmd in "describe db example" "get db" "wait db/example --for=delete --timeout=1s"; do
+for cmd in "1 describe db example" "1 get db" "4 wait db/example --for=delete --timeout=1s"; do
         # shellcheck disable=SC2086
-        out=$(kubectl kstatus $cmd --token=wrong 2>&1); rc=$?
-        is "$rc:$out" "4:error: You must be logged in to the server (Unauthorized)" "${cmd%% *}: a wrong token is kubectl's 401 line, exit 4"
+        out=$(kubectl kstatus ${cmd#* } --token=wrong 2>&1); rc=$?
+        is "$rc:$out" "${cmd%% *}:error: You must be logged in to the server (Unauthorized)" \
+                "$(echo "$cmd" | cut -d' ' -f2): a wrong token is kubectl's 401 line, exit ${cmd%% *}"
 done
 is "$(kubectl kstatus get db --token=wrong 2>&1)" "$(kubectl get db --token=wrong 2>&1)" "the same line as kubectl for 401"
 apiserver_fault '{"verb":"GET","path":"/apis/example.promise.syntasso.io/v1/namespaces/default/databases","code":403,"count":2}'
 out=$(kubectl kstatus get db 2>&1); rc=$?
-like "$rc:$out" '^4:Error from server' "403 is kubectl's error line, exit 4"
+like "$rc:$out" '^1:Error from server' "403 is kubectl's error line, exit 1 as kubectl's"
 is "$out" "$(kubectl get db 2>&1)" "the same line as kubectl for 403"
 apiserver_clear_faults
 
@@ -39,16 +40,17 @@ ok "-s, --token, --insecure-skip-tls-verify work without a kubeconfig" \
 is "$(kubectl kstatus get db --context nope 2>&1)" "$(kubectl get db --context nope 2>&1)" "--context that does not exist: kubectl's line"
 is "$(kubectl kstatus get db -s https://127.0.0.1:1 2>&1)" "$(kubectl get db -s https://127.0.0.1:1 2>&1 | tail -n 1)" \
         "a refused connection: kubectl's line"
-fails_with 4 "a refused connection exits 4" kubectl kstatus describe db example -s https://127.0.0.1:1
+fails_with 1 "a refused connection exits 1, as kubectl" kubectl kstatus describe db example -s https://127.0.0.1:1
 apiserver_fault '{"verb":"GET","path":"/apis/example.promise.syntasso.io/v1/namespaces/default/databases/example","latencyMs":3000,"count":1}'
 out=$(kubectl kstatus describe db example --request-timeout=1s 2>&1); rc=$?
-is "$rc" 4 "--request-timeout gives up on a slow server, exit 4"
+is "$rc" 1 "--request-timeout gives up on a slow server, exit 1"
 apiserver_clear_faults
-fails_with 2 "an unknown flag exits 2" kubectl kstatus get db --frobnicate
-is "$(kubectl kstatus get db --frobnicate 2>&1)" "error: unknown flag: --frobnicate" "an unknown flag as kubectl words it"
-fails_with 2 "a bad -o exits 2" kubectl kstatus get db -o table
-fails_with 2 "--color=sometimes exits 2" kubectl kstatus describe db example --color=sometimes
-fails_with 2 "names with -A is a usage error" kubectl kstatus get db example -A
+fails_with 1 "an unknown flag exits 1, as kubectl" kubectl kstatus get db --frobnicate
+is "$(kubectl kstatus get db --frobnicate 2>&1)" "$(kubectl get db --frobnicate 2>&1 | sed 's/kubectl get/kubectl kstatus get/')" \
+        "an unknown flag as kubectl words it"
+fails_with 1 "a bad -o exits 1" kubectl kstatus get db -o table
+fails_with 1 "--color=sometimes exits 1" kubectl kstatus describe db example --color=sometimes
+fails_with 1 "names with -A is an error, exit 1" kubectl kstatus get db example -A
 
 # Ambiguous names: two groups serve the short name "db"; kubectl's warning and choice.
 kubectl apply -f - >/dev/null <<'EOT'
@@ -116,5 +118,5 @@ is "$(kubectl kstatus describe db -l bulk=yes | grep -c '^Name:')" $N "describe 
 echo "# describe of $N: $((($(date +%s%N) - start) / 1000000)) ms"
 like "$(apiserver_counters | jq -r .total)" '^(1[0-9]|[5-9])$' "with a handful of requests (pages of 500), not one per object"
 is "$(kubectl kstatus wait db -l bulk=yes --for=delete --timeout=0 2>&1 | tail -1)" \
-        "error: timed out waiting for the condition on databases/db-0$N" "wait --timeout=0 over $N checks once and names each"
+        "condition not met for databases/db-0$N" "wait --timeout=0 over $N checks once and names each, in kubectl's words"
 done_testing

@@ -64,7 +64,7 @@ is "$(kubectl kstatus get db -A -o yaml | grep -c '^- age:')" 3 "-o yaml prints 
 is "$(kubectl kstatus get db -l team=platform -o name)" "database.example.promise.syntasso.io/example" "-l selects by label"
 is "$(kubectl kstatus get db nope 2>&1)" 'Error from server (NotFound): databases.example.promise.syntasso.io "nope" not found' \
         "a missing name is kubectl's NotFound"
-fails_with 4 "a missing name exits 4" kubectl kstatus get db nope
+fails_with 1 "a missing name exits 1, as kubectl" kubectl kstatus get db nope
 is "$(kubectl kstatus get db -n empty 2>&1)" "No resources found in empty namespace." "an empty namespace says so"
 
 # Narrow terminals cut MESSAGE, never the other columns; -o wide never cuts.

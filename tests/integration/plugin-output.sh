@@ -57,7 +57,7 @@ err=$(kubectl kstatus lint missing.yaml 2>&1 >/dev/full); rc=$?
 like "$rc:$err" "^1:error: .*missing.yaml.*
 $full_error\$" "an error exit keeps its code; the write failure is said as well"
 err=$(kubectl kstatus describe db nope 2>&1 >/dev/full); rc=$?
-like "$rc:$err" '^4:Error from server \(NotFound\)' "describe: not found still exits 4 with nothing to print"
+like "$rc:$err" '^1:Error from server \(NotFound\)' "describe: not found still exits 1 with nothing to print"
 
 # get -w with nothing listed: the first change it cannot print stops the watch.
 seen=$(wc -l <"$TEST_TMP/access.log")

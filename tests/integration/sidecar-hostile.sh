@@ -2,10 +2,12 @@
 # kstatus-sidecar against an unlucky cluster (issue 20): the resource deleted
 # and re-created while its pipeline runs (docs/BEHAVIOUR.md §6), another
 # writer adding under a key status.yaml names (§3), its own Pod unreadable
-# when the pipeline ends (§5).
+# when the pipeline ends (§5), an API server that stalls (one shutdown budget,
+# §5) or answers without end (the response limit, §6).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
 . "$(dirname "$0")/lib-sidecar.sh"
+. "$(dirname "$0")/lib-hostile.sh"
 
 start_apiserver
 apiserver_install_crds
@@ -112,5 +114,138 @@ env KRATIX_WORKFLOW_ACTION=configure KRATIX_WORKFLOW_TYPE=resource KRATIX_PROMIS
 is "$rc" 1 "re-created before the start: exit 1, not a configuration error"
 like "$(cat "$PIPE_DIR/sidecar.log")" "was deleted and re-created" "the log says so"
 is "$(status_of .status)" null "and the new resource gets no status"
+
+# --- one shutdown budget under a stalled API server --------------------------
+# --deadline=4s, --request-timeout=2s. Every request stalls past the request
+# timeout; a live push is in flight when the pipeline ends, status.yaml and
+# workflow-control.yaml are refused at the end (two Events), the Pod cannot be
+# read. Everything after SIGTERM shares the one budget: the sidecar is gone
+# within --deadline plus the one request in flight (6 s; 2 s of slack for a
+# loaded machine: each budget of its own took 14 s).
+elapsed_ms() { echo $(((${EPOCHREALTIME/./} - $1) / 1000)); }
+status_path=/apis/example.promise.syntasso.io/v1/namespaces/default/iams/example/status
+POD_NAME=stalled POD_NAMESPACE=default IS_LAST_PIPELINE=true \
+        start_sidecar stalled "" "" --workflow-conditions=on --deadline=4s --request-timeout=2s
+printf 'iam: {user: one}\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "stalled API: the first live push lands" '"one"' status_of .status.iam.user
+apiserver_fault '{"latencyMs":20000}'
+patches=$(apiserver_count PATCH "$status_path")
+printf 'iam: {user: two}\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "a live push is in flight" "$((patches + 1))" apiserver_count PATCH "$status_path"
+printf 'kratix: {x: 1}\n' >"$PIPE_DIR/metadata/status.yaml"
+printf 'suspend: maybe\n' >"$PIPE_DIR/metadata/workflow-control.yaml"
+t0=${EPOCHREALTIME/./}
+kill -TERM "$SIDECAR_PID"
+wait "$SIDECAR_PID"
+rc=$?
+took=$(elapsed_ms "$t0")
+apiserver_clear_faults
+ok "SIGTERM to exit under a stalled API: ${took} ms, within --deadline 4s + one 2s request" [ "$took" -lt 8000 ]
+is "$rc" 1 "the final write that could not be made exits 1"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'final write to .* failed: .*gave up' "the log says the final write gave up"
+
+# A transient failure reading the object at the start is retried within the
+# deadline, then exit 1: an unavailable API is no configuration error (2).
+apiserver_fault '{"verb":"GET","path":"/apis/example.promise.syntasso.io/v1/namespaces/default/iams/example","code":503}'
+for mode in --once live; do
+        rc=0
+        t0=${EPOCHREALTIME/./}
+        PIPE_DIR=$TEST_TMP/pipelines/start-503 && mkdir -p "$PIPE_DIR/metadata" "$PIPE_DIR/input"
+        env KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 KRATIX_OBJECT_NAME=example \
+                KRATIX_OBJECT_NAMESPACE=default KRATIX_CRD_PLURAL=iams KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" \
+                KSTATUS_INPUT_DIR="$PIPE_DIR/input" "$SIDECAR" --deadline=2s ${mode/live/} \
+                >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
+        took=$(elapsed_ms "$t0")
+        is "$rc" 1 "$mode: 503 to the deadline at the start: exit 1, not a configuration error"
+        ok "$mode: it ends by the deadline (${took} ms)" [ "$took" -lt 4000 ]
+        like "$(cat "$PIPE_DIR/sidecar.log")" 'cannot read .*gave up after ([2-9]|[1-9][0-9]+) attempts: deadline 2\.0s' \
+                "$mode: the log says it retried until the deadline"
+done
+apiserver_clear_faults
+rc=0
+env KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 KRATIX_OBJECT_NAME=missing \
+        KRATIX_OBJECT_NAMESPACE=default KRATIX_CRD_PLURAL=iams KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" \
+        KSTATUS_INPUT_DIR="$PIPE_DIR/input" "$SIDECAR" --once >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
+is "$rc" 2 "a resource that does not exist is still a configuration error (exit 2)"
+
+# --- what the sidecar writes quoting a pipeline's text is escaped ------------
+# kubectl describe prints condition messages and Events raw, kubectl logs prints
+# log lines raw: a pipeline's name or a refused file's text must not drive the
+# user's terminal (ESC, BEL, C1 CSI, U+202E right-to-left override).
+hostile_text=$'x\e]0;pwned\a\u202e\u009b31m'
+kubectl patch iam example --subresource=status --type=json -p '[{"op":"add","path":"/status","value":{}}]' >/dev/null
+start_sidecar escape "" "" --workflow-conditions=on --pipeline="$hostile_text"
+# YAML itself refuses C0 and C1 controls: the file's type carries the bidi ones.
+jq -n --arg t $'x\u202e\u200by' '{conditions: [{type: $t, status: "True", message: 1}]}' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "the refusal is logged" 1 grep -c 'refuse' "$PIPE_DIR/sidecar.log"
+stop_sidecar USR1
+msg=$(status_of '.status.conditions[]? | select(.type == "ConfigureWorkflowCompleted") | .message')
+is "$msg" '"A Configure Pipeline has failed: x\\x1b]0;pwned\\x07\\u202e\\xc2\\x9b31m"' \
+        "the failed condition quotes the pipeline's name escaped"
+# shellcheck disable=SC2317 # called through ok
+lacks() { ! LC_ALL=C grep -q -- "$1" "$2"; }
+ok "no escape, BEL, C1 or bidi character in the sidecar's log" \
+        lacks $'[\x1b\x07]\\|\xc2\x9b\\|\xe2\x80\xae\\|\xe2\x80\x8b' "$PIPE_DIR/sidecar.log"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'condition "x\\u202e\\u200by": message must be a string' \
+        "the log quotes the refused type escaped"
+
+# --- names that would change the request's path -------------------------------
+# As kubectl: '/', '%', '.' and '..' refused before any request (exit 2, in
+# client-go's words); any other character is escaped, so '?' cannot start a
+# query that makes "example?x=1" read and write "example".
+once_named() { # NAME NAMESPACE: run --once on that resource; sets rc
+        rc=0
+        env KRATIX_OBJECT_GROUP=example.promise.syntasso.io KRATIX_OBJECT_VERSION=v1 KRATIX_OBJECT_NAME="$1" \
+                KRATIX_OBJECT_NAMESPACE="$2" KRATIX_CRD_PLURAL=iams KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" \
+                KSTATUS_INPUT_DIR="$PIPE_DIR/input" "$SIDECAR" --once >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
+}
+PIPE_DIR=$TEST_TMP/pipelines/names && mkdir -p "$PIPE_DIR/metadata" "$PIPE_DIR/input"
+printf 'message: "written through a crafted name"\n' >"$PIPE_DIR/metadata/status.yaml"
+kubectl patch iam example --subresource=status --type=merge -p '{"status":{"message":"untouched"}}' >/dev/null
+before=$(apiserver_counters | jq .total)
+once_named 'example/status?x=' default
+is "$rc" 2 "a name with '/': a configuration error (exit 2)"
+is "$(cat "$PIPE_DIR/sidecar.log")" "error: invalid resource name \"example/status?x=\": [may not contain '/']" \
+        "in client-go's words"
+once_named example 'default/iams/example/status?x='
+is "$(cat "$PIPE_DIR/sidecar.log")" "error: invalid namespace \"default/iams/example/status?x=\": [may not contain '/']" \
+        "a namespace with '/' too"
+once_named .. default
+is "$(cat "$PIPE_DIR/sidecar.log")" "error: invalid resource name \"..\": [may not be '..']" "and '..'"
+is "$(apiserver_counters | jq .total)" "$before" "no request was sent for a refused name"
+# object.yaml's name is checked as the environment's is.
+printf 'apiVersion: example.promise.syntasso.io/v1\nkind: IAM\nmetadata: {name: "a%%2Fb", namespace: default}\n' \
+        >"$PIPE_DIR/input/object.yaml"
+rc=0
+env KRATIX_CRD_PLURAL=iams KSTATUS_METADATA_DIR="$PIPE_DIR/metadata" KSTATUS_INPUT_DIR="$PIPE_DIR/input" \
+        "$SIDECAR" --once >"$PIPE_DIR/sidecar.log" 2>&1 || rc=$?
+is "$rc:$(cat "$PIPE_DIR/sidecar.log")" "2:error: invalid resource name \"a%2Fb\": [may not contain '%']" \
+        "object.yaml's name with '%': exit 2"
+rm -f "$PIPE_DIR/input/object.yaml"
+once_named 'example?x=1' default
+is "$rc" 2 "a name with '?' is escaped: no such resource (exit 2)"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'iams.example.promise.syntasso.io "example\?x=1" not found' "the server was asked for it"
+is "$(status_of .status.message)" '"untouched"' "and \"example\" was not written"
+
+# --- answers past the response limit ------------------------------------------
+# tests/tools/hostile-http answers every request with a 60 MB object, or a
+# chunked body that never ends. The sidecar takes at most 4 MiB (its
+# --max-response-size default), names the limit, and its peak RSS stays under
+# the 32 MiB memory limit injection gives it.
+pushd "$TEST_TMP" >/dev/null || exit 1
+rss_checks "$SIDECAR"
+for mode in object endless; do
+        size=$((60 << 20))
+        [ "$mode" = endless ] && size=$((1 << 30))
+        hostile "$mode" "$size"
+        rc=0
+        env -u KUBECONFIG /usr/bin/time -f 'peak %M' -o "$mode.time" "$SIDECAR" --once --kubeconfig "$mode.kubeconfig" \
+                --group example.promise.syntasso.io --api-version v1 --resource iams --name example -n default \
+                --metadata-dir "$PIPE_DIR/metadata" --input-dir "$PIPE_DIR/input" >"$mode.log" 2>&1 || rc=$?
+        is "$rc" 1 "a 60 MB $mode answer: exit 1"
+        like "$(cat "$mode.log")" "the server's answer is larger than 4 MiB" "the $mode answer: the error names the limit"
+        rss_under "$mode.time" $((32 * 1024)) "the $mode answer: peak RSS under 32 MiB"
+done
+popd >/dev/null || exit 1
 
 done_testing

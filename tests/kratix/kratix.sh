@@ -30,6 +30,12 @@
 #   KX_STATUS_WRITER_FAIL=1   status-writer exits 1 every time (a broken adapter)
 #   KX_SIDECAR_TERM_FIRST=1   SIGTERM the sidecar before the Pod's status says the
 #                         containers ended (the kubelet's status update is asynchronous)
+#   KX_DESTINATIONS="A B" the Destinations the scheduler places each Work on (default
+#                         KX_DESTINATION, else worker-1; kx_destination creates them)
+#   KX_MISPLACED="A"      placements on these Destinations are misplaced (kratix.io/misplaced)
+#   KX_WRITE_FAIL=("A=message")  the WorkPlacement controller's write to A's state store fails
+#   KX_HOLD_FAILED=FILE   a container that failed for good waits (CrashLoopBackOff, the Pod
+#                         still there) until FILE exists before the Job controller fails the Job
 #
 # Every write is logged to $KX_DIR/writes.log as "WRITER METHOD PATH CODE RV",
 # and requests carry User-Agent "kratix-<writer>" (the server's access log shows them).
@@ -318,7 +324,9 @@ _kx_reader() {
 }
 
 # work-writer (work-creator/lib/work_creator.go): a Work for what the pipeline
-# put in /kratix/output, scheduled to a Destination by a WorkPlacement.
+# put in /kratix/output (labels from resourceutil.GetWorkLabels), then Kratix's
+# scheduler (internal/controller/scheduler.go) places it: one WorkPlacement per
+# Destination of KX_DESTINATIONS, and the Work's status.
 _kx_work_writer() { # PIPELINE
         [ -n "$(ls -A "$KX_POD_DIR/output" 2>/dev/null)" ] || return 0
         local ns=$(_kx_pod_ns) work
@@ -327,21 +335,106 @@ _kx_work_writer() { # PIPELINE
         local files
         files=$(cd "$KX_POD_DIR/output" && for f in *; do jq -n --arg p "$f" --rawfile c "$f" '{filepath: $p, content: $c}'; done | jq -sc .)
         kx_req work-writer POST "/apis/platform.kratix.io/v1alpha1/namespaces/$ns/works" "$(jq -nc --arg n "$work" \
-                --arg ns "$ns" --arg promise "$KX_PROMISE" --arg r "$KX_NAME" --arg p "$1" --argjson files "$files" '
+                --arg ns "$ns" --arg promise "$KX_PROMISE" --arg r "$KX_NAME" --arg p "$1" --argjson files "$files" \
+                --arg type "$KX_WORKFLOW_TYPE" --arg rns "$([ -n "${KX_PIPELINE_NS:-}" ] && echo "${KX_NS:-}")" '
                 {apiVersion: "platform.kratix.io/v1alpha1", kind: "Work",
-                 metadata: {name: $n, namespace: $ns, labels: {"kratix.io/promise-name": $promise,
-                   "kratix.io/resource-name": $r, "kratix.io/pipeline-name": $p, "kratix.io/work-type": "resource"}},
-                 spec: {promiseName: $promise, resourceName: $r,
-                   workloadGroups: [{id: "default", directory: ".", workloads: $files}]}}')"
+                 metadata: {name: $n, namespace: $ns, labels: ({"kratix.io/promise-name": $promise,
+                   "kratix.io/pipeline-name": $p, "kratix.io/work-type": $type}
+                   + (if $type == "resource" then {"kratix.io/resource-name": $r} else {} end)
+                   + (if $rns != "" then {"kratix.io/resource-namespace": $rns} else {} end))},
+                 spec: ({promiseName: $promise, workloadGroups: [{id: "default", directory: ".", workloads: $files}]}
+                   + (if $type == "resource" then {resourceName: $r} else {} end))}')"
         [ "$KX_CODE" = 201 ] || [ "$KX_CODE" = 409 ] || return 1
         echo "Work created workName=$work" # work-creator's logger.Info
+        local dest misplaced=
+        for dest in ${KX_DESTINATIONS:-${KX_DESTINATION:-worker-1}}; do
+                _kx_place "$ns" "$work" "$1" "$dest" || return 1
+                case " ${KX_MISPLACED:-} " in *" $dest "*) misplaced=1 ;; esac
+        done
+        _kx_work_status "$ns" "$work" "$misplaced"
+}
+
+# The scheduler's WorkPlacement (named as the stand-in always has: WORK.default-DEST)
+# and its status, then the WorkPlacement controller's write to the state store:
+# KX_MISPLACED (Destinations whose labels no longer match: kratix.io/misplaced)
+# and KX_WRITE_FAIL ("DEST=message": the state store refused the write).
+_kx_place() { # NS WORK PIPELINE DEST
+        local ns=$1 work=$2 dest=$4 path misplaced=false fail=
+        case " ${KX_MISPLACED:-} " in *" $dest "*) misplaced=true ;; esac
+        local f
+        for f in "${KX_WRITE_FAIL[@]}"; do [ "${f%%=*}" = "$dest" ] && fail=${f#*=}; done
         kx_req scheduler POST "/apis/platform.kratix.io/v1alpha1/namespaces/$ns/workplacements" "$(jq -nc \
-                --arg n "$work.default-${KX_DESTINATION:-worker-1}" --arg ns "$ns" --arg work "$work" \
-                --arg dest "${KX_DESTINATION:-worker-1}" --arg promise "$KX_PROMISE" '
+                --arg n "$work.default-$dest" --arg ns "$ns" --arg work "$work" --arg p "$3" \
+                --arg dest "$dest" --arg promise "$KX_PROMISE" --arg r "$KX_NAME" --argjson m "$misplaced" '
                 {apiVersion: "platform.kratix.io/v1alpha1", kind: "WorkPlacement",
-                 metadata: {name: $n, namespace: $ns, labels: {"kratix.io/work": $work, "kratix.io/promise-name": $promise}},
-                 spec: {targetDestinationName: $dest, promiseName: $promise, id: "default", workloads: []}}')"
-        [ "$KX_CODE" = 201 ] || [ "$KX_CODE" = 409 ]
+                 metadata: {name: $n, namespace: $ns, labels: ({"kratix.io/work": $work, "kratix.io/promise-name": $promise,
+                   "kratix.io/workload-group-id": "default", "kratix.io/targetDestinationName": $dest,
+                   "kratix.io/pipeline-name": $p} + (if $m then {"kratix.io/misplaced": "true"} else {} end))},
+                 spec: {targetDestinationName: $dest, promiseName: $promise, resourceName: $r, id: "default",
+                   generation: 1, workloads: []}}')"
+        [ "$KX_CODE" = 201 ] || [ "$KX_CODE" = 409 ] || return 1
+        path=/apis/platform.kratix.io/v1alpha1/namespaces/$ns/workplacements/$work.default-$dest
+        kx_req scheduler GET "$path"
+        kx_req scheduler PUT "$path/status" "$(jq -c --argjson m "$misplaced" --arg now "$(kx_now)" '.status.conditions =
+                (if $m then [{type: "Ready", status: "False", reason: "Misplaced", message: "Misplaced"},
+                   {type: "ScheduleSucceeded", status: "False", reason: "DestinationSelectorMismatch",
+                    message: "Target destination no longer matches destinationSelectors"}]
+                 else [{type: "ScheduleSucceeded", status: "True", reason: "ScheduledToDestination",
+                    message: "Scheduled to correct Destination"},
+                   {type: "Ready", status: "False", reason: "ScheduledToDestination", message: "Pending"}] end)
+                | .status.conditions[].lastTransitionTime = $now' <<<"$KX_BODY")"
+        [ "$misplaced" = true ] && return 0
+        kx_req workplacement-controller GET "$path"
+        kx_req workplacement-controller PUT "$path/status" "$(jq -c --arg fail "$fail" --arg now "$(kx_now)" '
+                def set(c): .status.conditions = ([.status.conditions[] | select(.type != c.type)] + [c + {lastTransitionTime: $now}]);
+                if $fail != "" then set({type: "WriteSucceeded", status: "False", reason: "WorkloadsFailedWrite", message: $fail})
+                  | set({type: "Ready", status: "False", reason: "WorkloadsFailedWrite", message: "Failing"})
+                else set({type: "WriteSucceeded", status: "True", reason: "WorkloadsWrittenToStateStore",
+                    message: "Workloads written to State Store"})
+                  | set({type: "Ready", status: "True", reason: "WorkloadsWrittenToTargetDestination", message: "Ready"})
+                  | .status.versionID = "0123456789abcdef0123456789abcdef01234567" end' <<<"$KX_BODY")"
+}
+
+# The scheduler's Work status (updateWorkStatus): counts and Ready/ScheduleSucceeded.
+_kx_work_status() { # NS WORK MISPLACED
+        local path=/apis/platform.kratix.io/v1alpha1/namespaces/$1/works/$2 n
+        n=$(wc -w <<<"${KX_DESTINATIONS:-${KX_DESTINATION:-worker-1}}")
+        kx_req scheduler GET "$path"
+        kx_req scheduler PUT "$path/status" "$(jq -c --arg m "$3" --argjson n "$n" --arg now "$(kx_now)" '
+                .status.workPlacements = 1 | .status.workPlacementsCreated = 1
+                | .status.conditions = (if $m != "" then
+                    [{type: "ScheduleSucceeded", status: "False", reason: "DestinationSelectorMismatch",
+                      message: "Target destination no longer matches destinationSelectors for workloadGroups: [default]"},
+                     {type: "Ready", status: "False", reason: "Misplaced", message: "Misplaced"}]
+                  else [{type: "ScheduleSucceeded", status: "True", reason: "AllWorkplacementsScheduled",
+                      message: "All workplacements scheduled successfully"},
+                     {type: "Ready", status: "True", reason: "AllWorkplacementsScheduled", message: "Ready"}] end)
+                | .status.conditions[].lastTransitionTime = $now' <<<"$KX_BODY")"
+}
+
+# kx_destination NAME [REASON MESSAGE]: a Destination as its controller leaves
+# it (destination_controller.go): Ready True/DestinationReady, or with a
+# reason Ready False (StateStoreNotReady, StateStoreNotFound, ...).
+kx_destination() {
+        local path=/apis/platform.kratix.io/v1alpha1/destinations
+        kx_req destination-controller POST "$path" "$(jq -nc --arg n "$1" '{apiVersion: "platform.kratix.io/v1alpha1",
+                kind: "Destination", metadata: {name: $n, labels: {environment: "dev"}},
+                spec: {path: $n, stateStoreRef: {kind: "GitStateStore", name: "default"}}}')"
+        [ "$KX_CODE" = 201 ] || [ "$KX_CODE" = 409 ] || return 1
+        kx_req destination-controller GET "$path/$1"
+        kx_req destination-controller PUT "$path/$1/status" "$(jq -c --arg r "${2:-}" --arg m "${3:-}" --arg now "$(kx_now)" '
+                .status.conditions = [if $r == "" then {type: "Ready", status: "True", reason: "DestinationReady",
+                    message: "Destination is ready"} else {type: "Ready", status: "False", reason: $r, message: $m} end
+                  | .lastTransitionTime = $now]' <<<"$KX_BODY")"
+        [ "$KX_CODE" = 200 ]
+}
+
+# kx_promise_label: Kratix's resource controller labels a resource with its
+# Promise (setPromiseLabels, a PUT of the object) before anything else.
+kx_promise_label() {
+        kx_req controller GET "$KX_OBJ_PATH"
+        kx_req controller PUT "$KX_OBJ_PATH" "$(jq -c --arg p "$KX_PROMISE" '.metadata.labels["kratix.io/promise-name"] = $p' <<<"$KX_BODY")"
+        [ "$KX_CODE" = 200 ]
 }
 
 # A Go time.ParseDuration in jq: "1h2m3.5s", "300ms"; exit 1 when invalid.
@@ -461,6 +554,11 @@ _kx_container() {
                 _kx_status_push
                 if [ "$KX_FAILURES" -gt "${KX_BACKOFF_LIMIT:-6}" ]; then
                         _kx_cs "$name" restart; _kx_cs "$name" waiting CrashLoopBackOff
+                        if [ -n "${KX_HOLD_FAILED:-}" ]; then
+                                _kx_status_push
+                                : >"$KX_HOLD_FAILED.held"
+                                while [ ! -e "$KX_HOLD_FAILED" ]; do sleep 0.05; done
+                        fi
                         _kx_job_failed
                         return 1
                 fi
@@ -555,10 +653,13 @@ kx_run_job() {
         elif [ -n "${KX_PIPELINE_NS:-}" ]; then KX_JOB=kratix-$KX_PROMISE-$KX_NAME-$KX_NS-$KX_PIPELINE-$hash
         else KX_JOB=kratix-$KX_PROMISE-$KX_NAME-$KX_PIPELINE-$hash; fi
         kx_req controller POST "/apis/batch/v1/namespaces/$ns/jobs" "$(jq -nc --arg n "$KX_JOB" --arg ns "$ns" \
-                --arg p "$KX_PIPELINE" --arg promise "$KX_PROMISE" --arg r "$KX_NAME" --argjson b "${KX_BACKOFF_LIMIT:-6}" '
+                --arg p "$KX_PIPELINE" --arg promise "$KX_PROMISE" --arg r "$KX_NAME" --argjson b "${KX_BACKOFF_LIMIT:-6}" \
+                --arg type "$KX_WORKFLOW_TYPE" '
                 {apiVersion: "batch/v1", kind: "Job", metadata: {name: $n, namespace: $ns,
-                  labels: {"kratix.io/pipeline-name": $p, "kratix.io/promise-name": $promise, "kratix.io/resource-name": $r,
-                    "kratix.io/workflow-action": "configure", "app.kubernetes.io/managed-by": "Kratix"}},
+                  labels: ({"kratix.io/pipeline-name": $p, "kratix.io/promise-name": $promise,
+                    "kratix.io/workflow-type": $type, "kratix.io/workflow-action": "configure",
+                    "app.kubernetes.io/managed-by": "Kratix"}
+                    + (if $type == "resource" then {"kratix.io/resource-name": $r} else {} end))},
                  spec: {backoffLimit: $b, template: {spec: {restartPolicy: "OnFailure", containers: []}}},
                  status: {}}')"
         [ "$KX_CODE" = 201 ] || { echo "kratix: create Job: $KX_CODE $KX_BODY" >&2; return 1; }

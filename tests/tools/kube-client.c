@@ -41,9 +41,9 @@ static void print_json(const json_t *v) {
         free(s);
 }
 
-static int fail(struct kube_status_error *err) {
+static int fail(struct kstatus_error *err) {
         fprintf(stderr, "%s\n", err->message ? err->message : "error: unknown");
-        kube_status_error_done(err);
+        kstatus_error_done(err);
         return 1;
 }
 
@@ -81,7 +81,7 @@ static json_t *append_patch(const json_t *obj, const char *marker) {
         return ops;
 }
 
-static int recompute(struct kube_client *c, void *userdata, json_t **body, struct kube_status_error *err) {
+static int recompute(struct kube_client *c, void *userdata, json_t **body, struct kstatus_error *err) {
         struct append *a = userdata;
         a->recomputes++;
         json_t *obj = NULL;
@@ -166,7 +166,7 @@ int main(int argc, char **argv) {
         char **args = argv + optind + 1;
         int nargs = argc - optind - 1;
 
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         _cleanup_(kube_config_freep) struct kube_config *cfg = NULL;
         if (kube_config_load(&co, &cfg, &e) < 0) {
                 fprintf(stderr, "%s\n", e.message);
@@ -179,7 +179,7 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "error: %s\n", e.message);
                 return 1;
         }
-        struct kube_status_error err = { .retry_after_ms = -1 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         struct kube_retry_policy policy = { .deadline_ms = arg_deadline_ms };
         json_t *out = NULL;
         int rc = 0, r;
@@ -288,7 +288,7 @@ int main(int argc, char **argv) {
                 snprintf(version, sizeof(version), v % 10 ? "%d.%d" : "%d", v / 10, v % 10);
         fprintf(stderr, "requests: %u connections: %u http: %s\n", requests, connections, version);
         json_decref(out);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         kube_client_free(client);
         return rc;
 }

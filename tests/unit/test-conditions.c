@@ -106,7 +106,7 @@ Test(conditions, validate) {
         };
         for (size_t i = 0; i < ELEMENTSOF(bads); i++) {
                 json_t *c = J(bads[i].cond);
-                struct kstatus_error err = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 cr_assert_eq(kstatus_condition_validate(c, &err), -EINVAL, "%s", bads[i].cond);
                 cr_assert_str_eq(err.message, bads[i].message);
                 json_decref(c);
@@ -243,6 +243,19 @@ Test(workflow, message_other_than_pending_is_kept) {
         json_decref(s);
 }
 
+/* The failed message quotes the pipeline's name: escaped, as kubectl describe
+ * prints condition messages raw (a name as Kratix allows is unchanged). */
+Test(workflow, a_hostile_pipeline_name_is_escaped_in_the_failed_message) {
+        json_t *s = json_object();
+        struct kstatus_workflow wf = { .pipeline = "evil\x1b]0;pwned\x07\xe2\x80\xae\xc2\x9b", .kratix_owned = true };
+        json_t *f = kstatus_workflow_apply(s, KSTATUS_WORKFLOW_CONFIGURE_FAILED, &wf, NOW);
+        json_t *c = kstatus_conditions_find(json_object_get(f, "conditions"), KSTATUS_COND_CONFIGURE);
+        cr_assert_str_eq(json_string_value(json_object_get(c, "message")),
+                         "A Configure Pipeline has failed: evil\\x1b]0;pwned\\x07\\u202e\\xc2\\x9b");
+        json_decref(f);
+        json_decref(s);
+}
+
 Test(workflow, failures) {
         json_t *s = json_object();
         struct kstatus_workflow wf = { .pipeline = "populate-vault", .kratix_owned = true };
@@ -265,7 +278,7 @@ Test(workflow, failures) {
 }
 
 static int control(const char *text, struct kstatus_workflow_control *c, char **ret_error) {
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kstatus_workflow_control_parse(text, strlen(text), c, &err);
         *ret_error = r < 0 ? kstatus_error_format(&err, "workflow-control.yaml") : NULL;
         return r;

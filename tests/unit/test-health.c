@@ -78,7 +78,7 @@ Test(health, invalid_records_are_skipped) {
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 json_t *r = J(bad[i].rec);
-                struct kstatus_error err = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 cr_assert_eq(kstatus_health_record_check(r, &err), -EINVAL);
                 cr_assert_str_eq(err.message, bad[i].err);
                 cr_assert_not(kstatus_health_record_matches(r, "default", "db"));
@@ -106,7 +106,7 @@ Test(health, target_needs_a_promise) {
 
         r = J("{\"metadata\":{\"name\":\"h\",\"namespace\":\"team-a\"},\"data\":{\"resourceRef\":{\"name\":\"db\"},"
               "\"state\":\"healthy\"}}");
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kstatus_health_record_target(r, &p, &ns, &n, &err), -EINVAL);
         cr_assert_str_eq(err.message, "record has no \"data.promiseRef.name\"");
         json_decref(r);

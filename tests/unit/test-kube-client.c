@@ -235,7 +235,7 @@ static struct kube_client *connect_with(const char *token) {
         cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
         cfg.token = token ? xstrdup(token) : NULL;
         cfg.namespace = xstrdup("default");
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_new(&cfg, NULL, &client, &err), 0, "%s", err.message);
         memset(&fake, 0, sizeof(fake));
         kube_client_set_clock(client, &(struct kube_clock){ .now_ms = fake_now, .sleep_ms = fake_sleep,
@@ -362,15 +362,15 @@ Test(kube_client, an_endless_body_stops_at_the_limit, .fini = teardown) {
         memset(&cfg, 0, sizeof(cfg));
         cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
         cfg.namespace = xstrdup("default");
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         struct kube_client_options o = { .max_response_bytes = 1u << 20 };
         cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
         json_t *v = NULL;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_get(client, "/endless", &v, &err), -E2BIG);
         cr_assert_str_eq(err.message, "error: the server's answer is larger than 1 MiB");
         cr_assert_null(v);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         /* Stopped near the limit: the server got no further than socket buffers allow. */
         cr_assert_lt(__atomic_load_n(&endless_sent, __ATOMIC_RELAXED), 64u << 20, "%zu bytes sent", endless_sent);
         /* A small answer still goes through the same client. */
@@ -386,7 +386,7 @@ Test(kube_client, get_reuses_one_connection_and_sends_the_token, .fini = teardow
         server_start(s, ELEMENTSOF(s));
         connect_with("secret-token-x");
         json_t *obj = NULL;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_get(client, "/apis/g/v1/namespaces/a/databases/x", &obj, &err), 0);
         cr_assert_str_eq(json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")), "x");
         json_decref(obj);
@@ -397,7 +397,7 @@ Test(kube_client, get_reuses_one_connection_and_sends_the_token, .fini = teardow
         cr_assert_str_eq(err.message,
                          "Error from server (NotFound): databases.example.promise.syntasso.io \"x\" not found");
         cr_assert_null(strstr(err.message, "secret-token-x"));
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         unsigned requests, connections;
         kube_client_counters(client, &requests, &connections);
         cr_assert_eq(requests, 3);
@@ -415,7 +415,7 @@ Test(kube_client, patch_and_create_send_their_content_types, .fini = teardown) {
         cfg.username = xstrdup("admin");
         cfg.password = xstrdup("hunter2");
         json_t *body = json_pack("{s:{s:s}}", "status", "message", "hi");
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_patch(client, "/apis/g/v1/namespaces/a/databases/x", "status", KUBE_PATCH_MERGE,
                                        body, NULL, NULL, &err), 0);
         json_t *ops = json_pack("[{s:s, s:s, s:s}]", "op", "replace", "path", "/status/message", "value", "yo");
@@ -446,7 +446,7 @@ Test(kube_client, token_file_is_reread_when_it_changes, .fini = teardown) {
         fclose(f);
         connect_with(NULL);
         cfg.token_file = xstrdup(path);
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_get(client, "/a", NULL, &err), 0);
         cr_assert_eq(kube_client_get(client, "/a", NULL, &err), 0);
         /* The kubelet rotates a projected token by replacing the file. */
@@ -478,13 +478,13 @@ Test(kube_client, token_file_with_a_control_character_is_refused, .fini = teardo
         fclose(f);
         connect_with(NULL);
         cfg.token_file = xstrdup(path);
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_lt(kube_client_get(client, "/a", NULL, &err), 0);
         char *want = xasprintf("token file \"%s\" contains a control character", path);
         cr_assert(strstr(err.message, want), "got \"%s\"", err.message);
         cr_assert_null(strstr(err.message, "secret-token"));
         cr_assert_eq(served(), 0, "nothing was sent");
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         unlink(path);
         rmdir(dir);
         free(want);
@@ -497,17 +497,17 @@ Test(kube_client, a_credential_with_a_control_character_is_never_sent, .fini = t
         static const struct canned s[] = { { 200, "{}", -1, { 0 } }, { 200, "{}", -1, { 0 } } };
         server_start(s, ELEMENTSOF(s));
         connect_with("secret-token\r\nX-Injected: 1");
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_lt(kube_client_get(client, "/a", NULL, &err), 0);
         cr_assert_str_eq(err.message, "Unable to connect to the server: the bearer token contains a control character");
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         free(cfg.token);
         cfg.token = NULL;
         cfg.username = xstrdup("admin");
         cfg.password = xstrdup("hunter2\n");
         cr_assert_lt(kube_client_get(client, "/a", NULL, &err), 0);
         cr_assert_str_eq(err.message, "Unable to connect to the server: the password contains a control character");
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         cr_assert_eq(served(), 0, "nothing was sent");
 }
 
@@ -520,9 +520,9 @@ Test(kube_client, proxy_url_is_used, .fini = teardown) {
         cfg.namespace = xstrdup("default");
         char *proxy = xasprintf("http://127.0.0.1:%u", srv.port);
         cfg.proxy_url = proxy;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         cr_assert_eq(kube_client_new(&cfg, NULL, &client, &e), 0, "%s", e.message);
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_get(client, "/api/v1/namespaces", NULL, &err), 0, "%s", err.message);
         cr_assert_eq(served(), 1);
         cr_assert(strstr(srv.url[0], "kstatus-api.invalid:8080/api/v1/namespaces"), "the proxy saw %s", srv.url[0]);
@@ -548,9 +548,9 @@ Test(kube_client, loopback_bypasses_environment_proxies, .fini = teardown) {
                 memset(&cfg, 0, sizeof(cfg));
                 cfg.server = xasprintf("http://%s:%u", hosts[i], srv.port);
                 cfg.namespace = xstrdup("default");
-                struct kstatus_error e = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
                 cr_assert_eq(kube_client_new(&cfg, NULL, &client, &e), 0, "%s", e.message);
-                struct kube_status_error err = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 cr_assert_eq(kube_client_get(client, "/api", NULL, &err), 0, "%s: %s", hosts[i], err.message);
                 kube_client_free(client);
                 client = NULL;
@@ -579,7 +579,7 @@ Test(kube_client, list_follows_continue, .fini = teardown) {
         server_start(s, ELEMENTSOF(s));
         connect_with(NULL);
         json_t *list = NULL;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_list(client, "/apis/g/v1/databases?labelSelector=a%3Db", 2, NULL, NULL, &list, &err), 0,
                      "%s", err.message);
         cr_assert_eq(json_array_size(json_object_get(list, "items")), 5);
@@ -607,7 +607,7 @@ Test(kube_client, list_restarts_once_when_the_continue_token_expires, .fini = te
         server_start(s, ELEMENTSOF(s));
         connect_with(NULL);
         json_t *list = NULL;
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_list(client, "/d", 1, NULL, NULL, &list, &err), 0, "%s", err.message);
         cr_assert_eq(json_array_size(json_object_get(list, "items")), 2, "items of the restarted list only");
         cr_assert_str_eq(json_string_value(json_object_get(json_object_get(list, "metadata"), "resourceVersion")), "12");
@@ -616,7 +616,7 @@ Test(kube_client, list_restarts_once_when_the_continue_token_expires, .fini = te
         /* Expired twice in one list: an error. */
         cr_assert_eq(kube_client_list(client, "/d", 1, NULL, NULL, &list, &err), -EUCLEAN);
         cr_assert_str_eq(err.message, "Error from server (Expired): too old again");
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
 }
 
 static int pages_seen;
@@ -635,7 +635,7 @@ Test(kube_client, list_pages_to_a_callback, .fini = teardown) {
         };
         server_start(s, ELEMENTSOF(s));
         connect_with(NULL);
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int stop_at = 2;
         pages_seen = 0;
         cr_assert_eq(kube_client_list(client, "/d", 1, count_page, &stop_at, NULL, &err), 7, "the callback stops it");
@@ -648,7 +648,7 @@ Test(kube_client, list_pages_to_a_callback, .fini = teardown) {
 static int recompute_calls;
 static int recompute_answer;
 
-static int recompute(struct kube_client *c, void *userdata, json_t **body, struct kube_status_error *err) {
+static int recompute(struct kube_client *c, void *userdata, json_t **body, struct kstatus_error *err) {
         (void)c;
         (void)userdata;
         (void)err;
@@ -667,7 +667,7 @@ Test(kube_retry, conflict_recomputes_and_writes_once, .fini = teardown) {
         recompute_answer = 1;
         json_t *body = json_pack("{s:{s:s}}", "metadata", "resourceVersion", "7");
         struct kube_retry_policy p = { .deadline_ms = 60000, .recompute = recompute };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         json_t *ret = NULL;
         cr_assert_eq(kube_client_patch(client, "/x", "status", KUBE_PATCH_MERGE, body, &p, &ret, &err), 0, "%s",
                      err.message);
@@ -688,7 +688,7 @@ Test(kube_retry, conflict_with_nothing_left_to_do, .fini = teardown) {
         recompute_answer = 0;
         json_t *body = json_object();
         struct kube_retry_policy p = { .deadline_ms = 60000, .recompute = recompute };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), KUBE_NOTHING_TO_DO);
         cr_assert_eq(served(), 1);
         /* Without a recompute callback a conflict is an error. */
@@ -697,7 +697,7 @@ Test(kube_retry, conflict_with_nothing_left_to_do, .fini = teardown) {
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), -ESTALE);
         cr_assert(str_has_prefix(err.message, "Error from server (Conflict): Operation cannot be fulfilled"), "%s",
                   err.message);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         json_decref(body);
 }
 
@@ -710,7 +710,7 @@ Test(kube_retry, retry_after_is_honoured, .fini = teardown) {
         connect_with(NULL);
         json_t *body = json_object();
         struct kube_retry_policy p = { .deadline_ms = 60000 };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), 0);
         cr_assert_eq(fake.n_slept, 2);
         cr_assert_eq(fake.slept[0], 3000);
@@ -728,7 +728,7 @@ Test(kube_retry, server_errors_back_off_exponentially_with_jitter, .fini = teard
         fake.rnd = 0xFFFFFFFFu; /* the top of each jitter window... */
         json_t *body = json_object();
         struct kube_retry_policy p = { .deadline_ms = 60000 };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), 0);
         cr_assert_eq(fake.n_slept, 4);
         /* ...is rnd % (backoff + 1): 100, 200, 400, 800 windows. */
@@ -752,7 +752,7 @@ Test(kube_retry, backoff_is_capped, .fini = teardown) {
         fake.rnd = 0xFFFFFFFFu;
         json_t *body = json_object();
         struct kube_retry_policy p = { .deadline_ms = 3600000, .initial_backoff_ms = 100, .max_backoff_ms = 1000 };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), 0);
         for (size_t i = 0; i < fake.n_slept; i++)
                 cr_assert_leq(fake.slept[i], 1000);
@@ -772,7 +772,7 @@ Test(kube_retry, no_sleep_returns_what_needs_a_wait, .fini = teardown) {
         fake.rnd = 0; /* even a backoff of 0 ms is the loop's to wait */
         json_t *body = json_object();
         struct kube_retry_policy p = { .deadline_ms = 60000, .no_sleep = true, .recompute = recompute };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), -EIO);
         cr_assert_eq(recompute_calls, 1, "the 409 was recomputed");
         cr_assert_eq(served(), 2);
@@ -785,16 +785,15 @@ Test(kube_retry, no_sleep_returns_what_needs_a_wait, .fini = teardown) {
         err.http_code = 429;
         err.retry_after_ms = 2000;
         cr_assert_eq(kube_retry_wait_ms(client, &p, 3, &err), 2000, "Retry-After wins");
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         json_decref(body);
 }
 
-static int flaky_recompute(struct kube_client *c, void *userdata, json_t **body, struct kube_status_error *err) {
+static int flaky_recompute(struct kube_client *c, void *userdata, json_t **body, struct kstatus_error *err) {
         (void)c;
         (void)userdata;
         if (recompute_calls++ == 0) {
-                kube_status_error_set(err, 503, "ServiceUnavailable", xstrdup("re-read failed"));
-                return -EAGAIN;
+                return kstatus_error_set_http(err, EAGAIN, 503, "ServiceUnavailable", xstrdup("re-read failed"));
         }
         *body = json_pack("{s:i}", "round", recompute_calls);
         return 1;
@@ -802,7 +801,7 @@ static int flaky_recompute(struct kube_client *c, void *userdata, json_t **body,
 
 static int retries_told;
 
-static void count_retry(void *userdata, const struct kube_status_error *err, int64_t wait_ms) {
+static void count_retry(void *userdata, const struct kstatus_error *err, int64_t wait_ms) {
         (void)userdata;
         (void)err;
         (void)wait_ms;
@@ -821,7 +820,7 @@ Test(kube_retry, a_transient_recompute_failure_is_retried, .fini = teardown) {
         fake.rnd = 50;
         json_t *body = json_object();
         struct kube_retry_policy p = { .deadline_ms = 60000, .recompute = flaky_recompute, .on_retry = count_retry };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), 0, "%s",
                      err.message);
         cr_assert_eq(recompute_calls, 2);
@@ -839,7 +838,7 @@ Test(kube_retry, dropped_connection_then_success_writes_once, .fini = teardown) 
         connect_with(NULL);
         json_t *body = json_object();
         struct kube_retry_policy p = { .deadline_ms = 60000 };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), 0);
         cr_assert_eq(err.attempts, 2);
         cr_assert_eq(served(), 2);
@@ -855,7 +854,7 @@ Test(kube_retry, the_deadline_ends_it_with_a_clear_error, .fini = teardown) {
         fake.rnd = 0xFFFFFFFFu;
         json_t *body = json_object();
         struct kube_retry_policy p = { .deadline_ms = 2000 };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), -EAGAIN);
         cr_assert_eq(err.http_code, 503);
         cr_assert(str_has_prefix(err.message, "Error from server (ServiceUnavailable): down for a moment (gave up after "),
@@ -864,7 +863,7 @@ Test(kube_retry, the_deadline_ends_it_with_a_clear_error, .fini = teardown) {
         cr_assert_leq(fake.now, 2000, "no sleep past the deadline");
         cr_assert_eq((size_t)err.attempts, served(), "every attempt was one request");
         cr_assert_geq(err.attempts, 4);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         /* A Retry-After beyond the deadline is not waited for. */
         static const struct canned late[] = { { 429, "", 30, { 0 } } };
         server_stop();
@@ -877,7 +876,33 @@ Test(kube_retry, the_deadline_ends_it_with_a_clear_error, .fini = teardown) {
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), -EAGAIN);
         cr_assert_eq(fake.n_slept, 0);
         cr_assert_eq(served(), 1);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
+        json_decref(body);
+}
+
+/* A budget shared by many calls (the sidecar's shutdown) ends the retries
+ * before the policy's own deadline, and bounds each attempt. */
+static int64_t budget_until_1500(void *u) {
+        (void)u;
+        return fake.now < 1500 ? 1500 - fake.now : 0;
+}
+
+Test(kube_retry, a_shared_budget_ends_it_before_the_deadline, .fini = teardown) {
+        static struct canned s[40];
+        for (size_t i = 0; i < ELEMENTSOF(s); i++)
+                s[i] = (struct canned){ 503, UNAVAILABLE, -1, { 0 } };
+        server_start(s, ELEMENTSOF(s));
+        connect_with(NULL);
+        fake.rnd = 0xFFFFFFFFu;
+        json_t *body = json_object();
+        struct kube_retry_policy p = { .deadline_ms = 60000, .budget_ms = budget_until_1500 };
+        struct kstatus_error err = { 0 };
+        cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), -EAGAIN);
+        cr_assert(strstr(err.message, "(gave up after ") && strstr(err.message, " attempts: out of time)"), "%s",
+                  err.message);
+        cr_assert_leq(fake.now, 1500, "no sleep past the budget");
+        cr_assert_geq(err.attempts, 3);
+        kstatus_error_done(&err);
         json_decref(body);
 }
 
@@ -889,14 +914,14 @@ Test(kube_retry, client_errors_are_not_retried, .fini = teardown) {
         connect_with(NULL);
         json_t *body = json_object();
         struct kube_retry_policy p = { .deadline_ms = 60000 };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), -ENOENT);
         cr_assert_eq(err.attempts, 1);
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), -EIO);
         cr_assert_str_eq(err.message, "Error from server (Invalid): bad");
         cr_assert_eq(served(), 2);
         cr_assert_eq(fake.n_slept, 0);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         json_decref(body);
 }
 
@@ -909,7 +934,7 @@ Test(kube_retry, connection_refused, .fini = teardown) {
         connect_with(NULL);
         json_t *body = json_object();
         struct kube_retry_policy p = { .deadline_ms = 1000 };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         fake.rnd = 0xFFFFFFFFu;
         cr_assert_eq(kube_client_patch(client, "/x", NULL, KUBE_PATCH_MERGE, body, &p, NULL, &err), -ECONNREFUSED);
         char *want = xasprintf("The connection to the server 127.0.0.1:%u was refused - did you specify the right host "
@@ -918,13 +943,13 @@ Test(kube_retry, connection_refused, .fini = teardown) {
         cr_assert_gt(err.attempts, 1, "refused connections are retried");
         cr_assert_eq(err.http_code, 0);
         free(want);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         cr_assert_eq(kube_client_get(client, "/x", NULL, &err), -ECONNREFUSED);
         want = xasprintf("The connection to the server 127.0.0.1:%u was refused - did you specify the right host or "
                          "port?", port);
         cr_assert_str_eq(err.message, want);
         free(want);
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         json_decref(body);
 }
 
@@ -978,7 +1003,7 @@ Test(kube_exec, credential_cached_until_it_expires, .fini = teardown) {
         char *good = write_plugin("good", CRED("exec-token", ",\"expirationTimestamp\":\"2999-01-01T00:00:00Z\""));
         connect_with(NULL);
         use_plugin(good, "client.authentication.k8s.io/v1");
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_get(client, "/a", NULL, &err), 0, "%s", err.message);
         cr_assert_eq(kube_client_get(client, "/a", NULL, &err), 0, "%s", err.message);
         cr_assert_eq(runs(good), 1, "a credential valid until 2999 is cached");
@@ -986,7 +1011,7 @@ Test(kube_exec, credential_cached_until_it_expires, .fini = teardown) {
         kube_client_free(client);
         /* Expired credentials: used for the request at hand, the plugin runs again for the next. */
         char *expired = write_plugin("expired", CRED("old-token", ",\"expirationTimestamp\":\"2020-01-01T00:00:00Z\""));
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         cr_assert_eq(kube_client_new(&cfg, NULL, &client, &e), 0);
         use_plugin(expired, "client.authentication.k8s.io/v1");
         cr_assert_eq(kube_client_get(client, "/a", NULL, &err), 0, "%s", err.message);
@@ -1006,7 +1031,7 @@ Test(kube_exec, rerun_on_401, .fini = teardown) {
         char *p = write_plugin("rotating", CRED("tok", ""));
         connect_with(NULL);
         use_plugin(p, "client.authentication.k8s.io/v1");
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_get(client, "/a", NULL, &err), 0, "%s", err.message);
         cr_assert_eq(runs(p), 2, "the plugin runs again after a 401");
         cr_assert_eq(served(), 2);
@@ -1016,7 +1041,7 @@ Test(kube_exec, rerun_on_401, .fini = teardown) {
 Test(kube_exec, failures_in_client_go_words, .fini = teardown) {
         server_start(NULL, 0);
         connect_with(NULL);
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         exec_cfg = (struct kube_exec_config){ .api_version = (char *)"client.authentication.k8s.io/v1beta1",
                                               .command = (char *)"kstatus-no-such-plugin", .args = exec_args,
                                               .env = exec_args, .install_hint = (char *)"install it with: apt install x" };
@@ -1056,7 +1081,7 @@ Test(kube_exec, failures_in_client_go_words, .fini = teardown) {
         cr_assert_eq(kube_client_get(client, "/a", NULL, &err), -EPERM);
         cr_assert(strstr(err.message, "exec plugin returned a token with a control character"), "%s", err.message);
         cr_assert_eq(served(), 0, "no request with a hostile credential");
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         free(crlf);
         free(fail);
         free(wrong);
@@ -1099,11 +1124,11 @@ Test(kube_watch, resumes_and_relists_on_410, .fini = teardown) {
         connect_with("watch-token");
         events_seen = 0;
         struct kube_watch *w = NULL;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         cr_assert_eq(kube_watch_new(client, "/apis/g/v1/namespaces/a/databases", NULL, on_event, NULL, &w, &e), 0, "%s",
                      e.message);
         cr_assert_geq(kube_watch_fd(w), 0);
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_watch_run(w, 10000, &err);
         cr_assert_eq(r, 42, "the callback's answer ends the watch: %d %s", r, err.message ? err.message : "");
         cr_assert_eq(events_seen, 4);
@@ -1130,13 +1155,13 @@ Test(kube_watch, forbidden_is_an_error_and_timeout_times_out, .fini = teardown) 
         server_start(s, ELEMENTSOF(s));
         connect_with(NULL);
         struct kube_watch *w = NULL;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         cr_assert_eq(kube_watch_new(client, "/d", "7", on_event, NULL, &w, &e), 0);
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_watch_run(w, 10000, &err), -EACCES);
         cr_assert_str_eq(err.message, "Error from server (Forbidden): databases is forbidden: User \"x\" cannot watch "
                                       "resource \"databases\"");
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         kube_watch_free(w);
 }
 
@@ -1149,12 +1174,12 @@ Test(kube_watch, driven_from_an_external_epoll_loop, .fini = teardown) {
         connect_with(NULL);
         events_seen = 0;
         struct kube_watch *w = NULL;
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         cr_assert_eq(kube_watch_new(client, "/d", "3", on_event, NULL, &w, &e), 0, "%s", e.message);
         int ep = epoll_create1(EPOLL_CLOEXEC);
         struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 99 };
         cr_assert_eq(epoll_ctl(ep, EPOLL_CTL_ADD, kube_watch_fd(w), &ev), 0);
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = 0, loops = 0;
         while (r == 0 && loops++ < 1000) {
                 struct epoll_event got;
@@ -1199,8 +1224,8 @@ Test(kube_discovery, cached_on_disk_and_refreshed_on_a_miss, .fini = teardown) {
         cr_assert_not_null(mkdtemp(dir));
         struct kube_discovery_options o = { .cache_dir = dir };
         struct kube_discovery *d = NULL;
-        struct kstatus_error e = { 0 };
-        struct kube_status_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         struct kube_resource r = { 0 };
         cr_assert_eq(kube_discovery_new(client, &o, &d, &e), 0);
         cr_assert_eq(kube_discovery_resolve(d, "Database", &r, NULL, &err), 0, "%s", err.message);
@@ -1226,7 +1251,7 @@ Test(kube_discovery, cached_on_disk_and_refreshed_on_a_miss, .fini = teardown) {
         cr_assert_eq(kube_discovery_resolve(d, "bar.example.com", &r, NULL, &err), -ENOENT);
         cr_assert_str_eq(err.message, "error: the server doesn't have a resource type \"bar\"");
         cr_assert_eq(kube_discovery_requests(d), 4, "only one refresh per discovery object");
-        kube_status_error_done(&err);
+        kstatus_error_done(&err);
         kube_discovery_free(d);
         /* An expired cache is fetched again. */
         o.ttl_ms = 1;

@@ -28,7 +28,7 @@ static struct kube_config *load_ok(const char *kubeconfig_env, struct kube_confi
         fake_env[0][1] = kubeconfig_env;
         o.getenv = fake_getenv;
         struct kube_config *c = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kube_config_load(&o, &c, &err);
         cr_assert_eq(r, 0, "load failed: %s", err.message);
         return c;
@@ -40,7 +40,7 @@ static void load_fails(const char *kubeconfig_env, struct kube_config_options o,
         fake_env[0][1] = kubeconfig_env;
         o.getenv = fake_getenv;
         struct kube_config *c = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_lt(kube_config_load(&o, &c, &err), 0, "loaded, wanted: %s", message);
         cr_assert(strcmp(err.message, message) == 0, "got \"%s\", want \"%s\"", err.message, message);
         /* Credentials never appear in errors. */
@@ -176,7 +176,7 @@ Test(kubeconfig, in_cluster) {
         fake_env[1][1] = "443";
         struct kube_config_options o = { .getenv = fake_getenv, .service_account_dir = sa };
         struct kube_config *c = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_config_load(&o, &c, &err), 0, "%s", err.message);
         cr_assert(c->in_cluster);
         cr_assert_str_eq(c->server, "https://10.96.0.1:443");
@@ -244,7 +244,7 @@ Test(kubeconfig, in_cluster_namespace_override_and_missing_token) {
         fake_env[1][1] = "443";
         struct kube_config_options o = { .getenv = fake_getenv, .service_account_dir = sa, .namespace = "other" };
         struct kube_config *c = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_config_load(&o, &c, &err), 0, "%s", err.message);
         cr_assert_str_eq(c->namespace, "other", "-n wins over the namespace file");
         cr_assert_null(c->token, "the token is read at request time (it rotates)");
@@ -263,7 +263,7 @@ Test(kubeconfig, in_cluster_first_or_only) {
         struct kube_config_options o = { .getenv = fake_getenv, .service_account_dir = sa,
                                          .source = KUBE_CONFIG_IN_CLUSTER_FIRST };
         struct kube_config *c = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         /* Outside a Pod: the kubeconfig. */
         cr_assert_eq(kube_config_load(&o, &c, &err), 0, "%s", err.message);
         cr_assert_not(c->in_cluster);
@@ -343,6 +343,27 @@ Test(kubeconfig, credentials_only_over_tls) {
         c = load_ok(path, (struct kube_config_options){ .context = "plain-certs" });
         cr_assert_null(c->client_cert_data);
         cr_assert_null(c->client_key_data);
+        kube_config_free(c);
+        unlink(path);
+        free(path);
+}
+
+/* A server set after loading (the plugin's --server) that is plain http
+ * drops what the user and the flags gave, as client-go does. */
+Test(kubeconfig, credentials_dropped_for_a_server_made_plain_http) {
+        char *path = write_kubeconfig(hostile_users);
+        struct kube_config *c = load_ok(path, (struct kube_config_options){ 0 });
+        kube_config_drop_plain_http_credentials(c);
+        cr_assert_str_eq(c->token, "secret-token-t", "https: kept");
+        free(c->server);
+        c->server = xstrdup("http://127.0.0.1:8080");
+        c->username = xstrdup("u");
+        c->password = xstrdup("p");
+        kube_config_drop_plain_http_credentials(c);
+        cr_assert_null(c->token);
+        cr_assert_null(c->username);
+        cr_assert_null(c->password);
+        cr_assert_null(c->exec);
         kube_config_free(c);
         unlink(path);
         free(path);

@@ -55,6 +55,14 @@ Test(log, control_characters_escaped) {
         cr_assert(strstr(written, "warning refused: bad key \"a\\nb\\x1b[31m\\x7f\"\n"), "%s", written);
 }
 
+/* C1 controls and bidi/invisible characters too: kubectl logs prints lines raw. */
+Test(log, c1_and_bidi_characters_escaped) {
+        log_setup(LOG_FORMAT_TEXT, LOG_LEVEL_INFO);
+        log_warning("refused", "condition \"x\xc2\x9b" "31m\xe2\x80\xae\xe2\x80\x8b\"");
+        cr_assert_eq(writes, 1);
+        cr_assert(strstr(written, "warning refused: condition \"x\\xc2\\x9b31m\\u202e\\u200b\"\n"), "%s", written);
+}
+
 Test(log, json_line_in_one_write) {
         log_setup(LOG_FORMAT_JSON, LOG_LEVEL_INFO);
         log_error("final", "failed after %d attempts\n", 3);

@@ -333,7 +333,7 @@ Test(merge, plan_rejects_non_mapping) {
         json_t *file = J("[1]");
         struct kstatus_plan plan = { .file = file, .now = NOW };
         json_t *patch = NULL, *owned = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_lt(kstatus_plan_patch(&plan, &patch, &owned, &err), 0);
         cr_assert_str_eq(err.message, "status must be a mapping");
         json_decref(file);

@@ -30,7 +30,7 @@ static void collect(enum kstatus_problem_level level, const struct kstatus_error
 /* Parse text (no validation) and check it. */
 static int check(const char *text, bool promise, struct seen *s) {
         json_t *doc = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kstatus_document_parse(text, strlen(text), NULL, &doc, &err), 0, "%s", err.message);
         struct kstatus_check_options opts = { .text = text, .len = strlen(text), .promise = promise };
         memset(s, 0, sizeof(*s));
@@ -137,7 +137,7 @@ Test(status, positions_stop_at_an_alias) {
 
 Test(status, parse_reports_the_first_error_with_its_position) {
         json_t *doc = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         const char *text = "message: ok\nworkflows: \"2\"\n";
         cr_assert_eq(kstatus_status_parse(text, strlen(text), NULL, &doc, &err), -EINVAL);
         cr_assert_null(doc);
@@ -152,7 +152,7 @@ Test(status, parse_reports_the_first_error_with_its_position) {
 
 Test(status, validate_without_text_has_no_position) {
         json_t *doc = J("{\"message\": 1}");
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kstatus_status_validate(doc, &err), -EINVAL);
         cr_assert_eq(err.line, 0);
         json_decref(doc);

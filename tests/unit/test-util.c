@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
@@ -84,7 +85,7 @@ Test(util, parse_go_duration) {
 }
 
 Test(util, error_format) {
-        struct kstatus_error e = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         cr_assert_eq(kstatus_error_set(&e, EINVAL, 3, 7, "found %s", "it"), -EINVAL);
         char *s = kstatus_error_format(&e, "status.yaml");
         cr_assert_str_eq(s, "status.yaml:3:7: found it");
@@ -93,6 +94,51 @@ Test(util, error_format) {
         s = kstatus_error_format(&e, "f");
         cr_assert_str_eq(s, "f: found it");
         free(s);
+}
+
+/* One error type: replacing a description frees the old one, keeps the request
+ * counters, may quote itself, and holds text of any length (no fixed buffer). */
+Test(util, error_lifecycle) {
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
+        e.attempts = 3;
+        e.retry_after_ms = 2000;
+        cr_assert_eq(kstatus_error_set_http(&e, -ENOENT, 404, "NotFound", xstrdup("Error from server (NotFound): x")),
+                     -ENOENT, "a negative code is returned as it is");
+        cr_assert_eq(e.errnum, ENOENT);
+        cr_assert_eq(e.http_code, 404);
+        cr_assert_str_eq(e.reason, "NotFound");
+        cr_assert_eq(e.attempts, 3);
+        cr_assert_eq(e.retry_after_ms, 2000);
+        cr_assert_eq(kstatus_error_set_http(&e, EAGAIN, 503, e.reason, xasprintf("again: %s", e.message)), -EAGAIN,
+                     "the new description may quote the old one");
+        cr_assert_str_eq(e.reason, "NotFound");
+        cr_assert_str_eq(e.message, "again: Error from server (NotFound): x");
+        char *big = xmalloc(5001);
+        memset(big, 'a', 5000);
+        big[5000] = '\0';
+        cr_assert_eq(kstatus_error_set(&e, EINVAL, 2, 1, "%s: %s", e.message, big), -EINVAL);
+        cr_assert_eq(strlen(e.message), strlen("again: Error from server (NotFound): x: ") + 5000);
+        free(big);
+        cr_assert_eq(e.http_code, 0, "a parse error is no HTTP failure");
+        cr_assert_null(e.reason);
+        cr_assert_eq(e.line, 2);
+        cr_assert_eq(e.attempts, 3);
+
+        _cleanup_(kstatus_error_done) struct kstatus_error to = { 0 };
+        kstatus_error_set(&to, EIO, 0, 0, "replaced");
+        kstatus_error_move(&to, &e);
+        cr_assert_eq(to.errnum, EINVAL);
+        cr_assert_eq(to.line, 2);
+        cr_assert_null(e.message, "the source is left empty");
+        kstatus_error_move(NULL, &to);
+        cr_assert_null(to.message, "moved nowhere: freed");
+        cr_assert_eq(kstatus_error_set(NULL, EPERM, 0, 0, "nobody reads %s", "this"), -EPERM);
+        cr_assert_eq(kstatus_error_set_http(NULL, EPERM, 0, NULL, xstrdup("freed")), -EPERM);
+        char *s = kstatus_error_format(&e, NULL);
+        cr_assert_str_eq(s, "<stdin>: error", "an empty error still formats");
+        free(s);
+        kstatus_error_done(&e);
+        kstatus_error_done(NULL);
 }
 
 Test(util, base64) {

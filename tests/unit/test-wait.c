@@ -25,7 +25,12 @@ static bool met(const char *spec, const char *obj_text) {
 
 Test(wait, conditions) {
         cr_assert(met("condition=ConfigureWorkflowCompleted", OBJ(1, 1, CWC("True"), "")));
-        cr_assert(met("condition=configureworkflowcompleted", OBJ(1, 1, CWC("True"), "")) == false);
+        cr_assert(met("condition=configureworkflowcompleted", OBJ(1, 1, CWC("True"), "")),
+                  "types compare case-insensitively, as kubectl's");
+        cr_assert(met("condition=DeleteWorkflowCompleted",
+                      OBJ(1, 1, "{\"type\":\"deleteworkflowcompleted\",\"status\":\"True\"},"
+                                "{\"type\":\"DeleteWorkflowCompleted\",\"status\":\"False\"}", "")),
+                  "the first type that matches decides, as kubectl's");
         cr_assert(met("condition=ConfigureWorkflowCompleted=true", OBJ(1, 1, CWC("True"), "")),
                   "values compare case-insensitively, as kubectl's");
         cr_assert_not(met("condition=ConfigureWorkflowCompleted", OBJ(1, 1, CWC("False"), "")));
@@ -75,4 +80,9 @@ Test(wait, workflow_failure_is_seen) {
                 "\"reason\":\"PipelinesInProgress\"}]}}");
         cr_assert_not(wait_workflow_failed(obj, NULL));
         json_decref(obj);
+}
+
+Test(wait, create) {
+        cr_assert(met("create", OBJ(1, 1, "", "")));
+        cr_assert_not(met("create", NULL), "an object that does not exist is not created");
 }

@@ -21,7 +21,7 @@ static char *data_path(const char *rel) {
 
 static char *slurp(const char *path, size_t *len) {
         char *buf = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         if (kstatus_read_file(path, false, 64u << 20, &buf, len, &err) < 0)
                 return NULL;
         return buf;
@@ -30,7 +30,7 @@ static char *slurp(const char *path, size_t *len) {
 /* kstatus_yaml_dump() that must succeed. */
 static char *yaml_dump(const json_t *v) {
         char *text = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kstatus_yaml_dump(v, &text, &err);
         cr_assert_eq(r, 0, "kstatus_yaml_dump: %s", err.message);
         cr_assert_not_null(text);
@@ -134,7 +134,7 @@ static bool check_parse(const char *dir, const char *base) {
         char *text = slurp(yaml_path, &len);
         cr_assert_not_null(text, "%s", yaml_path);
         json_t *got = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         int r = kstatus_yaml_parse(text, len, NULL, &got, &err);
         bool as_reals;
         json_t *want = load_kubectl_json(json_path, &as_reals);
@@ -225,7 +225,7 @@ static bool check_print(const char *dir, const char *base, int *ret_yaml_cases) 
                 got = yaml_dump(v);
                 ok &= same_text(base, "-o yaml", got, want);
                 json_t *back = NULL;
-                struct kstatus_error err = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 int r = kstatus_yaml_parse(got, strlen(got), NULL, &back, &err);
                 if (as_reals && back)
                         reals_only(back);
@@ -280,7 +280,7 @@ static int parse(const char *text, json_t **ret, struct kstatus_error *err) {
 }
 
 Test(yaml, errors_carry_line_and_column) {
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         json_t *v = NULL;
         cr_assert_eq(parse("a: 1\nb:\n  c: @x\n", &v, &err), -EINVAL);
         cr_assert_eq(err.line, 3);
@@ -309,7 +309,7 @@ Test(yaml, empty_inputs_are_null) {
 
 Test(yaml, limits) {
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         json_t *v = NULL;
         lim.max_depth = 3;
         cr_assert_eq(kstatus_yaml_parse("a: {b: {c: 1}}", 14, &lim, &v, &err), 0);
@@ -345,7 +345,7 @@ Test(yaml, alias_bomb_is_refused_without_expanding) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         json_t *v = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(parse(bomb, &v, &err), -E2BIG);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -364,7 +364,7 @@ Test(yaml, one_mebibyte_parses_quickly) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         json_t *v = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         lim.max_result_bytes = 4u << 20;
         cr_assert_eq(kstatus_yaml_parse(buf, len, &lim, &v, &err), 0, "%s", err.message);
@@ -378,7 +378,7 @@ Test(yaml, one_mebibyte_parses_quickly) {
 
 Test(yaml, invalid_utf8_and_garbage) {
         json_t *v = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_lt(kstatus_yaml_parse("a: \xff\xfe", 5, NULL, &v, &err), 0);
         cr_assert_gt(err.line, 0);
         unsigned char garbage[512];
@@ -527,7 +527,7 @@ Test(yaml, json_dump_like_kubectl) {
 Test(yaml, depth_limit_holds_through_aliases) {
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         lim.max_depth = 4;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         json_t *v = NULL;
         const char *ok = "a: &a {b: {c: 1}}\nx: {y: *a}\n"; /* x.y.b.c: 4 levels */
         cr_assert_eq(kstatus_yaml_parse(ok, strlen(ok), &lim, &v, &err), 0, "%s", err.message);
@@ -578,7 +578,7 @@ Test(yaml, many_anchors_parse_in_linear_time) {
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         json_t *v = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kstatus_yaml_parse(buf, len, NULL, &v, &err), 0, "%s", err.message);
         double ms = ms_since(&t0);
         cr_log_info("%zu anchors and %zu aliases (%zu bytes) parsed in %.1f ms", n, n, len, ms);
@@ -589,7 +589,7 @@ Test(yaml, many_anchors_parse_in_linear_time) {
 }
 
 Test(yaml, explicit_tags_must_agree) {
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         json_t *v = NULL;
         cr_assert_eq(parse("a: !!int 3.5\n", &v, &err), -EINVAL);
         cr_assert_str_eq(err.message, "cannot decode !!float `3.5` as a !!int");
@@ -617,7 +617,7 @@ Test(yaml, one_mebibyte_at_the_default_limits) {
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         json_t *v = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kstatus_yaml_parse(buf, len, NULL, &v, &err), 0, "%s", err.message);
         cr_log_info("a 1 MiB status.yaml parsed in %.1f ms", ms_since(&t0));
         cr_assert_gt(json_string_length(json_object_get(v, "message")), size * 9 / 10);
@@ -640,7 +640,7 @@ Test(yaml, dump_reports_the_emitters_error) {
         json_object_set_new_nocheck(values[2], "\xe2\x82", json_integer(1));
         for (size_t i = 0; i < ELEMENTSOF(values); i++) {
                 char *text = (char *)"untouched";
-                struct kstatus_error err = { 0 };
+                _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
                 cr_assert_eq(kstatus_yaml_dump(values[i], &text, &err), -EINVAL, "value %zu", i);
                 cr_assert_str_eq(text, "untouched", "value %zu", i);
                 cr_assert_str_eq(err.message, "cannot print YAML: invalid UTF-8 in a string", "value %zu", i);
@@ -659,7 +659,7 @@ Test(yaml, merge_chains_count_the_flat_result) {
                 text = next;
         }
         json_t *v = NULL;
-        struct kstatus_error err = { 0 };
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         cr_assert_eq(kstatus_yaml_parse(text, strlen(text), &lim, &v, &err), 0, "%s", err.message);
         json_t *last = json_object_get(v, "a65");
