@@ -86,6 +86,15 @@ both_get ca-data2.json "an RSA CA from certificate-authority-data"
 kubeconfig "https://localhost:$port_good" ca.crt "$data" >by-name.json
 both_get by-name.json "the server by its DNS name"
 
+# A kubeconfig's CA is the only one trusted, as with kubectl: libcurl's own CA
+# directory (Debian's libcurl: /etc/ssl/certs) is not added. libcurl on
+# mbedTLS reads that whole directory when it is set; on OpenSSL it is only
+# searched for an issuer not found otherwise, so this shows it for mbedTLS.
+if command -v strace >/dev/null; then
+        strace -f -e trace=openat -o opened.txt env KUBECONFIG=ca-data2.json "$KC" get $NS >/dev/null 2>&1
+        is "$(grep -c '"/etc/ssl/certs/' opened.txt)" 0 "with a CA in the kubeconfig, /etc/ssl/certs is not read"
+fi
+
 kubeconfig "https://127.0.0.1:$port_good" other-ca.crt "$data" >foreign.json
 both_refused foreign.json "a server certificate of another CA is refused" 'certificate'
 kubeconfig "https://127.0.0.1:$port_good" ca.crt "$data" '{"tls-server-name": "not-the-server.example"}' >bad-name.json
