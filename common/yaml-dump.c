@@ -110,7 +110,7 @@ static void go_format_float(double v, char fmt, char *out, size_t size) {
 
 /* go-yaml v2's float: strconv.FormatFloat(f, 'g', -1, 64), which in its
  * shortest mode switches to an exponent when exp < -4 || exp >= 6. */
-static void yaml_float(double v, char *out, size_t size) {
+void kstatus_go_float(double v, char *out, size_t size) {
         char digits[32];
         int exp10;
         if (v == 0) {
@@ -147,7 +147,7 @@ static void yaml_number_from_real(double d, char *out, size_t size) {
                 if (errno == 0)
                         return;
         }
-        yaml_float(d, out, size);
+        kstatus_go_float(d, out, size);
 }
 
 /* ---- JSON (encoding/json, MarshalIndent with four spaces) ---- */

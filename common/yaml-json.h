@@ -76,3 +76,8 @@ int kstatus_yaml_dump(const json_t *value, char **ret, struct kstatus_error *err
  * Returns a new NUL-terminated string the caller frees; ends with "\n".
  * compact: one line, no spaces (for request bodies and log lines). */
 char *kstatus_json_dump(const json_t *value, bool compact);
+
+/* A float as Go's fmt.Print and go-yaml print it (strconv.FormatFloat(v, 'g',
+ * -1, 64): shortest digits, an exponent when it is < -4 or >= 6, 1e+06).
+ * out holds at least 32 bytes. */
+void kstatus_go_float(double v, char *out, size_t size);

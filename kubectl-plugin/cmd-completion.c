@@ -33,11 +33,17 @@ static const char *const outputs[] = { "json", "yaml", NULL };
 static const char *const modes[] = { "deep", "shallow", NULL };
 static const char *const workflows[] = { "configure", "none", NULL };
 static const char *const shells[] = { "bash", "zsh", "fish", NULL };
-static const char *const get_outputs[] = { "wide", "json", "yaml", "name", NULL };
+static const char *const get_outputs[] = { "wide",           "json",
+                                           "yaml",           "name",
+                                           "kstatus-json",   "kstatus-yaml",
+                                           "jsonpath=",      "jsonpath-file=",
+                                           "jsonpath-as-json=", "custom-columns=",
+                                           "custom-columns-file=", "go-template=",
+                                           "go-template-file=", NULL };
 static const char *const describe_outputs[] = { "json", "yaml", "wide", NULL };
 static const char *const colors[] = { "auto", "always", "never", NULL };
 static const char *const fors[] = { "condition=ConfigureWorkflowCompleted", "condition=", "health=healthy",
-                                    "health=ready", "message=", "delete", "create", NULL };
+                                    "health=ready", "message=", "delete", "create", "jsonpath=", NULL };
 static const char *const containers[] = { "reader", "pipeline", "work-writer", "status-writer", "kstatus-sidecar",
                                           NULL };
 
@@ -77,7 +83,9 @@ static const char *const value_flags[] = { "-n", "--namespace", "-l", "--selecto
                                            "--color", "-o", "--output", "--for", "--timeout", "--pipeline", "-c",
                                            "--container", "--tail", "--since", "--certificate-authority",
                                            "--client-certificate", "--client-key", "--tls-server-name",
-                                           "--username", "--password", NULL };
+                                           "--username", "--password", "--as", "--as-group", "--as-uid",
+                                           "--cache-dir", "--profile", "--profile-output",
+                                           "--log-flush-frequency", "--vmodule", NULL };
 
 static bool in_list(const char *const *list, const char *s) {
         for (; *list; list++)

@@ -619,7 +619,7 @@ static int logs_option(struct logs_args *a, int opt, const char *arg) {
         return -1;
 }
 
-int cmd_logs(int argc, char **argv) {
+static int run_logs_command(int argc, char **argv) {
         static const struct option options[] = {
                 { "container", required_argument, NULL, 'c' }, { "follow", no_argument, NULL, 'f' },
                 { "previous", no_argument, NULL, 'p' },       { "pipeline", required_argument, NULL, 3100 },
@@ -652,4 +652,10 @@ int cmd_logs(int argc, char **argv) {
                 return usage_error("logs takes exactly one resource: TYPE/NAME or TYPE NAME");
         _cleanup_(logs_done) struct logs l = { .a = &a, .s = &s, .seen = json_object(), .color = use_color(a.kube.color) };
         return run_logs(&l, &ts.items[0]);
+}
+
+int cmd_logs(int argc, char **argv) {
+        /* As kubectl logs (and get, describe): 1 for every error, a bad flag,
+         * a type discovery does not know or a log that cannot be read. */
+        return run_logs_command(argc, argv) ? EXIT_FAILED : EXIT_MET;
 }

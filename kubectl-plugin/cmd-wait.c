@@ -33,6 +33,7 @@ const char wait_usage[] =
         "      --for=message=TEXT             status.message\n"
         "      --for=delete                   the object is gone\n"
         "      --for=create                   the object exists\n"
+        "      --for=jsonpath='{EXPR}'[=VALUE]  the JSONPath's one value is VALUE (without =VALUE: it exists), as kubectl\n"
         "      --any                          one --for is enough (default: all of them)\n"
         "      --timeout=DURATION             give up after this long (default 30s; 0 checks once; negative: a week)\n"
         "      --all                          every object of the type (needed without names or -l, as kubectl)\n" KUBE_ARGS_USAGE;

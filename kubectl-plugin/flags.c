@@ -33,6 +33,25 @@ static int flag_failf(const struct flags *f, const char *fmt, ...) {
         return '?';
 }
 
+/* The flags flags_next() is reading, for flag_value_error() to name the
+ * command; NULL once it has returned -1. */
+static const struct flags *parsing;
+
+int flag_value_error(const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        va_end(ap);
+        _cleanup_free_ char *safe = escape_for_terminal(msg ? msg : "bad flag");
+        if (!parsing) {
+                fprintf(stderr, "Error: %s\n", safe);
+                return '?';
+        }
+        return flag_failf(parsing, "%s", safe);
+}
+
 int flag_parse_bool(const char *s, bool *ret) {
         /* Go's strconv.ParseBool. */
         static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
@@ -189,6 +208,7 @@ int flags_next(struct flags *f, int argc, char **argv, const char *shortopts, co
                 *f = (struct flags){ .argc = argc, .argv = argv, .shortopts = shortopts ? shortopts : "",
                                      .longopts = longopts, .next = 1 };
         }
+        parsing = f;
         for (;;) {
                 optarg = NULL;
                 int r;
@@ -196,6 +216,7 @@ int flags_next(struct flags *f, int argc, char **argv, const char *shortopts, co
                         r = parse_short(f);
                 else if (f->next >= f->argc) {
                         finish(f);
+                        parsing = NULL;
                         return -1;
                 } else {
                         int i = f->next++;

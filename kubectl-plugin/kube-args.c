@@ -3,6 +3,7 @@
 #include "kube-args.h"
 
 #include "kube/watch.h"
+#include "version.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +22,163 @@ static int parse_request_timeout(const char *arg, int64_t *ret) {
                 return 0;
         }
         return parse_duration_ms(arg, ret);
+}
+
+/* What kubectl's global flags keep for the whole process: the --as-group
+ * list, --warnings-as-errors and the warnings printed so far (kubectl's
+ * warning writer is process-wide too). */
+static struct {
+        char **as_groups; /* borrowed from argv, NULL-terminated */
+        size_t n_as_groups;
+        bool warnings_as_errors;
+        char **warned; /* texts printed, for kubectl's deduplication */
+        size_t n_warned;
+        unsigned n_warnings;
+} globals;
+
+/* Texts kept for deduplication; past this a warning is still printed. */
+#define MAX_WARNINGS_KEPT 1024
+
+/* client-go's warning writer with Deduplicate: "Warning: TEXT" on stderr,
+ * "Warning:" yellow on a terminal; the text escaped. */
+static void on_warning(void *userdata, const char *text) {
+        for (size_t i = 0; i < globals.n_warned; i++)
+                if (strcmp(globals.warned[i], text) == 0)
+                        return;
+        if (globals.n_warned < MAX_WARNINGS_KEPT) {
+                globals.warned = xrealloc(globals.warned, (globals.n_warned + 1) * sizeof(char *));
+                globals.warned[globals.n_warned++] = xstrdup(text);
+        }
+        globals.n_warnings++;
+        const char *term = getenv("TERM"), *nc = getenv("NO_COLOR");
+        bool color = isatty(STDERR_FILENO) && !(term && strcmp(term, "dumb") == 0) && !(nc && *nc);
+        _cleanup_free_ char *safe = escape_for_terminal(text);
+        fprintf(stderr, "%sWarning:%s %s\n", color ? "\x1b[33;1m" : "", color ? "\x1b[0m" : "", safe);
+}
+
+/* How kubectl reports an error its command returned late (a
+ * PersistentPreRunE or PersistentPostRunE hook): component-base's cli.Run
+ * logs it with klog, `E1206 00:01:32.507311   29833 run.go:72] "command
+ * failed" err="TEXT"`, and exits 1. text is ours (no quote to escape). */
+static int klog_command_failed(const char *text) {
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        localtime_r(&ts.tv_sec, &tm);
+        fprintf(stderr, "E%02d%02d %02d:%02d:%02d.%06ld %7d run.go:72] \"command failed\" err=\"%s\"\n", tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000, (int)getpid(), text);
+        return EXIT_FAILED;
+}
+
+int kube_args_finish(int rc) {
+        if (rc == 0 && globals.warnings_as_errors && globals.n_warnings > 0) {
+                _cleanup_free_ char *text =
+                        xasprintf("%u warning%s received", globals.n_warnings, globals.n_warnings == 1 ? "" : "s");
+                rc = klog_command_failed(text);
+        }
+        for (size_t i = 0; i < globals.n_warned; i++)
+                free(globals.warned[i]);
+        free(globals.warned);
+        free(globals.as_groups);
+        globals.warned = globals.as_groups = NULL;
+        globals.n_warned = globals.n_as_groups = 0;
+        globals.n_warnings = 0;
+        globals.warnings_as_errors = false;
+        return rc;
+}
+
+/* klog's --vmodule: "pattern=N,…" (empty pieces skipped), N a non-negative int32. */
+static bool vmodule_valid(const char *value) {
+        _cleanup_free_ char *copy = xstrdup(value);
+        char *save = NULL;
+        for (char *pat = strtok_r(copy, ",", &save); pat; pat = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(pat, '=');
+                int64_t n;
+                if (!eq || eq == pat || strchr(eq + 1, '=') || parse_int64(eq + 1, 0, INT32_MAX, &n) < 0)
+                        return false;
+        }
+        return true;
+}
+
+static int unknown_profile(const char *safe) {
+        _cleanup_free_ char *text = xasprintf("unknown profile '%s'", safe);
+        klog_command_failed(text);
+        return -1;
+}
+
+/* The flags kubectl has for its Go runtime and log, which the plugin accepts
+ * as kubectl validates them: 1 handled, -1 invalid (printed). */
+static int runtime_option(int opt, const char *arg) {
+        static const char *const profiles[] = { "none", "cpu", "heap", "goroutine", "threadcreate",
+                                                "block", "mutex", "allocs" };
+        _cleanup_free_ char *safe = escape_for_terminal(arg);
+        int64_t ms;
+        switch (opt) {
+        case 2021:
+                if (strcmp(arg, "none") == 0)
+                        return 1;
+                for (size_t i = 1; i < ELEMENTSOF(profiles); i++)
+                        if (strcmp(arg, profiles[i]) == 0) {
+                                fail("--profile=%s is not supported: kubectl kstatus is not a Go program and has no "
+                                     "profile to write",
+                                     safe);
+                                return -1;
+                        }
+                return unknown_profile(safe);
+        case 2023:
+                if (parse_duration_ms(arg, &ms) < 0) {
+                        flag_value_error("invalid argument \"%s\" for \"--log-flush-frequency\" flag: parse error", arg);
+                        return -1;
+                }
+                return 1;
+        case 2024:
+                if (!vmodule_valid(arg)) {
+                        flag_value_error("invalid argument \"%s\" for \"--vmodule\" flag: syntax error: expect "
+                                         "comma-separated list of filename=N",
+                                         arg);
+                        return -1;
+                }
+                return 1;
+        default: /* 2022 --profile-output: only used with a profile */
+                return 1;
+        }
+}
+
+/* --as, --as-group, --as-uid, --warnings-as-errors, --disable-compression,
+ * --match-server-version, --cache-dir and the runtime flags. */
+static int more_option(struct kube_args *a, int opt, const char *arg) {
+        switch (opt) {
+        case 2014:
+                a->as = arg;
+                return 1;
+        case 2015:
+                globals.as_groups = xrealloc(globals.as_groups, (globals.n_as_groups + 2) * sizeof(char *));
+                globals.as_groups[globals.n_as_groups++] = (char *)arg;
+                globals.as_groups[globals.n_as_groups] = NULL;
+                return 1;
+        case 2016:
+                a->as_uid = arg;
+                return 1;
+        case 2017:
+                globals.warnings_as_errors = flag_true(arg);
+                return 1;
+        case 2018:
+                a->disable_compression = flag_true(arg);
+                return 1;
+        case 2019:
+                a->match_server_version = flag_true(arg);
+                return 1;
+        case 2020:
+                a->cache_dir = arg;
+                return 1;
+        case 2021:
+        case 2022:
+        case 2023:
+        case 2024:
+                return runtime_option(opt, arg);
+        default:
+                return 0;
+        }
 }
 
 bool color_mode_valid(const char *mode) {
@@ -79,10 +237,11 @@ int kube_args_option(struct kube_args *a, int opt, const char *arg) {
                 return 1;
         case 2012:
                 if (parse_request_timeout(arg, &a->request_timeout_ms) < 0) {
-                        _cleanup_free_ char *safe = escape_for_terminal(arg);
-                        usage_error("invalid argument \"%s\" for \"--request-timeout\": want a duration such as 5s, "
-                                    "1m or 0",
-                                    safe);
+                        /* kubectl's words (cli-runtime checks the value when it builds the client; kubectl
+                         * now and then says "Error: " there, mostly "error: "). */
+                        fputs("error: Invalid timeout value. Timeout must be a single integer in seconds, or an "
+                              "integer followed by a corresponding time unit (e.g. 1s | 2m | 3h)\n",
+                              stderr);
                         return -1;
                 }
                 return 1;
@@ -95,13 +254,32 @@ int kube_args_option(struct kube_args *a, int opt, const char *arg) {
                 a->color = arg;
                 return 1;
         default:
-                return 0;
+                return more_option(a, opt, arg);
         }
 }
 
 static void replace(char **field, const char *value) {
         free(*field);
         *field = value ? xstrdup(value) : NULL;
+}
+
+/* --as, --as-uid and --as-group override the user's as, as-uid and
+ * as-groups when given (client-go merges the flags over the kubeconfig's
+ * user); --disable-compression adds to the cluster's. */
+static void apply_identity_overrides(const struct kube_args *a, struct kube_config *c) {
+        if (a->as && *a->as)
+                replace(&c->impersonate_user, a->as);
+        if (a->as_uid && *a->as_uid)
+                replace(&c->impersonate_uid, a->as_uid);
+        if (globals.n_as_groups > 0) {
+                for (char **g = c->impersonate_groups; g && *g; g++)
+                        free(*g);
+                free(c->impersonate_groups);
+                c->impersonate_groups = xcalloc(globals.n_as_groups + 1, sizeof(char *));
+                for (size_t i = 0; i < globals.n_as_groups; i++)
+                        c->impersonate_groups[i] = xstrdup(globals.as_groups[i]);
+        }
+        c->disable_compression |= a->disable_compression;
 }
 
 /* Flags override the kubeconfig, as kubectl's ConfigOverrides do. */
@@ -145,11 +323,63 @@ static void apply_overrides(const struct kube_args *a, struct kube_config *c) {
                 replace(&c->ca_file, NULL);
                 replace(&c->ca_data, NULL);
         }
+        apply_identity_overrides(a, c);
         /* `-n ''` is no namespace given (kubectl). */
         if (a->config.namespace && *a->config.namespace)
                 replace(&c->namespace, a->config.namespace);
         if (!c->namespace)
                 c->namespace = xstrdup("default");
+}
+
+/* A version.Info as Go's %#v prints it (the field order of apimachinery's
+ * version.Info); v is /version's answer. New string. */
+static char *go_version_info(const json_t *v) {
+        static const char *const fields[][2] = {
+                { "Major", "major" }, { "Minor", "minor" }, { "GitVersion", "gitVersion" },
+                { "GitCommit", "gitCommit" }, { "GitTreeState", "gitTreeState" }, { "BuildDate", "buildDate" },
+                { "GoVersion", "goVersion" }, { "Compiler", "compiler" }, { "Platform", "platform" },
+        };
+        _cleanup_free_ char *out = xstrdup("version.Info{");
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++) {
+                const char *value = json_string_value(json_object_get(v, fields[i][1]));
+                _cleanup_json_ json_t *quoted = json_string(value ? value : "");
+                _cleanup_free_ char *q = json_dumps(quoted, JSON_ENCODE_ANY);
+                char *next = xasprintf("%s%s%s:%s", out, i ? ", " : "", fields[i][0], q ? q : "\"\"");
+                free(out);
+                out = next;
+        }
+        char *r = xasprintf("%s}", out);
+        return r;
+}
+
+/* kubectl's --match-server-version (client-go's MatchesServerVersion): the
+ * server's gitVersion, gitCommit and gitTreeState must be the client's. The
+ * plugin's client version is kstatus's own, which no Kubernetes server has:
+ * with the flag every command is refused in kubectl's words once /version
+ * was read. Returns 0 or an exit code (printed). */
+static int match_server_version(struct kube_client *client) {
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+        _cleanup_json_ json_t *server = NULL;
+        if (kube_client_get(client, "/version", &server, &err) < 0) {
+                _cleanup_free_ char *safe = escape_for_terminal(err.message ? err.message : "request failed");
+                fprintf(stderr, "error: couldn't read version from server: %s\n", safe);
+                return EXIT_API;
+        }
+        _cleanup_json_ json_t *mine = json_pack("{s:s, s:s}", "gitVersion", "v" KSTATUS_VERSION, "gitCommit",
+                                                KSTATUS_COMMIT);
+        const char *keys[] = { "gitVersion", "gitCommit", "gitTreeState" };
+        bool same = true;
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const char *x = json_string_value(json_object_get(server, keys[i]));
+                const char *y = json_string_value(json_object_get(mine, keys[i]));
+                same &= strcmp(x ? x : "", y ? y : "") == 0;
+        }
+        if (same)
+                return 0;
+        _cleanup_free_ char *sv = go_version_info(server), *cv = go_version_info(mine);
+        _cleanup_free_ char *safe = escape_for_terminal(sv);
+        fprintf(stderr, "error: server version (&%s) differs from client version (%s)\n", safe, cv);
+        return EXIT_API;
 }
 
 int kube_session_open(const struct kube_args *a, struct kube_session *s) {
@@ -179,7 +409,16 @@ int kube_session_open(const struct kube_args *a, struct kube_session *s) {
                 kube_session_close(s);
                 return usage_error("invalid namespace \"%s\": %s", safe, ns_problems);
         }
-        struct kube_client_options o = { .request_timeout_ms = a->request_timeout_ms };
+        const struct kube_config *c = s->config;
+        if ((c->impersonate_uid || c->impersonate_groups || c->impersonate_extra) && !c->impersonate_user) {
+                /* client-go's validation, in its words. */
+                _cleanup_free_ char *safe = escape_for_terminal(c->user ? c->user : "");
+                fprintf(stderr, "error: requesting uid, groups or user-extra for %s without impersonating a user\n",
+                        safe);
+                kube_session_close(s);
+                return EXIT_API;
+        }
+        struct kube_client_options o = { .request_timeout_ms = a->request_timeout_ms, .on_warning = on_warning };
         r = kube_client_new(s->config, &o, &s->client, &e);
         if (r < 0) {
                 _cleanup_free_ char *safe = escape_for_terminal(e.message);
@@ -187,7 +426,12 @@ int kube_session_open(const struct kube_args *a, struct kube_session *s) {
                 kube_session_close(s);
                 return EXIT_API;
         }
-        r = kube_discovery_new(s->client, NULL, &s->discovery, &e);
+        if (a->match_server_version && (r = match_server_version(s->client)) != 0) {
+                kube_session_close(s);
+                return r;
+        }
+        struct kube_discovery_options dopts = { .cache_dir = a->cache_dir };
+        r = kube_discovery_new(s->client, a->cache_dir ? &dopts : NULL, &s->discovery, &e);
         if (r < 0) {
                 _cleanup_free_ char *safe = escape_for_terminal(e.message);
                 fprintf(stderr, "error: %s\n", safe);

@@ -26,6 +26,10 @@ struct kube_args {
         const char *selector;              /* -l */
         int64_t request_timeout_ms;        /* --request-timeout; 0 none */
         const char *color;                 /* --color=auto|always|never */
+        const char *as, *as_uid;           /* --as, --as-uid (--as-group: kube_args_finish) */
+        bool disable_compression;          /* --disable-compression */
+        bool match_server_version;         /* --match-server-version */
+        const char *cache_dir;             /* --cache-dir: where the discovery cache lives */
 };
 
 /* Option ids 2000..2099 are ours. */
@@ -48,7 +52,18 @@ struct kube_args {
         { "username", required_argument, NULL, 2010 },                         \
         { "password", required_argument, NULL, 2011 },                         \
         { "request-timeout", required_argument, NULL, 2012 },                  \
-        { "color", required_argument, NULL, 2013 }
+        { "color", required_argument, NULL, 2013 },                            \
+        { "as", required_argument, NULL, 2014 },                               \
+        { "as-group", required_argument, NULL, 2015 },                         \
+        { "as-uid", required_argument, NULL, 2016 },                           \
+        { "warnings-as-errors", optional_argument, NULL, 2017 },               \
+        { "disable-compression", optional_argument, NULL, 2018 },              \
+        { "match-server-version", optional_argument, NULL, 2019 },             \
+        { "cache-dir", required_argument, NULL, 2020 },                        \
+        { "profile", required_argument, NULL, 2021 },                          \
+        { "profile-output", required_argument, NULL, 2022 },                   \
+        { "log-flush-frequency", required_argument, NULL, 2023 },              \
+        { "vmodule", required_argument, NULL, 2024 }
 
 #define KUBE_ARGS_USAGE                                                                                        \
         "Global options (as kubectl's):\n"                                                                     \
@@ -63,11 +78,23 @@ struct kube_args {
         "      --certificate-authority=FILE, --client-certificate=FILE, --client-key=FILE, --tls-server-name\n" \
         "      --username=U, --password=P     basic authentication\n"                                          \
         "      --request-timeout=DURATION     give up on one request after this long (0: never)\n"             \
-        "      --color=auto|always|never      colour (default auto: a terminal without NO_COLOR)\n"
+        "      --color=auto|always|never      colour (default auto: a terminal without NO_COLOR)\n"             \
+        "      --as=USER, --as-group=GROUP (repeatable), --as-uid=UID   impersonate (Impersonate-* headers)\n"  \
+        "      --warnings-as-errors           a warning from the server fails the command (exit 1)\n"         \
+        "      --disable-compression          ask for answers uncompressed\n"                                 \
+        "      --match-server-version         refuse a server whose /version is not the client's\n"           \
+        "      --cache-dir=DIR                the discovery cache's directory (default ~/.kube/cache)\n"      \
+        "      --profile=none, --profile-output, --log-flush-frequency, --vmodule   accepted (no Go runtime, no log)\n"
 
 /* Handle one of KUBE_ARGS_OPTIONS as flags_next() returned it (plugin.h): 1
  * handled, 0 not ours, -1 invalid (printed). */
 int kube_args_option(struct kube_args *a, int opt, const char *arg);
+
+/* At the end of the process (main): with --warnings-as-errors, a command
+ * that succeeded (rc 0) after the server sent warnings fails as kubectl's
+ * does ("error: 1 warning received", exit 1); frees what the global flags
+ * kept (the --as-group list, the warnings seen). Returns the exit code. */
+int kube_args_finish(int rc);
 
 struct kube_session {
         struct kube_config *config;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kube-args.h"
 #include "plugin.h"
 #include "status.h"
 
@@ -219,5 +220,5 @@ static int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
         setlocale(LC_CTYPE, "");
-        return finish_stdout(run(argc, argv));
+        return finish_stdout(kube_args_finish(run(argc, argv)));
 }

@@ -54,6 +54,11 @@ struct flags {
 };
 int flags_next(struct flags *f, int argc, char **argv, const char *shortopts, const struct option *longopts);
 void flags_done(struct flags *f);
+/* A flag's value refused while flags_next() reads the command's flags, in
+ * kubectl's two lines ("Error: invalid argument \"x\" for \"--vmodule\" flag:
+ * …", "See 'kubectl kstatus CMD --help' for usage."); fmt's text is escaped.
+ * Returns '?'. */
+int flag_value_error(const char *fmt, ...) _printf_(1, 2);
 /* A boolean flag's optarg: true unless "false". */
 bool flag_true(const char *arg);
 /* Go's strconv.ParseBool: 0 or -EINVAL. */

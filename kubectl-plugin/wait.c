@@ -6,7 +6,93 @@
 #include <strings.h>
 
 #include "conditions.h"
+#include "jsonpath.h"
 #include "util.h"
+
+/* kubectl's splitJSONPathInput: split at "=", but "==" stays (a filter's). */
+static char **split_jsonpath(const char *s, size_t *ret_n) {
+        char **parts = NULL;
+        size_t n = 0;
+        struct kstatus_buf b = { 0 };
+        kstatus_buf_put(&b, "", 0);
+        for (;; s++) {
+                if (*s == '=' && s[1] == '=') {
+                        kstatus_buf_put(&b, "==", 2);
+                        s++;
+                        continue;
+                }
+                if (*s && *s != '=') {
+                        kstatus_buf_put(&b, s, 1);
+                        continue;
+                }
+                parts = xrealloc(parts, (n + 1) * sizeof(char *));
+                parts[n++] = b.data;
+                b = (struct kstatus_buf){ 0 };
+                kstatus_buf_put(&b, "", 0);
+                if (!*s)
+                        break;
+        }
+        free(b.data);
+        *ret_n = n;
+        return parts;
+}
+
+static int parse_jsonpath(const char *input, struct wait_for *w, char *err, size_t err_size) {
+        size_t n;
+        char **parts = split_jsonpath(input, &n);
+        _cleanup_free_ char *relaxed = NULL;
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
+        int r = -EINVAL;
+        if (n > 2)
+                snprintf(err, err_size, "jsonpath wait format must be --for=jsonpath='{.status.readyReplicas}'=3 or "
+                                        "--for=jsonpath='{.status.readyReplicas}'");
+        else if (jsonpath_relaxed(parts[0], &relaxed, &e) < 0)
+                snprintf(err, err_size, "%s", e.message);
+        else if (!*relaxed)
+                snprintf(err, err_size, "jsonpath expression cannot be empty");
+        else if (n == 2 && !parts[1][strspn(parts[1], "'\"")])
+                snprintf(err, err_size, "jsonpath wait has to have a value after equal sign, like "
+                                        "--for=jsonpath='{.status.readyReplicas}'=3");
+        else if (jsonpath_parse(relaxed, &w->jp, &e) < 0)
+                snprintf(err, err_size, "%s", e.message);
+        else
+                r = 0;
+        if (r == 0 && n == 2) {
+                /* strings.Trim(value, `'"`) */
+                const char *v = parts[1] + strspn(parts[1], "'\"");
+                size_t len = strlen(v);
+                while (len && strchr("'\"", v[len - 1]))
+                        len--;
+                w->value = xstrndup(v, len);
+        }
+        for (size_t i = 0; i < n; i++)
+                free(parts[i]);
+        free(parts);
+        return r;
+}
+
+static bool jsonpath_met(const struct wait_for *w, const json_t *obj) {
+        _cleanup_json_ json_t *found = NULL;
+        if (jsonpath_find(w->jp, obj, true, &found, NULL) < 0)
+                return false;
+        json_t *first = json_array_get(found, 0);
+        if (json_array_size(first) == 0 || json_array_size(found) > 1 || json_array_size(first) > 1)
+                return false;
+        if (!w->value)
+                return true;
+        json_t *v = json_array_get(first, 0);
+        if (json_is_object(v) || json_is_array(v))
+                return false;
+        _cleanup_free_ char *s = jsonpath_sprint(v);
+        /* strings.TrimSpace on both sides */
+        const char *a = s + strspn(s, " \t\n\r\v\f"), *b = w->value + strspn(w->value, " \t\n\r\v\f");
+        size_t la = strlen(a), lb = strlen(b);
+        while (la && strchr(" \t\n\r\v\f", a[la - 1]))
+                la--;
+        while (lb && strchr(" \t\n\r\v\f", b[lb - 1]))
+                lb--;
+        return la == lb && memcmp(a, b, la) == 0;
+}
 
 int wait_for_parse(const char *spec, struct wait_for *ret, char *err, size_t err_size) {
         struct wait_for w = { 0 };
@@ -40,13 +126,19 @@ int wait_for_parse(const char *spec, struct wait_for *ret, char *err, size_t err
                         wait_for_clear(&w);
                         return -EINVAL;
                 }
+        } else if (str_has_prefix(spec, "jsonpath=")) {
+                w.kind = WAIT_JSONPATH;
+                if (parse_jsonpath(spec + strlen("jsonpath="), &w, err, err_size) < 0) {
+                        wait_for_clear(&w);
+                        return -EINVAL;
+                }
         } else if (str_has_prefix(spec, "message=")) {
                 w.kind = WAIT_MESSAGE;
                 w.value = xstrdup(spec + strlen("message="));
         } else {
                 snprintf(err, err_size,
-                         "unrecognized condition: \"%s\"; want delete, create, condition=NAME[=VALUE], health=STATE "
-                         "or message=TEXT",
+                         "unrecognized condition: \"%s\"; want delete, create, condition=NAME[=VALUE], health=STATE, "
+                         "message=TEXT or jsonpath='{EXPR}'[=VALUE]",
                          spec);
                 return -EINVAL;
         }
@@ -57,6 +149,7 @@ int wait_for_parse(const char *spec, struct wait_for *ret, char *err, size_t err
 void wait_for_clear(struct wait_for *w) {
         free(w->name);
         free(w->value);
+        jsonpath_free(w->jp);
         *w = (struct wait_for){ 0 };
 }
 
@@ -104,6 +197,8 @@ bool wait_for_met(const struct wait_for *w, const json_t *obj) {
                 const char *s = json_string_value(json_object_get(status, "message"));
                 return s && strcmp(s, w->value) == 0;
         }
+        case WAIT_JSONPATH:
+                return jsonpath_met(w, obj);
         default:
                 return false;
         }

@@ -72,6 +72,9 @@ int kube_client_new(const struct kube_config *config, const struct kube_client_o
         kube_client_set_clock(c, NULL);
         c->resp.retry_after_ms = -1;
         c->resp.limit = c->opts.max_response_bytes;
+        c->resp.on_warning = c->opts.on_warning;
+        c->resp.warning_userdata = c->opts.warning_userdata;
+        kube_identity_setup(c);
         int r = prepare_base(c, err);
         if (r < 0) {
                 kube_client_free(c);
@@ -97,6 +100,8 @@ void kube_client_free(struct kube_client *c) {
         if (c->curl)
                 curl_easy_cleanup(c->curl);
         curl_slist_free_all(c->connect_to);
+        curl_slist_free_all(c->identity);
+        free(c->identity_error);
         kube_response_reset(&c->resp);
         kube_secret_free(c->file_token);
         kube_exec_cred_clear(&c->exec_cred);

@@ -38,6 +38,13 @@ struct kube_client_options {
         int64_t request_timeout_ms; /* --request-timeout per request; 0: none (connect still times out at 30 s) */
         const char *user_agent;     /* NULL: "kstatus/<version>" */
         size_t max_response_bytes;  /* an answer (object or list page) past this is refused; 0: 64 MiB */
+        /* Told each warning a server sends (a `Warning: 299 AGENT "TEXT"`
+         * header, parsed as client-go parses them; other codes and empty
+         * texts are dropped, as client-go's warning writer drops them). The
+         * text is the server's, unescaped: the caller escapes it before a
+         * terminal sees it. NULL: warnings are ignored. */
+        void (*on_warning)(void *userdata, const char *text);
+        void *warning_userdata;
 };
 
 /* Create a client for config (borrowed: it must outlive the client).

@@ -62,6 +62,13 @@ void kube_config_free(struct kube_config *c) {
                 free(c->exec->install_hint);
                 free(c->exec);
         }
+        free(c->impersonate_user);
+        free(c->impersonate_uid);
+        for (char **p = c->impersonate_groups; p && *p; p++)
+                free(*p);
+        free(c->impersonate_groups);
+        json_decref(c->impersonate_extra);
+        free(c->user);
         free(c->namespace);
         free(c->context);
         free(c);
@@ -326,6 +333,7 @@ static int from_cluster(struct kube_config *c, const struct choice *ch, struct k
         c->insecure = json_is_true(json_object_get(ch->cluster, "insecure-skip-tls-verify"));
         c->tls_server_name = dup_str(ch->cluster, "tls-server-name");
         c->proxy_url = dup_str(ch->cluster, "proxy-url");
+        c->disable_compression = json_is_true(json_object_get(ch->cluster, "disable-compression"));
         c->ca_file = abs_path(ch->cluster, "certificate-authority");
         int r = decode_data(ch->cluster, "certificate-authority-data", &c->ca_data, err);
         if (r < 0)
@@ -417,6 +425,40 @@ static int from_user(struct kube_config *c, const json_t *user, const char *user
         return check_user_files(c, user_name, err);
 }
 
+/* The user's impersonation fields, as client-go's ClientConfig reads them
+ * whatever the server's scheme: as, as-uid, as-groups (strings), as-user-extra
+ * (key → list of strings). Other value types are skipped. */
+static void from_user_impersonation(struct kube_config *c, const json_t *user) {
+        c->impersonate_user = dup_str(user, "as");
+        c->impersonate_uid = dup_str(user, "as-uid");
+        json_t *groups = json_object_get(user, "as-groups");
+        if (json_array_size(groups) > 0) {
+                c->impersonate_groups = xcalloc(json_array_size(groups) + 1, sizeof(char *));
+                size_t i, n = 0;
+                json_t *g;
+                json_array_foreach(groups, i, g) {
+                        if (json_is_string(g))
+                                c->impersonate_groups[n++] = xstrdup(json_string_value(g));
+                }
+        }
+        json_t *extra = json_object_get(user, "as-user-extra");
+        if (!json_is_object(extra) || json_object_size(extra) == 0)
+                return;
+        c->impersonate_extra = json_object();
+        const char *key;
+        json_t *values;
+        json_object_foreach(extra, key, values) {
+                json_t *list = json_array();
+                size_t i;
+                json_t *v;
+                json_array_foreach(values, i, v) {
+                        if (json_is_string(v))
+                                json_array_append(list, v);
+                }
+                json_object_set_new(c->impersonate_extra, key, list);
+        }
+}
+
 static int load(const struct kube_config_options *o, struct kube_config **ret, struct kstatus_error *err) {
         /* In a Pod (the service host is set) the service account wins for
          * IN_CLUSTER_FIRST; ONLY never reads a kubeconfig. */
@@ -442,6 +484,9 @@ static int load(const struct kube_config_options *o, struct kube_config **ret, s
          * server spoken to over TLS. */
         if (ch.user && kube_server_is_tls(c->server) && (r = from_user(c, ch.user, ch.user_name, err)) < 0)
                 return r;
+        if (ch.user)
+                from_user_impersonation(c, ch.user);
+        c->user = ch.user_name ? xstrdup(ch.user_name) : NULL;
         /* `-n ''` is no namespace given (kubectl). */
         const char *ns = o->namespace && *o->namespace ? o->namespace : json_string_value(json_object_get(ch.ctx, "namespace"));
         c->namespace = xstrdup(ns && *ns ? ns : "default");

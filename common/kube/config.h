@@ -54,6 +54,15 @@ struct kube_config {
         char *client_cert_file, *client_cert_data;
         char *client_key_file, *client_key_data;
         struct kube_exec_config *exec;
+        /* Impersonation (the user's as, as-uid, as-groups, as-user-extra;
+         * kubectl's --as, --as-uid, --as-group), sent as Impersonate-*
+         * headers on every request, over HTTP too, as client-go does. */
+        char *impersonate_user;
+        char *impersonate_uid;
+        char **impersonate_groups; /* NULL-terminated, NULL: none */
+        json_t *impersonate_extra; /* key → array of strings (new reference), NULL: none */
+        bool disable_compression;  /* the cluster's disable-compression: no Accept-Encoding */
+        char *user;              /* the kubeconfig user chosen, NULL: none */
         char *namespace;         /* -n, else the context's, else "default" */
         char *context;           /* the context used, NULL in-cluster */
         bool in_cluster;

@@ -26,6 +26,8 @@ struct kube_response {
         int64_t retry_after_ms;
         size_t (*sink)(const char *data, size_t len, void *userdata);
         void *sink_userdata;
+        void (*on_warning)(void *userdata, const char *text); /* kube_client_options' */
+        void *warning_userdata;
 };
 
 void kube_response_reset(struct kube_response *resp);
@@ -62,6 +64,8 @@ struct kube_client {
         unsigned exec_runs; /* how often the plugin ran (tests) */
         unsigned requests, connections;
         int http_version; /* of the last answer, as kube_client_http_version() */
+        struct curl_slist *identity; /* the Impersonate-* header lines */
+        char *identity_error;        /* why they cannot be sent (Go's words), NULL: they can */
 };
 
 int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_response *resp,
@@ -72,6 +76,15 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
                          struct kstatus_error *err);
 int kube_http_errno(int code, const char *reason);
 void kube_secret_free(char *s);
+
+/* The Impersonate-* header lines of c's config into c->identity, or Go's
+ * refusal of a value with a control character into c->identity_error. */
+void kube_identity_setup(struct kube_client *c);
+
+/* The warnings of one Warning header value (client-go's
+ * ParseWarningHeaders): fn is called with the text of each 299 warning that
+ * is not empty; a malformed warning ends the parse of that header. */
+void kube_parse_warnings(const char *value, void (*fn)(void *userdata, const char *text), void *userdata);
 
 /* Whether s holds a C0 control character or DEL: such a credential would
  * reach the wire as a header line of its own. */

@@ -59,8 +59,10 @@ static int http_version_number(long v) {
         }
 }
 
-static struct curl_slist *request_headers(const char *content_type, bool has_body) {
+static struct curl_slist *request_headers(const struct kube_client *c, const char *content_type, bool has_body) {
         struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
+        for (const struct curl_slist *i = c->identity; i; i = i->next)
+                headers = curl_slist_append(headers, i->data);
         /* No "Expect: 100-continue" round trip for bodies over 1 KiB. */
         headers = curl_slist_append(headers, "Expect:");
         if (has_body) {
@@ -114,8 +116,12 @@ static int perform(struct kube_client *c, const char *method, const char *path, 
                 /* No credential, no request: kubectl says "Unable to connect". */
                 return kstatus_error_set_http(err, EPERM, 0, NULL,
                                               xasprintf("Unable to connect to the server: %s", e.message));
+        if (c->identity_error)
+                /* kubectl's words: Go's transport refuses the header. */
+                return kstatus_error_set_http(err, EINVAL, 0, NULL,
+                                              xasprintf("Unable to connect to the server: %s", c->identity_error));
         _cleanup_free_ char *url = xasprintf("%s%s", c->base, path);
-        struct curl_slist *headers = request_headers(content_type, body != NULL);
+        struct curl_slist *headers = request_headers(c, content_type, body != NULL);
         CURLcode cc = set_request(c, method, url, headers, body, body_len);
         if (cc == CURLE_OK) {
                 c->requests++;

@@ -25,6 +25,13 @@
 static size_t on_header(char *data, size_t size, size_t n, void *userdata) {
         struct kube_response *resp = userdata;
         size_t len = size * n;
+        static const char warning[] = "warning:";
+        if (resp->on_warning && len > sizeof(warning) - 1 && strncasecmp(data, warning, sizeof(warning) - 1) == 0) {
+                _cleanup_free_ char *v = xstrndup(data + sizeof(warning) - 1, len - (sizeof(warning) - 1));
+                v[strcspn(v, "\r\n")] = '\0';
+                kube_parse_warnings(v, resp->on_warning, resp->warning_userdata);
+                return len;
+        }
         static const char name[] = "retry-after:";
         if (len > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
                 _cleanup_free_ char *v = xstrndup(data + sizeof(name) - 1, len - (sizeof(name) - 1));
@@ -63,7 +70,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
 void kube_response_reset(struct kube_response *resp) {
         free(resp->data);
         *resp = (struct kube_response){ .limit = resp->limit, .retry_after_ms = -1, .sink = resp->sink,
-                                        .sink_userdata = resp->sink_userdata };
+                                        .sink_userdata = resp->sink_userdata, .on_warning = resp->on_warning,
+                                        .warning_userdata = resp->warning_userdata };
 }
 
 size_t kube_response_limit(const struct kube_response *resp) {
@@ -324,7 +332,8 @@ int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_
         OPT_PTR(&o, CURLOPT_WRITEDATA, resp);
         opt_keep(&o, curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header), "CURLOPT_HEADERFUNCTION");
         OPT_PTR(&o, CURLOPT_HEADERDATA, resp);
-        OPT_PTR(&o, CURLOPT_ACCEPT_ENCODING, "");
+        /* Compressed answers unless the cluster (or --disable-compression) opts out. */
+        OPT_PTR(&o, CURLOPT_ACCEPT_ENCODING, c->config->disable_compression ? NULL : "");
         setup_ca(c, &o);
         setup_client_cert(c, &o);
         setup_route(c, &o);

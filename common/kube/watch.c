@@ -178,6 +178,12 @@ static int start_stream(struct kube_watch *w, struct kstatus_error *err) {
         int r = kube_apply_auth(c, w->h, err);
         if (r < 0)
                 return r;
+        if (c->identity_error)
+                return kstatus_error_set(err, EINVAL, 0, 0, "%s", c->identity_error);
+        /* The client's impersonation headers (it outlives its watches). */
+        CURLcode hc = curl_easy_setopt(w->h, CURLOPT_HTTPHEADER, c->identity);
+        if (hc != CURLE_OK)
+                return kstatus_error_set(err, EINVAL, 0, 0, "cannot set the watch's headers: %s", curl_easy_strerror(hc));
         const char *sep = strchr(w->path, '?') ? "&" : "?";
         _cleanup_free_ char *rv = w->rv ? kube_escape(w->rv) : NULL;
         _cleanup_free_ char *url = xasprintf("%s%s%swatch=1&allowWatchBookmarks=true%s%s", c->base, w->path, sep,
@@ -208,6 +214,8 @@ int kube_watch_new(struct kube_client *c, const char *path, const char *resource
         w->resp.retry_after_ms = -1;
         w->resp.sink = on_data;
         w->resp.sink_userdata = w;
+        w->resp.on_warning = c->opts.on_warning;
+        w->resp.warning_userdata = c->opts.warning_userdata;
         int r;
         w->epfd = epoll_create1(EPOLL_CLOEXEC);
         w->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);

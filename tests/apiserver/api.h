@@ -22,6 +22,7 @@ struct reply {
         void *stream;
         ssize_t (*stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
         void (*stream_free)(void *cls);
+        bool api; /* an API request (not /_kstatus/): carries the --warning headers */
 };
 
 struct api_config {

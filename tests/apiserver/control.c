@@ -42,6 +42,12 @@ void do_control(const char *method, const char *what, const char *body, size_t l
                 reply_json(out, 200, json_pack("{s:f}", "seconds", json_number_value(s)));
                 return;
         }
+        if (strcmp(what, "headers") == 0) {
+                if (strcmp(method, "DELETE") == 0)
+                        headers_reset();
+                reply_json(out, 200, headers_get());
+                return;
+        }
         if (strcmp(what, "logs") == 0) {
                 logs_control(method, body, len, out);
                 return;

@@ -202,7 +202,40 @@ bool outage_active(void) {
         return r;
 }
 
+
 void faults_free(void) {
         faults_clear();
         counters_reset();
+        headers_reset();
+}
+
+/* ---- request headers ---- */
+
+/* Headers of API requests, for tests (GET
+ * /_kstatus/headers); bounded, oldest dropped. */
+#define MAX_HEADER_RECORDS 1000
+static json_t *header_records; /* array of {verb, path, user, uid, groups, extra, acceptEncoding} */
+
+void headers_record(json_t *entry) {
+        pthread_mutex_lock(&lock);
+        if (!header_records)
+                header_records = json_array();
+        if (json_array_size(header_records) >= MAX_HEADER_RECORDS)
+                json_array_remove(header_records, 0);
+        json_array_append_new(header_records, entry);
+        pthread_mutex_unlock(&lock);
+}
+
+json_t *headers_get(void) {
+        pthread_mutex_lock(&lock);
+        json_t *r = json_pack("{s:o}", "requests", header_records ? json_deep_copy(header_records) : json_array());
+        pthread_mutex_unlock(&lock);
+        return r;
+}
+
+void headers_reset(void) {
+        pthread_mutex_lock(&lock);
+        json_decref(header_records);
+        header_records = NULL;
+        pthread_mutex_unlock(&lock);
 }

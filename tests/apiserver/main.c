@@ -5,6 +5,7 @@
  * kubeconfig, libmicrohttpd (one thread per connection, TLS via GnuTLS),
  * authentication, fault injection at the HTTP layer, and shutdown. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -35,6 +37,7 @@ static const char *arg_ca_file;
 static const char *arg_crds;
 static int64_t arg_history = 10000;
 static bool arg_quiet;
+static json_t *arg_warnings; /* --warning: Warning header values every API answer carries */
 static int access_log_fd = -1; /* --access-log: one stamped line per request answered */
 static const char *arg_client_ca;
 static const char *arg_client_cert_dir;
@@ -364,6 +367,10 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct reply *rep, bool d
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 rep->content_type ? rep->content_type : "application/json");
         MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
+        size_t wi;
+        json_t *wv;
+        if (rep->api)
+                json_array_foreach(arg_warnings, wi, wv) MHD_add_response_header(resp, "Warning", json_string_value(wv));
         if (rep->retry_after > 0) {
                 char ra[32];
                 snprintf(ra, sizeof(ra), "%d", rep->retry_after);
@@ -372,6 +379,41 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct reply *rep, bool d
         enum MHD_Result r = MHD_queue_response(c, (unsigned)rep->code, resp);
         MHD_destroy_response(resp);
         return r;
+}
+
+/* The headers a test checks: Impersonate-* as kube-apiserver reads them (one
+ * user and uid, every Impersonate-Group, Impersonate-Extra-KEY with KEY
+ * lowercased and %-decoded, every value) and Accept-Encoding. */
+static enum MHD_Result collect_headers(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        json_t *entry = cls;
+        static const char extra[] = "impersonate-extra-";
+        if (!value)
+                value = "";
+        if (strcasecmp(key, "Impersonate-User") == 0)
+                json_object_set_new(entry, "user", json_string(value));
+        else if (strcasecmp(key, "Impersonate-Uid") == 0)
+                json_object_set_new(entry, "uid", json_string(value));
+        else if (strcasecmp(key, "Impersonate-Group") == 0)
+                json_array_append_new(json_object_get(entry, "groups"), json_string(value));
+        else if (strcasecmp(key, "Accept-Encoding") == 0)
+                json_object_set_new(entry, "acceptEncoding", json_string(value));
+        else if (strncasecmp(key, extra, sizeof(extra) - 1) == 0) {
+                _cleanup_free_ char *k = xstrdup(key + sizeof(extra) - 1);
+                for (char *p = k; *p; p++)
+                        *p = (char)tolower((unsigned char)*p);
+                MHD_http_unescape(k);
+                json_t *extras = json_object_get(entry, "extra");
+                if (!json_object_get(extras, k))
+                        json_object_set_new(extras, k, json_array());
+                json_array_append_new(json_object_get(extras, k), json_string(value));
+        }
+        return MHD_YES;
+}
+
+static void record_headers(struct MHD_Connection *c, const char *method, const char *url) {
+        json_t *entry = json_pack("{s:s, s:s, s:[], s:{}}", "verb", method, "path", url, "groups", "extra");
+        MHD_get_connection_values(c, MHD_HEADER_KIND, collect_headers, entry);
+        headers_record(entry);
 }
 
 static bool token_ok(struct MHD_Connection *c) {
@@ -471,6 +513,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!control) {
                 counters_count(method, url);
                 faults_check(method, url, &fa);
+                record_headers(c, method, url);
         }
         if (fa.latency_ms > 0)
                 usleep((useconds_t)fa.latency_ms * 1000);
@@ -492,6 +535,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return queue(c, &rep, fa.drop);
         }
         api_handle(c, method, url, req->body, req->len, req->too_big, &rep);
+        rep.api = !control;
         if (!arg_quiet)
                 fprintf(stderr, "%s %s %d\n", method, url, rep.code);
         if (access_log_fd >= 0) {
@@ -533,6 +577,7 @@ static void usage(FILE *f) {
               "  --watch-history N       events kept for watch resumption (default 10000)\n"
               "  --bookmark-interval D   BOOKMARK interval for watches that ask (default 1s)\n"
               "  --quiet                 do not log requests\n"
+              "  --warning TEXT          every API answer carries the header Warning: 299 - \"TEXT\" (repeatable)\n"
               "  --access-log FILE       append \"SECONDS.MICROSECONDS METHOD URL CODE\" for each\n"
               "                          request, stamped when it has been handled\n"
               "  --max-log-bytes SIZE    log kept per container run for pods/log (default 4Mi);\n"
@@ -542,7 +587,8 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
         enum { ARG_ADDRESS = 0x100, ARG_PORT, ARG_INSECURE, ARG_TOKEN, ARG_KUBECONFIG, ARG_CA, ARG_CRDS, ARG_FAULT,
-               ARG_HISTORY, ARG_BOOKMARK, ARG_QUIET, ARG_CLIENT_CA, ARG_CLIENT_CERT, ARG_ACCESS_LOG, ARG_MAX_LOG };
+               ARG_HISTORY, ARG_BOOKMARK, ARG_QUIET, ARG_CLIENT_CA, ARG_CLIENT_CERT, ARG_ACCESS_LOG, ARG_MAX_LOG,
+               ARG_WARNING };
         static const struct option options[] = {
                 { "address", required_argument, NULL, ARG_ADDRESS },
                 { "port", required_argument, NULL, ARG_PORT },
@@ -559,6 +605,7 @@ int main(int argc, char **argv) {
                 { "quiet", no_argument, NULL, ARG_QUIET },
                 { "access-log", required_argument, NULL, ARG_ACCESS_LOG },
                 { "max-log-bytes", required_argument, NULL, ARG_MAX_LOG },
+                { "warning", required_argument, NULL, ARG_WARNING },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -644,6 +691,21 @@ int main(int argc, char **argv) {
                                 { rc = 2; goto out; }
                         }
                         break;
+                case ARG_WARNING: {
+                        /* As kube-apiserver sends one: 299 - "TEXT", with " and \ escaped. */
+                        _cleanup_free_ char *q = xmalloc(2 * strlen(optarg) + 1);
+                        char *p = q;
+                        for (const char *t = optarg; *t; t++) {
+                                if (*t == '"' || *t == '\\')
+                                        *p++ = '\\';
+                                *p++ = *t;
+                        }
+                        *p = '\0';
+                        if (!arg_warnings)
+                                arg_warnings = json_array();
+                        json_array_append_new(arg_warnings, json_sprintf("299 - \"%s\"", q));
+                        break;
+                }
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -796,6 +858,7 @@ out:
         logs_free();
         free(api_config.server_url);
         free(arg_token);
+        json_decref(arg_warnings);
         free(tls_key_pem);
         free(tls_cert_pem);
         free(tls_ca_pem);

@@ -165,6 +165,11 @@ void faults_check(const char *method, const char *path, struct fault_action *ret
 void counters_count(const char *method, const char *path);
 json_t *counters_get(void); /* new reference */
 void counters_reset(void);
+/* The headers of each API request (entry stolen: see main.c); the
+ * record as {"requests": [...]} (new reference); forget them. */
+void headers_record(json_t *entry);
+json_t *headers_get(void);
+void headers_reset(void);
 void outage_start(int64_t ms);
 bool outage_active(void);
 void faults_free(void);

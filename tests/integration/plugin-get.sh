@@ -57,10 +57,11 @@ is "$(kubectl kstatus get db example --no-headers)" "example  Database provision
 is "$(kubectl kstatus get db -o name)" "$(printf 'database.example.promise.syntasso.io/example\ndatabase.example.promise.syntasso.io/pending')" \
         "-o name as kubectl"
 is "$(kubectl kstatus get db -o name)" "$(kubectl get db -o name)" "-o name prints what kubectl prints"
-json=$(kubectl kstatus get db -A -o json)
+json=$(kubectl kstatus get db -A -o kstatus-json)
 is "$(jq -r '[.items[] | .namespace + "/" + .name + "=" + .configured] | join(" ")' <<<"$json")" \
-        "default/example=Completed default/pending=InProgress team-b/broken=Failed (populate-vault)" "-o json rows carry the verdict"
-is "$(kubectl kstatus get db -A -o yaml | grep -c '^- age:')" 3 "-o yaml prints the same rows"
+        "default/example=Completed default/pending=InProgress team-b/broken=Failed (populate-vault)" "-o kstatus-json rows carry the verdict"
+is "$(kubectl kstatus get db -A -o kstatus-yaml | grep -c '^- age:')" 3 "-o kstatus-yaml prints the same rows"
+is "$(kubectl kstatus get db -A -o json)" "$(kubectl get db -A -o json)" "-o json prints the API objects as kubectl does"
 is "$(kubectl kstatus get db -l team=platform -o name)" "database.example.promise.syntasso.io/example" "-l selects by label"
 is "$(kubectl kstatus get db nope 2>&1)" 'Error from server (NotFound): databases.example.promise.syntasso.io "nope" not found' \
         "a missing name is kubectl's NotFound"
@@ -122,6 +123,6 @@ create_suspended_iam
 like "$(kubectl kstatus get iam suspended --no-headers)" '^suspended +Pending +Suspended \(populate-vault\) ' \
         "CONFIGURED says the workflow is suspended, and by which pipeline"
 like "$(kubectl kstatus get iam suspended -o wide --no-headers)" ' 1/2$' "-o wide counts Kratix's pipelines: 1 of 2 succeeded"
-is "$(kubectl kstatus get iam suspended -o json | jq -r '.items[0].configured // .configured')" "Suspended (populate-vault)" \
-        "-o json carries the verdict"
+is "$(kubectl kstatus get iam suspended -o kstatus-json | jq -r '.items[0].configured')" "Suspended (populate-vault)" \
+        "-o kstatus-json carries the verdict"
 done_testing

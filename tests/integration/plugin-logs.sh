@@ -57,8 +57,8 @@ is "$(head -1 <<<"$out")" "$(kubectl logs "$pod1" -c pipeline --previous 2>&1)" 
         "--previous of a container that never restarted: kubectl logs' error"
 fails_with 1 "an unknown resource is kubectl's NotFound, exit 1" kubectl kstatus logs iam/nosuch
 is "$(kubectl kstatus logs iam/nosuch 2>&1)" "$(kubectl get iam nosuch 2>&1)" "NotFound worded as kubectl's"
-fails_with 2 "--tail must be a number" kubectl kstatus logs iam/example --tail=x
-fails_with 2 "logs takes one name" kubectl kstatus logs iams
+fails_with 1 "--tail must be a number (exit 1, as kubectl logs)" kubectl kstatus logs iam/example --tail=x
+fails_with 1 "logs takes one name (exit 1, as kubectl logs)" kubectl kstatus logs iams
 
 # No Pods yet.
 kubectl get iam example -o json | jq 'del(.status, .metadata.uid, .metadata.resourceVersion,

@@ -416,3 +416,22 @@ Test(kubeconfig, insecure_with_a_ca_refused) {
         free(text);
         free(ca);
 }
+
+Test(kubeconfig, impersonation_over_plain_http) {
+        char *f = data("impersonate.yaml");
+        struct kube_config *c = load_ok(f, (struct kube_config_options){ 0 });
+        cr_assert_null(c->token, "a token only for a TLS server");
+        cr_assert_str_eq(c->impersonate_user, "jane", "impersonation whatever the scheme, as client-go");
+        cr_assert_str_eq(c->impersonate_uid, "1234");
+        cr_assert_not_null(c->impersonate_groups);
+        cr_assert_str_eq(c->impersonate_groups[0], "devs");
+        cr_assert_str_eq(c->impersonate_groups[1], "a,b");
+        cr_assert_null(c->impersonate_groups[2]);
+        char *extra = json_dumps(c->impersonate_extra, JSON_SORT_KEYS | JSON_COMPACT);
+        cr_assert_str_eq(extra, "{\"Reason/Why\":[\"audit\"],\"scopes\":[\"view\",\"edit\"]}");
+        cr_assert_str_eq(c->user, "admin");
+        cr_assert(c->disable_compression);
+        free(extra);
+        kube_config_free(c);
+        free(f);
+}

@@ -65,7 +65,7 @@ Test(wait, parse_errors) {
         cr_assert_lt(wait_for_parse("condition=", &w, err, sizeof(err)), 0);
         cr_assert_lt(wait_for_parse("health=green", &w, err, sizeof(err)), 0);
         cr_assert(strstr(err, "want unhealthy, degraded, unknown, healthy or ready"));
-        cr_assert_lt(wait_for_parse("jsonpath={.x}", &w, err, sizeof(err)), 0);
+        cr_assert_lt(wait_for_parse("ready", &w, err, sizeof(err)), 0);
         cr_assert(strstr(err, "unrecognized condition"));
 }
 
@@ -80,6 +80,32 @@ Test(wait, workflow_failure_is_seen) {
                 "\"reason\":\"PipelinesInProgress\"}]}}");
         cr_assert_not(wait_workflow_failed(obj, NULL));
         json_decref(obj);
+}
+
+/* --for=jsonpath as kubectl 1.32's wait reads and checks it (pkg/cmd/wait/json.go). */
+Test(wait, jsonpath) {
+        const char *obj = "{\"status\":{\"message\":\"ready now\",\"n\":3,\"ratio\":1.5,\"tags\":[\"a\",\"b\"],"
+                          "\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}";
+        cr_assert(met("jsonpath={.status.message}=ready now", obj));
+        cr_assert(met("jsonpath={.status.message}=' ready now '", obj), "quotes and spaces trimmed, as kubectl");
+        cr_assert(met("jsonpath=.status.n=3", obj), "a relaxed path, a number as Go prints it");
+        cr_assert(met("jsonpath={.status.ratio}=1.5", obj));
+        cr_assert(met("jsonpath={.status.conditions[?(@.type==\"Ready\")].status}=True", obj),
+                  "== inside a filter is not the value's =");
+        cr_assert(met("jsonpath={.status.message}", obj), "without a value: the field exists");
+        cr_assert_not(met("jsonpath={.status.nope}", obj));
+        cr_assert_not(met("jsonpath={.status.message}=other", obj));
+        cr_assert_not(met("jsonpath={.status.tags[*]}=a", obj), "more than one value is never met");
+        cr_assert_not(met("jsonpath={.status.tags}=[a b]", obj), "a list is never met");
+        cr_assert_not(met("jsonpath={.status.message}=ready now", NULL));
+        struct wait_for w;
+        char err[256];
+        cr_assert_lt(wait_for_parse("jsonpath={.a}=", &w, err, sizeof(err)), 0);
+        cr_assert_str_eq(err, "jsonpath wait has to have a value after equal sign, like "
+                              "--for=jsonpath='{.status.readyReplicas}'=3");
+        cr_assert_lt(wait_for_parse("jsonpath={.a}=b=c", &w, err, sizeof(err)), 0);
+        cr_assert_lt(wait_for_parse("jsonpath={.a[}", &w, err, sizeof(err)), 0);
+        cr_assert_str_eq(err, "unterminated array");
 }
 
 Test(wait, create) {
