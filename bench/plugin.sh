@@ -76,6 +76,21 @@ read -r kg_ms kg_rss kg_req < <(measure kubectl get databases -A)
 read -r cg_ms _ _ < <(measure --cold kubectl-kstatus get databases -A)
 read -r ckg_ms _ _ < <(measure --cold kubectl get databases -A)
 
+# instructions [--cold] CMD... → millions of instructions the command executes
+# (valgrind's callgrind, one run; warm: after a first run filled the caches).
+# kubectl is not measured this way: Go programs under valgrind are not reliable.
+instructions() {
+        local cold=''
+        [ "$1" = --cold ] && { cold=1; shift; }
+        command -v valgrind >/dev/null || { echo -; return; }
+        "$@" >/dev/null 2>&1
+        [ -z "$cold" ] || rm -rf "$HOME/.kube/cache"
+        valgrind --tool=callgrind --callgrind-out-file="$TEST_TMP/callgrind.out" "$@" >/dev/null 2>&1 || { echo -; return; }
+        awk '/^(summary|totals):/ { printf "%.2f\n", $2 / 1e6; exit }' "$TEST_TMP/callgrind.out"
+}
+di=$(instructions kubectl-kstatus describe database/example)
+cdi=$(instructions --cold kubectl-kstatus describe database/example)
+
 row() { printf '%-52s %12s %12s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
 exec 1>&3
 printf '%-52s %12s %12s %8s\n' "metric ($runs runs, median; $((objects + 1)) Databases)" kstatus kubectl ratio
@@ -85,6 +100,8 @@ row "describe vs get -o yaml, warm: wall (ms)" "$dd_ms" "$ky_ms"
 row "describe vs get -o yaml, warm: peak RSS (KiB)" "$dd_rss" "$ky_rss"
 row "describe vs describe, cold: wall (ms)" "$cd_ms" "$ckd_ms"
 row "describe vs describe, cold: peak RSS (KiB)" "$cd_rss" "$ckd_rss"
+printf '%-52s %12s %12s %8s\n' "describe, warm: instructions (callgrind, M)" "$di" - -
+printf '%-52s %12s %12s %8s\n' "describe, cold: instructions (callgrind, M)" "$cdi" - -
 row "describe vs describe, warm: API requests per run" "$dd_req" "$kd_req"
 row "describe vs describe, cold: API requests per run" "$cd_req" "$ckd_req"
 row "describe via kubectl's plugin exec vs describe: wall (ms)" "$d_ms" "$kd_ms"

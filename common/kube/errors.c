@@ -149,6 +149,29 @@ char *kube_format_server_error(int code, const char *body, size_t len, char **re
         return format_words(status, reason, message);
 }
 
+#ifdef KSTATUS_CURL_MBEDTLS
+/* libcurl on mbedTLS (release builds: scripts/lib/tls-curl.sh) names a
+ * failed verification by mbedTLS's flag; said as libcurl on OpenSSL says it,
+ * so the message does not depend on the build. */
+static const char *verify_text(const char *why) {
+        static const char *const texts[][2] = {
+                { "BADCERT_NOT_TRUSTED", "SSL certificate problem: unable to get local issuer certificate" },
+                { "BADCERT_CN_MISMATCH", "SSL: no alternative certificate subject name matches target host name" },
+                { "BADCERT_EXPIRED", "SSL certificate problem: certificate has expired" },
+                { "BADCERT_FUTURE", "SSL certificate problem: certificate is not yet valid" },
+                { "BADCERT_REVOKED", "SSL certificate problem: certificate revoked" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                if (strstr(why, texts[i][0]))
+                        return texts[i][1];
+        return why;
+}
+#else
+static const char *verify_text(const char *why) {
+        return why;
+}
+#endif
+
 /* A transfer that got no HTTP answer, as kubectl words it. */
 int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, const char *errbuf, bool too_big,
                          struct kstatus_error *err) {
@@ -156,7 +179,7 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
         size_t n = strlen(text);
         while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
                 text[--n] = '\0';
-        const char *why = text;
+        const char *why = cc == CURLE_PEER_FAILED_VERIFICATION ? verify_text(text) : text;
         int r;
         char *msg;
         switch (cc) {
@@ -193,7 +216,8 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
                 /* The peer closed or reset the connection during the
                  * handshake (a server restarting): worth retrying. Other
                  * handshake failures are not. */
-                if (os_errno == ECONNRESET || os_errno == EPIPE || strstr(why, "SSL_ERROR_SYSCALL")) {
+                if (os_errno == ECONNRESET || os_errno == EPIPE || strstr(why, "SSL_ERROR_SYSCALL") ||
+                    strstr(why, "(-0x7280)") /* mbedTLS: MBEDTLS_ERR_SSL_CONN_EOF */) {
                         r = -ECONNRESET;
                         msg = xasprintf("Unable to connect to the server: %s", why);
                         break;

@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#ifdef KSTATUS_CURL_MBEDTLS
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+#endif
 
 #include "kube/internal.h"
 #include "status.h"
@@ -142,34 +146,18 @@ static int opts_result(const struct curl_opts *o, struct kstatus_error *err) {
         return kstatus_error_set(err, EINVAL, 0, 0, "cannot set %s: %s", o->failed, curl_easy_strerror(o->cc));
 }
 
-/* PEM text as a blob curl copies. */
+/* PEM text as a blob curl copies. mbedTLS reads a key as PEM only when its
+ * length counts the terminating NUL, which libcurl 7.88 adds for a
+ * certificate blob but not for a key blob: with mbedTLS the key's carries it. */
 static void opt_pem(struct curl_opts *o, CURLoption blob_opt, CURLoption type_opt, const char *name, const char *pem) {
-        struct curl_blob blob = { .data = (void *)pem, .len = strlen(pem), .flags = CURL_BLOB_COPY };
+        size_t len = strlen(pem);
+#ifdef KSTATUS_CURL_MBEDTLS
+        if (blob_opt == CURLOPT_SSLKEY_BLOB)
+                len++;
+#endif
+        struct curl_blob blob = { .data = (void *)pem, .len = len, .flags = CURL_BLOB_COPY };
         opt_ptr(o, blob_opt, name, &blob);
         opt_ptr(o, type_opt, name, "PEM");
-}
-
-/* Whom to trust: the kubeconfig's CA, else the system's store. Verification
- * stays on unless the kubeconfig turns it off. */
-static void setup_ca(const struct kube_config *cfg, struct curl_opts *o) {
-        OPT_LONG(o, CURLOPT_SSL_VERIFYPEER, cfg->insecure ? 0L : 1L);
-        OPT_LONG(o, CURLOPT_SSL_VERIFYHOST, cfg->insecure ? 0L : 2L);
-        if (cfg->ca_data) {
-                struct curl_blob blob = { .data = cfg->ca_data, .len = strlen(cfg->ca_data), .flags = CURL_BLOB_COPY };
-                OPT_PTR(o, CURLOPT_CAINFO_BLOB, &blob);
-                return;
-        }
-        if (cfg->ca_file) {
-                OPT_PTR(o, CURLOPT_CAINFO, cfg->ca_file);
-                return;
-        }
-        if (cfg->insecure)
-                return;
-        const char *bundle = system_ca_file(), *dir = getenv("SSL_CERT_DIR");
-        if (bundle)
-                OPT_PTR(o, CURLOPT_CAINFO, bundle);
-        if (dir && *dir)
-                OPT_PTR(o, CURLOPT_CAPATH, dir);
 }
 
 /* The client certificate and key: the exec plugin's, else the kubeconfig's data or files. */
@@ -191,18 +179,116 @@ static void curl_url_cleanupp(CURLU **u) {
         curl_url_cleanup(*u);
 }
 
-/* Go's ProxyFromEnvironment never proxies "localhost" or a loopback address. */
-static bool server_is_loopback(const char *server) {
+/* The host of a URL, an IPv6 address without its brackets (curl_free it);
+ * NULL if the URL has none. */
+static char *url_host(const char *url) {
         _cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
         char *host = NULL;
-        if (!u || curl_url_set(u, CURLUPART_URL, server, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
+        if (!u || curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
             curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
-                return false;
+                return NULL;
         size_t n = strlen(host);
         if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
                 memmove(host, host + 1, n - 2);
                 host[n - 2] = '\0';
         }
+        return host;
+}
+
+#ifdef KSTATUS_CURL_MBEDTLS
+/* mbedTLS 2.28, the TLS library of release builds' libcurl
+ * (scripts/lib/tls-curl.sh), matches the server's name only against a
+ * certificate's DNS names, so a server addressed by IP (in a Pod,
+ * KUBERNETES_SERVICE_HOST) would always fail with BADCERT_CN_MISMATCH. As
+ * Go's crypto/x509: an IP address matches an iPAddress subject alternative
+ * name of the same bytes. The rest of the verification stays mbedTLS's. */
+static int verify_ip_san(void *userdata, mbedtls_x509_crt *crt, int depth, uint32_t *flags) {
+        const struct kube_client *c = userdata;
+        if (depth != 0 || !(*flags & MBEDTLS_X509_BADCERT_CN_MISMATCH))
+                return 0;
+        char *host = url_host(c->base);
+        unsigned char ip[16];
+        size_t ip_len = 0;
+        if (host && inet_pton(AF_INET, host, ip) == 1)
+                ip_len = 4;
+        else if (host && inet_pton(AF_INET6, host, ip) == 1)
+                ip_len = 16;
+        curl_free(host);
+        for (const mbedtls_x509_sequence *san = &crt->subject_alt_names; ip_len && san && san->buf.p; san = san->next)
+                if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS) &&
+                    san->buf.len == ip_len && memcmp(san->buf.p, ip, ip_len) == 0) {
+                        *flags &= ~(uint32_t)MBEDTLS_X509_BADCERT_CN_MISMATCH;
+                        break;
+                }
+        return 0;
+}
+
+/* libcurl 7.88 leaves mbedTLS at its widest: TLS 1.0 up, every cipher suite
+ * and curve built in, and a certificate profile that accepts SHA-1
+ * signatures and 1024-bit RSA. Narrowed to what Debian's OpenSSL accepts
+ * (TLS 1.2, SHA-2, RSA >= 2048: mbedTLS's default profile) and to the
+ * forward-secret AEAD suites and curves a kube-apiserver offers
+ * (docs/SECURITY.md). mbedTLS 2.28 has no TLS 1.3. */
+static const int mbedtls_suites[] = {
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        0,
+};
+static const mbedtls_ecp_group_id mbedtls_curves[] = {
+        MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_SECP521R1,
+        MBEDTLS_ECP_DP_NONE,
+};
+
+static CURLcode on_ssl_config(CURL *h, void *ssl_config, void *userdata) {
+        mbedtls_ssl_config *conf = ssl_config;
+        mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+        mbedtls_ssl_conf_ciphersuites(conf, mbedtls_suites);
+        mbedtls_ssl_conf_curves(conf, mbedtls_curves);
+        mbedtls_ssl_conf_cert_profile(conf, &mbedtls_x509_crt_profile_default);
+        mbedtls_ssl_conf_verify(conf, verify_ip_san, userdata);
+        return CURLE_OK;
+}
+#endif
+
+/* Whom to trust: the kubeconfig's CA, else the system's store. Verification
+ * stays on unless the kubeconfig turns it off. */
+static void setup_ca(const struct kube_client *c, struct curl_opts *o) {
+        const struct kube_config *cfg = c->config;
+        OPT_LONG(o, CURLOPT_SSL_VERIFYPEER, cfg->insecure ? 0L : 1L);
+        OPT_LONG(o, CURLOPT_SSL_VERIFYHOST, cfg->insecure ? 0L : 2L);
+#ifdef KSTATUS_CURL_MBEDTLS
+        opt_keep(o, curl_easy_setopt(o->h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_config), "CURLOPT_SSL_CTX_FUNCTION");
+        OPT_PTR(o, CURLOPT_SSL_CTX_DATA, c);
+#endif
+        /* The kubeconfig's CA is the only one trusted, as with kubectl: not
+         * also the directory libcurl was built with (Debian's:
+         * /etc/ssl/certs), which it would otherwise add. */
+        if (cfg->ca_data) {
+                struct curl_blob blob = { .data = cfg->ca_data, .len = strlen(cfg->ca_data), .flags = CURL_BLOB_COPY };
+                OPT_PTR(o, CURLOPT_CAINFO_BLOB, &blob);
+                OPT_PTR(o, CURLOPT_CAPATH, NULL);
+                return;
+        }
+        if (cfg->ca_file) {
+                OPT_PTR(o, CURLOPT_CAINFO, cfg->ca_file);
+                OPT_PTR(o, CURLOPT_CAPATH, NULL);
+                return;
+        }
+        if (cfg->insecure)
+                return;
+        const char *bundle = system_ca_file(), *dir = getenv("SSL_CERT_DIR");
+        if (bundle)
+                OPT_PTR(o, CURLOPT_CAINFO, bundle);
+        if (dir && *dir)
+                OPT_PTR(o, CURLOPT_CAPATH, dir);
+}
+
+/* Go's ProxyFromEnvironment never proxies "localhost" or a loopback address. */
+static bool server_is_loopback(const char *server) {
+        char *host = url_host(server);
+        if (!host)
+                return false;
         struct in_addr a4;
         struct in6_addr a6;
         bool loopback = strcasecmp(host, "localhost") == 0 ||
@@ -248,7 +334,7 @@ int kube_handle_setup(struct kube_client *c, CURL *h, char *errbuf, struct kube_
         OPT_PTR(&o, CURLOPT_HEADERDATA, resp);
         /* Compressed answers unless the cluster (or --disable-compression) opts out. */
         OPT_PTR(&o, CURLOPT_ACCEPT_ENCODING, c->config->disable_compression ? NULL : "");
-        setup_ca(c->config, &o);
+        setup_ca(c, &o);
         setup_client_cert(c, &o);
         setup_route(c, &o);
         return opts_result(&o, err);
