@@ -24,8 +24,10 @@ struct api;
  * estimated from its text before jansson parses it (common/kube/json-bound.c;
  * the answer's size does not bound it: 4 MiB of `[{},{},…]` would be ~300 MiB).
  * A status at status.yaml's limits (100 000 short scalars in 1 MiB) takes
- * ~12 MiB; the sidecar holds such a tree, the file's and its own ~7 MiB inside
- * the 32 MiB injection gives it. */
+ * ~12 MiB and is taken; the largest answer taken, of the dearest kind (65 000
+ * empty objects), keeps the sidecar at ~26 MiB, inside the 32 MiB injection
+ * gives it (a status.yaml that large takes the sidecar past it by itself:
+ * docs/BEHAVIOUR.md §6). */
 #define SIDECAR_MAX_RESPONSE_MEMORY ((size_t)16 << 20)
 
 enum workflow_action { ACTION_CONFIGURE, ACTION_DELETE };
