@@ -51,16 +51,22 @@ json_t *kstatus_merge_patch(const json_t *target, const json_t *patch) {
         if (!json_is_object(target))
                 return kstatus_merge_strip_nulls(patch);
 
-        json_t *out = json_deep_copy(target);
+        /* Only what the patch leaves is copied: a value it replaces is not
+         * (a status at docs/BEHAVIOUR.md §2's limits would be copied whole
+         * to be thrown away). Keys keep target's order, new ones after. */
+        json_t *out = json_object();
         const char *k;
         json_t *v;
+        json_object_foreach((json_t *)target, k, v) {
+                json_t *p = json_object_get(patch, k);
+                if (!p)
+                        json_object_set_new(out, k, json_deep_copy(v));
+                else if (!json_is_null(p))
+                        json_object_set_new(out, k, kstatus_merge_patch(v, p));
+        }
         json_object_foreach((json_t *)patch, k, v) {
-                if (json_is_null(v)) {
-                        json_object_del(out, k);
-                        continue;
-                }
-                json_t *merged = kstatus_merge_patch(json_object_get(out, k), v);
-                json_object_set_new(out, k, merged);
+                if (!json_is_null(v) && !json_object_get(target, k))
+                        json_object_set_new(out, k, kstatus_merge_patch(NULL, v));
         }
         return out;
 }
@@ -90,12 +96,12 @@ json_t *kstatus_merge_diff(const json_t *from, const json_t *to) {
 
 /* c without what an earlier push of ours wrote (p, maps recursively): what
  * another writer added beside it stays. Returns a new reference, or NULL
- * for "absent". */
+ * for "absent"; it may share c's values: read it, never change it. */
 static json_t *unpush(const json_t *c, const json_t *p) {
         if (!c || json_is_null(c))
                 return NULL;
         if (!p)
-                return json_deep_copy(c);
+                return json_incref((json_t *)c);
         if (!json_is_object(c) || !json_is_object(p))
                 return NULL;
         json_t *out = json_object();
@@ -112,12 +118,13 @@ static json_t *unpush(const json_t *c, const json_t *p) {
 /* restore(c, s): c with every map path of s that c lacks put back (maps
  * recursively; a c that is no map lacks them all; where s holds no map,
  * c). A null in s cannot be stored
- * (a merge patch deletes it) and is left out. New reference, or NULL. */
+ * (a merge patch deletes it) and is left out. New reference, or NULL;
+ * it may share c's values: read it, never change it. */
 static json_t *restore(const json_t *c, const json_t *s) {
         if (!c || json_is_null(c))
                 return s && !json_is_null(s) ? kstatus_merge_strip_nulls(s) : NULL;
         if (!json_is_object(s))
-                return json_deep_copy(c);
+                return json_incref((json_t *)c);
         /* A c that is no map lacks every map path of s: without them the plan
          * would not be stable (the next plan, seeing the map it wrote, would
          * put them back). Found by fuzz-merge. */
@@ -142,13 +149,15 @@ static json_t *desired_value(const json_t *start_value, const json_t *server_val
                              const json_t *file_value, enum kstatus_merge_mode mode) {
         if (mode == KSTATUS_MERGE_SHALLOW)
                 return json_is_null(file_value) ? NULL : kstatus_merge_strip_nulls(file_value);
+        /* Each step's input is let go once used: at docs/BEHAVIOUR.md §2's
+         * limits every copy of a value is ~10 MiB. */
         json_t *mine_out = unpush(server_value, pushed_value);
         json_t *base = restore(mine_out, start_value);
+        json_decref(mine_out);
         json_t *merged = kstatus_merge_patch(base, file_value);
+        json_decref(base);
         json_t *out = merged ? kstatus_merge_strip_nulls(merged) : NULL;
         json_decref(merged);
-        json_decref(base);
-        json_decref(mine_out);
         return out;
 }
 
