@@ -321,8 +321,9 @@ int sidecar_start(struct sidecar *s) {
                 kstatus_error_done(&err);
                 return config ? -EINVAL : r;
         }
+        /* Shared, not copied: s->server is replaced, never changed in place. */
         if (!s->start)
-                s->start = json_deep_copy(s->server);
+                s->start = json_incref(s->server);
 
         sidecar_decide_owner(s);
         sidecar_locate(s);
