@@ -53,9 +53,11 @@ static void own_union(json_t **into, const json_t *owned) {
  * its keys must be undone too when the file stops naming them. Owning a key
  * that was never written costs nothing, as plans diff against the server. */
 static json_t *pushed_view(const struct sidecar *s) {
+        /* Plans only read it: s->pushed itself when nothing is to be joined. */
+        if (!s->unsure)
+                return json_is_object(s->pushed) ? json_incref(s->pushed) : json_object();
         json_t *v = json_is_object(s->pushed) ? json_deep_copy(s->pushed) : json_object();
-        if (s->unsure)
-                own_union(&v, s->unsure);
+        own_union(&v, s->unsure);
         return v;
 }
 
