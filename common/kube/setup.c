@@ -265,11 +265,12 @@ static CURLcode on_ssl_config(CURL *h, void *ssl_config, void *userdata) {
  * $SSL_CERT_DIR (every file in it, not a hashed lookup) and the client
  * certificate and key (data or files) are loaded into wolfSSL's context here. Narrowed as with mbedTLS to what Debian's OpenSSL accepts and
  * a kube-apiserver offers (docs/SECURITY.md): TLS 1.2 up, forward-secret AEAD
- * suites, RSA keys of 2048 bits up. */
+ * suites, kubectl's four curves, RSA keys of 2048 bits up. */
 static const char wolfssl_suites[] =
         "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
         "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+static int wolfssl_groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1, WOLFSSL_ECC_SECP521R1 };
 
 static bool wolfssl_pem(int r) {
         return r == WOLFSSL_SUCCESS;
@@ -284,6 +285,7 @@ static CURLcode on_ssl_config(CURL *h, void *ssl_ctx, void *userdata) {
         (void)h;
         if (!wolfssl_pem(wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2)) ||
             !wolfssl_pem(wolfSSL_CTX_set_cipher_list(ctx, wolfssl_suites)) ||
+            !wolfssl_pem(wolfSSL_CTX_set_groups(ctx, wolfssl_groups, (int)ELEMENTSOF(wolfssl_groups))) ||
             !wolfssl_pem(wolfSSL_CTX_SetMinRsaKey_Sz(ctx, 2048)))
                 return CURLE_SSL_CIPHER;
         if (cfg->ca_data && !wolfssl_pem(wolfSSL_CTX_load_verify_buffer(ctx, (const unsigned char *)cfg->ca_data,
