@@ -40,7 +40,7 @@ int api_new(const struct sidecar_config *cfg, struct api **ret, struct kstatus_e
                 .request_timeout_ms = cfg->request_timeout_ms,
                 .user_agent = "kstatus-sidecar/" KSTATUS_VERSION,
                 .max_response_bytes = cfg->max_response_bytes,
-                .max_response_values = cfg->max_response_values,
+                .max_response_memory = cfg->max_response_memory,
         };
         r = kube_client_new(api->config, &copts, &api->client, err);
         if (r < 0) {

@@ -65,7 +65,8 @@ static const char usage[] =
         "                               status.yaml limits (1Mi, 64, 100000, 1Mi)\n"
         "      --max-response-size=SIZE the largest answer taken from the API server (4Mi), inside\n"
         "                               the 32Mi memory limit injection gives the sidecar\n"
-        "      --max-response-values=N  the most JSON values one answer may hold (50000), for the same limit\n"
+        "      --max-response-memory=SIZE  the most memory one answer may take once parsed (16Mi), estimated\n"
+        "                               before parsing, for the same limit\n"
         "      --version                print the version\n";
 
 /* The resource from object.yaml when the environment does not name it. */
@@ -203,15 +204,6 @@ static int set_max_nodes(struct sidecar_config *cfg, const struct setting *def, 
         return 0;
 }
 
-static int set_max_values(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
-        (void)def;
-        int64_t n;
-        if (parse_int64(v, 1, 100000000, &n) < 0)
-                return config_error("invalid %s: want a number from 1 to 100000000", what);
-        cfg->max_response_values = (size_t)n;
-        return 0;
-}
-
 static int set_merge(struct sidecar_config *cfg, const struct setting *def, const char *v, const char *what) {
         (void)def;
         if (kstatus_merge_mode_from_string(v, &cfg->mode) < 0)
@@ -294,7 +286,7 @@ static const struct setting settings[] = {
         { "max-nodes", 0, NULL, true, set_max_nodes, AT(limits.max_nodes) },
         { "max-status-size", 0, NULL, true, set_size, AT(limits.max_result_bytes) },
         { "max-response-size", 0, NULL, true, set_size, AT(max_response_bytes) },
-        { "max-response-values", 0, NULL, true, set_max_values, AT(max_response_values) },
+        { "max-response-memory", 0, NULL, true, set_size, AT(max_response_memory) },
 };
 #undef AT
 
@@ -446,7 +438,7 @@ static int parse_config(int argc, char **argv, struct sidecar_config *cfg) {
                 .limits = KSTATUS_LIMITS_DEFAULT, .debounce_ms = 50, .max_debounce_ms = 2000,
                 .final_deadline_ms = 60000, .request_timeout_ms = 10000, .live = true,
                 .max_response_bytes = SIDECAR_MAX_RESPONSE_BYTES,
-                .max_response_values = SIDECAR_MAX_RESPONSE_VALUES,
+                .max_response_memory = SIDECAR_MAX_RESPONSE_MEMORY,
                 .log_format = LOG_FORMAT_TEXT, .log_level = LOG_LEVEL_INFO,
         };
         int r = read_environment(cfg);

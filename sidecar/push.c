@@ -133,7 +133,28 @@ static int recompute(struct kube_client *c, void *userdata, json_t **body, struc
                 return 0;
         *body = status_body(w->s, patch, needs_precondition(w, patch));
         w->keys = json_object_size(patch);
+        json_decref(w->sent);
+        w->sent = TAKE_PTR(patch);
         return 1;
+}
+
+/* The server stored the write (2xx) but its answer, the object as stored, was
+ * refused: too large to parse within --max-response-memory, or not JSON. The
+ * write is done all the same. What the server holds is then taken as what it
+ * held with the patch applied; its resourceVersion stays the one read before,
+ * so a later write guarded by it meets a 409 and reads the object again. */
+static bool answer_unreadable(int r, const struct kstatus_error *err) {
+        return (r == -E2BIG || r == -EBADMSG) && err->http_code >= 200 && err->http_code < 300;
+}
+
+static int take_patch(struct status_write *w, struct kstatus_error *err) {
+        struct sidecar *s = w->s;
+        log_warning(w->tag, "status written, but the answer was not read: %s", err->message);
+        json_t *server = kstatus_merge_patch(s->server, w->sent);
+        json_decref(s->server);
+        s->server = server;
+        kstatus_error_done(err);
+        return 0;
 }
 
 static void log_retry(void *userdata, const struct kstatus_error *err, int64_t wait_ms) {
@@ -156,9 +177,14 @@ int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sle
         struct kube_retry_policy policy = { .deadline_ms = deadline_ms, .no_sleep = no_sleep, .recompute = recompute,
                                             .on_retry = log_retry, .userdata = w };
         _cleanup_json_ json_t *obj = NULL;
+        json_decref(w->sent);
+        w->sent = TAKE_PTR(patch);
         r = api_merge_patch(s->api, path, body, &policy, &obj, err);
-        if (r == 0 && obj)
+        if (r < 0 && answer_unreadable(r, err))
+                r = take_patch(w, err);
+        else if (r == 0 && obj)
                 r = take_object(s, obj, err);
+        json_decref(TAKE_PTR(w->sent));
         return r;
 }
 

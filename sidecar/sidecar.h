@@ -20,15 +20,15 @@ struct api;
  * 32 MiB memory limit injection gives it (docs/BEHAVIOUR.md §6). */
 #define SIDECAR_MAX_RESPONSE_BYTES (4u << 20)
 
-/* The most JSON values an answer may hold (--max-response-values): what the
- * tree jansson builds takes, which the answer's size does not bound (4 MiB of
- * `[{},{},…]` would be ~300 MiB). Measured with counting jansson allocators
- * (json_set_alloc_funcs, malloc_usable_size + 8 per block; jansson 2.14): an
- * empty object, the dearest value, costs ~232 bytes, an empty array ~136, a
- * string ~88, a number ~40; a key and its slot ~80. 50 000 values take at most
- * ~11 MiB beside the 4 MiB body and the sidecar's ~7 MiB, inside 32 MiB; a
- * Kratix resource or a Pod holds a few hundred to a few thousand. */
-#define SIDECAR_MAX_RESPONSE_VALUES ((size_t)50000)
+/* The most heap one answer's tree may take (--max-response-memory), as
+ * estimated from its text before jansson parses it (common/kube/json-bound.c;
+ * the answer's size does not bound it: 4 MiB of `[{},{},…]` would be ~300 MiB).
+ * A status at status.yaml's limits (100 000 short scalars in 1 MiB) takes
+ * ~12 MiB and is taken; the largest answer taken, of the dearest kind (65 000
+ * empty objects), keeps the sidecar at ~26 MiB, inside the 32 MiB injection
+ * gives it (a status.yaml that large takes the sidecar past it by itself:
+ * docs/BEHAVIOUR.md §6). */
+#define SIDECAR_MAX_RESPONSE_MEMORY ((size_t)16 << 20)
 
 enum workflow_action { ACTION_CONFIGURE, ACTION_DELETE };
 
@@ -59,7 +59,7 @@ struct sidecar_config {
         enum kstatus_merge_mode mode;
         struct kstatus_limits limits;
         size_t max_response_bytes; /* the largest API answer taken (--max-response-size) */
-        size_t max_response_values; /* the most JSON values in one answer (--max-response-values) */
+        size_t max_response_memory; /* the most heap one answer's tree may take (--max-response-memory) */
         int64_t debounce_ms;
         int64_t max_debounce_ms;
         int64_t final_deadline_ms;
@@ -129,6 +129,7 @@ struct status_write {
         bool plan_failed;
         size_t keys;                           /* status keys the last body carried */
         json_t *owned;                         /* set by the plan: what the write owns once stored */
+        json_t *sent;                          /* the status patch the last attempt carried */
         /* The status patch (new reference) from s->server to what this write
          * wants, NULL when nothing; <0 with err filled when it cannot be planned. */
         int (*plan)(struct status_write *w, json_t **ret_patch, struct kstatus_error *err);

@@ -72,8 +72,8 @@ int kube_client_new(const struct kube_config *config, const struct kube_client_o
         kube_client_set_clock(c, NULL);
         c->resp.retry_after_ms = -1;
         c->resp.limit = c->opts.max_response_bytes;
-        if (!c->opts.max_response_values)
-                c->opts.max_response_values = MAX_RESPONSE_VALUES;
+        if (!c->opts.max_response_memory)
+                c->opts.max_response_memory = MAX_RESPONSE_MEMORY;
         c->resp.on_warning = c->opts.on_warning;
         c->resp.warning_userdata = c->opts.warning_userdata;
         kube_identity_setup(c);

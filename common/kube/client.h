@@ -38,11 +38,12 @@ struct kube_client_options {
         int64_t request_timeout_ms; /* --request-timeout per request; 0: none (connect still times out at 30 s) */
         const char *user_agent;     /* NULL: "kstatus/<version>" */
         size_t max_response_bytes;  /* an answer (object or list page) past this is refused; 0: 64 MiB */
-        /* An answer (object, list page or watch event) holding more JSON
-         * values than this (objects, arrays, strings and keys, numbers,
-         * literals) is refused before it is parsed: what bounds the memory
-         * its tree takes, which its size alone does not. 0: 2 000 000. */
-        size_t max_response_values;
+        /* An answer (object, list page or watch event) whose parsed tree
+         * would take more heap than this is refused before it is parsed (an
+         * estimate from its text: objects, arrays, strings and keys, numbers,
+         * literals, each weighted by what jansson takes): what bounds the
+         * memory its tree takes, which its size alone does not. 0: 512 MiB. */
+        size_t max_response_memory;
         /* Told each warning a server sends (a `Warning: 299 AGENT "TEXT"`
          * header, parsed as client-go parses them; other codes and empty
          * texts are dropped, as client-go's warning writer drops them). The

@@ -16,17 +16,17 @@
  * smaller, and a runaway server must not exhaust the sidecar's memory. */
 #define MAX_RESPONSE_BYTES (64u << 20)
 
-/* The most JSON values an answer may hold when kube_client_options
- * .max_response_values is 0: jansson takes 40 (a number) to ~230 (an empty
- * object) bytes of heap per value, so at most ~460 MiB; a List page of 10 000
- * Kratix resources holds far fewer. */
-#define MAX_RESPONSE_VALUES ((size_t)2000000)
+/* The most heap jansson may take for one answer's tree when
+ * kube_client_options.max_response_memory is 0: a List page of 10 000 Kratix
+ * resources takes ~25 MiB. */
+#define MAX_RESPONSE_MEMORY ((size_t)512 << 20)
 
-/* Count the values jansson would build from the JSON text (len bytes):
- * objects, arrays, strings (keys too), numbers and literals, in one linear
- * pass that does not validate. Returns 0 with the count in *ret (may be NULL),
- * or -E2BIG as soon as it passes max_values (json-bound.c). */
-int kube_json_count_values(const char *text, size_t len, size_t max_values, size_t *ret);
+/* Estimate the bytes of heap jansson would allocate for the tree of the JSON
+ * text (len bytes): objects, arrays, strings and keys (with their lengths),
+ * numbers and literals, each weighted by what jansson takes for it, in one
+ * linear pass that does not validate. Returns 0 with the estimate in *ret (may
+ * be NULL), or -E2BIG as soon as it passes max_bytes (json-bound.c). */
+int kube_json_estimate_memory(const char *text, size_t len, size_t max_bytes, size_t *ret);
 
 /* One response being received. With sink set the body is streamed to it
  * (watch) instead of collected. */

@@ -176,11 +176,14 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
                 if (c->resp.len == 0)
                         v = json_null();
                 else {
-                        if (kube_json_count_values(c->resp.data, c->resp.len, c->opts.max_response_values, NULL) < 0)
+                        if (kube_json_estimate_memory(c->resp.data, c->resp.len, c->opts.max_response_memory,
+                                                      NULL) < 0) {
+                                _cleanup_free_ char *limit = kube_format_size(c->opts.max_response_memory);
                                 return kstatus_error_set_http(
                                         err, E2BIG, (int)code, NULL,
-                                        xasprintf("error: the server's answer holds more than %zu JSON values",
-                                                  c->opts.max_response_values));
+                                        xasprintf("error: the server's answer would take more than %s once parsed",
+                                                  limit));
+                        }
                         json_error_t je;
                         v = json_loadb(c->resp.data, c->resp.len, JSON_DECODE_ANY, &je);
                         if (!v)

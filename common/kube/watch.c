@@ -31,7 +31,7 @@ struct kube_watch {
         bool got_line;
         bool gone;        /* 410: relist */
         bool too_big;
-        bool too_many;    /* an event held more JSON values than the client takes */
+        bool too_many;    /* an event's tree would take more memory than the client allows */
         int stop;         /* the callback's non-zero answer */
         json_t *error_status; /* an ERROR event other than 410 */
         char *err_body;
@@ -75,9 +75,9 @@ static int on_timer(CURLM *m, long timeout_ms, void *userp) {
         return 0;
 }
 
-/* The most JSON values one event may hold: the client's limit. */
-static size_t max_values(const struct kube_watch *w) {
-        return w->c ? w->c->opts.max_response_values : MAX_RESPONSE_VALUES;
+/* The most heap one event's tree may take: the client's limit. */
+static size_t max_memory(const struct kube_watch *w) {
+        return w->c ? w->c->opts.max_response_memory : MAX_RESPONSE_MEMORY;
 }
 
 /* One line of the stream: {"type": ..., "object": ...}. Returns false to
@@ -88,7 +88,7 @@ static bool handle_line(struct kube_watch *w, const char *text, size_t len) {
         if (len == 0)
                 return true;
         w->got_line = true;
-        if (kube_json_count_values(text, len, max_values(w), NULL) < 0) {
+        if (kube_json_estimate_memory(text, len, max_memory(w), NULL) < 0) {
                 w->too_many = true;
                 return false;
         }
@@ -374,9 +374,11 @@ static int stream_done(struct kube_watch *w, CURLcode result, struct kstatus_err
                  * delivered something, else after a backoff. */
                 if (w->too_big)
                         return kstatus_error_set(err, E2BIG, 0, 0, "error: a watch event is larger than 16 MiB");
-                if (w->too_many)
-                        return kstatus_error_set(err, E2BIG, 0, 0, "error: a watch event holds more than %zu JSON values",
-                                                 max_values(w));
+                if (w->too_many) {
+                        _cleanup_free_ char *limit = kube_format_size(max_memory(w));
+                        return kstatus_error_set(err, E2BIG, 0, 0,
+                                                 "error: a watch event would take more than %s once parsed", limit);
+                }
                 if (w->got_line) {
                         w->backoff_ms = 0;
                         int r = start_stream(w, &e);

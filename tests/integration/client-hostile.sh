@@ -61,8 +61,9 @@ for creds in "${creds_cases[@]}"; do
         is "$got" "$want" "-s http:// with ${creds//[$'\r\n']/ }: no credential sent, as kubectl"
 done
 
-# ---- the plugin's value limit leaves room for 10 000 objects in one answer ----
-# Every answer's JSON values are counted before parsing (2 000 000 by default);
+# ---- the plugin's memory limit leaves room for 10 000 objects in one answer ----
+# The memory every answer's tree would take is estimated before parsing (512 MiB
+# by default);
 # `get -A --chunk-size=0` asks for 10 000 resources in one List, and gets them
 # all, as kubectl does.
 for i in $(seq 0 9999); do

@@ -227,6 +227,66 @@ is "$rc" 2 "a name with '?' is escaped: no such resource (exit 2)"
 like "$(cat "$PIPE_DIR/sidecar.log")" 'iams.example.promise.syntasso.io "example\?x=1" not found' "the server was asked for it"
 is "$(status_of .status.message)" '"untouched"' "and \"example\" was not written"
 
+# --- a status at status.yaml's limits is written and read back -----------------
+# 99 997 short strings under one key: 100 000 nodes (the document, its map and
+# list count), 999 975 bytes of YAML and 999 971 of JSON, inside --max-nodes,
+# --max-file-size and --max-status-size. The sidecar reads back every answer
+# it gets (~12 MiB once parsed): it takes them inside its
+# --max-response-memory (16Mi), and no write is reported failed.
+# Known: the sidecar's peak RSS is then over the 32 MiB injection gives it
+# (~49 MiB live, ~66 MiB --once, ~48 MiB with the answers refused: the file's
+# tree and the plans' copies, not the answers): printed, not checked.
+big_status() { awk 'BEGIN { print "big:"; for (i = 0; i < 99997; i++) printf "- s%06d\n", i }'; }
+hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$1/status"; }
+rss_checks "$SIDECAR"
+kubectl patch iam example --subresource=status --type=json -p '[{"op":"add","path":"/status","value":{}}]' >/dev/null
+start_sidecar at-limits 0 2
+big_status >"$PIPE_DIR/metadata/status.yaml.tmp"
+is "$(wc -c <"$PIPE_DIR/metadata/status.yaml.tmp")" 999975 "status.yaml at the limits: 999 975 bytes"
+mv "$PIPE_DIR/metadata/status.yaml.tmp" "$PIPE_DIR/metadata/status.yaml"
+wait_until "status.yaml at the limits is pushed" 1 pushes_logged || sed 's/^/#   /' "$PIPE_DIR/sidecar.log"
+is "$(status_of '.status.big | length')" 99997 "all 99 997 values are on the resource"
+is "$(kubectl get iam example -o json | jq -c .status.big | wc -c)" 999972 "999 971 bytes of JSON"
+echo "# the live push and its answer: VmHWM $(hwm_kib "$SIDECAR_PID") KiB"
+big_status | sed 's/^- s000000$/- changed/' >"$PIPE_DIR/metadata/status.yaml"
+stop_sidecar TERM
+is "$SIDECAR_RC" 0 "the final write at the limits: exit 0"
+# shellcheck disable=SC2317 # called through ok
+lacks_error() { ! grep -q "once parsed\|failed" "$1"; }
+ok "no write reported failed, no answer refused" lacks_error "$PIPE_DIR/sidecar.log"
+is "$(status_of '[(.status.big | length), .status.big[0]]')" '[99997,"changed"]' "the final write landed"
+is "$(status_of '.status.conditions[]? | select(.type == "ConfigureWorkflowCompleted") | .status')" '"False"' \
+        "the first of two pipelines leaves the workflow in progress"
+big_status | sed 's/^- s/- t/' >"$PIPE_DIR/metadata/status.yaml"
+rc=0
+env -u KUBECONFIG /usr/bin/time -f 'peak %M' -o "$TEST_TMP/at-limits-once.time" "$SIDECAR" --once \
+        --kubeconfig "$KUBECONFIG" --group example.promise.syntasso.io --api-version v1 --resource iams \
+        --name example -n default --metadata-dir "$PIPE_DIR/metadata" --input-dir "$PIPE_DIR/input" \
+        >"$PIPE_DIR/once.log" 2>&1 || rc=$?
+is "$rc" 0 "--once at the limits: exit 0 ($(tail -1 "$PIPE_DIR/once.log"))"
+is "$(status_of '.status.big[99996]')" '"t099996"' "its final write landed"
+echo "# --once, the start read, the final write and its answer: peak RSS $(peak_kib "$TEST_TMP/at-limits-once.time") KiB"
+kubectl patch iam example --subresource=status --type=json -p '[{"op":"add","path":"/status","value":{}}]' >/dev/null
+
+# Below it (--max-response-memory=4Mi) the patch's answer is refused, but the
+# server stored the write (200): it is a push made, not a failed one. The
+# final write, which must read the object first, then fails, and says why.
+start_sidecar under-limit 0 2 --max-response-memory=4Mi
+big_status >"$PIPE_DIR/metadata/status.yaml.tmp"
+mv "$PIPE_DIR/metadata/status.yaml.tmp" "$PIPE_DIR/metadata/status.yaml"
+wait_until "a push whose answer is refused is a push made" 1 pushes_logged
+like "$(cat "$PIPE_DIR/sidecar.log")" 'status written, but the answer was not read: .*would take more than 4 MiB once parsed' \
+        "the log says the answer was not read, and why"
+is "$(grep -c 'push failed' "$PIPE_DIR/sidecar.log")" 0 "the push is not reported failed"
+is "$(status_of '.status.big | length')" 99997 "the values are on the resource"
+echo "# the live sidecar's VmHWM, the answer refused: $(hwm_kib "$SIDECAR_PID") KiB"
+stop_sidecar TERM
+is "$SIDECAR_RC" 1 "the final write cannot read the object: exit 1"
+like "$(cat "$PIPE_DIR/sidecar.log")" 'final write to .* failed: .*would take more than 4 MiB once parsed' \
+        "the log names the memory limit"
+rm "$PIPE_DIR/metadata/status.yaml"
+kubectl patch iam example --subresource=status --type=json -p '[{"op":"add","path":"/status","value":{}}]' >/dev/null
+
 # --- answers past the response limit ------------------------------------------
 # tests/tools/hostile-http answers every request with a 60 MB object, or a
 # chunked body that never ends. The sidecar takes at most 4 MiB (its
@@ -248,9 +308,10 @@ for mode in object endless; do
 done
 
 # Under 4 MiB, but made of tiny values jansson expands ~80x: [0,0,…], [{},{},…],
-# and objects nested 1000 deep ([{"a":{"a":…}},…]). The sidecar counts the
-# values before parsing and takes at most 50 000 (--max-response-values);
-# without that it peaked at 337 MiB ([{},…]) and 222 MiB (nested).
+# and objects nested 1000 deep ([{"a":{"a":…}},…]). The sidecar estimates the
+# memory their trees would take before parsing and takes at most 16 MiB
+# (--max-response-memory); without that it peaked at 337 MiB ([{},…]) and
+# 222 MiB (nested).
 for mode in zeros empties deep; do
         hostile "$mode" $(((4 << 20) - 64))
         rc=0
@@ -258,16 +319,17 @@ for mode in zeros empties deep; do
                 --group example.promise.syntasso.io --api-version v1 --resource iams --name example -n default \
                 --metadata-dir "$PIPE_DIR/metadata" --input-dir "$PIPE_DIR/input" >"$mode.log" 2>&1 || rc=$?
         is "$rc" 1 "a 4 MiB $mode answer: exit 1"
-        like "$(cat "$mode.log")" "the server's answer holds more than 50000 JSON values" \
+        like "$(cat "$mode.log")" "the server's answer would take more than 16 MiB once parsed" \
                 "the $mode answer: the error names the limit"
         rss_under "$mode.time" $((32 * 1024)) "the $mode answer: peak RSS under 32 MiB"
 done
-# At the limit: 49 999 empty objects (the dearest value) are taken, inside 32 MiB.
-hostile empties $((49999 * 3))
+# Under the limit: 65 000 empty objects (the dearest value, ~256 bytes each)
+# are taken, inside 32 MiB.
+hostile empties $((65000 * 3))
 env -u KUBECONFIG /usr/bin/time -f 'peak %M' -o limit.time "$SIDECAR" --once --kubeconfig empties.kubeconfig \
         --group example.promise.syntasso.io --api-version v1 --resource iams --name example -n default \
         --metadata-dir "$PIPE_DIR/metadata" --input-dir "$PIPE_DIR/input" >limit.log 2>&1
-is "$(grep -c "JSON values" limit.log)" 0 "50 000 values are taken: $(head -1 limit.log)"
+is "$(grep -c "once parsed" limit.log)" 0 "65 000 empty objects are taken: $(head -1 limit.log)"
 rss_under limit.time $((32 * 1024)) "and parsed inside 32 MiB"
 popd >/dev/null || exit 1
 

@@ -6,10 +6,13 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -379,59 +382,113 @@ Test(kube_client, an_endless_body_stops_at_the_limit, .fini = teardown) {
         json_decref(v);
 }
 
-/* The values jansson builds for v, keys included: the oracle for the count. */
-static size_t tree_values(const json_t *v) {
-        size_t n = 1;
-        const char *key;
-        json_t *m;
-        size_t i;
-        if (json_is_object(v))
-                json_object_foreach((json_t *)v, key, m) n += 1 + tree_values(m);
-        else if (json_is_array(v))
-                json_array_foreach(v, i, m) n += tree_values(m);
-        return n;
+/* A counting allocator for jansson: the heap its blocks take as glibc hands
+ * them out (the usable size and the 8-byte chunk header), now and at most. */
+static size_t heap_now, heap_peak;
+
+static void *counting_malloc(size_t n) {
+        void *p = malloc(n);
+        if (p) {
+                heap_now += malloc_usable_size(p) + 8;
+                if (heap_now > heap_peak)
+                        heap_peak = heap_now;
+        }
+        return p;
 }
 
-/* The pre-scan counts what jansson builds: every value and key, strings with
- * structural characters and escapes inside counted once. */
-Test(kube_client, the_value_count_matches_the_tree_jansson_builds) {
-        static const char *const texts[] = {
-                "[0,0,0]", "{\"a\":{\"b\":[]}}", "\"a\\\"b,]}\"", "[true,false,null,-1.5e+3,0.25]",
-                "{\"a\":\"x,y}\",\"b\\\\\":\"\\\\\",\"c\":[{},[],\"\"]}", "[]", " \t\n[ 1 , 2 ]\r\n",
-                "[\"\\\\\\\"\",\"\\\\\",1]", "{\"\\\"\\\\\":\"\\\\\\\\\"}",
-                "{\"items\":[{\"metadata\":{\"name\":\"x\",\"labels\":{\"k\":\"v\"}},\"spec\":{\"n\":12}}]}",
-        };
-        for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
-                json_t *v = json_loads(texts[i], JSON_DECODE_ANY, NULL);
-                cr_assert_not_null(v, "%s", texts[i]);
-                size_t want = tree_values(v), got = 0;
-                json_decref(v);
-                cr_assert_eq(kube_json_count_values(texts[i], strlen(texts[i]), 1000, &got), 0);
-                cr_assert_eq(got, want, "%s: counted %zu, jansson built %zu", texts[i], got, want);
-                /* At the limit it passes; one under, it is refused. */
-                cr_assert_eq(kube_json_count_values(texts[i], strlen(texts[i]), want, NULL), 0, "%s", texts[i]);
-                cr_assert_eq(kube_json_count_values(texts[i], strlen(texts[i]), want - 1, NULL), -E2BIG, "%s", texts[i]);
+static void counting_free(void *p) {
+        if (p)
+                heap_now -= malloc_usable_size(p) + 8;
+        free(p);
+}
+
+/* open, then n times item (its # replaced by the item's index) joined by
+ * commas, then close. */
+static char *repeated(const char *open, const char *item, size_t n, const char *close) {
+        char *s = xstrdup(open);
+        const char *hash = strchr(item, '#');
+        int head = hash ? (int)(hash - item) : (int)strlen(item);
+        for (size_t i = 0; i < n; i++) {
+                char *joined = hash ? xasprintf("%s%s%.*s%zu%s", s, i ? "," : "", head, item, i, hash + 1)
+                                    : xasprintf("%s%s%s", s, i ? "," : "", item);
+                free(s);
+                s = joined;
         }
+        char *all = xasprintf("%s%s", s, close);
+        free(s);
+        return all;
+}
+
+/* The estimate is never under the heap jansson really takes at its peak
+ * while parsing (the oracle: jansson's own allocations, counted) and at most
+ * 1.5 times it, for the dearest values, the cheapest, long strings, deep
+ * nesting, and the shapes statuses and objects take. */
+Test(kube_client, the_memory_estimate_follows_what_jansson_allocates) {
+        char *texts[] = {
+                repeated("[", "{}", 4000, "]"),
+                repeated("[", "[]", 4000, "]"),
+                repeated("[", "0", 4000, "]"),
+                repeated("[", "true", 4000, "]"),
+                repeated("[", "-1.5e+3", 4000, "]"),
+                repeated("[", "\"s#\"", 4000, "]"),
+                repeated("{", "\"k#\":\"value\"", 4000, "}"),
+                repeated("{", "\"k#\":1", 4000, "}"),
+                repeated("[", "{\"metadata\":{\"name\":\"r#\",\"namespace\":\"default\",\"labels\":{\"app\":\"x\"}},"
+                              "\"spec\":{\"size\":3,\"tls\":true},\"status\":{\"conditions\":[{\"type\":\"Ready\","
+                              "\"status\":\"True\",\"message\":\"all good\"}]}}", 500, "]"),
+                repeated("[", "\"\\u00e9\\n\\\"#\"", 4000, "]"),
+                repeated("{\"a\":\"", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 1000, "\"}"),
+                NULL,
+        };
+        /* And 1000 levels of nesting. */
+        char *deep = xmalloc(7000);
+        size_t k = 0;
+        for (int i = 0; i < 1000; i++)
+                k += (size_t)sprintf(deep + k, "{\"a\":");
+        k += (size_t)sprintf(deep + k, "1");
+        for (int i = 0; i < 1000; i++)
+                deep[k++] = '}';
+        deep[k] = '\0';
+        texts[ELEMENTSOF(texts) - 1] = deep;
+        json_set_alloc_funcs(counting_malloc, counting_free);
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++) {
+                heap_now = heap_peak = 0;
+                json_t *v = json_loads(texts[i], 0, NULL);
+                cr_assert_not_null(v, "%.60s", texts[i]);
+                size_t peak = heap_peak, est = 0;
+                json_decref(v);
+                cr_assert_eq(kube_json_estimate_memory(texts[i], strlen(texts[i]), SIZE_MAX, &est), 0);
+                cr_log_info("%.40s: estimated %zu, jansson took %zu at most (%.2f)", texts[i], est, peak,
+                            (double)est / (double)peak);
+                cr_expect_geq(est, peak, "%.60s: estimated %zu, jansson took %zu", texts[i], est, peak);
+                cr_expect_leq(est * 2, peak * 3, "%.60s: estimated %zu, jansson took %zu", texts[i], est, peak);
+                /* At the estimate it passes; one byte under, it is refused. */
+                cr_assert_eq(kube_json_estimate_memory(texts[i], strlen(texts[i]), est, NULL), 0);
+                cr_assert_eq(kube_json_estimate_memory(texts[i], strlen(texts[i]), est - 1, NULL), -E2BIG);
+                free(texts[i]);
+        }
+        json_set_alloc_funcs(malloc, free);
         size_t got = 1;
-        cr_assert_eq(kube_json_count_values("", 0, 0, &got), 0);
+        cr_assert_eq(kube_json_estimate_memory("", 0, 0, &got), 0);
         cr_assert_eq(got, 0);
 }
 
-/* An answer holding more JSON values than the client takes is refused before
- * it is parsed, the limit named; one at the limit goes through. */
-Test(kube_client, an_answer_with_too_many_values_is_refused, .fini = teardown) {
+/* An answer whose tree would take more memory than the client allows is
+ * refused before it is parsed, the limit named (4 empty objects: ~1184
+ * bytes); one under it (3 numbers: ~304) goes through. */
+Test(kube_client, an_answer_past_the_memory_limit_is_refused, .fini = teardown) {
         static const struct canned s[] = { { 200, "[{},{},{},{}]", -1, { 0 } }, { 200, "[1,2,3]", -1, { 0 } } };
         server_start(s, ELEMENTSOF(s));
         memset(&cfg, 0, sizeof(cfg));
         cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
         cfg.namespace = xstrdup("default");
         _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
-        struct kube_client_options o = { .max_response_values = 4 };
+        struct kube_client_options o = { .max_response_memory = 1000 };
         cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
         json_t *v = NULL;
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_get(client, "/many", &v, &err), -E2BIG);
-        cr_assert_str_eq(err.message, "error: the server's answer holds more than 4 JSON values");
+        cr_assert_str_eq(err.message, "error: the server's answer would take more than 1000 bytes once parsed");
         cr_assert_null(v);
         kstatus_error_done(&err);
         cr_assert_eq(kube_client_get(client, "/four", &v, &err), 0, "%s", err.message);
@@ -1226,9 +1283,10 @@ Test(kube_watch, forbidden_is_an_error_and_timeout_times_out, .fini = teardown) 
         kube_watch_free(w);
 }
 
-/* A watch event holding more JSON values than the client takes ends the
- * watch with the limit named; the events before it were delivered. */
-Test(kube_watch, an_event_with_too_many_values_ends_the_watch, .fini = teardown) {
+/* A watch event whose tree would take more memory than the client allows
+ * (~1928 bytes, against ~1540 for the first) ends the watch with the limit
+ * named; the events before it were delivered. */
+Test(kube_watch, an_event_past_the_memory_limit_ends_the_watch, .fini = teardown) {
         static const struct canned s[] = {
                 { 200, "", -1, { EV("ADDED", "x", "4"),
                                  "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"x\"},\"a\":[0,0,0,0,0,0,0]}}" } },
@@ -1238,14 +1296,14 @@ Test(kube_watch, an_event_with_too_many_values_ends_the_watch, .fini = teardown)
         cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
         cfg.namespace = xstrdup("default");
         _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
-        struct kube_client_options o = { .max_response_values = 12 };
+        struct kube_client_options o = { .max_response_memory = 1700 };
         cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
         events_seen = 0;
         struct kube_watch *w = NULL;
         cr_assert_eq(kube_watch_new(client, "/d", "3", on_event, NULL, &w, &e), 0, "%s", e.message);
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_watch_run(w, 10000, &err), -E2BIG);
-        cr_assert_str_eq(err.message, "error: a watch event holds more than 12 JSON values");
+        cr_assert_str_eq(err.message, "error: a watch event would take more than 1700 bytes once parsed");
         cr_assert_eq(events_seen, 1);
         cr_assert_str_eq(seen[0], "ADDED x");
         kube_watch_free(w);
