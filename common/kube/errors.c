@@ -166,6 +166,23 @@ static const char *verify_text(const char *why) {
                         return texts[i][1];
         return why;
 }
+#elif defined(KSTATUS_CURL_WOLFSSL)
+/* libcurl on wolfSSL names a failed verification by wolfSSL's error text,
+ * an expired certificate as a failed handshake and an unknown CA as a bad CA
+ * file: said as libcurl on OpenSSL
+ * says it. */
+static const char *verify_text(const char *why) {
+        static const char *const texts[][2] = {
+                { "CA signer not available", "SSL certificate problem: unable to get local issuer certificate" },
+                { "do not match", "SSL: no alternative certificate subject name matches target host name" },
+                { "ASN date error, current date after", "SSL certificate problem: certificate has expired" },
+                { "ASN date error, current date before", "SSL certificate problem: certificate is not yet valid" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                if (strstr(why, texts[i][0]))
+                        return texts[i][1];
+        return why;
+}
 #else
 static const char *verify_text(const char *why) {
         return why;
@@ -179,7 +196,8 @@ int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, cons
         size_t n = strlen(text);
         while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
                 text[--n] = '\0';
-        const char *why = cc == CURLE_PEER_FAILED_VERIFICATION ? verify_text(text) : text;
+        bool tls = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CONNECT_ERROR || cc == CURLE_SSL_CACERT_BADFILE;
+        const char *why = tls ? verify_text(text) : text;
         int r;
         char *msg;
         switch (cc) {

@@ -17,6 +17,10 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 #endif
+#ifdef KSTATUS_CURL_WOLFSSL
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#endif
 
 #include "kube/internal.h"
 #include "status.h"
@@ -163,6 +167,9 @@ static void opt_pem(struct curl_opts *o, CURLoption blob_opt, CURLoption type_op
 /* The client certificate and key: the exec plugin's, else the kubeconfig's data or files. */
 static void setup_client_cert(const struct kube_client *c, struct curl_opts *o) {
         const struct kube_config *cfg = c->config;
+#ifdef KSTATUS_CURL_WOLFSSL
+        return; /* on_ssl_config loads them: libcurl on wolfSSL ignores blobs */
+#endif
         const char *cert_data = c->exec_cred.cert ? c->exec_cred.cert : cfg->client_cert_data;
         const char *key_data = c->exec_cred.key ? c->exec_cred.key : cfg->client_key_data;
         if (cert_data)
@@ -251,15 +258,70 @@ static CURLcode on_ssl_config(CURL *h, void *ssl_config, void *userdata) {
 }
 #endif
 
+#ifdef KSTATUS_CURL_WOLFSSL
+/* libcurl 7.88 on wolfSSL (release builds: scripts/lib/tls-curl.sh) takes
+ * neither a CA blob nor a CA directory (CURLE_NOT_BUILT_IN) and ignores
+ * client certificate and key blobs, so the kubeconfig's CA data,
+ * $SSL_CERT_DIR (every file in it, not a hashed lookup) and the client
+ * certificate and key (data or files) are loaded into wolfSSL's context here. Narrowed as with mbedTLS to what Debian's OpenSSL accepts and
+ * a kube-apiserver offers (docs/SECURITY.md): TLS 1.2 up, forward-secret AEAD
+ * suites, kubectl's four curves, RSA keys of 2048 bits up. */
+static const char wolfssl_suites[] =
+        "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+static int wolfssl_groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1, WOLFSSL_ECC_SECP521R1 };
+
+static bool wolfssl_pem(int r) {
+        return r == WOLFSSL_SUCCESS;
+}
+
+static CURLcode on_ssl_config(CURL *h, void *ssl_ctx, void *userdata) {
+        const struct kube_client *c = userdata;
+        const struct kube_config *cfg = c->config;
+        WOLFSSL_CTX *ctx = ssl_ctx;
+        const char *cert = c->exec_cred.cert ? c->exec_cred.cert : cfg->client_cert_data;
+        const char *key = c->exec_cred.key ? c->exec_cred.key : cfg->client_key_data;
+        (void)h;
+        if (!wolfssl_pem(wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2)) ||
+            !wolfssl_pem(wolfSSL_CTX_set_cipher_list(ctx, wolfssl_suites)) ||
+            !wolfssl_pem(wolfSSL_CTX_set_groups(ctx, wolfssl_groups, (int)ELEMENTSOF(wolfssl_groups))) ||
+            !wolfssl_pem(wolfSSL_CTX_SetMinRsaKey_Sz(ctx, 2048)))
+                return CURLE_SSL_CIPHER;
+        if (cfg->ca_data && !wolfssl_pem(wolfSSL_CTX_load_verify_buffer(ctx, (const unsigned char *)cfg->ca_data,
+                                                                         (long)strlen(cfg->ca_data), WOLFSSL_FILETYPE_PEM)))
+                return CURLE_SSL_CACERT_BADFILE;
+        const char *dir = getenv("SSL_CERT_DIR");
+        if (!cfg->ca_data && !cfg->ca_file && !cfg->insecure && dir && *dir)
+                wolfSSL_CTX_load_verify_locations_ex(ctx, NULL, dir, WOLFSSL_LOAD_FLAG_IGNORE_ERR);
+        if (cert ? !wolfssl_pem(wolfSSL_CTX_use_certificate_chain_buffer(ctx, (const unsigned char *)cert,
+                                                                          (long)strlen(cert)))
+                 : cfg->client_cert_file && !wolfssl_pem(wolfSSL_CTX_use_certificate_chain_file(ctx, cfg->client_cert_file)))
+                return CURLE_SSL_CERTPROBLEM;
+        if (key ? !wolfssl_pem(wolfSSL_CTX_use_PrivateKey_buffer(ctx, (const unsigned char *)key, (long)strlen(key),
+                                                                  WOLFSSL_FILETYPE_PEM))
+                : cfg->client_key_file &&
+                          !wolfssl_pem(wolfSSL_CTX_use_PrivateKey_file(ctx, cfg->client_key_file, WOLFSSL_FILETYPE_PEM)))
+                return CURLE_SSL_CERTPROBLEM;
+        return CURLE_OK;
+}
+#endif
+
 /* Whom to trust: the kubeconfig's CA, else the system's store. Verification
  * stays on unless the kubeconfig turns it off. */
 static void setup_ca(const struct kube_client *c, struct curl_opts *o) {
         const struct kube_config *cfg = c->config;
         OPT_LONG(o, CURLOPT_SSL_VERIFYPEER, cfg->insecure ? 0L : 1L);
         OPT_LONG(o, CURLOPT_SSL_VERIFYHOST, cfg->insecure ? 0L : 2L);
-#ifdef KSTATUS_CURL_MBEDTLS
+#if defined(KSTATUS_CURL_MBEDTLS) || defined(KSTATUS_CURL_WOLFSSL)
         opt_keep(o, curl_easy_setopt(o->h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_config), "CURLOPT_SSL_CTX_FUNCTION");
         OPT_PTR(o, CURLOPT_SSL_CTX_DATA, c);
+#endif
+#ifdef KSTATUS_CURL_WOLFSSL
+        /* No CA directory (tls-curl.sh builds it without one); the CA data is
+         * on_ssl_config's, and no default bundle beside it. */
+        OPT_PTR(o, CURLOPT_CAINFO, cfg->ca_data || cfg->insecure ? NULL : cfg->ca_file ? cfg->ca_file : system_ca_file());
+        return;
 #endif
         /* The kubeconfig's CA is the only one trusted, as with kubectl: not
          * also the directory libcurl was built with (Debian's:

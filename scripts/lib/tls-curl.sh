@@ -54,8 +54,9 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$dir" ] || { usage >&2; exit 2; }
 case $backend in
-mbedtls) tls_pkg=libmbedtls-dev tls_flag=--with-mbedtls ;;
-wolfssl) tls_pkg=libwolfssl-dev tls_flag=--with-wolfssl ;;
+mbedtls) tls_pkg=libmbedtls-dev tls_flag=--with-mbedtls ca_path=--with-ca-path=/etc/ssl/certs ;;
+# libcurl 7.88 on wolfSSL has no CA directory support: none is built in.
+wolfssl) tls_pkg=libwolfssl-dev tls_flag=--with-wolfssl ca_path=--without-ca-path ;;
 *) die "unknown TLS backend \"$backend\" (mbedtls, wolfssl)" ;;
 esac
 arch_suffix=:$(dpkg --print-architecture)
@@ -135,7 +136,7 @@ say "configuring curl $curl_version with $backend"
         --without-libidn2 --without-libpsl --without-libssh2 --without-libssh --without-librtmp \
         --without-gssapi --without-libgsasl --without-hyper --without-ngtcp2 --without-quiche \
         --without-msh3 --without-nghttp3 \
-        --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt --with-ca-path=/etc/ssl/certs \
+        --with-ca-bundle=/etc/ssl/certs/ca-certificates.crt "$ca_path" \
         --enable-http --enable-proxy --enable-threaded-resolver --enable-ipv6 \
         --disable-ftp --disable-file --disable-ldap --disable-ldaps --disable-rtsp --disable-dict \
         --disable-telnet --disable-tftp --disable-pop3 --disable-imap --disable-smb --disable-smtp \
