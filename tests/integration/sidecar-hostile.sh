@@ -234,7 +234,7 @@ is "$(status_of .status.message)" '"untouched"' "and \"example\" was not written
 # it gets (~12 MiB once parsed): it takes them inside its
 # --max-response-memory (16Mi), and no write is reported failed.
 # Known: the sidecar's peak RSS is then over the 32 MiB injection gives it
-# (~49 MiB live, ~66 MiB --once, ~48 MiB with the answers refused: the file's
+# (~49 MiB live, ~58 MiB --once, ~48 MiB with the answers refused: the file's
 # tree and the plans' copies, not the answers): printed, not checked.
 big_status() { awk 'BEGIN { print "big:"; for (i = 0; i < 99997; i++) printf "- s%06d\n", i }'; }
 hwm_kib() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$1/status"; }
