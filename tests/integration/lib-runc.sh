@@ -59,7 +59,7 @@ runc_facts() {
 
 runc_main() {
         shift # the host's binary: the image's runs instead
-        local id dir rc pid cpid='' sig='' facts='' hwm=''
+        local id dir rc pid cpid='' sig='' facts='' hwm='' v=''
         dir=$(mktemp -d "${RUNC_STATE:?}-bundles/bundle.XXXXXX")
         id=kstatus-$(basename "$dir" | tr -c 'A-Za-z0-9\n' -)
         runc_config "$dir" "$@"
@@ -76,7 +76,11 @@ runc_main() {
                         runc --root "$RUNC_STATE" kill "$id" "$sig" 2>/dev/null
                         sig=
                 fi
-                [ -z "$cpid" ] || hwm=$(awk '/^VmHWM:/ { print $2 $3 }' "/proc/$cpid/status" 2>/dev/null || echo "$hwm")
+                # A process that has exited but not been reaped (a zombie) still
+                # has a status file, without VmHWM: keep the last value seen.
+                v=
+                [ -z "$cpid" ] || v=$(awk '/^VmHWM:/ { print $2 $3 }' "/proc/$cpid/status" 2>/dev/null)
+                [ -z "$v" ] || hwm=$v
                 sleep 0.05
         done
         wait "$pid"
