@@ -73,6 +73,9 @@ runc_main() {
                 if [ -n "$sig" ]; then
                         cpid=$(runc --root "$RUNC_STATE" state "$id" 2>/dev/null | jq -r .pid)
                         facts=$(runc_facts "$cpid" 2>/dev/null)
+                        # Read once before the signal: the sidecar may exit
+                        # before the loop looks again.
+                        hwm=$(awk '/^VmHWM:/ { print $2 $3 }' "/proc/$cpid/status" 2>/dev/null)
                         runc --root "$RUNC_STATE" kill "$id" "$sig" 2>/dev/null
                         sig=
                 fi

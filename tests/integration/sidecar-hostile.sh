@@ -323,13 +323,13 @@ for mode in zeros empties deep; do
                 "the $mode answer: the error names the limit"
         rss_under "$mode.time" $((32 * 1024)) "the $mode answer: peak RSS under 32 MiB"
 done
-# Under the limit: 65 000 empty objects (the dearest value, ~256 bytes each)
+# Under the limit: 60 000 empty objects (the dearest value, ~256 bytes each)
 # are taken, inside 32 MiB.
-hostile empties $((65000 * 3))
+hostile empties $((60000 * 3))
 env -u KUBECONFIG /usr/bin/time -f 'peak %M' -o limit.time "$SIDECAR" --once --kubeconfig empties.kubeconfig \
         --group example.promise.syntasso.io --api-version v1 --resource iams --name example -n default \
         --metadata-dir "$PIPE_DIR/metadata" --input-dir "$PIPE_DIR/input" >limit.log 2>&1
-is "$(grep -c "once parsed" limit.log)" 0 "65 000 empty objects are taken: $(head -1 limit.log)"
+is "$(grep -c "once parsed" limit.log)" 0 "60 000 empty objects are taken: $(head -1 limit.log)"
 rss_under limit.time $((32 * 1024)) "and parsed inside 32 MiB"
 popd >/dev/null || exit 1
 
