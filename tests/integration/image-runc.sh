@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The sidecar's image for real: scripts/image builds it offline (twice: the
-# same digest), skopeo (containers/image, not our code) reads the OCI archive
-# and picks each platform, umoci unpacks it, and Debian's runc runs the
+# The sidecar's image for real: scripts/image builds it offline (and
+# scripts/release's independent build gives the same digest), skopeo
+# (containers/image, not our code) reads the OCI archive and picks each
+# platform, umoci unpacks it, and Debian's runc runs the
 # sidecar from it as a Pod's container runs: read-only root filesystem, the
 # image's user 65532, no capabilities, no new privileges, the host's loopback,
 # the service account and /kratix mounted. The seed's two pipelines run with it
@@ -14,6 +15,7 @@
 . "$(dirname "$0")/lib-apiserver.sh"
 . "$(dirname "$0")/lib-sidecar.sh"
 . "$(dirname "$0")/lib-kratix.sh"
+. "$(dirname "$0")/lib-release.sh"
 . "$KSTATUS_SOURCE_DIR/scripts/lib/common.sh"
 
 missing=()
@@ -31,19 +33,23 @@ fi
 version=$(meson introspect --projectinfo "$KSTATUS_BUILD_DIR" | jq -r .version)
 ref=oci-archive:$TEST_TMP/out1/kstatus-sidecar.oci.tar:v$version
 
-# --- the build, twice ---
-for n in 1 2; do
-        t0=$SECONDS
-        out=$("$KSTATUS_SOURCE_DIR/scripts/image" --worktree --no-install --build-dir="$TEST_TMP/build$n" \
-                "$TEST_TMP/out$n" 2>&1)
-        rc=$?
-        _tap_result $rc "scripts/image build $n ($((SECONDS - t0)) s)" "$out"
-        [ "$rc" = 0 ] || done_testing
-done
+# --- the build, twice: scripts/image here, and the release scripts/release
+# built for release-krew.sh (lib-release.sh), each from scratch in its own
+# build directory; this one first, so that the other has time to finish ---
+t0=$SECONDS
+out=$("$KSTATUS_SOURCE_DIR/scripts/image" --worktree --no-install --build-dir="$TEST_TMP/build1" "$TEST_TMP/out1" 2>&1)
+rc=$?
+_tap_result $rc "scripts/image build 1 ($((SECONDS - t0)) s)" "$out"
+[ "$rc" = 0 ] || done_testing
+t0=$SECONDS
+release_shared
+rc=$?
+_tap_result $rc "build 2: the shared scripts/release ($((SECONDS - t0)) s here)" "$(cat "$RELEASE_DIR/release.log")"
+[ "$rc" = 0 ] || done_testing
 digest=$(cat "$TEST_TMP/out1/kstatus-sidecar.digest")
 like "$digest" '^sha256:[0-9a-f]{64}$' "kstatus-sidecar.digest holds the index digest: $digest"
-is "$(cat "$TEST_TMP/out2/kstatus-sidecar.digest")" "$digest" "a second clean build gives the same digest"
-ok "and the same archive, byte for byte" cmp "$TEST_TMP/out1/kstatus-sidecar.oci.tar" "$TEST_TMP/out2/kstatus-sidecar.oci.tar"
+is "$(cat "$RELEASE_DIR/dist/kstatus-sidecar.digest")" "$digest" "a second clean build gives the same digest"
+ok "and the same archive, byte for byte" cmp "$TEST_TMP/out1/kstatus-sidecar.oci.tar" "$RELEASE_DIR/dist/kstatus-sidecar.oci.tar"
 ok "SHA256SUMS covers the OCI archive" sh -c "cd '$TEST_TMP/out1' && grep -q ' kstatus-sidecar.oci.tar\$' SHA256SUMS &&
         sha256sum --quiet -c SHA256SUMS"
 

@@ -9,6 +9,7 @@
 # KSTATUS_REQUIRE_RELEASE_TOOLS=1 (scripts/test sets it), when it fails.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-apiserver.sh"
+. "$(dirname "$0")/lib-release.sh"
 
 # krew-index's review: a shortDescription of at most 50 characters, and a
 # description that says what the plugin does without usage examples.
@@ -39,15 +40,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 version=$(meson introspect --projectinfo "$KSTATUS_BUILD_DIR" | jq -r .version)
-dist=$TEST_TMP/dist
-manifest=$TEST_TMP/index/plugins/kstatus.yaml
-base_url=https://example.invalid/kstatus/releases/download/v$version
 
-# --- the release itself ---
-out=$("$KSTATUS_SOURCE_DIR/scripts/release" --worktree --no-install --build-dir="$TEST_TMP/build-release" \
-        --out="$dist" --manifest="$manifest" --base-url="$base_url" "$version" 2>&1)
+# --- the release itself: scripts/release --worktree, built once per tree and
+# shared with image-runc.sh (lib-release.sh); read-only from here on ---
+release_shared
 rc=$?
-_tap_result $rc "scripts/release $version builds both archives" "$out"
+dist=$RELEASE_DIR/dist
+manifest=$RELEASE_DIR/index/plugins/kstatus.yaml
+_tap_result $rc "scripts/release $version builds both archives" "$(cat "$RELEASE_DIR/release.log")"
 [ "$rc" = 0 ] || done_testing # nothing below can pass without the archives
 for arch in amd64 arm64; do
         ok "kstatus_linux_$arch.tar.gz exists" test -s "$dist/kstatus_linux_$arch.tar.gz"
