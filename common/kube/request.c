@@ -149,6 +149,26 @@ void kube_client_set_request_timeout(struct kube_client *c, int64_t ms) {
         c->attempt_timeout_ms = 0;
 }
 
+/* A 2xx answer's body as a tree, its memory bounded before jansson builds
+ * it; the text is let go once parsed (up to --max-response-size of it would
+ * otherwise stay beside the trees until the next request). */
+static int parse_answer(struct kube_client *c, long code, json_t **ret, struct kstatus_error *err) {
+        if (kube_json_estimate_memory(c->resp.data, c->resp.len, c->opts.max_response_memory, NULL) < 0) {
+                _cleanup_free_ char *limit = kube_format_size(c->opts.max_response_memory);
+                return kstatus_error_set_http(
+                        err, E2BIG, (int)code, NULL,
+                        xasprintf("error: the server's answer would take more than %s once parsed", limit));
+        }
+        json_error_t je;
+        json_t *v = json_loadb(c->resp.data, c->resp.len, JSON_DECODE_ANY, &je);
+        if (!v)
+                return kstatus_error_set_http(err, EBADMSG, (int)code, NULL,
+                                              xasprintf("error: the server's answer is not JSON: %s", je.text));
+        kube_response_reset(&c->resp);
+        *ret = v;
+        return 0;
+}
+
 int kube_client_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
                         const json_t *body, json_t **ret, struct kstatus_error *err) {
         _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -171,31 +191,16 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
                 }
                 break;
         }
+        /* The request's text is not needed past here: not beside the answer's tree. */
+        free(TAKE_PTR(text));
         if (code >= 200 && code < 300) {
-                json_t *v;
-                if (c->resp.len == 0)
-                        v = json_null();
-                else {
-                        if (kube_json_estimate_memory(c->resp.data, c->resp.len, c->opts.max_response_memory,
-                                                      NULL) < 0) {
-                                _cleanup_free_ char *limit = kube_format_size(c->opts.max_response_memory);
-                                return kstatus_error_set_http(
-                                        err, E2BIG, (int)code, NULL,
-                                        xasprintf("error: the server's answer would take more than %s once parsed",
-                                                  limit));
-                        }
-                        json_error_t je;
-                        v = json_loadb(c->resp.data, c->resp.len, JSON_DECODE_ANY, &je);
-                        if (!v)
-                                return kstatus_error_set_http(
-                                        err, EBADMSG, (int)code, NULL,
-                                        xasprintf("error: the server's answer is not JSON: %s", je.text));
+                if (!ret)
+                        return 0;
+                if (c->resp.len == 0) {
+                        *ret = json_null();
+                        return 0;
                 }
-                if (ret)
-                        *ret = v;
-                else
-                        json_decref(v);
-                return 0;
+                return parse_answer(c, code, ret, err);
         }
         char *reason = NULL;
         char *msg = kube_format_server_error((int)code, c->resp.data, c->resp.len, &reason);
