@@ -132,15 +132,16 @@ static int perform(struct kube_client *c, const char *method, const char *path, 
         curl_slist_free_all(headers);
         if (err)
                 err->retry_after_ms = c->resp.retry_after_ms;
+        /* Known once the status line came, even when the body is then cut. */
+        *code = 0;
+        if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code) != CURLE_OK)
+                *code = 0;
         if (cc != CURLE_OK) {
                 long os_errno = 0;
                 if (curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
                         os_errno = 0;
                 return kube_transport_error(c, cc, os_errno, c->errbuf, c->resp.too_big, err);
         }
-        *code = 0;
-        if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code) != CURLE_OK)
-                *code = 0;
         return 0;
 }
 
@@ -169,6 +170,19 @@ static int parse_answer(struct kube_client *c, long code, json_t **ret, struct k
         return 0;
 }
 
+/* A 2xx answer cut at the size limit: the request was done all the same (a
+ * write was stored). Nothing lost when the caller wanted no answer; else
+ * -E2BIG with the answer's code in err, for it to tell. */
+static int answer_too_big(long code, json_t **ret, struct kstatus_error *err) {
+        if (!ret) {
+                kstatus_error_done(err);
+                return 0;
+        }
+        if (err)
+                err->http_code = (int)code;
+        return -E2BIG;
+}
+
 int kube_client_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
                         const json_t *body, json_t **ret, struct kstatus_error *err) {
         _cleanup_free_ char *text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
@@ -180,6 +194,8 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
         int r;
         for (int pass = 0;; pass++) {
                 r = perform(c, method, path, content_type, text, text ? strlen(text) : 0, &code, err);
+                if (r == -E2BIG && code >= 200 && code < 300)
+                        return answer_too_big(code, ret, err);
                 if (r < 0)
                         return r;
                 /* An exec credential the server no longer accepts: ask the
