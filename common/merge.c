@@ -19,25 +19,130 @@ const char *kstatus_merge_mode_to_string(enum kstatus_merge_mode mode) {
         return mode == KSTATUS_MERGE_SHALLOW ? "shallow" : "deep";
 }
 
-json_t *kstatus_merge_strip_nulls(const json_t *value) {
-        if (json_is_array(value)) {
-                /* Null elements stay; objects inside lose their null members. */
-                json_t *out = json_array();
-                size_t i;
-                json_t *e;
-                json_array_foreach(value, i, e) json_array_append_new(out, kstatus_merge_strip_nulls(e));
-                return out;
-        }
-        if (!json_is_object(value))
-                return json_deep_copy(value);
-        json_t *out = json_object();
+/* value without its null members, its values stripped: value itself while
+ * nothing changes, else a new object sharing every value that did not (one
+ * pass; a status at docs/BEHAVIOUR.md §2's limits is ~10 MiB a copy). */
+static json_t *strip_object(const json_t *value) {
+        json_t *out = NULL;
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)value, k, v) {
-                if (!json_is_null(v))
-                        json_object_set_new(out, k, kstatus_merge_strip_nulls(v));
+                json_t *sub = json_is_null(v) ? NULL : kstatus_merge_strip_nulls(v);
+                if (!out && sub == v) {
+                        json_decref(sub);
+                        continue;
+                }
+                if (!out) {
+                        /* The first change: what came before it is shared. */
+                        out = json_object();
+                        const char *k2;
+                        json_t *v2;
+                        json_object_foreach((json_t *)value, k2, v2) {
+                                if (k2 == k) /* the same pair: keys are stored in it */
+                                        break;
+                                json_object_set(out, k2, v2);
+                        }
+                }
+                if (sub)
+                        json_object_set_new(out, k, sub);
         }
-        return out;
+        return out ? out : json_incref((json_t *)value);
+}
+
+/* The same for a list: its null elements stay. */
+static json_t *strip_array(const json_t *value) {
+        json_t *out = NULL;
+        size_t i;
+        json_t *e;
+        json_array_foreach(value, i, e) {
+                json_t *sub = kstatus_merge_strip_nulls(e);
+                if (!out && sub == e) {
+                        json_decref(sub);
+                        continue;
+                }
+                if (!out) {
+                        out = json_array();
+                        for (size_t j = 0; j < i; j++)
+                                json_array_append(out, json_array_get(value, j));
+                }
+                json_array_append_new(out, sub);
+        }
+        return out ? out : json_incref((json_t *)value);
+}
+
+json_t *kstatus_merge_strip_nulls(const json_t *value) {
+        /* Null elements of lists stay; objects inside lose their null members. */
+        if (json_is_array(value))
+                return strip_array(value);
+        if (json_is_object(value))
+                return strip_object(value);
+        return json_incref((json_t *)value);
+}
+
+/* Whether a and b hold the same keys in the same order (their values are
+ * compared by the caller). */
+static bool same_keys(const json_t *a, const json_t *b) {
+        if (json_object_size(a) != json_object_size(b))
+                return false;
+        void *ia = json_object_iter((json_t *)a), *ib = json_object_iter((json_t *)b);
+        for (; ia && ib; ia = json_object_iter_next((json_t *)a, ia), ib = json_object_iter_next((json_t *)b, ib))
+                if (strcmp(json_object_iter_key(ia), json_object_iter_key(ib)) != 0)
+                        return false;
+        return !ia && !ib;
+}
+
+static json_t *share_object(json_t *tree, const json_t *with) {
+        bool same = same_keys(tree, with);
+        const char *k;
+        json_t *v;
+        json_object_foreach(tree, k, v) {
+                json_t *w = json_object_get(with, k);
+                if (!w)
+                        continue;
+                json_t *next = kstatus_share_equal(v, w);
+                same = same && next == w;
+                if (next != v)
+                        json_object_set_new(tree, k, next); /* the same key: iteration is not disturbed */
+                else
+                        json_decref(next);
+        }
+        return json_incref(same ? (json_t *)with : tree);
+}
+
+static json_t *share_array(json_t *tree, const json_t *with) {
+        bool same = json_array_size(tree) == json_array_size(with);
+        size_t i;
+        json_t *v;
+        json_array_foreach(tree, i, v) {
+                json_t *w = json_array_get(with, i);
+                if (!w)
+                        break;
+                json_t *next = kstatus_share_equal(v, w);
+                same = same && next == w;
+                if (next != v)
+                        json_array_set_new(tree, i, next);
+                else
+                        json_decref(next);
+        }
+        return json_incref(same ? (json_t *)with : tree);
+}
+
+json_t *kstatus_share_equal(json_t *tree, const json_t *with) {
+        if (!with || tree == with || json_typeof(tree) != json_typeof(with))
+                return json_incref(tree);
+        switch (json_typeof(tree)) {
+        case JSON_OBJECT:
+                return share_object(tree, with);
+        case JSON_ARRAY:
+                return share_array(tree, with);
+        case JSON_REAL: {
+                /* Bit for bit: -0.0 equals 0.0 but is written otherwise. */
+                double a = json_real_value(tree), b = json_real_value(with);
+                return json_incref(memcmp(&a, &b, sizeof(a)) == 0 ? (json_t *)with : tree);
+        }
+        default:
+                return json_incref(json_equal(tree, with) ? (json_t *)with : tree);
+        }
 }
 
 /* As kube-apiserver merges (evanphx/json-patch v4): a value that replaces
@@ -47,20 +152,20 @@ json_t *kstatus_merge_patch(const json_t *target, const json_t *patch) {
         if (json_is_null(patch))
                 return NULL;
         if (!json_is_object(patch))
-                return json_is_object(target) ? json_deep_copy(patch) : kstatus_merge_strip_nulls(patch);
+                return json_is_object(target) ? json_incref((json_t *)patch) : kstatus_merge_strip_nulls(patch);
         if (!json_is_object(target))
                 return kstatus_merge_strip_nulls(patch);
 
-        /* Only what the patch leaves is copied: a value it replaces is not
-         * (a status at docs/BEHAVIOUR.md §2's limits would be copied whole
-         * to be thrown away). Keys keep target's order, new ones after. */
+        /* Nothing is copied: what the patch leaves and what it brings are
+         * shared (a status at docs/BEHAVIOUR.md §2's limits is ~10 MiB a
+         * copy). Keys keep target's order, new ones after. */
         json_t *out = json_object();
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)target, k, v) {
                 json_t *p = json_object_get(patch, k);
                 if (!p)
-                        json_object_set_new(out, k, json_deep_copy(v));
+                        json_object_set(out, k, v);
                 else if (!json_is_null(p))
                         json_object_set_new(out, k, kstatus_merge_patch(v, p));
         }
@@ -77,7 +182,7 @@ json_t *kstatus_merge_diff(const json_t *from, const json_t *to) {
         if (from && json_equal(from, to))
                 return NULL;
         if (!json_is_object(from) || !json_is_object(to))
-                return json_deep_copy(to);
+                return json_incref((json_t *)to);
 
         json_t *out = json_object();
         const char *k;
@@ -130,7 +235,7 @@ static json_t *restore(const json_t *c, const json_t *s) {
          * put them back). Found by fuzz-merge. */
         if (!json_is_object(c))
                 return kstatus_merge_strip_nulls(s);
-        json_t *out = json_deep_copy(c);
+        json_t *out = json_copy((json_t *)c); /* shallow: only its members are replaced */
         const char *k;
         json_t *v;
         json_object_foreach((json_t *)s, k, v) {
@@ -161,12 +266,30 @@ static json_t *desired_value(const json_t *start_value, const json_t *server_val
         return out;
 }
 
+/* The paths of value: its maps with their keys, recursively, every other
+ * value (and a map's null member, which deletes) reduced to true. Plans
+ * only ask which paths an earlier push wrote (unpush, the keys to give
+ * back), never what it wrote: a list at docs/BEHAVIOUR.md §2's limits costs
+ * nothing here, and the file it came from is not kept alive by it. */
+static json_t *paths_of(const json_t *value) {
+        if (!json_is_object(value))
+                return json_true();
+        json_t *out = json_object();
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)value, k, v) {
+                if (!json_is_null(v))
+                        json_object_set_new(out, k, paths_of(v));
+        }
+        return out;
+}
+
 /* What a write of file_value under K makes ours: the paths the file names
- * (deep), or the whole value (shallow). */
+ * (deep), or the whole value (shallow); null when the write removes K. */
 static json_t *owned_value(const json_t *want, const json_t *file_value, enum kstatus_merge_mode mode) {
         if (mode == KSTATUS_MERGE_SHALLOW || json_is_null(file_value))
-                return want ? json_incref((json_t *)want) : json_null();
-        return kstatus_merge_strip_nulls(file_value);
+                return want ? json_true() : json_null();
+        return paths_of(file_value);
 }
 
 /* The conditions the server should hold: what it has, with every type the
@@ -176,7 +299,8 @@ static json_t *owned_value(const json_t *want, const json_t *file_value, enum ks
 static json_t *desired_conditions(const json_t *start, const json_t *pushed_conds, const json_t *server,
                                   const json_t *file_conds, const char *now) {
         json_t *server_conds = json_object_get(server, "conditions");
-        json_t *out = json_is_array(server_conds) ? json_deep_copy(server_conds) : json_array();
+        /* A new list sharing the conditions: they are replaced, never changed. */
+        json_t *out = json_is_array(server_conds) ? json_copy(server_conds) : json_array();
         json_t *start_conds = json_object_get(start, "conditions");
         size_t i;
         json_t *c;
@@ -271,11 +395,11 @@ json_t *kstatus_merge_status(const json_t *status, const json_t *file, enum ksta
         };
         json_t *patch = NULL, *owned = NULL;
         if (kstatus_plan_patch(&plan, &patch, &owned, NULL) < 0)
-                return json_deep_copy(status);
+                return json_incref((json_t *)status);
         json_decref(owned);
         json_t *out = patch ? kstatus_merge_patch(status, patch) : NULL;
         if (!out)
-                out = json_is_object(status) ? json_deep_copy(status) : json_object();
+                out = json_is_object(status) ? json_incref((json_t *)status) : json_object();
         json_decref(patch);
         return out;
 }

@@ -8,7 +8,14 @@
  *
  * kstatus_plan_patch() is the one place that decides what is sent: live
  * pushes, the final write and the plugin's `merge` preview all go through it,
- * so the preview shows exactly what the sidecar will store. */
+ * so the preview shows exactly what the sidecar will store.
+ *
+ * Trees are shared, not copied: every function here returns a tree that may
+ * share values (subtrees) with its arguments, taking references to them.
+ * Trees given to and returned by these functions are read only; a caller
+ * that must change one builds a new container (json_copy is shallow) and
+ * replaces members, never changing a value in place. At docs/BEHAVIOUR.md
+ * §2's limits every deep copy costs ~10 MiB of the sidecar's 32. */
 #pragma once
 
 #include <stdbool.h>
@@ -39,10 +46,20 @@ json_t *kstatus_merge_patch(const json_t *target, const json_t *patch);
  * nulls inside objects (merge results never do). */
 json_t *kstatus_merge_diff(const json_t *from, const json_t *to);
 
-/* Deep-copy `value` with every null member of every object removed, inside
- * lists too; null list elements stay (what a merge patch stores of a value
- * it brings in whole). Returns a new reference. */
+/* `value` with every null member of every object removed, inside lists too;
+ * null list elements stay (what a merge patch stores of a value it brings in
+ * whole). Returns a new reference: `value` itself when it holds no such
+ * null, else a new tree sharing every part that holds none. */
 json_t *kstatus_merge_strip_nulls(const json_t *value);
+
+/* tree with every value equal to the one at the same path in `with` (same
+ * keys in the same order, same elements, scalars written alike) replaced by
+ * `with`'s, so that equal parts of two trees are stored once: a file re-read
+ * after a push, the server's answer holding what was pushed. Returns a new
+ * reference (`with` itself when the trees are equal). tree's containers are
+ * changed in place, each member replaced by an equal one: tree must be one
+ * its caller just built. `with` may be NULL. */
+json_t *kstatus_share_equal(json_t *tree, const json_t *with);
 
 struct kstatus_plan {
         /* All borrowed; NULL means {}. */
@@ -66,7 +83,8 @@ struct kstatus_plan {
  * On success returns 0, *ret_patch a new reference to the patch or NULL when
  * the server already satisfies it, and *ret_owned a new reference recording
  * what this pipeline now owns (pass it as `pushed` next time, once the patch
- * was acknowledged). */
+ * was acknowledged): the paths it wrote, every value but maps and conditions
+ * reduced to true (a plan asks where an earlier push wrote, not what). */
 int kstatus_plan_patch(const struct kstatus_plan *plan, json_t **ret_patch, json_t **ret_owned,
                        struct kstatus_error *err);
 

@@ -50,17 +50,17 @@ json_t *kstatus_workflow_apply(const json_t *status, enum kstatus_workflow_event
                                const struct kstatus_workflow *wf, const char *now) {
         if (!wf)
                 wf = &default_workflow;
-        json_t *out = json_is_object(status) ? json_deep_copy(status) : json_object();
+        /* Shallow: only members of out and of its conditions list are
+         * replaced, so status is shared, never changed (merge.h). */
+        json_t *out = json_is_object(status) ? json_copy((json_t *)status) : json_object();
         if (kratix_owns(event) && !wf->kratix_owned)
                 return out;
 
         _cleanup_json_ json_t *c = event_condition(event, wf);
         if (c) {
-                json_t *conds = json_object_get(out, "conditions");
-                if (!json_is_array(conds)) {
-                        conds = json_array();
-                        json_object_set_new(out, "conditions", conds);
-                }
+                json_t *have = json_object_get(out, "conditions");
+                json_t *conds = json_is_array(have) ? json_copy(have) : json_array();
+                json_object_set_new(out, "conditions", conds);
                 kstatus_conditions_mark(conds, c, now);
         }
         /* status-writer's order: MarkAsCompleted, then the dry run's message. */

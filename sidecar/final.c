@@ -109,7 +109,8 @@ static json_t *final_file(struct sidecar *s, struct refusals *f) {
 }
 
 /* Read the object, then send the final write, within the deadline: 0 stored
- * (or nothing to store), 1 the object is gone and nothing needed writing. */
+ * (or nothing to store), 1 the object is gone and nothing needed writing.
+ * The object the write stores is not read back. */
 static int final_write(struct sidecar *s, struct status_write *w, bool gone_ok, struct kstatus_error *err) {
         int64_t start = kstatus_monotonic_ms(), deadline = s->cfg.final_deadline_ms;
         int r = sidecar_read_object(s, deadline, err);
@@ -124,18 +125,25 @@ static int final_write(struct sidecar *s, struct status_write *w, bool gone_ok, 
                 s->pushes++;
         json_decref(s->pushed);
         s->pushed = TAKE_PTR(w->owned);
-        log_info("final", "%s (resourceVersion %s)", r == 0 ? "final status written" : "status already final",
-                 s->resource_version ? s->resource_version : "?");
+        if (r == 0)
+                log_info("final", "final status written");
+        else
+                log_info("final", "status already final (resourceVersion %s)",
+                         s->resource_version ? s->resource_version : "?");
         return 0;
 }
 
 int sidecar_finish(struct sidecar *s, enum pipeline_outcome outcome, const char *why) {
+        /* The final write reads the object again: the status last known is
+         * let go first, so no more than status.yaml's tree and the server's
+         * are held at once (docs/BEHAVIOUR.md §6). */
+        json_decref(TAKE_PTR(s->server));
         struct refusals refused = { 0 };
         _cleanup_json_ json_t *file = final_file(s, &refused);
         enum kstatus_workflow_event ev;
         bool have_event = final_event(s, outcome, &refused, &ev);
         struct status_write w = { .s = s, .tag = "final", .file = file, .ev = have_event ? &ev : NULL,
-                                  .plan = sidecar_plan_file };
+                                  .no_answer = true, .plan = sidecar_plan_file };
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         bool gone_ok = s->cfg.action == ACTION_DELETE && outcome != OUTCOME_FAILED;
         int r = final_write(s, &w, gone_ok, &err);

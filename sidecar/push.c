@@ -31,7 +31,8 @@ void sidecar_event(struct sidecar *s, const char *type, const char *reason, cons
 
 /* Add owned's keys to *into (conditions: the lists joined, so every type
  * stays known; maps: joined deeply, as plans undo what a push wrote path by
- * path). */
+ * path). Values are shared with owned (merge.h): members of *into are
+ * replaced, never changed. */
 static void own_union(json_t **into, const json_t *owned) {
         if (!*into)
                 *into = json_object();
@@ -39,9 +40,11 @@ static void own_union(json_t **into, const json_t *owned) {
         json_t *v;
         json_object_foreach((json_t *)owned, k, v) {
                 json_t *have = json_object_get(*into, k);
-                if (json_is_array(have) && json_is_array(v))
-                        json_array_extend(have, v);
-                else if (json_is_object(have) && json_is_object(v))
+                if (json_is_array(have) && json_is_array(v)) {
+                        json_t *joined = json_copy(have);
+                        json_array_extend(joined, v);
+                        json_object_set_new(*into, k, joined);
+                } else if (json_is_object(have) && json_is_object(v))
                         json_object_set_new(*into, k, kstatus_merge_patch(have, v));
                 else if (!have || strcmp(k, "conditions") != 0)
                         json_object_set(*into, k, v);
@@ -56,9 +59,25 @@ static json_t *pushed_view(const struct sidecar *s) {
         /* Plans only read it: s->pushed itself when nothing is to be joined. */
         if (!s->unsure)
                 return json_is_object(s->pushed) ? json_incref(s->pushed) : json_object();
-        json_t *v = json_is_object(s->pushed) ? json_deep_copy(s->pushed) : json_object();
+        json_t *v = json_is_object(s->pushed) ? json_copy(s->pushed) : json_object();
         own_union(&v, s->unsure);
         return v;
+}
+
+/* tree (new reference) with every part equal to what the sidecar already
+ * holds at the same path — the server's status as last known, the last
+ * good status.yaml, the status at start — taken from there: what the
+ * server holds is mostly what was pushed, a file re-read mostly what it
+ * was, and at docs/BEHAVIOUR.md §2's limits each copy is ~10 MiB of 32. */
+static json_t *share_known(const struct sidecar *s, json_t *tree) {
+        json_t *with[] = { s->server, s->last_good, s->start };
+        json_t *out = json_incref(tree);
+        for (size_t i = 0; i < ELEMENTSOF(with); i++) {
+                json_t *next = kstatus_share_equal(out, with[i]);
+                json_decref(out);
+                out = next;
+        }
+        return out;
 }
 
 /* Remember what the server told us about the object: -EIDRM (err filled)
@@ -77,8 +96,9 @@ static int take_object(struct sidecar *s, json_t *obj, struct kstatus_error *err
         if (uid && !s->uid)
                 s->uid = xstrdup(uid);
         json_t *status = json_object_get(obj, "status");
+        json_t *server = json_is_object(status) ? share_known(s, status) : json_object();
         json_decref(s->server);
-        s->server = json_is_object(status) ? json_incref(status) : json_object();
+        s->server = server;
         const char *rv = json_string_value(json_object_get(meta, "resourceVersion"));
         if (rv) {
                 free(s->resource_version);
@@ -142,19 +162,14 @@ static int recompute(struct kube_client *c, void *userdata, json_t **body, struc
 
 /* The server stored the write (2xx) but its answer, the object as stored, was
  * refused: too large to parse within --max-response-memory, or not JSON. The
- * write is done all the same. What the server holds is then taken as what it
- * held with the patch applied; its resourceVersion stays the one read before,
- * so a later write guarded by it meets a 409 and reads the object again. */
+ * write is done all the same. What the server holds is then unknown: the
+ * next write reads the object first. */
 static bool answer_unreadable(int r, const struct kstatus_error *err) {
         return (r == -E2BIG || r == -EBADMSG) && err->http_code >= 200 && err->http_code < 300;
 }
 
 static int take_patch(struct status_write *w, struct kstatus_error *err) {
-        struct sidecar *s = w->s;
         log_warning(w->tag, "status written, but the answer was not read: %s", err->message);
-        json_t *server = kstatus_merge_patch(s->server, w->sent);
-        json_decref(s->server);
-        s->server = server;
         kstatus_error_done(err);
         return 0;
 }
@@ -167,21 +182,31 @@ static void log_retry(void *userdata, const struct kstatus_error *err, int64_t w
 
 int sidecar_send_status(struct status_write *w, int64_t deadline_ms, bool no_sleep, struct kstatus_error *err) {
         struct sidecar *s = w->s;
+        /* What the server holds is unknown after a write that failed or was
+         * not read back: read it first (once, in the event loop: it retries). */
+        int r = s->server ? 0 : sidecar_read_object(s, no_sleep ? 0 : deadline_ms, err);
+        if (r < 0)
+                return r;
         _cleanup_json_ json_t *patch = NULL;
-        int r = w->plan(w, &patch, err);
+        r = w->plan(w, &patch, err);
         if (r < 0)
                 return r;
         if (!patch)
                 return KUBE_NOTHING_TO_DO;
         w->keys = json_object_size(patch);
         _cleanup_json_ json_t *body = status_body(s, patch, needs_precondition(w, patch));
+        /* The write's answer (or, after a 409, a read) says what the server
+         * holds next: the status last read is let go now, so that no more
+         * than status.yaml's tree and the answer's are held while it is read
+         * (docs/BEHAVIOUR.md §6). */
+        json_decref(TAKE_PTR(s->server));
         _cleanup_free_ char *path = kstatus_object_ref_path(&s->cfg.object, "status");
         struct kube_retry_policy policy = { .deadline_ms = deadline_ms, .no_sleep = no_sleep, .recompute = recompute,
                                             .on_retry = log_retry, .userdata = w };
         _cleanup_json_ json_t *obj = NULL;
         json_decref(w->sent);
         w->sent = TAKE_PTR(patch);
-        r = api_merge_patch(s->api, path, body, &policy, &obj, err);
+        r = api_merge_patch(s->api, path, body, &policy, w->no_answer ? NULL : &obj, err);
         if (r < 0 && answer_unreadable(r, err))
                 r = take_patch(w, err);
         else if (r == 0 && obj)
@@ -209,6 +234,9 @@ int sidecar_read_status_file(struct sidecar *s, json_t **ret, char **ret_error) 
          * status.yaml is merged): writing the file's would set it back and forth. */
         if (s->cfg.dry_run && json_object_del(*ret, "message") == 0)
                 log_debug("push", "dry run: status.yaml's message is left to Kratix");
+        json_t *shared = share_known(s, *ret);
+        json_decref(*ret);
+        *ret = shared;
         return 0;
 }
 

@@ -78,7 +78,7 @@ struct sidecar {
         struct sidecar_config cfg;
         struct api *api;
         json_t *start;        /* status at pipeline start */
-        json_t *server;       /* last known status on the server */
+        json_t *server;       /* last status read; NULL: unknown (a write in flight or failed): read it first */
         json_t *pushed;       /* what we own (kstatus_plan_patch's owned) */
         json_t *unsure;       /* what failed pushes carried: maybe applied, answer lost */
         json_t *last_good;    /* the last file that parsed and validated */
@@ -126,6 +126,7 @@ struct status_write {
         json_t *file;                          /* push, final: status.yaml's content */
         const enum kstatus_workflow_event *ev; /* start, final: the workflow event it carries */
         bool live;                             /* a live push: guarded only when it carries conditions */
+        bool no_answer;                        /* final: the stored object is not read back (no tree of it) */
         bool plan_failed;
         size_t keys;                           /* status keys the last body carried */
         json_t *owned;                         /* set by the plan: what the write owns once stored */

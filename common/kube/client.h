@@ -81,7 +81,9 @@ int kube_client_http_version(const struct kube_client *c);
 /* One request, no retries. path starts with "/" and may carry a query.
  * body may be NULL; content_type NULL means application/json.
  * Returns 0 for a 2xx answer with the parsed body in *ret (new reference;
- * json_null() for an empty body; ret may be NULL), else a negative errno:
+ * json_null() for an empty body), else a negative errno; with ret NULL the
+ * answer's body is not parsed (a status write whose answer the caller does
+ * not need costs no tree):
  * -ENOENT 404, -EEXIST 409 AlreadyExists, -ESTALE 409 Conflict, -EACCES 401/403,
  * -EAGAIN 429/503, -EIO other HTTP errors, -ECONNREFUSED, -ETIMEDOUT, -ECONNRESET
  * or -EHOSTUNREACH when there was no answer, -EPERM when no credential could be

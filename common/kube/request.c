@@ -132,21 +132,55 @@ static int perform(struct kube_client *c, const char *method, const char *path, 
         curl_slist_free_all(headers);
         if (err)
                 err->retry_after_ms = c->resp.retry_after_ms;
+        /* Known once the status line came, even when the body is then cut. */
+        *code = 0;
+        if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code) != CURLE_OK)
+                *code = 0;
         if (cc != CURLE_OK) {
                 long os_errno = 0;
                 if (curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
                         os_errno = 0;
                 return kube_transport_error(c, cc, os_errno, c->errbuf, c->resp.too_big, err);
         }
-        *code = 0;
-        if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, code) != CURLE_OK)
-                *code = 0;
         return 0;
 }
 
 void kube_client_set_request_timeout(struct kube_client *c, int64_t ms) {
         c->opts.request_timeout_ms = ms > 0 ? ms : 0;
         c->attempt_timeout_ms = 0;
+}
+
+/* A 2xx answer's body as a tree, its memory bounded before jansson builds
+ * it; the text is let go once parsed (up to --max-response-size of it would
+ * otherwise stay beside the trees until the next request). */
+static int parse_answer(struct kube_client *c, long code, json_t **ret, struct kstatus_error *err) {
+        if (kube_json_estimate_memory(c->resp.data, c->resp.len, c->opts.max_response_memory, NULL) < 0) {
+                _cleanup_free_ char *limit = kube_format_size(c->opts.max_response_memory);
+                return kstatus_error_set_http(
+                        err, E2BIG, (int)code, NULL,
+                        xasprintf("error: the server's answer would take more than %s once parsed", limit));
+        }
+        json_error_t je;
+        json_t *v = json_loadb(c->resp.data, c->resp.len, JSON_DECODE_ANY, &je);
+        if (!v)
+                return kstatus_error_set_http(err, EBADMSG, (int)code, NULL,
+                                              xasprintf("error: the server's answer is not JSON: %s", je.text));
+        kube_response_reset(&c->resp);
+        *ret = v;
+        return 0;
+}
+
+/* A 2xx answer cut at the size limit: the request was done all the same (a
+ * write was stored). Nothing lost when the caller wanted no answer; else
+ * -E2BIG with the answer's code in err, for it to tell. */
+static int answer_too_big(long code, json_t **ret, struct kstatus_error *err) {
+        if (!ret) {
+                kstatus_error_done(err);
+                return 0;
+        }
+        if (err)
+                err->http_code = (int)code;
+        return -E2BIG;
 }
 
 int kube_client_request(struct kube_client *c, const char *method, const char *path, const char *content_type,
@@ -160,6 +194,8 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
         int r;
         for (int pass = 0;; pass++) {
                 r = perform(c, method, path, content_type, text, text ? strlen(text) : 0, &code, err);
+                if (r == -E2BIG && code >= 200 && code < 300)
+                        return answer_too_big(code, ret, err);
                 if (r < 0)
                         return r;
                 /* An exec credential the server no longer accepts: ask the
@@ -171,31 +207,16 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
                 }
                 break;
         }
+        /* The request's text is not needed past here: not beside the answer's tree. */
+        free(TAKE_PTR(text));
         if (code >= 200 && code < 300) {
-                json_t *v;
-                if (c->resp.len == 0)
-                        v = json_null();
-                else {
-                        if (kube_json_estimate_memory(c->resp.data, c->resp.len, c->opts.max_response_memory,
-                                                      NULL) < 0) {
-                                _cleanup_free_ char *limit = kube_format_size(c->opts.max_response_memory);
-                                return kstatus_error_set_http(
-                                        err, E2BIG, (int)code, NULL,
-                                        xasprintf("error: the server's answer would take more than %s once parsed",
-                                                  limit));
-                        }
-                        json_error_t je;
-                        v = json_loadb(c->resp.data, c->resp.len, JSON_DECODE_ANY, &je);
-                        if (!v)
-                                return kstatus_error_set_http(
-                                        err, EBADMSG, (int)code, NULL,
-                                        xasprintf("error: the server's answer is not JSON: %s", je.text));
+                if (!ret)
+                        return 0;
+                if (c->resp.len == 0) {
+                        *ret = json_null();
+                        return 0;
                 }
-                if (ret)
-                        *ret = v;
-                else
-                        json_decref(v);
-                return 0;
+                return parse_answer(c, code, ret, err);
         }
         char *reason = NULL;
         char *msg = kube_format_server_error((int)code, c->resp.data, c->resp.len, &reason);

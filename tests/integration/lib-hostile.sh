@@ -19,9 +19,9 @@ hostile() {
                 "$URL" >"$1.kubeconfig"
 }
 
-# peak_kib FILE: the peak RSS /usr/bin/time -f 'peak %M' -o FILE wrote
+# peak_kib FILE: the peak RSS /usr/bin/time -f 'peak %M' (or peak%M) -o FILE wrote
 # (getrusage's ru_maxrss, the VmHWM of /proc/PID/status at exit).
-peak_kib() { sed -n 's/^peak //p' "$1"; }
+peak_kib() { sed -n 's/^peak *//p' "$1"; }
 
 # rss_checks BINARY: whether rss_under checks; not when BINARY is built with
 # ASan (its quarantine keeps freed buffers, so the numbers say nothing about ours).

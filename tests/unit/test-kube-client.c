@@ -484,6 +484,60 @@ Test(kube_client, the_memory_estimate_follows_what_jansson_allocates) {
         cr_assert_eq(got, 0);
 }
 
+/* A caller that passes no place for the answer gets none built: a 2xx body
+ * that is not JSON, or past the memory limit, is not even looked at (the
+ * sidecar's final write); with a place for it, the same bodies are refused. */
+Test(kube_client, an_answer_nobody_asked_for_is_not_parsed, .fini = teardown) {
+        static const struct canned s[] = { { 200, "[{},{},{},{}]", -1, { 0 } }, { 200, "not json", -1, { 0 } },
+                                           { 200, "not json", -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
+        cfg.namespace = xstrdup("default");
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
+        struct kube_client_options o = { .max_response_memory = 1000 };
+        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+        json_t *body = json_pack("{s:s}", "a", "b");
+        cr_assert_eq(kube_client_patch(client, "/p", NULL, KUBE_PATCH_MERGE, body, NULL, NULL, &err), 0, "%s",
+                     err.message);
+        cr_assert_eq(kube_client_patch(client, "/p", NULL, KUBE_PATCH_MERGE, body, NULL, NULL, &err), 0, "%s",
+                     err.message);
+        json_t *v = NULL;
+        cr_assert_eq(kube_client_patch(client, "/p", NULL, KUBE_PATCH_MERGE, body, NULL, &v, &err), -EBADMSG);
+        cr_assert_eq(err.http_code, 200);
+        cr_assert_null(v);
+        json_decref(body);
+}
+
+/* A 2xx answer cut at the size limit still says the request was done: a
+ * caller that wants no answer gets 0, one that wants it -E2BIG with the
+ * code, so that a stored write is told from a refused one. */
+Test(kube_client, a_success_cut_at_the_size_limit_keeps_its_code, .fini = teardown) {
+        static char big[2048];
+        memset(big, ' ', sizeof(big) - 3);
+        big[0] = '[';
+        big[sizeof(big) - 3] = ']';
+        static const struct canned s[] = { { 200, big, -1, { 0 } }, { 200, big, -1, { 0 } } };
+        server_start(s, ELEMENTSOF(s));
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
+        cfg.namespace = xstrdup("default");
+        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
+        struct kube_client_options o = { .max_response_bytes = 1024 };
+        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+        json_t *body = json_pack("{s:s}", "a", "b");
+        cr_assert_eq(kube_client_patch(client, "/p", NULL, KUBE_PATCH_MERGE, body, NULL, NULL, &err), 0, "%s",
+                     err.message);
+        json_t *v = NULL;
+        cr_assert_eq(kube_client_patch(client, "/p", NULL, KUBE_PATCH_MERGE, body, NULL, &v, &err), -E2BIG);
+        cr_assert_eq(err.http_code, 200);
+        cr_assert_str_eq(err.message, "error: the server's answer is larger than 1 KiB");
+        cr_assert_null(v);
+        json_decref(body);
+}
+
 /* An answer whose tree would take more memory than the client allows is
  * refused before it is parsed, the limit named (4 empty objects: ~1184
  * bytes); one under it (3 numbers: ~304) goes through. */

@@ -229,10 +229,17 @@ ParameterizedTestParameters(merge, final_state_invariant) {
         return index_params(ELEMENTSOF(scenarios));
 }
 
+/* A tree's text, keys in its own order: what a change in place would alter. */
+static char *text_of(const json_t *v) {
+        return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("(absent)");
+}
+
 ParameterizedTest(size_t *idx, merge, final_state_invariant) {
         const struct scenario *s = &scenarios[*idx];
         json_t *start = J(s->start), *pushed = s->pushed ? J(s->pushed) : NULL, *server = J(s->server),
                *file = J(s->file);
+        /* Plans share their inputs' values (merge.h): none may change. */
+        char *before[] = { text_of(start), text_of(pushed), text_of(server), text_of(file) };
         struct kstatus_plan plan = {
                 .start = start, .pushed = pushed, .server = server, .file = file, .mode = s->mode, .now = NOW,
         };
@@ -250,6 +257,13 @@ ParameterizedTest(size_t *idx, merge, final_state_invariant) {
         cr_assert_eq(kstatus_plan_patch(&plan, &patch2, &owned2, NULL), 0);
         assert_json_eq(patch2, NULL);
 
+        const json_t *inputs[] = { start, pushed, server, file };
+        for (size_t i = 0; i < ELEMENTSOF(inputs); i++) {
+                char *now = text_of(inputs[i]);
+                cr_assert_str_eq(now, before[i], "%s: input %zu changed", s->name, i);
+                free(now);
+                free(before[i]);
+        }
         json_decref(owned2);
         json_decref(after);
         json_decref(patch);
@@ -357,4 +371,57 @@ Test(merge, preview_seed_example) {
         json_decref(f2);
         json_decref(f1);
         json_decref(s0);
+}
+
+Test(merge, strip_nulls_shares_what_holds_no_null) {
+        json_t *v = J("{\"a\":{\"b\":[1,{\"c\":2}]},\"d\":\"x\"}");
+        json_t *out = kstatus_merge_strip_nulls(v);
+        cr_assert_eq(out, v, "nothing to strip: the value itself");
+        json_decref(out);
+
+        json_t *w = J("{\"keep\":{\"deep\":[1,2]},\"drop\":{\"n\":null,\"m\":1},\"list\":[null,{\"z\":null}]}");
+        out = kstatus_merge_strip_nulls(w);
+        assert_json_eq(out, "{\"keep\":{\"deep\":[1,2]},\"drop\":{\"m\":1},\"list\":[null,{}]}");
+        cr_assert_neq(out, w);
+        cr_assert_eq(json_object_get(out, "keep"), json_object_get(w, "keep"), "an untouched member is shared");
+        assert_json_eq(w, "{\"keep\":{\"deep\":[1,2]},\"drop\":{\"n\":null,\"m\":1},\"list\":[null,{\"z\":null}]}");
+        json_decref(out);
+        json_decref(w);
+        json_decref(v);
+}
+
+Test(merge, share_equal_takes_equal_parts_from_the_other_tree) {
+        json_t *with = J("{\"big\":[\"a\",\"b\",\"c\"],\"map\":{\"x\":1,\"y\":{\"z\":true}},\"n\":2}");
+        json_t *tree = J("{\"big\":[\"a\",\"B\",\"c\"],\"map\":{\"x\":1,\"y\":{\"z\":true}},\"n\":3}");
+        json_t *out = kstatus_share_equal(tree, with);
+        cr_assert_eq(out, tree, "the trees differ: tree itself");
+        assert_json_eq(out, "{\"big\":[\"a\",\"B\",\"c\"],\"map\":{\"x\":1,\"y\":{\"z\":true}},\"n\":3}");
+        cr_assert_eq(json_object_get(out, "map"), json_object_get(with, "map"), "an equal map is shared");
+        json_t *big = json_object_get(out, "big");
+        cr_assert_eq(json_array_get(big, 0), json_array_get(json_object_get(with, "big"), 0), "equal elements are shared");
+        cr_assert_neq(json_array_get(big, 1), json_array_get(json_object_get(with, "big"), 1));
+        assert_json_eq(with, "{\"big\":[\"a\",\"b\",\"c\"],\"map\":{\"x\":1,\"y\":{\"z\":true}},\"n\":2}");
+        json_decref(out);
+        json_decref(tree);
+
+        json_t *same = J("{\"big\":[\"a\",\"b\",\"c\"],\"map\":{\"x\":1,\"y\":{\"z\":true}},\"n\":2}");
+        out = kstatus_share_equal(same, with);
+        cr_assert_eq(out, with, "equal trees: the other one");
+        json_decref(out);
+        json_decref(same);
+        json_decref(with);
+}
+
+Test(merge, share_equal_keeps_key_order_and_how_numbers_are_written) {
+        json_t *with = J("{\"m\":{\"a\":1,\"b\":2},\"r\":0.0,\"i\":1}");
+        json_t *tree = J("{\"m\":{\"b\":2,\"a\":1},\"r\":-0.0,\"i\":1.0}");
+        json_t *out = kstatus_share_equal(tree, with);
+        char *text = json_dumps(out, JSON_COMPACT);
+        cr_assert_str_eq(text, "{\"m\":{\"b\":2,\"a\":1},\"r\":-0.0,\"i\":1.0}", "written as before: %s", text);
+        cr_assert_eq(json_object_get(json_object_get(out, "m"), "a"), json_object_get(json_object_get(with, "m"), "a"),
+                     "the members of a map in another order are still shared");
+        free(text);
+        json_decref(out);
+        json_decref(tree);
+        json_decref(with);
 }
