@@ -89,15 +89,18 @@ int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim) {
         switch (opt) {
         case 1001:
         case 1004:
+        case 1005:
                 if (parse_size(arg, &size) < 0 || size == 0) {
                         usage_error("invalid argument \"%s\" for \"--%s\": want a size such as 1Mi", arg,
-                                    opt == 1001 ? "max-file-size" : "max-status-size");
+                                    opt == 1001 ? "max-file-size" : opt == 1004 ? "max-status-size" : "max-status-memory");
                         return -1;
                 }
                 if (opt == 1001)
                         lim->max_file_bytes = size;
-                else
+                else if (opt == 1004)
                         lim->max_result_bytes = size;
+                else
+                        lim->max_memory_bytes = size;
                 return 1;
         case 1002:
         case 1003:

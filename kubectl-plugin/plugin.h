@@ -78,12 +78,14 @@ int output_format_error(const char *s);
         { "max-file-size", required_argument, NULL, 1001 },            \
         { "max-depth", required_argument, NULL, 1002 },                \
         { "max-nodes", required_argument, NULL, 1003 },                \
-        { "max-status-size", required_argument, NULL, 1004 }
+        { "max-status-size", required_argument, NULL, 1004 },          \
+        { "max-status-memory", required_argument, NULL, 1005 }
 #define LIMIT_USAGE                                                                      \
         "      --max-file-size=SIZE     refuse files larger than SIZE (default 1Mi)\n"    \
         "      --max-depth=N            refuse nesting deeper than N (default 64)\n"      \
         "      --max-nodes=N            refuse more than N nodes after alias expansion (default 100000)\n" \
-        "      --max-status-size=SIZE   refuse a status larger than SIZE as JSON (default 1Mi)\n"
+        "      --max-status-size=SIZE   refuse a status larger than SIZE as JSON (default 1Mi)\n" \
+        "      --max-status-memory=SIZE refuse a status taking more than SIZE of memory once parsed (default 12Mi)\n"
 /* Handle one of the LIMIT_OPTIONS; returns 1 if it was one, 0 if not, -1 (after printing) if invalid. */
 int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim);
 
