@@ -83,6 +83,14 @@ int output_format_error(const char *s) {
         return printer_error(s, "json,yaml");
 }
 
+int parse_output_wide(const char *s, bool *wide, enum output_format *format) {
+        if (strcmp(s, "wide") == 0)
+                *wide = true;
+        else if (parse_output_format(s, true, format) < 0)
+                return printer_error(s, "json,yaml,wide");
+        return 0;
+}
+
 int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim) {
         size_t size;
         int64_t n;

@@ -72,6 +72,9 @@ int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret)
 int printer_error(const char *s, const char *allowed);
 /* printer_error() for the commands that print json and yaml. */
 int output_format_error(const char *s);
+/* -o for the commands that print wide, json or yaml (describe, trace): 0, or
+ * printer_error()'s EXIT_USAGE. */
+int parse_output_wide(const char *s, bool *wide, enum output_format *format);
 
 /* The status-file limit flags lint and merge share (docs/BEHAVIOUR.md §2). */
 #define LIMIT_OPTIONS                                                   \
