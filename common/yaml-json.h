@@ -21,11 +21,12 @@ struct kstatus_limits {
         unsigned max_depth;      /* nesting of mappings and sequences */
         size_t max_nodes;        /* nodes after alias expansion; alias bombs are refused, not expanded */
         size_t max_result_bytes; /* compact JSON encoding of the result */
+        size_t max_memory_bytes; /* memory the result's tree takes (json-cost.h), counted as it is built; 0: none */
 };
 
 #define KSTATUS_LIMITS_DEFAULT                                                                  \
         ((struct kstatus_limits){ .max_file_bytes = 1u << 20, .max_depth = 64, .max_nodes = 100000, \
-                                  .max_result_bytes = 1u << 20 })
+                                  .max_result_bytes = 1u << 20, .max_memory_bytes = 12u << 20 })
 
 /* Convert one YAML document to JSON.
  *

@@ -13,10 +13,13 @@
 
 #include <yaml.h>
 
+#include "json-cost.h"
+
 struct anchor {
         json_t *value;
         size_t nodes;    /* nodes the anchored value expands to */
         size_t bytes;    /* its approximate JSON size */
+        size_t memory;   /* the memory its expansion takes (json-cost.h) */
         unsigned height; /* collections nested in it, itself included: 0 for a scalar */
 };
 
@@ -32,6 +35,7 @@ struct builder {
         bool aliased;         /* the document shares values through aliases */
         size_t nodes;
         size_t bytes;
+        size_t memory; /* what the tree takes (json-cost.h), aliases expanded */
 };
 
 static int fail_at(struct builder *b, yaml_mark_t mark, int code, const char *fmt, ...) _printf_(4, 5);
@@ -57,10 +61,11 @@ static int next_event(struct builder *b, yaml_event_t *ev) {
         return 0;
 }
 
-/* Count nodes and bytes as they are created (aliases count their expansion). */
-static int account(struct builder *b, yaml_mark_t mark, size_t nodes, size_t bytes) {
+/* Count nodes, bytes and memory as they are created (aliases count their expansion). */
+static int account(struct builder *b, yaml_mark_t mark, size_t nodes, size_t bytes, size_t memory) {
         b->nodes += nodes;
         b->bytes += bytes;
+        b->memory += memory;
         if (b->nodes > b->lim->max_nodes)
                 return fail_at(b, mark, E2BIG,
                                "document expands to more than %zu nodes (limit max-nodes); aliases are not expanded "
@@ -69,7 +74,22 @@ static int account(struct builder *b, yaml_mark_t mark, size_t nodes, size_t byt
         if (b->bytes > b->lim->max_result_bytes)
                 return fail_at(b, mark, E2BIG, "status is larger than %zu bytes as JSON (limit max-status-size)",
                                b->lim->max_result_bytes);
+        /* 100 000 empty maps are 500 kB of YAML and ~24 MiB of tree. */
+        if (b->lim->max_memory_bytes && b->memory > b->lim->max_memory_bytes)
+                return fail_at(b, mark, E2BIG,
+                               "status would take more than %zu bytes of memory (limit max-status-memory)",
+                               b->lim->max_memory_bytes);
         return 0;
+}
+
+/* What a scalar's value takes in a tree, its slot in its container included. */
+static size_t scalar_cost(const json_t *v) {
+        switch (json_typeof(v)) {
+        case JSON_STRING: return COST_STRING + json_string_length(v) + COST_SLOT;
+        case JSON_INTEGER:
+        case JSON_REAL: return COST_NUMBER + COST_SLOT;
+        default: return COST_SLOT;
+        }
 }
 
 /* ---- scalar resolution (go-yaml v2 resolve.go) ---- */
@@ -382,7 +402,7 @@ static struct anchor *find_anchor(struct builder *b, const yaml_char_t *name) {
 
 /* Remember an anchored node; a later anchor of the same name replaces it. */
 static void add_anchor(struct builder *b, const yaml_char_t *name, json_t *value, size_t nodes, size_t bytes,
-                       unsigned height) {
+                       size_t memory, unsigned height) {
         struct anchor *a = find_anchor(b, name);
         if (!a) {
                 if (!b->anchor_index)
@@ -396,7 +416,7 @@ static void add_anchor(struct builder *b, const yaml_char_t *name, json_t *value
                 json_object_set_new(b->anchor_index, (const char *)name, json_integer((json_int_t)b->n_anchors++));
         }
         json_decref(a->value);
-        *a = (struct anchor){ json_incref(value), nodes, bytes, height };
+        *a = (struct anchor){ json_incref(value), nodes, bytes, memory, height };
 }
 
 static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_t **ret, bool *ret_merge);
@@ -465,7 +485,8 @@ static int set_pair(struct builder *b, yaml_mark_t kmark, json_t *obj, json_t *k
                 json_decref(value);
                 return r;
         }
-        r = account(b, kmark, 0, strlen(k) + 4);
+        size_t klen = strlen(k);
+        r = account(b, kmark, 0, klen + 4, COST_KEY + klen);
         if (r >= 0)
                 json_object_set_new(obj, k, value);
         else
@@ -579,7 +600,7 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
             depth + 1 > b->lim->max_depth)
                 return fail_at(b, ev->start_mark, E2BIG, "document nests deeper than %u levels (limit max-depth)",
                                b->lim->max_depth);
-        size_t nodes0 = b->nodes, bytes0 = b->bytes;
+        size_t nodes0 = b->nodes, bytes0 = b->bytes, memory0 = b->memory;
         const yaml_char_t *anchor = NULL;
         json_t *v = NULL;
         int r;
@@ -595,7 +616,7 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
                                        "document nests deeper than %u levels (limit max-depth)", b->lim->max_depth);
                 /* Counted before it is copied: an alias bomb stops here, in
                  * time linear in the text, without expanding anything. */
-                r = account(b, ev->start_mark, a->nodes, a->bytes);
+                r = account(b, ev->start_mark, a->nodes, a->bytes, a->memory);
                 if (r < 0)
                         return r;
                 /* Shared while parsing (nothing here modifies a finished
@@ -607,19 +628,24 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
         }
         case YAML_SCALAR_EVENT:
                 anchor = ev->data.scalar.anchor;
-                r = account(b, ev->start_mark, 1, ev->data.scalar.length + 2);
+                r = account(b, ev->start_mark, 1, ev->data.scalar.length + 2, 0);
                 if (r < 0)
                         return r;
                 r = scalar_value(b, ev, &v, ret_merge);
                 if (r < 0)
                         return r;
+                /* A key's memory is its member's (set_pair), not a value's. */
+                if (!*ret_merge && !b->in_key && (r = account(b, ev->start_mark, 0, 0, scalar_cost(v))) < 0) {
+                        json_decref(v);
+                        return r;
+                }
                 b->height = 0;
                 if (*ret_merge)
                         return 0;
                 break;
         case YAML_SEQUENCE_START_EVENT:
                 anchor = ev->data.sequence_start.anchor;
-                r = account(b, ev->start_mark, 1, 2);
+                r = account(b, ev->start_mark, 1, 2, COST_ARRAY + COST_SLOT);
                 if (r < 0)
                         return r;
                 r = parse_sequence(b, depth + 1, &v);
@@ -628,7 +654,7 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
                 break;
         case YAML_MAPPING_START_EVENT:
                 anchor = ev->data.mapping_start.anchor;
-                r = account(b, ev->start_mark, 1, 2);
+                r = account(b, ev->start_mark, 1, 2, COST_OBJECT + COST_SLOT);
                 if (r < 0)
                         return r;
                 r = parse_mapping(b, ev, depth + 1, &v);
@@ -639,7 +665,7 @@ static int parse_node(struct builder *b, yaml_event_t *ev, unsigned depth, json_
                 return fail_at(b, ev->start_mark, EINVAL, "unexpected YAML event");
         }
         if (anchor)
-                add_anchor(b, anchor, v, b->nodes - nodes0, b->bytes - bytes0, b->height);
+                add_anchor(b, anchor, v, b->nodes - nodes0, b->bytes - bytes0, b->memory - memory0, b->height);
         *ret = v;
         return 0;
 }

@@ -423,10 +423,8 @@ static int parse_args(int argc, char **argv, struct describe_args *a) {
         while ((c = flags_next(&fl, argc, argv, "o:" KUBE_ARGS_SHORT, options)) >= 0) {
                 switch (c) {
                 case 'o':
-                        if (strcmp(optarg, "wide") == 0)
-                                a->wide = true;
-                        else if (parse_output_format(optarg, true, &a->format) < 0)
-                                return printer_error(optarg, "json,yaml,wide");
+                        if (parse_output_wide(optarg, &a->wide, &a->format) != 0)
+                                return EXIT_USAGE;
                         break;
                 case 3000:
                         a->absolute_time = flag_true(optarg);

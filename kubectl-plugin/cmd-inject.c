@@ -142,6 +142,7 @@ int cmd_inject(int argc, char **argv) {
 
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         lim.max_file_bytes = lim.max_result_bytes = 64u << 20;
+        lim.max_memory_bytes = 0; /* manifests, not a status: their size bounds them */
         lim.max_nodes = 10000000;
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         _cleanup_free_ char *buf = NULL;

@@ -83,21 +83,32 @@ int output_format_error(const char *s) {
         return printer_error(s, "json,yaml");
 }
 
+int parse_output_wide(const char *s, bool *wide, enum output_format *format) {
+        if (strcmp(s, "wide") == 0)
+                *wide = true;
+        else if (parse_output_format(s, true, format) < 0)
+                return printer_error(s, "json,yaml,wide");
+        return 0;
+}
+
 int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim) {
         size_t size;
         int64_t n;
         switch (opt) {
         case 1001:
         case 1004:
+        case 1005:
                 if (parse_size(arg, &size) < 0 || size == 0) {
                         usage_error("invalid argument \"%s\" for \"--%s\": want a size such as 1Mi", arg,
-                                    opt == 1001 ? "max-file-size" : "max-status-size");
+                                    opt == 1001 ? "max-file-size" : opt == 1004 ? "max-status-size" : "max-status-memory");
                         return -1;
                 }
                 if (opt == 1001)
                         lim->max_file_bytes = size;
-                else
+                else if (opt == 1004)
                         lim->max_result_bytes = size;
+                else
+                        lim->max_memory_bytes = size;
                 return 1;
         case 1002:
         case 1003:

@@ -72,18 +72,23 @@ int parse_output_format(const char *s, bool allow_yaml, enum output_format *ret)
 int printer_error(const char *s, const char *allowed);
 /* printer_error() for the commands that print json and yaml. */
 int output_format_error(const char *s);
+/* -o for the commands that print wide, json or yaml (describe, trace): 0, or
+ * printer_error()'s EXIT_USAGE. */
+int parse_output_wide(const char *s, bool *wide, enum output_format *format);
 
 /* The status-file limit flags lint and merge share (docs/BEHAVIOUR.md §2). */
 #define LIMIT_OPTIONS                                                   \
         { "max-file-size", required_argument, NULL, 1001 },            \
         { "max-depth", required_argument, NULL, 1002 },                \
         { "max-nodes", required_argument, NULL, 1003 },                \
-        { "max-status-size", required_argument, NULL, 1004 }
+        { "max-status-size", required_argument, NULL, 1004 },          \
+        { "max-status-memory", required_argument, NULL, 1005 }
 #define LIMIT_USAGE                                                                      \
         "      --max-file-size=SIZE     refuse files larger than SIZE (default 1Mi)\n"    \
         "      --max-depth=N            refuse nesting deeper than N (default 64)\n"      \
         "      --max-nodes=N            refuse more than N nodes after alias expansion (default 100000)\n" \
-        "      --max-status-size=SIZE   refuse a status larger than SIZE as JSON (default 1Mi)\n"
+        "      --max-status-size=SIZE   refuse a status larger than SIZE as JSON (default 1Mi)\n" \
+        "      --max-status-memory=SIZE refuse a status taking more than SIZE of memory once parsed (default 12Mi)\n"
 /* Handle one of the LIMIT_OPTIONS; returns 1 if it was one, 0 if not, -1 (after printing) if invalid. */
 int parse_limit_option(int opt, const char *arg, struct kstatus_limits *lim);
 

@@ -61,8 +61,9 @@ static const char usage[] =
         "      --request-timeout=DURATION  give up on one request after DURATION (10s)\n"
         "      --log-format=text|json   log line format (text)\n"
         "  -v, --verbose                log debug events too\n"
-        "      --max-file-size=SIZE, --max-depth=N, --max-nodes=N, --max-status-size=SIZE\n"
-        "                               status.yaml limits (1Mi, 64, 100000, 1Mi)\n"
+        "      --max-file-size=SIZE, --max-depth=N, --max-nodes=N, --max-status-size=SIZE,\n"
+        "      --max-status-memory=SIZE\n"
+        "                               status.yaml limits (1Mi, 64, 100000, 1Mi, 12Mi)\n"
         "      --max-response-size=SIZE the largest answer taken from the API server (4Mi), inside\n"
         "                               the 32Mi memory limit injection gives the sidecar\n"
         "      --max-response-memory=SIZE  the most memory one answer may take once parsed (16Mi), estimated\n"
@@ -80,6 +81,7 @@ static int object_from_input(struct sidecar_config *cfg) {
         _cleanup_json_ json_t *obj = NULL;
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         lim.max_file_bytes = lim.max_result_bytes = 16u << 20;
+        lim.max_memory_bytes = cfg->max_response_memory; /* the object, as an answer is bounded */
         if (kstatus_document_parse(buf, len, &lim, &obj, &err) < 0) {
                 _cleanup_free_ char *m = kstatus_error_format(&err, path);
                 return config_error("%s", m);
@@ -285,6 +287,7 @@ static const struct setting settings[] = {
         { "max-depth", 0, NULL, true, set_max_depth, AT(limits.max_depth) },
         { "max-nodes", 0, NULL, true, set_max_nodes, AT(limits.max_nodes) },
         { "max-status-size", 0, NULL, true, set_size, AT(limits.max_result_bytes) },
+        { "max-status-memory", 0, NULL, true, set_size, AT(limits.max_memory_bytes) },
         { "max-response-size", 0, NULL, true, set_size, AT(max_response_bytes) },
         { "max-response-memory", 0, NULL, true, set_size, AT(max_response_memory) },
 };

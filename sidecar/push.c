@@ -319,6 +319,7 @@ static void read_start(struct sidecar *s) {
                 struct kstatus_limits lim = s->cfg.limits;
                 lim.max_file_bytes = 16u << 20;
                 lim.max_result_bytes = 16u << 20;
+                lim.max_memory_bytes = s->cfg.max_response_memory; /* the object, as an answer is bounded */
                 r = kstatus_document_parse(buf, len, &lim, &obj, &err);
                 json_t *st = json_object_get(obj, "status");
                 const char *uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));

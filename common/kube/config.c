@@ -103,6 +103,7 @@ static int merge_file(struct merged *m, const char *path, bool must_exist, struc
                                                         e.message);
         struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
         lim.max_file_bytes = lim.max_result_bytes = 16u << 20;
+        lim.max_memory_bytes = 0; /* a kubeconfig, not a status: its size bounds it, as before */
         _cleanup_json_ json_t *doc = NULL;
         if (kstatus_document_parse(buf, len, &lim, &doc, &e) < 0) {
                 return kstatus_error_set(err, EINVAL, 0, 0, "error loading config file \"%s\": yaml: line %d: %s", path,

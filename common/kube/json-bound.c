@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "json-cost.h"
 #include "kube/internal.h"
 
 /* Whether ch ends a number or literal: JSON's structural characters and
@@ -44,24 +45,6 @@ static size_t string_end(const char *text, size_t len, size_t i) {
                 i = at + 1;
         }
 }
-
-/* Bytes of heap jansson 2.14 takes per value, as glibc's malloc hands them
- * out (16-byte chunks with an 8-byte header, 32 at least), rounded up. Each
- * value inside a container also takes a slot: an array's table (8 bytes,
- * doubled as it grows: 16) or, for a member, a share of the object's pair
- * and hash buckets (KEY). Literals are jansson's shared singletons: a slot
- * only. The lexer's buffer, which keeps the capacity of the longest string
- * or key while the text is parsed, grows by doubling and holds both halves
- * while it grows: up to three times that string's length beside the tree.
- * tests/unit/test-kube-client.c checks these against a counting allocator. */
-enum {
-        COST_SLOT = 16,    /* a table entry, doubled as the table grows */
-        COST_OBJECT = 240, /* json_object_t (80) + 8 hash buckets (144) */
-        COST_ARRAY = 144,  /* json_array_t (48) + a table of 8 (80) */
-        COST_STRING = 80,  /* json_string_t (48) + its text's chunk (32 at least), + its length */
-        COST_NUMBER = 32,  /* json_integer_t or json_real_t */
-        COST_KEY = 88,     /* a member's pair_t (72) + two 16-byte buckets - the slot its value pays, + its length */
-};
 
 /* Whether the string ending at end (its closing quote) is an object's key:
  * a colon follows. */

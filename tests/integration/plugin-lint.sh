@@ -127,6 +127,13 @@ ok "an alias bomb is refused quickly (${elapsed} ms < 1000 ms)" test "$elapsed" 
 big_value=$(head -c 600000 /dev/zero | tr '\0' 'a')
 printf 'a: &a "%s"\nb: *a\n' "$big_value" >wide.yaml
 check_bad "a status over 1 MiB of JSON is refused" wide.yaml 'max-status-size'
+# 60 000 empty maps: 300 kB and 60 002 nodes, but ~15 MiB once parsed: what
+# the sidecar could push and never read back (docs/BEHAVIOUR.md §2).
+awk 'BEGIN { print "big:"; for (i = 0; i < 60000; i++) print "- {}" }' >maps.yaml
+check_bad "a status taking more than 12 MiB of memory is refused" maps.yaml \
+        '^error: maps.yaml:[0-9]+:[0-9]+: status would take more than 12582912 bytes of memory \(limit max-status-memory\)$'
+fails_with 0 "--max-status-memory is configurable" kubectl kstatus lint -q --max-status-memory=32Mi maps.yaml
+fails_with 2 "--max-status-memory wants a size" kubectl kstatus lint --max-status-memory=lots maps.yaml
 
 head -c 4096 /dev/urandom >garbage.bin
 printf '\x00\x01\x02\xff\xfe' >>garbage.bin

@@ -294,6 +294,34 @@ is "$(status_of '.status.big[99996]')" '"t099996"' "its final write landed"
 anon_under "$TEST_TMP/at-limits-once.time" "--once at the limits"
 kubectl patch iam example --subresource=status --type=json -p '[{"op":"add","path":"/status","value":{}}]' >/dev/null
 
+# --- a status.yaml dearer in memory than the sidecar can hold is refused ----
+# 60 000 empty maps are 300 kB and 60 002 nodes, inside --max-nodes, but
+# ~15 MiB once parsed, in the sidecar as in every answer holding it: pushed,
+# no sidecar could read the object back within --max-response-memory and
+# every final write after would fail. It is refused as any invalid
+# status.yaml is (docs/BEHAVIOUR.md §2): the last good status stays.
+start_sidecar too-dear 0 2
+printf 'message: good\n' >"$PIPE_DIR/metadata/status.yaml"
+wait_until "a good status is pushed first" '"good"' status_of .status.message
+awk 'BEGIN { print "big:"; for (i = 0; i < 60000; i++) print "- {}" }' >"$PIPE_DIR/metadata/status.yaml.tmp"
+mv "$PIPE_DIR/metadata/status.yaml.tmp" "$PIPE_DIR/metadata/status.yaml"
+# shellcheck disable=SC2317 # called through wait_for
+refused() { grep -q 'refuse: ' "$PIPE_DIR/sidecar.log"; }
+wait_for "60 000 empty maps are refused" refused
+like "$(grep 'refuse: ' "$PIPE_DIR/sidecar.log")" \
+        'refuse: status.yaml:[0-9]+:[0-9]+: status would take more than 12582912 bytes of memory \(limit max-status-memory\); keeping the last good status' \
+        "the refusal names the limit and the place"
+stop_sidecar TERM
+is "$SIDECAR_RC" 0 "the final write uses the last good status: exit 0"
+is "$(status_of '[.status.message, .status.big]')" '["good",null]' "the resource keeps the last good status"
+printf 'message: next\n' >"$PIPE_DIR/metadata/status.yaml"
+rc=0
+env -u KUBECONFIG "$SIDECAR" --once --kubeconfig "$KUBECONFIG" --group example.promise.syntasso.io --api-version v1 \
+        --resource iams --name example -n default --metadata-dir "$PIPE_DIR/metadata" --input-dir "$PIPE_DIR/input" \
+        >"$PIPE_DIR/once.log" 2>&1 || rc=$?
+is "$rc:$(status_of .status.message)" '0:"next"' "the next pipeline's sidecar reads the object and writes"
+kubectl patch iam example --subresource=status --type=json -p '[{"op":"add","path":"/status","value":{}}]' >/dev/null
+
 # Below it (--max-response-memory=4Mi) the patch's answer is refused, but the
 # server stored the write (200): it is a push made, not a failed one. The
 # final write, which must read the object first, then fails, and says why.

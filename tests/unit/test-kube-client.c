@@ -233,13 +233,20 @@ static uint32_t fake_random(void *u) {
 static struct kube_config cfg;
 static struct kube_client *client;
 
-static struct kube_client *connect_with(const char *token) {
+/* A client of the test server, with options o (NULL: the defaults). */
+static struct kube_client *client_new(const char *token, const struct kube_client_options *o) {
         memset(&cfg, 0, sizeof(cfg));
         cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
         cfg.token = token ? xstrdup(token) : NULL;
         cfg.namespace = xstrdup("default");
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
-        cr_assert_eq(kube_client_new(&cfg, NULL, &client, &err), 0, "%s", err.message);
+        cr_assert_eq(kube_client_new(&cfg, o, &client, &err), 0, "%s", err.message);
+        return client;
+}
+
+/* The same, on the fake clock. */
+static struct kube_client *connect_with(const char *token) {
+        client_new(token, NULL);
         memset(&fake, 0, sizeof(fake));
         kube_client_set_clock(client, &(struct kube_clock){ .now_ms = fake_now, .sleep_ms = fake_sleep,
                                                             .random = fake_random });
@@ -362,12 +369,8 @@ Test(kube_client, an_endless_body_stops_at_the_limit, .fini = teardown) {
         static const struct canned s[] = { { .code = 200, .body = "", .retry_after = -1, .endless = true },
                                            { 200, "[1,2,3]", -1, { 0 } } };
         server_start(s, ELEMENTSOF(s));
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
-        cfg.namespace = xstrdup("default");
-        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         struct kube_client_options o = { .max_response_bytes = 1u << 20 };
-        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        client_new(NULL, &o);
         json_t *v = NULL;
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_get(client, "/endless", &v, &err), -E2BIG);
@@ -491,12 +494,8 @@ Test(kube_client, an_answer_nobody_asked_for_is_not_parsed, .fini = teardown) {
         static const struct canned s[] = { { 200, "[{},{},{},{}]", -1, { 0 } }, { 200, "not json", -1, { 0 } },
                                            { 200, "not json", -1, { 0 } } };
         server_start(s, ELEMENTSOF(s));
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
-        cfg.namespace = xstrdup("default");
-        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         struct kube_client_options o = { .max_response_memory = 1000 };
-        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        client_new(NULL, &o);
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         json_t *body = json_pack("{s:s}", "a", "b");
         cr_assert_eq(kube_client_patch(client, "/p", NULL, KUBE_PATCH_MERGE, body, NULL, NULL, &err), 0, "%s",
@@ -520,12 +519,8 @@ Test(kube_client, a_success_cut_at_the_size_limit_keeps_its_code, .fini = teardo
         big[sizeof(big) - 3] = ']';
         static const struct canned s[] = { { 200, big, -1, { 0 } }, { 200, big, -1, { 0 } } };
         server_start(s, ELEMENTSOF(s));
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
-        cfg.namespace = xstrdup("default");
-        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         struct kube_client_options o = { .max_response_bytes = 1024 };
-        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        client_new(NULL, &o);
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         json_t *body = json_pack("{s:s}", "a", "b");
         cr_assert_eq(kube_client_patch(client, "/p", NULL, KUBE_PATCH_MERGE, body, NULL, NULL, &err), 0, "%s",
@@ -544,12 +539,8 @@ Test(kube_client, a_success_cut_at_the_size_limit_keeps_its_code, .fini = teardo
 Test(kube_client, an_answer_past_the_memory_limit_is_refused, .fini = teardown) {
         static const struct canned s[] = { { 200, "[{},{},{},{}]", -1, { 0 } }, { 200, "[1,2,3]", -1, { 0 } } };
         server_start(s, ELEMENTSOF(s));
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
-        cfg.namespace = xstrdup("default");
-        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         struct kube_client_options o = { .max_response_memory = 1000 };
-        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        client_new(NULL, &o);
         json_t *v = NULL;
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
         cr_assert_eq(kube_client_get(client, "/many", &v, &err), -E2BIG);
@@ -1357,16 +1348,12 @@ Test(kube_watch, an_event_past_the_memory_limit_ends_the_watch, .fini = teardown
                                  "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"x\"},\"a\":[0,0,0,0,0,0,0]}}" } },
         };
         server_start(s, ELEMENTSOF(s));
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.server = xasprintf("http://127.0.0.1:%u", srv.port);
-        cfg.namespace = xstrdup("default");
-        _cleanup_(kstatus_error_done) struct kstatus_error e = { 0 };
         struct kube_client_options o = { .max_response_memory = 1700 };
-        cr_assert_eq(kube_client_new(&cfg, &o, &client, &e), 0, "%s", e.message);
+        client_new(NULL, &o);
         events_seen = 0;
         struct kube_watch *w = NULL;
-        cr_assert_eq(kube_watch_new(client, "/d", "3", on_event, NULL, &w, &e), 0, "%s", e.message);
         _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+        cr_assert_eq(kube_watch_new(client, "/d", "3", on_event, NULL, &w, &err), 0, "%s", err.message);
         cr_assert_eq(kube_watch_run(w, 10000, &err), -E2BIG);
         cr_assert_str_eq(err.message, "error: a watch event would take more than 1700 bytes once parsed");
         cr_assert_eq(events_seen, 1);

@@ -332,6 +332,54 @@ Test(yaml, limits) {
         cr_assert(strstr(err.message, "(limit max-status-size)"), "%s", err.message);
 }
 
+/* The memory a status's tree takes is bounded as it is built
+ * (docs/BEHAVIOUR.md §2): status.yaml's largest scalar documents fit the
+ * default, one as many empty maps (~256 bytes of tree each) does not, and an
+ * alias counts what its expansion takes. */
+static char *repeat(const char *head, const char *item, size_t n) {
+        size_t hl = strlen(head), il = strlen(item);
+        char *out = malloc(hl + n * il + 1);
+        memcpy(out, head, hl);
+        for (size_t i = 0; i < n; i++)
+                memcpy(out + hl + i * il, item, il);
+        out[hl + n * il] = '\0';
+        return out;
+}
+
+Test(yaml, memory_limit) {
+        struct kstatus_limits lim = KSTATUS_LIMITS_DEFAULT;
+        _cleanup_(kstatus_error_done) struct kstatus_error err = { 0 };
+        json_t *v = NULL;
+        /* 99 997 scalars of 6 characters: a document at --max-nodes (the list, its key and the map count). */
+        char *strings = repeat("big:\n", "- s00000\n", 99997);
+        cr_assert_eq(kstatus_yaml_parse(strings, strlen(strings), &lim, &v, &err), 0, "%s", err.message);
+        cr_assert_eq(json_array_size(json_object_get(v, "big")), 99997);
+        json_decref(v);
+        v = NULL;
+        char *maps = repeat("big:\n", "- {}\n", 60000);
+        cr_assert_eq(kstatus_yaml_parse(maps, strlen(maps), &lim, &v, &err), -E2BIG);
+        cr_assert_str_eq(err.message,
+                         "status would take more than 12582912 bytes of memory (limit max-status-memory)");
+        cr_assert_gt(err.line, 40000, "refused where it passed the limit, line %d", err.line);
+        cr_assert_lt(err.line, 60001);
+        cr_assert_null(v);
+        lim.max_memory_bytes = 32u << 20;
+        cr_assert_eq(kstatus_yaml_parse(maps, strlen(maps), &lim, &v, &err), 0, "%s", err.message);
+        json_decref(v);
+        v = NULL;
+        /* 10 empty maps anchored, aliased 5 times: 60 maps, ~15 kB. */
+        const char *aliased = "a: &x [{}, {}, {}, {}, {}, {}, {}, {}, {}, {}]\nb: [*x, *x, *x, *x, *x]\n";
+        lim.max_memory_bytes = 8000;
+        cr_assert_eq(kstatus_yaml_parse(aliased, strlen(aliased), &lim, &v, &err), -E2BIG);
+        cr_assert(strstr(err.message, "(limit max-status-memory)"), "%s", err.message);
+        cr_assert_eq(err.line, 2);
+        lim.max_memory_bytes = 0;
+        cr_assert_eq(kstatus_yaml_parse(aliased, strlen(aliased), &lim, &v, &err), 0, "0: no memory limit");
+        json_decref(v);
+        free(maps);
+        free(strings);
+}
+
 Test(yaml, alias_bomb_is_refused_without_expanding) {
         const char *bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
                            "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
