@@ -1,9 +1,14 @@
-/* helpers.h - JSON helpers for the unit tests. */
+/* helpers.h - JSON and golden-file helpers for the unit tests. */
 #pragma once
 
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
 
 /* Parse JSON text or fail the test. Returns a new reference. */
 static inline json_t *J(const char *text) {
@@ -27,3 +32,32 @@ static inline json_t *J(const char *text) {
                 free(_w);                                                                                       \
                 json_decref(_want);                                                                             \
         } while (0)
+
+/* got against $KSTATUS_TEST_DATA/DIR/NAME (KSTATUS_UPDATE_GOLDEN=1 rewrites
+ * one that differs, and fails once, for the diff to be reviewed). */
+static inline void check_golden(const char *dir, const char *name, const char *got) {
+        const char *data = getenv("KSTATUS_TEST_DATA");
+        cr_assert_not_null(data, "KSTATUS_TEST_DATA is not set");
+        char *path = xasprintf("%s/%s/%s", data, dir, name), *want = NULL;
+        size_t cap = 0;
+        FILE *f = fopen(path, "r");
+        if (f) {
+                if (getdelim(&want, &cap, '\0', f) < 0) {
+                        free(want);
+                        want = NULL;
+                }
+                fclose(f);
+        }
+        bool same = want && strcmp(got, want) == 0;
+        if (!same && getenv("KSTATUS_UPDATE_GOLDEN")) {
+                f = fopen(path, "w");
+                cr_assert_not_null(f);
+                fputs(got, f);
+                fclose(f);
+                cr_assert_fail("%s updated: review the diff, then run again without KSTATUS_UPDATE_GOLDEN", name);
+        }
+        cr_assert_not_null(want, "missing golden file %s", path);
+        cr_assert(same, "%s differs:\n%s", name, got);
+        free(want);
+        free(path);
+}

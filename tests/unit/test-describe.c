@@ -25,33 +25,6 @@ static json_t *load(const char *name) {
 /* Compare with the golden file. With KSTATUS_UPDATE_GOLDEN set, a file that
  * differs is rewritten and the test still fails ("updated: review the diff"),
  * so the update never passes by comparing the new file with itself. */
-static void check_golden(const char *name, const char *got) {
-        const char *dir = getenv("KSTATUS_TEST_DATA");
-        char *path = xasprintf("%s/describe/%s", dir, name);
-        char *want = NULL;
-        size_t cap = 0;
-        FILE *f = fopen(path, "r");
-        if (f) {
-                if (getdelim(&want, &cap, '\0', f) < 0) {
-                        free(want);
-                        want = NULL;
-                }
-                fclose(f);
-        }
-        bool same = want && strcmp(got, want) == 0;
-        if (!same && getenv("KSTATUS_UPDATE_GOLDEN")) {
-                f = fopen(path, "w");
-                cr_assert_not_null(f);
-                fputs(got, f);
-                fclose(f);
-                cr_assert_fail("%s updated: review the diff, then run again without KSTATUS_UPDATE_GOLDEN", name);
-        }
-        cr_assert_not_null(want, "missing golden file %s", path);
-        cr_assert(same, "%s differs:\n%s", name, got);
-        free(want);
-        free(path);
-}
-
 static char *render(const json_t *model, struct render_options opts) {
         char *buf = NULL;
         size_t len = 0;
@@ -81,11 +54,11 @@ Test(describe, seed_golden) {
         json_t *model = describe_model(&in);
         char *json = json_dumps(model, JSON_INDENT(2) | JSON_SORT_KEYS);
         char *json_nl = xasprintf("%s\n", json);
-        check_golden("seed-model.json", json_nl);
+        check_golden("describe", "seed-model.json", json_nl);
         char *plain = render(model, (struct render_options){ 0 });
-        check_golden("seed.txt", plain);
+        check_golden("describe", "seed.txt", plain);
         char *color = render(model, (struct render_options){ .color = true });
-        check_golden("seed.color.txt", color);
+        check_golden("describe", "seed.color.txt", color);
         char *abs = render(model, (struct render_options){ .absolute_time = true });
         cr_assert(strstr(abs, "2024-08-21T10:30:51Z"), "--absolute-time shows timestamps");
         free(abs);
@@ -112,9 +85,9 @@ Test(describe, suspended_golden) {
                        "{\"label\":true,\"pipeline\":\"populate-vault\",\"message\":\"vault is sealed; retrying\","
                        "\"attempts\":2,\"nextRetryAt\":\"2024-08-21T10:36:51Z\",\"nextRetryIn\":\"in 5m\"}");
         char *plain = render(model, (struct render_options){ 0 });
-        check_golden("suspended.txt", plain);
+        check_golden("describe", "suspended.txt", plain);
         char *color = render(model, (struct render_options){ .color = true });
-        check_golden("suspended.color.txt", color);
+        check_golden("describe", "suspended.color.txt", color);
         char *abs = render(model, (struct render_options){ .absolute_time = true });
         cr_assert(strstr(abs, "next retry at 2024-08-21T10:36:51Z (attempt 2)"), "%s", abs);
         free(abs);

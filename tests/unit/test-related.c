@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "describe.h"
+#include "helpers.h"
 #include "related.h"
 #include "util.h"
 
@@ -182,35 +183,6 @@ Test(related, selectors) {
         json_decref(obj);
 }
 
-/* describe's Placement section, plain and in colour, against golden files
- * (KSTATUS_UPDATE_GOLDEN=1 rewrites one that differs, and fails once). */
-static void check_golden(const char *name, const char *got) {
-        const char *dir = getenv("KSTATUS_TEST_DATA");
-        cr_assert_not_null(dir, "KSTATUS_TEST_DATA is not set");
-        char *path = xasprintf("%s/trace/%s", dir, name), *want = NULL;
-        size_t cap = 0;
-        FILE *f = fopen(path, "r");
-        if (f) {
-                if (getdelim(&want, &cap, '\0', f) < 0) {
-                        free(want);
-                        want = NULL;
-                }
-                fclose(f);
-        }
-        bool same = want && strcmp(got, want) == 0;
-        if (!same && getenv("KSTATUS_UPDATE_GOLDEN")) {
-                f = fopen(path, "w");
-                cr_assert_not_null(f);
-                fputs(got, f);
-                fclose(f);
-                cr_assert_fail("%s updated: review the diff, then run again without KSTATUS_UPDATE_GOLDEN", name);
-        }
-        cr_assert_not_null(want, "missing golden file %s", path);
-        cr_assert(same, "%s differs:\n%s", name, got);
-        free(want);
-        free(path);
-}
-
 static char *render(const json_t *model, bool color) {
         char *buf = NULL;
         size_t len = 0;
@@ -221,6 +193,8 @@ static char *render(const json_t *model, bool color) {
         return buf;
 }
 
+/* describe's Placement section, plain and in colour, against golden files
+ * (KSTATUS_UPDATE_GOLDEN=1 rewrites one that differs, and fails once). */
 Test(related, describe_placement_golden) {
         json_t *t = trace_of(NULL, NULL);
         json_t *placement = related_placement(t);
@@ -228,8 +202,8 @@ Test(related, describe_placement_golden) {
         struct describe_input in = { .object = obj, .placement = placement, .now = NOW };
         json_t *model = describe_model(&in);
         char *plain = render(model, false), *color = render(model, true);
-        check_golden("describe-placement.txt", plain);
-        check_golden("describe-placement.color.txt", color);
+        check_golden("trace", "describe-placement.txt", plain);
+        check_golden("trace", "describe-placement.color.txt", color);
         cr_assert(strstr(plain, "c            Misplaced  w2    DestinationSelectorMismatch: moved"), "%s", plain);
         free(plain);
         free(color);
