@@ -154,6 +154,8 @@ static int recompute(struct kube_client *c, void *userdata, json_t **body, struc
         if (!patch)
                 return 0;
         *body = status_body(w->s, patch, needs_precondition(w, patch));
+        /* As before the first attempt: the answer says what the server holds next. */
+        json_decref(TAKE_PTR(w->s->server));
         w->keys = json_object_size(patch);
         json_decref(w->sent);
         w->sent = TAKE_PTR(patch);
