@@ -153,41 +153,33 @@ char *kube_format_server_error(int code, const char *body, size_t len, char **re
 /* libcurl on mbedTLS (release builds: scripts/lib/tls-curl.sh) names a
  * failed verification by mbedTLS's flag; said as libcurl on OpenSSL says it,
  * so the message does not depend on the build. */
-static const char *verify_text(const char *why) {
-        static const char *const texts[][2] = {
-                { "BADCERT_NOT_TRUSTED", "SSL certificate problem: unable to get local issuer certificate" },
-                { "BADCERT_CN_MISMATCH", "SSL: no alternative certificate subject name matches target host name" },
-                { "BADCERT_EXPIRED", "SSL certificate problem: certificate has expired" },
-                { "BADCERT_FUTURE", "SSL certificate problem: certificate is not yet valid" },
-                { "BADCERT_REVOKED", "SSL certificate problem: certificate revoked" },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
-                if (strstr(why, texts[i][0]))
-                        return texts[i][1];
-        return why;
-}
+static const char *const verify_texts[][2] = {
+        { "BADCERT_NOT_TRUSTED", "SSL certificate problem: unable to get local issuer certificate" },
+        { "BADCERT_CN_MISMATCH", "SSL: no alternative certificate subject name matches target host name" },
+        { "BADCERT_EXPIRED", "SSL certificate problem: certificate has expired" },
+        { "BADCERT_FUTURE", "SSL certificate problem: certificate is not yet valid" },
+        { "BADCERT_REVOKED", "SSL certificate problem: certificate revoked" },
+};
 #elif defined(KSTATUS_CURL_WOLFSSL)
 /* libcurl on wolfSSL names a failed verification by wolfSSL's error text,
  * an expired certificate as a failed handshake and an unknown CA as a bad CA
- * file: said as libcurl on OpenSSL
- * says it. */
-static const char *verify_text(const char *why) {
-        static const char *const texts[][2] = {
-                { "CA signer not available", "SSL certificate problem: unable to get local issuer certificate" },
-                { "do not match", "SSL: no alternative certificate subject name matches target host name" },
-                { "ASN date error, current date after", "SSL certificate problem: certificate has expired" },
-                { "ASN date error, current date before", "SSL certificate problem: certificate is not yet valid" },
-        };
-        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
-                if (strstr(why, texts[i][0]))
-                        return texts[i][1];
-        return why;
-}
-#else
-static const char *verify_text(const char *why) {
-        return why;
-}
+ * file: said as libcurl on OpenSSL says it. */
+static const char *const verify_texts[][2] = {
+        { "CA signer not available", "SSL certificate problem: unable to get local issuer certificate" },
+        { "do not match", "SSL: no alternative certificate subject name matches target host name" },
+        { "ASN date error, current date after", "SSL certificate problem: certificate has expired" },
+        { "ASN date error, current date before", "SSL certificate problem: certificate is not yet valid" },
+};
 #endif
+
+static const char *verify_text(const char *why) {
+#if defined(KSTATUS_CURL_MBEDTLS) || defined(KSTATUS_CURL_WOLFSSL)
+        for (size_t i = 0; i < ELEMENTSOF(verify_texts); i++)
+                if (strstr(why, verify_texts[i][0]))
+                        return verify_texts[i][1];
+#endif
+        return why;
+}
 
 /* A transfer that got no HTTP answer, as kubectl words it. */
 int kube_transport_error(struct kube_client *c, CURLcode cc, long os_errno, const char *errbuf, bool too_big,
