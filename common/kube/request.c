@@ -210,8 +210,10 @@ int kube_client_request(struct kube_client *c, const char *method, const char *p
         /* The request's text is not needed past here: not beside the answer's tree. */
         free(TAKE_PTR(text));
         if (code >= 200 && code < 300) {
-                if (!ret)
+                if (!ret) {
+                        kube_response_reset(&c->resp); /* not kept beside the caller's trees either */
                         return 0;
+                }
                 if (c->resp.len == 0) {
                         *ret = json_null();
                         return 0;
