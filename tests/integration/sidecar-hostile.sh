@@ -320,6 +320,12 @@ env -u KUBECONFIG "$SIDECAR" --once --kubeconfig "$KUBECONFIG" --group example.p
         --resource iams --name example -n default --metadata-dir "$PIPE_DIR/metadata" --input-dir "$PIPE_DIR/input" \
         >"$PIPE_DIR/once.log" 2>&1 || rc=$?
 is "$rc:$(status_of .status.message)" '0:"next"' "the next pipeline's sidecar reads the object and writes"
+awk 'BEGIN { print "big:"; for (i = 0; i < 60000; i++) print "- {}" }' >"$PIPE_DIR/metadata/status.yaml"
+rc=0
+env -u KUBECONFIG "$SIDECAR" --once --max-status-memory=32Mi --kubeconfig "$KUBECONFIG" \
+        --group example.promise.syntasso.io --api-version v1 --resource iams --name example -n default \
+        --metadata-dir "$PIPE_DIR/metadata" --input-dir "$PIPE_DIR/input" >"$PIPE_DIR/once.log" 2>&1 || rc=$?
+is "$rc:$(status_of '.status.big | length')" '0:60000' "--max-status-memory=32Mi takes them"
 kubectl patch iam example --subresource=status --type=json -p '[{"op":"add","path":"/status","value":{}}]' >/dev/null
 
 # Below it (--max-response-memory=4Mi) the patch's answer is refused, but the

@@ -180,6 +180,9 @@ fails_with 2 "--poll=0 is a usage error" "$SIDECAR" --poll=0
 is "$("$SIDECAR" --poll=0 2>&1)" 'error: invalid argument "0" for "--poll": want a duration above 0' "in one line"
 is "$("$SIDECAR" --poll=soon 2>&1)" 'error: invalid argument "soon" for "--poll": want a duration such as 500ms or 2s' \
         "--poll=soon: a usage error naming the flag"
+fails_with 2 "--max-status-memory=lots is a usage error" "$SIDECAR" --max-status-memory=lots
+is "$("$SIDECAR" --max-status-memory=lots 2>&1)" \
+        'error: invalid argument "lots" for "--max-status-memory": want a size such as 1Mi' "naming the flag, in one line"
 
 # The shim makes inotify fail as on a node whose user (every container running
 # as the same UID) has used up fs.inotify.max_user_instances or max_user_watches.
